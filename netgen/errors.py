@@ -1,0 +1,141 @@
+"""Diagnostics: every user mistake becomes a located record, collected and reported together.
+
+A `Diagnostic` carries the file, line and column of the offending YAML, the node's path in
+the blueprint, what is wrong and how to fix it (mypy/ruff style). Passes append to a
+`Diagnostics` collector instead of raising, so that one run reports every error it can find;
+`NetgenError` carries the whole list to the CLI, which prints them and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A 1-based position in a blueprint file."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One located error: `file:line:col: error[CODE]: message (at path)` plus a hint."""
+
+    code: str
+    message: str
+    span: Span | None = None
+    path: str = ""
+    hint: str = ""
+
+    def format(self, snippet: bool = True) -> str:
+        where = f"{self.span}: " if self.span else ""
+        at = f" (at {self.path})" if self.path else ""
+        lines = [f"{where}error[{self.code}]: {self.message}{at}"]
+        if snippet and self.span:
+            source_line = _source_line(self.span)
+            if source_line is not None:
+                gutter = f"{self.span.line:>4} | "
+                lines.append(gutter + source_line)
+                lines.append(" " * (len(gutter) + self.span.col - 1) + "^")
+        if self.hint:
+            lines.append(f"  help: {self.hint}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.span.file if self.span else None,
+            "line": self.span.line if self.span else None,
+            "col": self.span.col if self.span else None,
+            "path": self.path,
+            "hint": self.hint,
+        }
+
+
+def _source_line(span: Span) -> str | None:
+    try:
+        with open(span.file, encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if number == span.line:
+                    return line.rstrip("\n")
+    except OSError:
+        return None
+    return None
+
+
+# Error codes, one registry (mypy's errorcodes.py): the docs list them from here.
+CODES = {
+    "NG001": "YAML syntax error or unreadable file",
+    "NG002": "blueprint schema: unknown, missing or mistyped top-level field",
+    "NG003": "expression error (syntax, unknown name, disallowed construct, evaluation)",
+    "NG004": "unknown op or block",
+    "NG005": "unknown parameter",
+    "NG006": "missing required parameter",
+    "NG007": "parameter value of the wrong type or out of range",
+    "NG008": "unknown reference in `from`",
+    "NG009": "shape error: a size shrinks to zero or below, or an op rejects its input",
+    "NG010": "merge of incompatible shapes",
+    "NG011": "two modules with one name",
+    "NG012": "a node whose output nobody uses",
+    "NG013": "cycle or recursion too deep",
+    "NG014": "import error (`use:`)",
+    "NG015": "malformed structure (repeat, residual, parallel, if, seq)",
+}
+
+
+@dataclass
+class Diagnostics:
+    """Collects diagnostics during a pass; `raise_if_any` ends the run with all of them."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: str, message: str, span: Span | None = None, path: str = "", hint: str = "") -> None:
+        diagnostic = Diagnostic(code, message, span, path, hint)
+        if diagnostic not in self.items:
+            self.items.append(diagnostic)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise NetgenError(list(self.items))
+
+
+class NetgenError(Exception):
+    """A user error (or several): the CLI prints them and exits with code 2."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(
+            diagnostics,
+            key=lambda d: (d.span.file, d.span.line, d.span.col) if d.span else ("", 0, 0),
+        )
+        super().__init__(self.format(snippet=False))
+
+    def format(self, snippet: bool = True) -> str:
+        body = "\n".join(d.format(snippet) for d in self.diagnostics)
+        count = len(self.diagnostics)
+        return f"{body}\nFound {count} error{'s' if count != 1 else ''}."
+
+    def to_json(self) -> str:
+        return json.dumps({"errors": [d.to_json() for d in self.diagnostics]}, indent=2)
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """A hint naming the closest known names, or listing what is known."""
+    candidates = sorted(set(candidates))
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    if len(candidates) <= 12:
+        return "known: " + ", ".join(candidates) if candidates else ""
+    return ""

@@ -1,0 +1,132 @@
+"""The IR: a networkx DAG of primitive ops, annotated in place and read by every back end.
+
+Node kinds are only `input`, `op` and `output` (torch.fx keeps a similarly tiny set). Every
+node's attributes use fixed keys, each written by one pass:
+
+    kind    "input" | "op" | "output"                    (lowering)
+    op      the `Op` instance (ops/), None for input/output (lowering)
+    path    module path as a tuple: ("layer1", "0", "conv1")  (lowering)
+    span    `Span` of the YAML that produced the node       (lowering)
+    order   insertion index, the stable tie-break for topological order (lowering)
+    inserted  True for nodes netgen added (auto projection shortcuts) (lowering)
+    shape   output shape without the batch dimension, e.g. (64, 56, 56) (shape inference)
+    in_shapes  list of the input shapes, in argument order    (shape inference)
+
+Edges carry `index`, the argument position at the consumer. Scopes (the module tree that
+state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import networkx as nx
+
+from .errors import Span
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Scope:
+    """A named container in the module tree: a block call, a named sequence, a branch."""
+
+    path: tuple[str, ...]
+    kind: str  # "network" | "block" | "seq" | "residual" | "parallel" | "repeat"
+    block: str | None = None  # the block definition it instantiates, if any
+    span: Span | None = None
+    doc: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path[-1] if self.path else ""
+
+
+class Graph:
+    """A DAG of ops with module paths and shapes; a thin, typed wrapper over nx.DiGraph."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.nx = nx.DiGraph()
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self.scopes: dict[tuple[str, ...], Scope] = {(): Scope((), "network", None)}
+        self.meta: dict = {}
+        self._order = 0
+
+    # -- construction ------------------------------------------------------------------
+    def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
+                 inputs: list[str] = (), shape: Shape | None = None, inserted: bool = False) -> str:
+        if node_id in self.nx:
+            raise ValueError(f"duplicate node id {node_id!r}")  # the lowering checks names first
+        self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
+                         inserted=inserted, shape=shape, in_shapes=None)
+        self._order += 1
+        for index, source in enumerate(inputs):
+            self.nx.add_edge(source, node_id, index=index)
+        if kind == "input":
+            self.inputs.append(node_id)
+        elif kind == "output":
+            self.outputs.append(node_id)
+        return node_id
+
+    def add_scope(self, scope: Scope) -> None:
+        self.scopes.setdefault(scope.path, scope)
+
+    # -- reading -----------------------------------------------------------------------
+    def __contains__(self, node_id: str) -> bool:
+        return node_id in self.nx
+
+    def __getitem__(self, node_id: str) -> dict:
+        return self.nx.nodes[node_id]
+
+    def __len__(self) -> int:
+        return self.nx.number_of_nodes()
+
+    def inputs_of(self, node_id: str) -> list[str]:
+        """Producers of a node's arguments, in argument order."""
+        preds = self.nx.in_edges(node_id, data="index")
+        return [source for source, _, _ in sorted(preds, key=lambda e: e[2])]
+
+    def users_of(self, node_id: str) -> list[str]:
+        return sorted(self.nx.successors(node_id), key=lambda n: self.nx.nodes[n]["order"])
+
+    def topological(self) -> list[str]:
+        """Nodes in a deterministic topological order (insertion order as tie-break)."""
+        order = nx.get_node_attributes(self.nx, "order")
+        return list(nx.lexicographical_topological_sort(self.nx, key=lambda n: order[n]))
+
+    def ops(self) -> Iterator[tuple[str, dict]]:
+        for node_id in self.topological():
+            data = self.nx.nodes[node_id]
+            if data["kind"] == "op":
+                yield node_id, data
+
+    def scope_of(self, node_id: str) -> tuple[str, ...]:
+        return self.nx.nodes[node_id]["path"][:-1]
+
+    def child_scopes(self, path: tuple[str, ...]) -> list[Scope]:
+        return [s for p, s in self.scopes.items() if len(p) == len(path) + 1 and p[: len(path)] == path]
+
+    def nodes_under(self, path: tuple[str, ...]) -> list[str]:
+        """Op nodes inside a scope (at any depth), in topological order."""
+        n = len(path)
+        return [node for node, data in self.ops() if data["path"][:n] == path and len(data["path"]) > n]
+
+    # -- checking ----------------------------------------------------------------------
+    def lint(self) -> list[str]:
+        """Internal invariants (not user errors): acyclic, unique paths, shapes everywhere."""
+        problems = []
+        if not nx.is_directed_acyclic_graph(self.nx):
+            problems.append("graph has a cycle")
+        seen: dict[tuple, str] = {}
+        for node_id, data in self.nx.nodes(data=True):
+            if data["kind"] == "op":
+                if data["path"] in seen:
+                    problems.append(f"nodes {seen[data['path']]} and {node_id} share path {data['path']}")
+                seen[data["path"]] = node_id
+            if data["shape"] is None:
+                problems.append(f"node {node_id} has no shape")
+        return problems

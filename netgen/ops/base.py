@@ -1,0 +1,146 @@
+"""What a primitive op is: one class that owns everything netgen knows about it.
+
+Like a Keras layer, an `Op` describes its own config (a pydantic `Params` model), its output
+shape (`infer_shape`), its costs (`param_count`, `macs`, `other_flops`), its PyTorch
+emission (`torch_module` / `torch_call`) and its diagram style (`family`, `label`).
+`@register_op` adds it to the registry by name and aliases, as timm's `@register_model`.
+Adding an op is one file here and one test.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from ..shapes import Shape, ShapeError, format_shape, numel
+
+REGISTRY: dict[str, type["Op"]] = {}
+# The keys the lowering consumes before an op's own params are validated.
+COMMON_KEYS = ("name", "from")
+
+
+def _integral(value: Any) -> Any:
+    """Accept 64 and 64.0 as ints; refuse bools, 2.5 and strings (no silent coercion)."""
+    if isinstance(value, bool):
+        raise ValueError(f"Expected an integer; received {value!r}")
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueError(f"Expected an integer; received {value!r}")
+    if isinstance(value, str):
+        raise ValueError(f"Expected an integer; received the string {value!r}")
+    return value
+
+
+def _int_pair(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ValueError(f"Expected an integer or a pair [h, w]; received {list(value)!r}")
+        return (_integral(value[0]), _integral(value[1]))
+    return _integral(value)
+
+
+def _strict_float(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, str):
+        raise ValueError(f"Expected a number; received {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
+PosInt = Annotated[int, BeforeValidator(_integral), Field(gt=0)]
+NonNegInt = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
+Float = Annotated[float, BeforeValidator(_strict_float)]
+IntPair = Annotated[int | tuple[int, int], BeforeValidator(_int_pair)]
+
+
+class OpParams(BaseModel):
+    """Base of every op's parameter schema: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class NoParams(OpParams):
+    pass
+
+
+class Op:
+    """A primitive op. Subclasses set the class attributes and override what differs."""
+
+    kind: ClassVar[str]  # the name used in blueprints: `conv`
+    aliases: ClassVar[tuple[str, ...]] = ()
+    family: ClassVar[str] = "other"  # conv|norm|activation|pool|linear|merge|reshape|regularization
+    Params: ClassVar[type[OpParams]] = NoParams
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1  # None: any number
+    doc: ClassVar[str] = ""
+
+    def __init__(self, params: OpParams):
+        self.p = params
+
+    # -- config (Keras get_config / from_config) ---------------------------------------
+    def config(self) -> dict:
+        return self.p.model_dump(exclude_defaults=True, mode="json")
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Op":
+        return cls(cls.Params(**config))
+
+    # -- shape -------------------------------------------------------------------------
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        """Output shape (no batch dim); raise ShapeError when the input is not accepted."""
+        return in_shapes[0]
+
+    # -- costs -------------------------------------------------------------------------
+    def param_count(self, in_shapes: list[Shape], out_shape: Shape) -> int:
+        """Trainable parameters (what `sum(p.numel() for p in module.parameters())` counts)."""
+        return 0
+
+    def buffer_count(self, in_shapes: list[Shape], out_shape: Shape) -> int:
+        """Non-trainable state saved in the state_dict (BN running statistics)."""
+        return 0
+
+    def macs(self, in_shapes: list[Shape], out_shape: Shape) -> int:
+        """Multiply-accumulates of conv and linear layers, bias excluded (torchvision's GFLOPS)."""
+        return 0
+
+    def other_flops(self, in_shapes: list[Shape], out_shape: Shape) -> int:
+        """Element-wise work of norms, activations, pools and merges, reported separately."""
+        return 0
+
+    # -- PyTorch emission --------------------------------------------------------------
+    def torch_module(self, in_shapes: list[Shape], out_shape: Shape) -> str | None:
+        """Constructor expression of the nn.Module (e.g. `nn.ReLU(inplace=True)`), or None
+        for an op emitted as a plain expression (`torch.cat`, `+`)."""
+        return None
+
+    def torch_call(self, args: list[str], module: str | None) -> str:
+        """The forward expression, given argument variable names and the module attribute."""
+        return f"{module}({', '.join(args)})"
+
+    # -- diagram -----------------------------------------------------------------------
+    def label(self, in_shapes: list[Shape], out_shape: Shape) -> str:
+        return self.kind.capitalize()
+
+
+def register_op(cls: type[Op]) -> type[Op]:
+    for name in (cls.kind, *cls.aliases):
+        if name in REGISTRY and REGISTRY[name] is not cls:
+            raise ValueError(f"op name {name!r} registered twice")
+        REGISTRY[name] = cls
+    return cls
+
+
+def kwargs_text(pairs: list[tuple[str, Any]]) -> str:
+    """`[("stride", 2), ("bias", False)]` -> `stride=2, bias=False` (positional when name is '')."""
+    parts = []
+    for name, value in pairs:
+        text = repr(value) if not isinstance(value, tuple) else "(" + ", ".join(map(repr, value)) + ")"
+        parts.append(text if not name else f"{name}={text}")
+    return ", ".join(parts)
+
+
+__all__ = [
+    "REGISTRY", "COMMON_KEYS", "Op", "OpParams", "NoParams", "register_op", "Int", "PosInt", "NonNegInt",
+    "Float", "IntPair", "Shape", "ShapeError", "format_shape", "numel", "kwargs_text",
+]
