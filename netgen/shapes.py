@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+Shape = tuple[int, ...]
+
 
 class ShapeError(Exception):
     """An op cannot accept its input; `hint` says how to fix it."""

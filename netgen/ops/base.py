@@ -131,6 +131,13 @@ def register_op(cls: type[Op]) -> type[Op]:
     return cls
 
 
+def compact(value):
+    """`(3, 3)` -> 3 for emission; asymmetric pairs stay tuples."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if value[0] == value[1] else tuple(value)
+    return value
+
+
 def kwargs_text(pairs: list[tuple[str, Any]]) -> str:
     """`[("stride", 2), ("bias", False)]` -> `stride=2, bias=False` (positional when name is '')."""
     parts = []
@@ -142,5 +149,5 @@ def kwargs_text(pairs: list[tuple[str, Any]]) -> str:
 
 __all__ = [
     "REGISTRY", "COMMON_KEYS", "Op", "OpParams", "NoParams", "register_op", "Int", "PosInt", "NonNegInt",
-    "Float", "IntPair", "Shape", "ShapeError", "format_shape", "numel", "kwargs_text",
+    "Float", "IntPair", "compact", "Shape", "ShapeError", "format_shape", "numel", "kwargs_text",
 ]

@@ -1,0 +1,280 @@
+"""Blueprint files: the pydantic model of a file's top level, `use:` imports and params.
+
+A blueprint file is YAML with these top-level keys (docs/language.md is the reference):
+
+    netgen: 1            # language version
+    name, doc            # model name (the generated class), one-line description
+    input: [C, H, W]     # batch dimension implicit
+    use: [file.yaml]     # import block definitions (relative to this file)
+    params: {k: v}       # global params with defaults, overridable (--set, netgen.load kwargs)
+    let: {k: expr}       # derived values, evaluated in order after params
+    blocks: {name: def}  # reusable block definitions
+    network: [items]     # the network, a sequence of items
+    outputs: [names]     # optional; default: the last item
+
+The network items and block bodies stay as positioned YAML (`YDict`/`YList`) because they
+can only be checked once expressions are evaluated: the lowering validates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .errors import Diagnostic, Diagnostics, NetgenError, Span, did_you_mean
+from .expr import ExprError, interpolate
+from .source import YDict, YList, load_yaml
+
+LANGUAGE_VERSION = 1
+PARAM_TYPES = {"int", "float", "number", "bool", "str", "list", "dict", "any"}
+
+
+class FileModel(BaseModel):
+    """The top level of one blueprint file (block libraries have only `blocks`/`use`)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    netgen: int = LANGUAGE_VERSION
+    name: str | None = None
+    doc: str = ""
+    input: list[int] | None = None
+    use: list[str] = []
+    params: dict[str, Any] = {}
+    let: dict[str, Any] = {}
+    blocks: dict[str, Any] = {}
+    network: list[Any] | None = None
+    outputs: list[str] | None = None
+
+    @field_validator("netgen")
+    @classmethod
+    def _version(cls, v):
+        if v != LANGUAGE_VERSION:
+            raise ValueError(f"Expected netgen: {LANGUAGE_VERSION}; received netgen: {v}")
+        return v
+
+    @field_validator("input")
+    @classmethod
+    def _input(cls, v):
+        if v is not None and (not v or any(d <= 0 for d in v)):
+            raise ValueError(f"Expected positive sizes [C, H, W]; received {v}")
+        return v
+
+
+@dataclass
+class BlockDef:
+    """A reusable block: typed params with defaults, derived `let` values and a body."""
+
+    name: str
+    params: dict[str, Any]  # name -> default value, or a type name (str) when required
+    required: dict[str, str]  # name -> type name, for params without a default
+    let: YDict
+    body: Any  # a YAML item or list of items
+    doc: str
+    file: str
+    span: Span | None
+    param_spans: dict[str, Span | None] = field(default_factory=dict)
+
+
+@dataclass
+class Blueprint:
+    """A validated file with its imports resolved: everything the lowering needs."""
+
+    path: str
+    name: str
+    doc: str
+    input: list[int]
+    params: dict[str, Any]
+    let: YDict
+    blocks: dict[str, BlockDef]
+    network: YList
+    outputs: list[str] | None
+    raw: YDict
+    files: list[str]
+
+
+def _locate(data: YDict, loc: tuple) -> Span | None:
+    """Walk a pydantic `loc` through positioned YAML to the closest span (Dagster habit)."""
+    node, span = data, data.span
+    for part in loc:
+        if isinstance(node, YDict) and part in node:
+            span = node.value_span(part)
+            node = node[part]
+        elif isinstance(node, YList) and isinstance(part, int) and part < len(node):
+            span = node.item_span(part)
+            node = node[part]
+        else:
+            break
+    return span
+
+
+def _validate_file(data: Any, file: str, diags: Diagnostics) -> FileModel | None:
+    if not isinstance(data, YDict):
+        diags.error("NG002", "a blueprint must be a YAML mapping with `network:` or `blocks:`",
+                    getattr(data, "span", None) or Span(file, 1, 1), hint="see docs/language.md")
+        return None
+    try:
+        return FileModel.model_validate(dict(data))
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not isinstance(p, str) or p in data or not p.startswith("function"))
+            path = ".".join(str(p) for p in loc)
+            if err["type"] == "extra_forbidden":
+                key = loc[0]
+                diags.error("NG002", f"unknown top-level field `{key}`", data.key_span(key), path,
+                            did_you_mean(str(key), FileModel.model_fields))
+            else:
+                diags.error("NG002", f"{path}: {err['msg']}", _locate(data, loc), path)
+        return None
+
+
+def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) -> dict[str, BlockDef]:
+    blocks = {}
+    raw_blocks = data.get("blocks") or YDict()
+    for name, raw in raw_blocks.items():
+        span = raw_blocks.key_span(name)
+        if not isinstance(raw, YDict):
+            diags.error("NG015", f"block `{name}` must be a mapping with `params`, `let` and a body", span, name)
+            continue
+        params_raw = raw.get("params") or YDict()
+        let = raw.get("let") or YDict()
+        body_keys = [k for k in raw if k not in ("params", "let", "doc")]
+        if body_keys == ["body"]:
+            body = raw["body"]
+        elif not body_keys:
+            diags.error("NG015", f"block `{name}` has no body", span, name, "add `body: [...]` or a form such as `residual:`")
+            continue
+        else:
+            body = YDict((k, raw[k]) for k in body_keys)
+            body.span = raw.span
+            body.key_spans = {k: raw.key_spans[k] for k in body_keys}
+            body.value_spans = {k: raw.value_spans[k] for k in body_keys}
+        params, required, spans = {}, {}, {}
+        if not isinstance(params_raw, YDict):
+            diags.error("NG015", "block params must be a mapping `name: default` or `name: type`", raw.value_span("params"), name)
+            params_raw = YDict()
+        for pname, default in params_raw.items():
+            spans[pname] = params_raw.key_span(pname)
+            if isinstance(default, str) and default in PARAM_TYPES:
+                required[pname] = default
+            else:
+                params[pname] = default
+        blocks[name] = BlockDef(name, params, required, let if isinstance(let, YDict) else YDict(), body,
+                                str(raw.get("doc", "")), file, span, spans)
+    return blocks
+
+
+def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack: list[str],
+               blocks: dict[str, BlockDef], files: list[str], span: Span | None = None) -> tuple[FileModel, YDict] | None:
+    key = str(path.resolve())
+    if key in stack:
+        diags.error("NG014", f"circular `use:` of {path.name}", span, hint="remove one of the imports")
+        return None
+    if key in seen:
+        return None
+    try:
+        data = load_yaml(path)
+    except NetgenError as exc:
+        diags.items.extend(exc.diagnostics)
+        return None
+    model = _validate_file(data, str(path), diags)
+    if model is None:
+        return None
+    seen[key] = model
+    files.append(str(path))
+    uses = data.get("use") or YList()
+    for index, used in enumerate(model.use):
+        target = (path.parent / used)
+        use_span = uses.item_span(index) if isinstance(uses, YList) else None
+        if not target.is_file():
+            diags.error("NG014", f"cannot find `{used}` (looked in {path.parent})", use_span, "use",
+                        "paths in `use:` are relative to the file that names them")
+            continue
+        _load_file(target, diags, seen, stack + [key], blocks, files, use_span)
+    for name, block in _block_defs(model, data, str(path), diags).items():
+        blocks[name] = block  # a file's own definitions override imported ones
+    return model, data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`k=v` from the command line; the value is read as YAML (`3`, `[1, 2]`, `true`)."""
+    if "=" not in text:
+        raise NetgenError([Diagnostic("NG002", f"--set expects key=value; received {text!r}")])
+    key, value = text.split("=", 1)
+    from .source import load_yaml_text
+
+    parsed = load_yaml_text(value, "<--set>") if value.strip() else ""
+    return key.strip(), _plain(parsed)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def type_matches(value: Any, expected: Any) -> bool:
+    """Does `value` fit a param whose default is `expected` (or whose type name it is)?"""
+    kind = expected if isinstance(expected, str) and expected in PARAM_TYPES else type(expected).__name__
+    if kind in ("any", "NoneType"):
+        return True
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, float) and value.is_integer())
+    if kind in ("float", "number"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "dict":
+        return isinstance(value, dict)
+    return True
+
+
+def type_name(expected: Any) -> str:
+    return expected if isinstance(expected, str) and expected in PARAM_TYPES else type(expected).__name__
+
+
+def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
+                   input_shape: list[int] | None = None) -> Blueprint:
+    """Read a blueprint and its imports, apply param overrides; raise NetgenError on mistakes."""
+    path = Path(path)
+    diags = Diagnostics()
+    blocks: dict[str, BlockDef] = {}
+    files: list[str] = []
+    loaded = _load_file(path, diags, {}, [], blocks, files)
+    diags.raise_if_any()
+    model, data = loaded
+    if model.network is None:
+        diags.error("NG002", "this file has no `network:`; it can be imported with `use:` but not built",
+                    data.span, hint="add `network: [...]`, or build a blueprint that uses this file")
+    if model.input is None and input_shape is None:
+        diags.error("NG002", "missing `input: [C, H, W]`", data.span, hint="add `input: [3, 224, 224]` or pass --input")
+    params = {k: _plain(v) for k, v in model.params.items()}
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            diags.error("NG005", f"unknown param `{key}` in an override", None, key,
+                        did_you_mean(key, params) or "this blueprint has no params")
+        elif not type_matches(value, params[key]):
+            diags.error("NG007", f"param `{key}` expects {type_name(params[key])}; received {value!r}", None, key)
+        else:
+            params[key] = value
+    diags.raise_if_any()
+    # params may themselves be expressions over other params (e.g. `width: ${base * 2}`)
+    for key, value in params.items():
+        try:
+            params[key] = interpolate(value, params) if isinstance(value, str) else value
+        except ExprError as exc:
+            diags.error("NG003", str(exc), data["params"].value_span(key), f"params.{key}", exc.hint)
+    diags.raise_if_any()
+    return Blueprint(
+        path=str(path), name=model.name or path.stem, doc=model.doc,
+        input=list(input_shape or model.input), params=params, let=data.get("let") or YDict(),
+        blocks=blocks, network=data["network"], outputs=model.outputs, raw=data, files=files,
+    )

@@ -1,0 +1,106 @@
+"""Element-wise activations: one small class each, sharing the shape rule (identity) and a
+factory for their emission (timm's `create_act` habit)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..shapes import ShapeError, numel
+from .base import Float, Int, Op, OpParams, kwargs_text, register_op
+
+
+class InplaceParams(OpParams):
+    inplace: bool = True
+
+
+class Activation(Op):
+    family = "activation"
+    torch_class: str = ""
+    flops_per_element = 1
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("inplace", True)] if getattr(self.p, "inplace", False) else []
+        return f"nn.{self.torch_class}({kwargs_text(args)})"
+
+    def other_flops(self, in_shapes, out_shape):
+        return self.flops_per_element * numel(out_shape)
+
+    def label(self, in_shapes, out_shape):
+        return self.torch_class
+
+
+def _activation(kind: str, torch_class: str, params=InplaceParams, aliases=(), flops=1, doc=""):
+    cls = type(torch_class, (Activation,), {
+        "kind": kind, "torch_class": torch_class, "Params": params, "aliases": aliases,
+        "flops_per_element": flops, "doc": doc or f"element-wise {torch_class}", "__module__": __name__,
+    })
+    return register_op(cls)
+
+
+ReLU = _activation("relu", "ReLU")
+ReLU6 = _activation("relu6", "ReLU6")
+SiLU = _activation("silu", "SiLU", aliases=("swish",), flops=4)
+Hardswish = _activation("hardswish", "Hardswish", flops=4)
+
+
+class NoInplace(OpParams):
+    pass
+
+
+Sigmoid = _activation("sigmoid", "Sigmoid", params=NoInplace, flops=4)
+Tanh = _activation("tanh", "Tanh", params=NoInplace, flops=4)
+
+
+class LeakyReLUParams(OpParams):
+    slope: Float = 0.01
+    inplace: bool = True
+
+
+@register_op
+class LeakyReLU(Activation):
+    kind = "leaky_relu"
+    torch_class = "LeakyReLU"
+    Params = LeakyReLUParams
+    doc = "leaky ReLU: slope for negative inputs"
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("negative_slope", self.p.slope)] + ([("inplace", True)] if self.p.inplace else [])
+        return f"nn.LeakyReLU({kwargs_text(args)})"
+
+
+class GELUParams(OpParams):
+    approximate: Literal["none", "tanh"] = "none"
+
+
+@register_op
+class GELU(Activation):
+    kind = "gelu"
+    torch_class = "GELU"
+    Params = GELUParams
+    flops_per_element = 8
+    doc = "GELU, exact or tanh-approximated"
+
+    def torch_module(self, in_shapes, out_shape):
+        return "nn.GELU()" if self.p.approximate == "none" else "nn.GELU(approximate='tanh')"
+
+
+class SoftmaxParams(OpParams):
+    dim: Int = 0  # over the first non-batch dimension: the classes of a logit vector
+
+
+@register_op
+class Softmax(Activation):
+    kind = "softmax"
+    torch_class = "Softmax"
+    Params = SoftmaxParams
+    flops_per_element = 3
+    doc = "softmax over `dim` (0 = the first dimension after the batch)"
+
+    def infer_shape(self, in_shapes):
+        if not -len(in_shapes[0]) <= self.p.dim < len(in_shapes[0]):
+            raise ShapeError(f"softmax dim {self.p.dim} is out of range for shape {in_shapes[0]}")
+        return in_shapes[0]
+
+    def torch_module(self, in_shapes, out_shape):
+        dim = self.p.dim + 1 if self.p.dim >= 0 else self.p.dim  # skip the batch dimension
+        return f"nn.Softmax(dim={dim})"

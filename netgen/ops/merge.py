@@ -1,0 +1,71 @@
+"""Merges of several tensors: element-wise `add` and channel `concat`."""
+
+from __future__ import annotations
+
+from ..shapes import format_shape, numel
+from .base import Int, Op, OpParams, ShapeError, register_op
+
+
+@register_op
+class Add(Op):
+    kind = "add"
+    family = "merge"
+    min_inputs = 2
+    max_inputs = None
+    doc = "element-wise sum of inputs of one shape"
+
+    def infer_shape(self, in_shapes):
+        first = in_shapes[0]
+        if any(s != first for s in in_shapes[1:]):
+            raise ShapeError(
+                "add needs inputs of one shape; received " + ", ".join(format_shape(s) for s in in_shapes),
+                "use a residual with `shortcut: auto` to project the shortcut, or change the body's channels/stride",
+            )
+        return first
+
+    def other_flops(self, in_shapes, out_shape):
+        return (len(in_shapes) - 1) * numel(out_shape)
+
+    def torch_call(self, args, module):
+        return " + ".join(args)
+
+    def label(self, in_shapes, out_shape):
+        return "+"
+
+
+class ConcatParams(OpParams):
+    dim: Int = 0  # channels: the first dimension after the batch
+
+
+@register_op
+class Concat(Op):
+    kind = "concat"
+    aliases = ("cat",)
+    family = "merge"
+    Params = ConcatParams
+    min_inputs = 1
+    max_inputs = None
+    doc = "concatenation along `dim` (0 = channels); other dimensions must agree"
+
+    def infer_shape(self, in_shapes):
+        rank = len(in_shapes[0])
+        dim = self.p.dim % rank if -rank <= self.p.dim < rank else None
+        if dim is None:
+            raise ShapeError(f"concat dim {self.p.dim} is out of range for rank {rank}")
+        for s in in_shapes:
+            if len(s) != rank or any(s[i] != in_shapes[0][i] for i in range(rank) if i != dim):
+                raise ShapeError(
+                    "concat needs inputs that agree outside dim "
+                    f"{self.p.dim}; received " + ", ".join(format_shape(s) for s in in_shapes),
+                    "make the spatial sizes match (same strides and padding in every branch), or crop/pad first",
+                )
+        out = list(in_shapes[0])
+        out[dim] = sum(s[dim] for s in in_shapes)
+        return tuple(out)
+
+    def torch_call(self, args, module):
+        dim = self.p.dim + 1 if self.p.dim >= 0 else self.p.dim
+        return f"torch.cat([{', '.join(args)}], {dim})"
+
+    def label(self, in_shapes, out_shape):
+        return "Concat"

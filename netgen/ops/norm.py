@@ -1,0 +1,77 @@
+"""Normalisation: batch norm over channels (`bn`) and AlexNet-era local response norm (`lrn`)."""
+
+from __future__ import annotations
+
+from ..shapes import expect_rank, numel
+from .base import Float, Op, OpParams, PosInt, kwargs_text, register_op
+
+
+class BatchNormParams(OpParams):
+    eps: Float = 1e-5
+    momentum: Float = 0.1
+    affine: bool = True
+
+
+@register_op
+class BatchNorm(Op):
+    kind = "bn"
+    aliases = ("batchnorm", "batchnorm2d")
+    family = "norm"
+    Params = BatchNormParams
+    doc = "batch normalisation over the channels of a C×H×W map: eps, momentum, affine"
+
+    def infer_shape(self, in_shapes):
+        expect_rank(in_shapes[0], 3, "bn")
+        return in_shapes[0]
+
+    def param_count(self, in_shapes, out_shape):
+        return 2 * in_shapes[0][0] if self.p.affine else 0
+
+    def buffer_count(self, in_shapes, out_shape):
+        return 2 * in_shapes[0][0] + 1  # running_mean, running_var, num_batches_tracked
+
+    def other_flops(self, in_shapes, out_shape):
+        return 2 * numel(out_shape)  # one scale and one shift per element once folded
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("", in_shapes[0][0])]
+        if self.p.eps != 1e-5:
+            args.append(("eps", self.p.eps))
+        if self.p.momentum != 0.1:
+            args.append(("momentum", self.p.momentum))
+        if not self.p.affine:
+            args.append(("affine", False))
+        return f"nn.BatchNorm2d({kwargs_text(args)})"
+
+    def label(self, in_shapes, out_shape):
+        return "BatchNorm"
+
+
+class LRNParams(OpParams):
+    size: PosInt = 5
+    alpha: Float = 1e-4
+    beta: Float = 0.75
+    k: Float = 1.0
+
+
+@register_op
+class LocalResponseNorm(Op):
+    kind = "lrn"
+    aliases = ("local_response_norm",)
+    family = "norm"
+    Params = LRNParams
+    doc = "local response normalisation across channels (Krizhevsky et al. 2012): size, alpha, beta, k"
+
+    def infer_shape(self, in_shapes):
+        expect_rank(in_shapes[0], 3, "lrn")
+        return in_shapes[0]
+
+    def other_flops(self, in_shapes, out_shape):
+        return (self.p.size + 3) * numel(out_shape)
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("", self.p.size), ("alpha", self.p.alpha), ("beta", self.p.beta), ("k", self.p.k)]
+        return f"nn.LocalResponseNorm({kwargs_text(args)})"
+
+    def label(self, in_shapes, out_shape):
+        return f"LRN {self.p.size}"

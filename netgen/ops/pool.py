@@ -1,0 +1,149 @@
+"""Pooling: max and average windows, adaptive average and global average pooling."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from ..shapes import ShapeError, conv2d_output, expect_rank, numel, pair
+from .base import compact, IntPair, Op, OpParams, register_op, kwargs_text
+
+
+class WindowParams(OpParams):
+    k: IntPair
+    stride: IntPair | None = None  # torch's default: the kernel size
+    pad: IntPair = 0
+    ceil: bool = False
+
+    @model_validator(mode="after")
+    def _check(self):
+        k, pad = pair(self.k), pair(self.pad)
+        if min(k) <= 0 or (self.stride is not None and min(pair(self.stride)) <= 0):
+            raise ValueError(f"Expected strictly positive k and stride. Received k={self.k}, stride={self.stride}")
+        if any(pad[i] > k[i] // 2 for i in range(2)) or min(pad) < 0:
+            raise ValueError(f"pad must be between 0 and half the kernel (torch's rule). Received pad={self.pad}, k={self.k}")
+        return self
+
+
+class Window(Op):
+    family = "pool"
+    Params = WindowParams
+    torch_class = ""
+    short = ""
+
+    def stride(self):
+        return self.p.k if self.p.stride is None else self.p.stride
+
+    def infer_shape(self, in_shapes):
+        (shape,) = in_shapes
+        expect_rank(shape, 3, self.kind)
+        return (shape[0], *conv2d_output(shape, self.p.k, self.stride(), self.p.pad, 1, self.p.ceil))
+
+    def other_flops(self, in_shapes, out_shape):
+        k = pair(self.p.k)
+        return numel(out_shape) * k[0] * k[1]
+
+    def window_args(self):
+        args = [("kernel_size", compact(self.p.k))]
+        if self.p.stride is not None and pair(self.p.stride) != pair(self.p.k):
+            args.append(("stride", compact(self.p.stride)))
+        if pair(self.p.pad) != (0, 0):
+            args.append(("padding", compact(self.p.pad)))
+        if self.p.ceil:
+            args.append(("ceil_mode", True))
+        return args
+
+    def torch_module(self, in_shapes, out_shape):
+        return f"nn.{self.torch_class}({kwargs_text(self.window_args())})"
+
+    def label(self, in_shapes, out_shape):
+        k, s = pair(self.p.k), pair(self.stride())
+        return f"{self.short} {k[0]}×{k[1]}" + (f" /{s[0]}" if s != (1, 1) else "")
+
+
+@register_op
+class MaxPool(Window):
+    kind = "maxpool"
+    aliases = ("max_pool", "maxpool2d")
+    torch_class = "MaxPool2d"
+    short = "MaxPool"
+    doc = "max pooling: k, stride (default k), pad, ceil"
+
+
+class AvgPoolParams(WindowParams):
+    count_include_pad: bool = True
+
+
+@register_op
+class AvgPool(Window):
+    kind = "avgpool"
+    aliases = ("avg_pool", "avgpool2d")
+    torch_class = "AvgPool2d"
+    short = "AvgPool"
+    Params = AvgPoolParams
+    doc = "average pooling: k, stride (default k), pad, ceil, count_include_pad"
+
+    def window_args(self):
+        args = super().window_args()
+        if not self.p.count_include_pad:
+            args.append(("count_include_pad", False))
+        return args
+
+
+class AdaptiveParams(OpParams):
+    out: IntPair
+
+    @model_validator(mode="after")
+    def _check(self):
+        if min(pair(self.out)) <= 0:
+            raise ValueError(f"Expected a strictly positive output size. Received out={self.out}")
+        return self
+
+
+@register_op
+class AdaptiveAvgPool(Op):
+    kind = "adaptive_avgpool"
+    aliases = ("adaptive_avg_pool",)
+    family = "pool"
+    Params = AdaptiveParams
+    doc = "adaptive average pooling to a fixed output size `out`"
+
+    def infer_shape(self, in_shapes):
+        (shape,) = in_shapes
+        expect_rank(shape, 3, self.kind)
+        return (shape[0], *pair(self.p.out))
+
+    def other_flops(self, in_shapes, out_shape):
+        return numel(in_shapes[0])
+
+    def torch_module(self, in_shapes, out_shape):
+        return f"nn.AdaptiveAvgPool2d({kwargs_text([('', pair(self.p.out))])})"
+
+    def label(self, in_shapes, out_shape):
+        o = pair(self.p.out)
+        return f"AdaptiveAvgPool {o[0]}×{o[1]}"
+
+
+@register_op
+class GlobalAvgPool(Op):
+    kind = "gap"
+    aliases = ("global_avgpool",)
+    family = "pool"
+    doc = "global average pooling to C×1×1 (torchvision's avgpool)"
+
+    def infer_shape(self, in_shapes):
+        (shape,) = in_shapes
+        expect_rank(shape, 3, self.kind)
+        return (shape[0], 1, 1)
+
+    def other_flops(self, in_shapes, out_shape):
+        return numel(in_shapes[0])
+
+    def torch_module(self, in_shapes, out_shape):
+        return "nn.AdaptiveAvgPool2d((1, 1))"
+
+    def label(self, in_shapes, out_shape):
+        return "GlobalAvgPool"
+
+
+
+__all__ = ["MaxPool", "AvgPool", "AdaptiveAvgPool", "GlobalAvgPool", "ShapeError"]
