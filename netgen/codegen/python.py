@@ -1,0 +1,433 @@
+"""PyTorch code generation: the annotated graph becomes one readable, standalone `.py` file.
+
+The module tree follows the graph's scopes, so state_dict keys are the scope paths. A scope
+whose members form a plain chain of numbered modules becomes an `nn.Sequential`; any other
+scope becomes a class with an `__init__` that creates its submodules and a `forward` that
+wires them (torch.fx's habit: one emitter per node, a line list, names from one namespace).
+Scopes whose generated code is identical up to integer literals share one class; the
+literals that differ become constructor arguments. Output is deterministic: topological
+order with the graph's insertion order as the tie-break.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from ..graph import Graph
+from ..shapes import format_shape
+
+INDENT = "    "
+_INT = re.compile(r"(?<![\w.'\"])(\d+)(?![\w.'\"])")
+_TOKEN = re.compile(r"(\{\}|\x00\d+\x00)")
+_POSITIONAL = {
+    "Conv2d": ("in_channels", "out_channels"),
+    "ConvTranspose2d": ("in_channels", "out_channels"),
+    "Linear": ("in_features", "out_features"),
+    "BatchNorm2d": ("num_features",),
+}
+_RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "super", "x", "print", "input", "len", "range", "F"}
+
+
+def camel(name: str) -> str:
+    parts = re.split(r"[^A-Za-z0-9]+", name)
+    text = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    if not text or text[0].isdigit():
+        text = "Net" + text
+    return text
+
+
+class Namespace:
+    """One name authority per function: valid identifiers, no keywords, `_1`-style dedup."""
+
+    def __init__(self, reserved=()):
+        self.used = set(reserved)
+
+    def create(self, candidate: str) -> str:
+        base = re.sub(r"\W", "_", candidate) or "v"
+        if base[0].isdigit():
+            base = "x_" + base
+        if base in _RESERVED and base not in ("x",):
+            base = base + "_"
+        name, n = base, 0
+        while name in self.used:
+            n += 1
+            name = f"{base}_{n}"
+        self.used.add(name)
+        return name
+
+
+@dataclass
+class Unit:
+    """A direct member of a scope: one op node, or one child scope seen as a whole."""
+
+    name: str  # local name (attribute / Sequential key)
+    node: str | None = None  # op node id, for an op
+    scope: tuple[str, ...] | None = None  # path, for a child scope
+    inputs: list[str] = field(default_factory=list)  # value (node ids) consumed, in order
+    outputs: list[str] = field(default_factory=list)  # values produced and used elsewhere
+    first: int = 0
+    node_set: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ModuleCode:
+    """How one scope is constructed: an inline expression or an instance of a class."""
+
+    expr_template: str  # with {} for lifted ints (classes) or the full nn.Sequential text
+    values: list[int]
+    class_key: tuple | None = None
+
+
+@dataclass
+class ClassDraft:
+    base_name: str
+    doc: str
+    init: list[tuple[str, str]]  # (attribute, constructor template with `{}` for ints)
+    init_values: list[int]
+    forward: list[tuple[str, str]]  # (code, comment)
+    args: list[str]
+    returns: list[str]
+
+
+class PythonEmitter:
+    def __init__(self, graph: Graph, source_name: str = ""):
+        self.g = graph
+        self.source_name = source_name
+        self.classes: dict[tuple, dict] = {}  # signature -> {"name", "instances": [values...], "draft"}
+        self.class_order: list[tuple] = []
+        self.class_names: set[str] = set()
+        self.uses_torch = False
+        self.order = {n: d["order"] for n, d in graph.nx.nodes(data=True)}
+        self.topo_index = {n: i for i, n in enumerate(graph.topological())}
+
+    # -- structure -----------------------------------------------------------------------
+    def units(self, path: tuple[str, ...]) -> list[Unit]:
+        n = len(path)
+        members: dict[str, Unit] = {}
+        inside = set()
+        for node in self.topo_index:
+            data = self.g[node]
+            if data["kind"] != "op" or data["path"][:n] != path or len(data["path"]) <= n:
+                continue
+            inside.add(node)
+            local = data["path"][n]
+            if local not in members:
+                is_scope = len(data["path"]) > n + 1
+                members[local] = Unit(local, None if is_scope else node, path + (local,) if is_scope else None,
+                                      first=self.topo_index[node])
+            members[local].node_set.add(node)
+        for unit in members.values():
+            nodes = unit.node_set
+            for node in sorted(nodes, key=self.topo_index.get):
+                for src in self.g.inputs_of(node):
+                    if src not in nodes and src not in unit.inputs:
+                        unit.inputs.append(src)
+                for dst in self.g.users_of(node):
+                    if dst not in nodes and node not in unit.outputs:
+                        unit.outputs.append(node)
+        return sorted(members.values(), key=lambda u: u.first)
+
+    def scope_io(self, path: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        nodes = set(self.g.nodes_under(path))
+        ins, outs = [], []
+        for node in sorted(nodes, key=self.topo_index.get):
+            for src in self.g.inputs_of(node):
+                if src not in nodes and src not in ins:
+                    ins.append(src)
+            if any(dst not in nodes for dst in self.g.users_of(node)) and node not in outs:
+                outs.append(node)
+        return ins, outs
+
+    def is_chain(self, units: list[Unit], ins: list[str], outs: list[str]) -> bool:
+        if len(ins) != 1 or len(outs) != 1 or not units:
+            return False
+        previous = ins[0]
+        for index, unit in enumerate(units):
+            if unit.name != str(index) or unit.inputs != [previous] or len(unit.outputs) != 1:
+                return False
+            if unit.node is not None and self.module_expr(unit.node) is None:
+                return False
+            value = unit.outputs[0]
+            if index < len(units) - 1 and not set(self.g.users_of(value)) <= units[index + 1].node_set:
+                return False
+            previous = value
+        return previous == outs[0]
+
+    def module_expr(self, node: str) -> str | None:
+        data = self.g[node]
+        return data["op"].torch_module(data["in_shapes"], data["shape"])
+
+    # -- construction expressions --------------------------------------------------------
+    def construct(self, path: tuple[str, ...]) -> ModuleCode:
+        """The expression that builds the module for a scope (recursively)."""
+        units = self.units(path)
+        ins, outs = self.scope_io(path)
+        if path and self.is_chain(units, ins, outs):
+            parts, values = [], []
+            for unit in units:
+                code = self.unit_module(unit)
+                parts.append(code.expr_template)
+                values += code.values
+            body = "".join(f"\n{INDENT}{_indent(p)}," for p in parts)
+            return ModuleCode(f"nn.Sequential({body}\n)", values)
+        draft = self.draft_class(path, units, ins, outs)
+        signature = (draft.base_name, tuple(draft.init), tuple(c for c, _ in draft.forward), tuple(draft.args))
+        entry = self.classes.get(signature)
+        if entry is None:
+            entry = {"draft": draft, "instances": [], "comments": [], "name": None}
+            self.classes[signature] = entry
+            self.class_order.append(signature)
+        entry["instances"].append(draft.init_values)
+        entry["comments"].append(tuple(c for _, c in draft.forward))
+        return ModuleCode(f"\x00{self.class_order.index(signature)}\x00", draft.init_values, signature)
+
+    def unit_module(self, unit: Unit) -> ModuleCode:
+        if unit.node is not None:
+            template, values = _lift(self.module_expr(unit.node))
+            return ModuleCode(template, values)
+        return self.construct(unit.scope)
+
+    def draft_class(self, path, units: list[Unit], ins: list[str], outs: list[str]) -> ClassDraft:
+        scope = self.g.scopes.get(path)
+        if not path:
+            base = camel(self.g.name)
+        elif scope is not None and scope.block:
+            base = camel(scope.block)
+        else:
+            local = path[-1]
+            base = camel(local if not local.isdigit() else (scope.kind if scope else "Block"))
+        init: list[tuple[str, str]] = []
+        values: list[int] = []
+        attrs = Namespace()
+        attr_of: dict[str, str] = {}
+        for unit in units:
+            if unit.node is not None and self.module_expr(unit.node) is None:
+                continue
+            code = self.unit_module(unit)
+            attr = unit.name
+            attr_of[unit.name] = attr
+            attrs.used.add(attr)
+            init.append((attr, code.expr_template))
+            values += code.values
+        # forward
+        ns = Namespace()
+        var: dict[str, str] = {}
+        consumers: dict[str, int] = {}
+        for unit in units:
+            for value in unit.inputs:
+                consumers[value] = consumers.get(value, 0) + 1
+        for value in outs:
+            consumers[value] = consumers.get(value, 0) + 1
+        args = []
+        for index, value in enumerate(ins):
+            name = ns.create("x" if index == 0 else self.g[value]["path"][-1])
+            var[value] = name
+            args.append(name)
+        lines: list[tuple[str, str]] = []
+        for unit in units:
+            arg_vars = [var[v] for v in unit.inputs]
+            if unit.node is not None:
+                data = self.g[unit.node]
+                module = f"self.{unit.name}" if unit.name.isidentifier() and unit.name in attr_of else (
+                    f'getattr(self, "{unit.name}")' if unit.name in attr_of else None)
+                # argument order is the node's own input order
+                call_args = [var[v] for v in self.g.inputs_of(unit.node)]
+                expr = data["op"].torch_call(call_args, module)
+                if "torch." in expr:
+                    self.uses_torch = True
+                shape = format_shape(data["shape"])
+            else:
+                module = f"self.{unit.name}" if unit.name.isidentifier() else f'getattr(self, "{unit.name}")'
+                expr = f"{module}({', '.join(arg_vars)})"
+                shape = ", ".join(format_shape(self.g[o]["shape"]) for o in unit.outputs)
+            reusable = [v for v in unit.inputs if consumers.get(v) == 1 and var[v] not in args[1:]]
+            if len(unit.outputs) == 1 and reusable and reusable[0] == unit.inputs[0]:
+                target = var[unit.inputs[0]]
+            else:
+                target = None
+            out_vars = []
+            for value in unit.outputs or [unit.node]:
+                if target is not None and len(unit.outputs) <= 1:
+                    name = target
+                else:
+                    hint = unit.name if (unit.scope is not None and not unit.name.isdigit()) else "out"
+                    name = ns.create(hint)
+                var[value] = name
+                out_vars.append(name)
+            lines.append((f"{', '.join(out_vars)} = {expr}", shape))
+        returns = [var[v] for v in outs]
+        return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns)
+
+    # -- rendering -------------------------------------------------------------------------
+    def render_class(self, signature: tuple) -> str:
+        entry = self.classes[signature]
+        draft: ClassDraft = entry["draft"]
+        instances = entry["instances"]
+        # which lifted ints vary between instances, merged when they vary together
+        columns = list(zip(*instances)) if instances and instances[0] else []
+        params: list[str] = []
+        column_param: dict[int, str | None] = {}
+        seen: dict[tuple, str] = {}
+        hints = self.int_hints(draft)
+        names = Namespace(reserved={"self"})
+        for index, column in enumerate(columns):
+            if len(set(column)) == 1:
+                column_param[index] = None
+            elif column in seen:
+                column_param[index] = seen[column]
+            else:
+                name = names.create(hints[index])
+                seen[column] = name
+                params.append(name)
+                column_param[index] = name
+        entry["params"] = params
+        entry["param_columns"] = {name: idx for idx, name in reversed(list(column_param.items())) if name}
+        name = entry["name"]
+        lines = [f"class {name}(nn.Module):"]
+        if draft.doc:
+            lines.append(f'{INDENT}"""{_doc(draft.doc)}"""')
+            lines.append("")
+        lines.append(f"{INDENT}def __init__(self{''.join(', ' + p for p in params)}):")
+        lines.append(f"{INDENT * 2}super().__init__()")
+        cursor = 0
+        for attr, template in draft.init:
+            text, cursor = self.fill(template, cursor, instances[0], column_param)
+            if attr.isidentifier():
+                lines.append(f"{INDENT * 2}self.{attr} = {_indent(text, 2)}")
+            else:
+                lines.append(f'{INDENT * 2}self.add_module("{attr}", {_indent(text, 2)})')
+        lines.append("")
+        lines.append(f"{INDENT}def forward(self, {', '.join(draft.args)}):")
+        comments = entry["comments"]
+        same_comments = all(c == comments[0] for c in comments)
+        for index, (code, comment) in enumerate(draft.forward):
+            suffix = f"  # {comment}" if same_comments and comment else ""
+            lines.append(f"{INDENT * 2}{code}{suffix}")
+        ret = ", ".join(draft.returns)
+        lines.append(f"{INDENT * 2}return {ret}")
+        return "\n".join(lines)
+
+    def fill(self, template: str, cursor: int, first: list[int], column_param: dict[int, str | None]) -> tuple[str, int]:
+        """Replace `{}` slots and class markers left to right, consuming lifted values."""
+        out = []
+        for token in _TOKEN.split(template):
+            if token == "{}":
+                param = column_param.get(cursor)
+                out.append(param if param else str(first[cursor]))
+                cursor += 1
+            elif token.startswith("\x00"):
+                child = self.classes[self.class_order[int(token.strip("\x00"))]]
+                columns = child["param_columns"]
+                texts = []
+                for p in child["params"]:
+                    param = column_param.get(cursor + columns[p])
+                    texts.append(param if param else str(first[cursor + columns[p]]))
+                if len(texts) > 1:
+                    texts = [f"{p}={t}" for p, t in zip(child["params"], texts)]
+                out.append(f"{child['name']}({', '.join(texts)})")
+                cursor += len(child["instances"][0])
+            else:
+                out.append(token)
+        return "".join(out), cursor
+
+    def int_hints(self, draft: ClassDraft) -> list[str]:
+        """A readable name for each lifted int: the torch argument it fills."""
+        hints: list[str] = []
+        for attr, template in draft.init:
+            contexts = iter(_int_contexts(template))
+            for token in _TOKEN.split(template):
+                if token == "{}":
+                    ctor, position, kw = next(contexts)
+                    names = _POSITIONAL.get(ctor, ())
+                    hints.append(kw or (names[position] if position < len(names) else f"{attr}_arg{position}"))
+                elif token.startswith("\x00"):
+                    child = self.classes[self.class_order[int(token.strip("\x00"))]]
+                    by_column = {i: p for p, i in child["param_columns"].items()}
+                    hints += [by_column.get(i, f"{attr}_{i}") for i in range(len(child["instances"][0]))]
+        return hints
+
+    # -- top level -----------------------------------------------------------------------------
+    def emit(self) -> tuple[str, str]:
+        top = self.construct(())
+        # name classes in order of first use, children before parents (post-order)
+        for signature in self.class_order:
+            entry = self.classes[signature]
+            base = entry["draft"].base_name
+            name, n = base, 1
+            while name in self.class_names or name in ("Module", "Sequential"):
+                n += 1
+                name = f"{base}{n}"
+            entry["name"] = name
+            self.class_names.add(name)
+        class_texts = [self.render_class(sig) for sig in self.class_order]
+        top_name = self.classes[top.class_key]["name"]
+        header = self.header()
+        imports = ("import torch\n" if self.uses_torch else "") + "from torch import nn\n"
+        text = header + "\n" + imports + "\n\n" + "\n\n\n".join(class_texts) + "\n"
+        return text, top_name
+
+    def header(self) -> str:
+        g = self.g
+        inputs = ", ".join(format_shape(g[i]["shape"]) for i in g.inputs)
+        outputs = ", ".join(format_shape(g[o]["shape"]) for o in g.outputs)
+        params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in g.ops())
+        macs = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in g.ops())
+        doc = g.meta.get("doc") or g.name
+        return (
+            f'"""{_doc(doc)}\n\n'
+            f"Generated by netgen from {self.source_name or g.name}; edit the blueprint, not this file.\n"
+            f"Input {inputs} (batch first), output {outputs}; {params:,} parameters, {macs:,} MACs.\n"
+            '"""\n'
+        )
+
+
+def _indent(text: str, levels: int = 1) -> str:
+    return text.replace("\n", "\n" + INDENT * levels)
+
+
+def _doc(text: str) -> str:
+    return text.strip().replace('"""', "'''").replace("\\", "\\\\")
+
+
+def _lift(expr: str) -> tuple[str, list[int]]:
+    """`nn.Conv2d(64, 128, kernel_size=3)` -> (`nn.Conv2d({}, {}, kernel_size={})`, [64, 128, 3])."""
+    values = [int(m.group(1)) for m in _INT.finditer(expr)]
+    return _INT.sub("{}", expr), values
+
+
+def _int_contexts(template: str):
+    """For each `{}` slot: (constructor class, positional index, keyword or None)."""
+    out = []
+    for match in re.finditer(r"\{\}", template):
+        start = match.start()
+        depth, i, position, kw = 0, start - 1, 0, None
+        # walk back to this call's opening parenthesis, counting top-level commas
+        while i >= 0:
+            ch = template[i]
+            if ch in ")]":
+                depth += 1
+            elif ch in "([":
+                if depth == 0:
+                    if ch == "(":
+                        break
+                    # inside a tuple/list literal: report its enclosing keyword
+                elif depth > 0:
+                    depth -= 1
+            elif ch == "," and depth == 0:
+                position += 1
+            i -= 1
+        ctor_match = re.search(r"(\w+)\($", template[: i + 1])
+        ctor = ctor_match.group(1) if ctor_match else ""
+        before = template[i + 1 : start]
+        last_arg = before.split(",")[-1]
+        kw_match = re.match(r"\s*(\w+)=", last_arg)
+        kw = kw_match.group(1) if kw_match else None
+        out.append((ctor, position, kw))
+    return out
+
+
+def generate_source(graph: Graph, source_name: str = "") -> tuple[str, str]:
+    """Return (python source, name of the top-level class)."""
+    return PythonEmitter(graph, source_name).emit()
