@@ -1,0 +1,14 @@
+"""netgen: a declarative compiler from YAML network blueprints to checked graphs, cost tables,
+diagrams and PyTorch. The pipeline, one module per stage:
+
+    source.py     YAML with positions          blueprint.py  file model, imports, params
+    expr.py       safe `${...}` expressions     lower.py      items/blocks -> graph, shapes
+    graph.py      the IR (networkx DAG)         ops/          one file per primitive op
+    codegen/      PyTorch source and module     cli/          the `netgen` command
+"""
+
+from .api import compile_blueprint, library_blueprints, load, python_source
+from .errors import Diagnostic, NetgenError
+
+__version__ = "0.1.0"
+__all__ = ["compile_blueprint", "load", "python_source", "library_blueprints", "NetgenError", "Diagnostic", "__version__"]

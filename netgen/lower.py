@@ -488,16 +488,14 @@ class Lowerer:
         cls = REGISTRY[kind]
         path = scope.path + (name,)
         node_id = ".".join(path)
-        if any(i is None for i in inputs):
-            return None
-        if not (cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs))):
+        known = all(i is not None for i in inputs)
+        if known and not (cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs))):
             want = f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs else f"at least {cls.min_inputs}"
             self.error("NG015", f"`{kind}` takes {want} input(s); received {len(inputs)}", span, path,
                        "list its inputs with `from: [a, b]`" if cls.min_inputs > 1 else "")
             return None
-        item_env = self.input_env(env, inputs)
-        if item_env is None:
-            return None
+        # with an unknown input (an earlier error) the params are still checked, not the shape
+        item_env = self.input_env(env, inputs) if known else env
         if isinstance(args, YDict):
             raw = {k: v for k, v in args.items() if k not in ("name", "from")}
         elif args is None:
@@ -508,14 +506,20 @@ class Lowerer:
             return None
         values, ok = {}, True
         for key, value in raw.items():
-            good, values[key] = self.try_value(value, item_env, args.value_span(key), path, key)
-            ok &= good
+            try:
+                values[key] = self.value(value, item_env, args.value_span(key), path)
+            except ExprError as exc:
+                ok = False
+                if known or not str(exc).startswith("unknown name `in_"):
+                    self.error("NG003", f"{key}: {exc}", args.value_span(key), path, exc.hint)
         if not ok:
             return None
         try:
             params = cls.Params(**values)
         except ValidationError as exc:
             self.report_params(exc, cls, args if isinstance(args, YDict) else YDict(), span, path)
+            return None
+        if not known:
             return None
         op = cls(params)
         in_shapes = [self.graph[i]["shape"] for i in inputs]

@@ -362,6 +362,14 @@ class PythonEmitter:
             entry["name"] = name
             self.class_names.add(name)
         class_texts = [self.render_class(sig) for sig in self.class_order]
+        support: list[str] = []
+        for _, data in self.g.ops():
+            text = data["op"].support_code().strip()
+            if text and text not in support:
+                support.append(text)
+        if support:
+            self.uses_torch = True
+        class_texts = support + class_texts
         top_name = self.classes[top.class_key]["name"]
         header = self.header()
         imports = ("import torch\n" if self.uses_torch else "") + "from torch import nn\n"

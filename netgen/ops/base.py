@@ -118,6 +118,17 @@ class Op:
         """The forward expression, given argument variable names and the module attribute."""
         return f"{module}({', '.join(args)})"
 
+    def support_code(self) -> str:
+        """Python source (torch and nn only) that the emission needs once per file, such as
+        a small nn.Module class for an op torch lacks. Identical texts are emitted once."""
+        return ""
+
+    # -- receptive field ---------------------------------------------------------------
+    def window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
+        """((kh, kw), (sh, sw), (dh, dw)) for ops that slide a window over H and W; None for
+        ops that act per position (activations, norms, merges) or that have no spatial map."""
+        return None
+
     # -- diagram -----------------------------------------------------------------------
     def label(self, in_shapes: list[Shape], out_shape: Shape) -> str:
         return self.kind.capitalize()

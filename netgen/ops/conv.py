@@ -68,6 +68,9 @@ class Conv(Op):
             return (self.p.out, shape[1], shape[2])
         return (self.p.out, *conv2d_output(shape, self.p.k, self.p.stride, self.padding(), self.p.dilation))
 
+    def window(self):
+        return pair(self.p.k), pair(self.p.stride), pair(self.p.dilation)
+
     def param_count(self, in_shapes, out_shape):
         k = pair(self.p.k)
         weight = self.p.out * (in_shapes[0][0] // self.p.groups) * k[0] * k[1]

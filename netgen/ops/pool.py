@@ -38,6 +38,9 @@ class Window(Op):
         expect_rank(shape, 3, self.kind)
         return (shape[0], *conv2d_output(shape, self.p.k, self.stride(), self.p.pad, 1, self.p.ceil))
 
+    def window(self):
+        return pair(self.p.k), pair(self.stride()), (1, 1)
+
     def other_flops(self, in_shapes, out_shape):
         k = pair(self.p.k)
         return numel(out_shape) * k[0] * k[1]

@@ -1,0 +1,72 @@
+"""The Python API: compile a blueprint to a graph, to source, or to an nn.Module.
+
+    import netgen
+    graph = netgen.compile_blueprint("blueprints/resnet50.yaml", num_classes=10)
+    model = netgen.load("blueprints/resnet50.yaml", num_classes=10)    # an nn.Module
+    text = netgen.python_source("blueprints/resnet50.yaml")
+
+Keyword arguments override the blueprint's params; `input=(3, 32, 32)` overrides its input.
+A bare library name (`"resnet50"`) is looked up in the blueprint library.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from .blueprint import load_blueprint
+from .errors import Diagnostic, NetgenError
+from .graph import Graph
+from .lower import lower
+
+
+def library_dir() -> Path:
+    """The blueprint library: $NETGEN_LIBRARY, else `blueprints/` beside the package."""
+    env = os.environ.get("NETGEN_LIBRARY")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "blueprints"
+
+
+def library_blueprints() -> list[Path]:
+    """Library blueprints that define a network (block libraries under lib/ are excluded)."""
+    root = library_dir()
+    return sorted(p for p in root.glob("*.yaml") if p.is_file())
+
+
+def resolve_blueprint(path: str | os.PathLike) -> Path:
+    """A path as given, or a library model name such as `resnet50`."""
+    candidate = Path(path)
+    if candidate.exists() or candidate.suffix in (".yaml", ".yml"):
+        return candidate
+    named = library_dir() / f"{path}.yaml"
+    if named.exists():
+        return named
+    known = [p.stem for p in library_blueprints()]
+    from .errors import did_you_mean
+
+    raise NetgenError([Diagnostic("NG001", f"no blueprint file `{path}` and no library model of that name",
+                                  hint=did_you_mean(str(path), known) or "run `netgen list`")])
+
+
+def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> Graph:
+    """Load, validate, lower and shape-check a blueprint; raise NetgenError on mistakes."""
+    bp = load_blueprint(resolve_blueprint(path), overrides=params, input_shape=list(input) if input else None)
+    return lower(bp)
+
+
+def python_source(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> str:
+    """The standalone PyTorch source that `netgen build` writes."""
+    from .codegen import generate_source
+
+    graph = compile_blueprint(path, input, **params)
+    return generate_source(graph, Path(graph.meta["source"]).name)[0]
+
+
+def load(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any):
+    """Compile a blueprint into an in-memory `torch.nn.Module` (the generated source, executed)."""
+    from .codegen.module import build_module  # imports torch only here
+
+    graph = compile_blueprint(path, input, **params)
+    return build_module(graph, Path(graph.meta["source"]).name)

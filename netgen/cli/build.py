@@ -1,0 +1,48 @@
+"""`netgen build`: compile a blueprint to a standalone PyTorch file (the main job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..codegen import generate_source
+from ..errors import NetgenError
+from ..shapes import format_shape
+from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+
+
+def build(
+    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
+    sets: Optional[list[str]] = SetOption,
+    input: Optional[str] = InputOption,
+    format: str = FormatOption,
+) -> None:
+    """Write OUT/<name>.py, a readable standalone nn.Module, and print its totals."""
+    try:
+        graph = compile_from_cli(blueprint, sets, input)
+    except NetgenError as exc:
+        fail(exc, format)
+    source, class_name = generate_source(graph, Path(graph.meta["source"]).name)
+    files: dict[Path, str | bytes] = {out / f"{graph.name}.py": source}
+    for extra in BUILD_EXTRAS:
+        files.update(extra(graph, out))
+    write_files(files)
+    params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    macs = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
+    outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
+    typer.echo(f"{graph.name}: {ins} -> {outs}, {params:,} parameters, {macs:,} MACs")
+    for path in files:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"class {class_name} in {out / (graph.name + '.py')}")
+
+
+# Other back ends add files to a build (the diagram): functions (graph, out_dir) -> {path: content}.
+BUILD_EXTRAS: list = []
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build")(build)

@@ -1,0 +1,33 @@
+"""`netgen check`: validate and shape-check a blueprint; exit 0, or 2 with located errors."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..errors import NetgenError
+from ..shapes import format_shape
+from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
+
+
+def check(
+    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    sets: Optional[list[str]] = SetOption,
+    input: Optional[str] = InputOption,
+    format: str = FormatOption,
+) -> None:
+    """Validate a blueprint and check every shape, without importing torch."""
+    try:
+        graph = compile_from_cli(blueprint, sets, input)
+    except NetgenError as exc:
+        fail(exc, format)
+    ops = sum(1 for _ in graph.ops())
+    params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
+    outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
+    typer.echo(f"ok: {graph.name}: {ops} ops, {ins} -> {outs}, {params:,} parameters")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

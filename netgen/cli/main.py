@@ -1,0 +1,56 @@
+"""The `netgen` command: one typer module per command, joined here."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="netgen",
+    help="Compile YAML network blueprints to checked graphs, cost tables, diagrams and PyTorch.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module has `register(app)`; the order is the order of `netgen --help`.
+COMMAND_MODULES = ["build", "check", "summary", "render", "compare", "library"]
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"netgen.cli.{_name}")
+    except ModuleNotFoundError as _exc:  # a command still being written on a branch
+        if _exc.name != f"netgen.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)) -> None:
+    if version:
+        from .. import __version__
+
+        typer.echo(f"netgen {__version__}")
+        raise typer.Exit()
+
+
+def run() -> None:
+    """Entry point: user errors exit 2 with diagnostics; an internal bug exits 3 without a traceback
+    unless NETGEN_DEBUG=1."""
+    import os
+
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # an internal bug, not the user's mistake
+        if os.environ.get("NETGEN_DEBUG"):
+            raise
+        print(f"netgen: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in netgen; rerun with NETGEN_DEBUG=1 for the traceback.", file=sys.stderr)
+        sys.exit(3)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh machine: a virtual environment in .venv with netgen installed
+# (editable) and its test tools. torch is pinned here, not in pyproject.toml, because an
+# open range makes pip fetch the newest CUDA build (several GB); 2.13.0 is the CPU build.
+# Installs graphviz's `dot` with apt when it is missing and we are root; netgen still
+# writes .gv files without it. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_PIN="torch==2.13.0"
+TORCHVISION_PIN="torchvision==0.28.0"
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.netgen-setup
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$TORCH_PIN" "$TORCHVISION_PIN"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" "$TORCH_PIN" "$TORCHVISION_PIN"
+  echo "$want" > "$stamp"
+fi
+
+if ! command -v dot >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+      || echo "setup: could not install graphviz; diagrams will be written as .gv only" >&2
+  else
+    echo "setup: graphviz's dot is missing; install it (apt-get install graphviz) for SVG/PDF/PNG diagrams" >&2
+  fi
+fi
