@@ -46,7 +46,7 @@ class FileModel(BaseModel):
     let: dict[str, Any] = {}
     blocks: dict[str, Any] = {}
     network: list[Any] | None = None
-    outputs: list[str] | None = None
+    outputs: list[str | dict[str, Any]] | None = None
 
     @field_validator("netgen")
     @classmethod
@@ -90,7 +90,7 @@ class Blueprint:
     let: YDict
     blocks: dict[str, BlockDef]
     network: YList
-    outputs: list[str] | None
+    outputs: list | None
     raw: YDict
     files: list[str]
 

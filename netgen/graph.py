@@ -9,6 +9,7 @@ node's attributes use fixed keys, each written by one pass:
     span    `Span` of the YAML that produced the node       (lowering)
     order   insertion index, the stable tie-break for topological order (lowering)
     inserted  True for nodes netgen added (auto projection shortcuts) (lowering)
+    training_only  True for nodes that feed only training-mode outputs (lowering)
     shape   output shape without the batch dimension, e.g. (64, 56, 56) (shape inference)
     in_shapes  list of the input shapes, in argument order    (shape inference)
 
@@ -24,8 +25,7 @@ from typing import Iterator
 import networkx as nx
 
 from .errors import Span
-
-Shape = tuple[int, ...]
+from .shapes import Shape
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Graph:
         if node_id in self.nx:
             raise ValueError(f"duplicate node id {node_id!r}")  # the lowering checks names first
         self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
-                         inserted=inserted, shape=shape, in_shapes=None)
+                         inserted=inserted, shape=shape, in_shapes=None, training_only=False)
         self._order += 1
         for index, source in enumerate(inputs):
             self.nx.add_edge(source, node_id, index=index)

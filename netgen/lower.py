@@ -33,9 +33,10 @@ from .ops import REGISTRY
 from .shapes import ShapeError, conv_output_size, format_shape
 from .source import YDict, YList
 
-COMPOSITES = ("seq", "residual", "parallel")
+COMPOSITES = ("seq", "residual", "parallel", "dense")
 META = ("repeat", "if")
 RESERVED = set(COMPOSITES) | set(META) | {"name", "from", "input", "output"}
+SHORTCUTS = ("auto", "identity", "projection", "if_same", "none")
 MAX_BLOCK_DEPTH = 64
 MAX_NODES = 200_000
 MAX_REPEAT = 10_000
@@ -149,18 +150,50 @@ class Lowerer:
         return env
 
     def finish_outputs(self, root: ScopeCtx, last: str | None) -> None:
+        """`outputs:` lists references, or mappings {from: ref, name: field, training: true}
+        for outputs that exist only in training mode (GoogLeNet's auxiliary heads)."""
         bp = self.bp
-        if bp.outputs:
-            outputs_yaml = bp.raw.get("outputs")
-            for index, ref in enumerate(bp.outputs):
-                span = outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None
-                node = self.resolve(ref, root, span)
-                if node is not None:
-                    self.graph.add_node(f"output:{ref}", kind="output", path=("output", ref), inputs=[node],
-                                        shape=self.graph[node]["shape"], span=span)
-        elif last is not None:
-            self.graph.add_node("output", kind="output", path=("output",), inputs=[last],
-                                shape=self.graph[last]["shape"], span=bp.raw.key_span("network"))
+        if not bp.outputs:
+            if last is not None:
+                self.graph.add_node("output", kind="output", path=("output",), inputs=[last],
+                                    shape=self.graph[last]["shape"], span=bp.raw.key_span("network"))
+            return
+        outputs_yaml = bp.raw.get("outputs")
+        for index, spec in enumerate(bp.outputs):
+            span = outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None
+            training = False
+            if isinstance(spec, dict):
+                unknown = [k for k in spec if k not in ("from", "name", "training")]
+                if unknown or "from" not in spec:
+                    self.error("NG015", "an output is a reference or {from: ref, name: field, training: bool}", span, "outputs")
+                    continue
+                ref, field_name, training = str(spec["from"]), str(spec.get("name", spec["from"])), bool(spec.get("training", False))
+            else:
+                ref = field_name = str(spec)
+            node = self.resolve(ref, root, span)
+            if node is None:
+                continue
+            out_id = f"output:{field_name}"
+            if out_id in self.graph:
+                self.error("NG011", f"two outputs named `{field_name}`", span, "outputs")
+                continue
+            self.graph.add_node(out_id, kind="output", path=("output", field_name), inputs=[node],
+                                shape=self.graph[node]["shape"], span=span)
+            self.graph[out_id]["training_only"] = training
+        if self.graph.outputs and all(self.graph[o].get("training_only") for o in self.graph.outputs):
+            self.error("NG015", "every output is training-only; the model would return nothing in eval mode", None, "outputs")
+        self.mark_training_only()
+
+    def mark_training_only(self) -> None:
+        """Nodes that feed only training-only outputs run only in training mode."""
+        graph = self.graph
+        for node in reversed(graph.topological()):
+            data = graph[node]
+            if data["kind"] == "output":
+                data.setdefault("training_only", False)
+                continue
+            users = list(graph.nx.successors(node))
+            data["training_only"] = bool(users) and all(graph[u].get("training_only") for u in users)
 
     def check_unused(self) -> None:
         for node, data in self.graph.nx.nodes(data=True):
@@ -193,7 +226,8 @@ class Lowerer:
         if item is None:
             return None
         # name and from may stand beside the form key or inside its mapping
-        holders = [raw] + ([args] if isinstance(args, YDict) else [])
+        # (a dense form's inner `name` is its layers' name template, not its own name)
+        holders = [raw] + ([args] if isinstance(args, YDict) and item.form != "dense" else [])
         for holder in holders:
             if "name" in holder:
                 ok, name = self.try_value(holder["name"], env, holder.value_span("name"), path, "name")
@@ -414,6 +448,8 @@ class Lowerer:
             return self.lower_list(body, item.env, x, scope, item.span)
         if item.form == "residual":
             return self.lower_residual(item, x, scope)
+        if item.form == "dense":
+            return self.lower_dense(item, x, scope)
         return self.lower_parallel(item, x, scope)
 
     def input_env(self, env: dict, inputs: list[str | None]) -> dict | None:
@@ -567,12 +603,25 @@ class Lowerer:
             return None
         shortcut = opts.get("shortcut", "auto")
         sc_span = opts.value_span("shortcut") if "shortcut" in opts else item.span
-        if isinstance(shortcut, str) and shortcut in ("auto", "identity", "projection"):
-            same = self.graph[body_out]["shape"] == self.graph[x]["shape"]
-            if shortcut == "identity" or (shortcut == "auto" and same):
+        ok, shortcut = self.try_value(shortcut, env, sc_span, scope.path, "shortcut") if isinstance(shortcut, str) else (True, shortcut)
+        if not ok:
+            return None
+        same = self.graph[body_out]["shape"] == self.graph[x]["shape"]
+        if shortcut == "none" or (shortcut == "if_same" and not same):
+            # conditional skip (MobileNetV2, EfficientNet): no add when the shapes differ
+            out = body_out
+            if "after" in opts:
+                out = self.lower_list(opts["after"], env, out, scope, opts.value_span("after"), numbered=False)
+            return out
+        if isinstance(shortcut, str) and shortcut in ("auto", "identity", "projection", "if_same"):
+            if shortcut in ("identity", "if_same") or (shortcut == "auto" and same):
                 sc_out = x
             else:
                 sc_out = self.projection(opts, env, x, body_out, scope, sc_span, inserted=shortcut == "auto")
+        elif isinstance(shortcut, str):
+            self.error("NG015", f"unknown shortcut `{shortcut}`", sc_span, scope.path,
+                       did_you_mean(shortcut, SHORTCUTS) or "shortcut is one of " + ", ".join(SHORTCUTS) + ", or a list of ops")
+            return None
         else:
             child = scope.child("shortcut")
             self.graph.add_scope(Scope(child.path, "seq", None, sc_span))
@@ -619,6 +668,33 @@ class Lowerer:
         out = self.add_op("conv", YDict(conv_args), env, "0", [x], child, span, inserted=inserted)
         if spec.get("bn", True) and out is not None:
             out = self.add_op("bn", YDict(), env, "1", [out], child, span, inserted=inserted)
+        if out is not None:
+            scope.names[name] = out
+        return out
+
+    def lower_dense(self, item: Item, x: str, scope: ScopeCtx) -> str | None:
+        """Dense connectivity (DenseNet): layer k sees concat(input, out_1..out_{k-1}); the
+        block returns concat(input, out_1..out_n). Written like a repeat."""
+        opts = item.args
+        if not isinstance(opts, YDict) or "repeat" not in opts:
+            self.error("NG015", "dense needs `repeat:`, `body:` and optionally `as:` and `name:`", item.span, scope.path,
+                       "dense: {repeat: 6, as: i, name: denselayer${i+1}, body: {dense_layer: {growth: 32}}}")
+            return None
+        spec = YDict((k, v) for k, v in opts.items() if k not in ("from",))
+        spec.span, spec.key_spans, spec.value_spans = opts.span, opts.key_spans, opts.value_spans
+        items = self.expand_repeat(spec, item.env, item.span, scope.path)
+        features = [x]
+        for layer, name in zip(items, self.assign_names(items, scope, numbered=True)):
+            layer_input = features[0] if len(features) == 1 else self.concat(features, item.env, scope, layer.span)
+            out = self.lower_item(layer, name, layer_input, scope)
+            if out is None:
+                return None
+            features.append(out)
+        return self.concat(features, item.env, scope, item.span) if len(features) > 1 else x
+
+    def concat(self, inputs: list[str], env: dict, scope: ScopeCtx, span) -> str | None:
+        name = self.assign_names([Item("op", "concat", None, env, span)], scope, numbered=False)[0]
+        out = self.add_op("concat", None, env, name, inputs, scope, span, shape_code="NG010")
         if out is not None:
             scope.names[name] = out
         return out

@@ -86,9 +86,9 @@ class ClassDraft:
     doc: str
     init: list[tuple[str, str]]  # (attribute, constructor template with `{}` for ints)
     init_values: list[int]
-    forward: list[tuple[str, str]]  # (code, comment)
+    forward: list[tuple[str, str, bool]]  # (code, comment, training only)
     args: list[str]
-    returns: list[str]
+    returns: list[tuple[str, bool]]  # (variable, training only)
 
 
 class PythonEmitter:
@@ -173,14 +173,15 @@ class PythonEmitter:
             body = "".join(f"\n{INDENT}{_indent(p)}," for p in parts)
             return ModuleCode(f"nn.Sequential({body}\n)", values)
         draft = self.draft_class(path, units, ins, outs)
-        signature = (draft.base_name, tuple(draft.init), tuple(c for c, _ in draft.forward), tuple(draft.args))
+        signature = (draft.base_name, tuple(draft.init), tuple((c, t) for c, _, t in draft.forward), tuple(draft.args),
+                     tuple(draft.returns))
         entry = self.classes.get(signature)
         if entry is None:
             entry = {"draft": draft, "instances": [], "comments": [], "name": None}
             self.classes[signature] = entry
             self.class_order.append(signature)
         entry["instances"].append(draft.init_values)
-        entry["comments"].append(tuple(c for _, c in draft.forward))
+        entry["comments"].append(tuple(c for _, c, _ in draft.forward))
         return ModuleCode(f"\x00{self.class_order.index(signature)}\x00", draft.init_values, signature)
 
     def unit_module(self, unit: Unit) -> ModuleCode:
@@ -242,22 +243,29 @@ class PythonEmitter:
                 module = f"self.{unit.name}" if unit.name.isidentifier() else f'getattr(self, "{unit.name}")'
                 expr = f"{module}({', '.join(arg_vars)})"
                 shape = ", ".join(format_shape(self.g[o]["shape"]) for o in unit.outputs)
+            # A value used once reuses the variable of the input that dies here (x = f(x));
+            # a value used several times must stay alive, so it gets its own name.
             reusable = [v for v in unit.inputs if consumers.get(v) == 1 and var[v] not in args[1:]]
-            if len(unit.outputs) == 1 and reusable and reusable[0] == unit.inputs[0]:
-                target = var[unit.inputs[0]]
-            else:
-                target = None
+            outputs = unit.outputs or [unit.node]
+            long_lived = any(consumers.get(o, 0) > 1 for o in outputs)
+            target = var[unit.inputs[0]] if (len(outputs) == 1 and reusable and reusable[0] == unit.inputs[0]
+                                             and not long_lived) else None
             out_vars = []
-            for value in unit.outputs or [unit.node]:
-                if target is not None and len(unit.outputs) <= 1:
+            for value in outputs:
+                if target is not None:
                     name = target
                 else:
-                    hint = unit.name if (unit.scope is not None and not unit.name.isdigit()) else "out"
+                    hint = unit.name if not unit.name.isdigit() and (long_lived or unit.scope is not None) else "out"
                     name = ns.create(hint)
                 var[value] = name
                 out_vars.append(name)
-            lines.append((f"{', '.join(out_vars)} = {expr}", shape))
-        returns = [var[v] for v in outs]
+            training = all(self.g[n]["training_only"] for n in unit.node_set)
+            lines.append((f"{', '.join(out_vars)} = {expr}", shape, training))
+        if not path:
+            # the network's outputs, in the blueprint's order; training-only ones flagged
+            returns = [(var[self.g.inputs_of(o)[0]], self.g[o]["training_only"]) for o in self.g.outputs]
+        else:
+            returns = [(var[v], False) for v in outs]
         return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns)
 
     # -- rendering -------------------------------------------------------------------------
@@ -302,11 +310,20 @@ class PythonEmitter:
         lines.append(f"{INDENT}def forward(self, {', '.join(draft.args)}):")
         comments = entry["comments"]
         same_comments = all(c == comments[0] for c in comments)
-        for index, (code, comment) in enumerate(draft.forward):
+        in_training_block = False
+        for code, comment, training in draft.forward:
+            if training != in_training_block:
+                if training:
+                    lines.append(f"{INDENT * 2}if self.training:")
+                in_training_block = training
             suffix = f"  # {comment}" if same_comments and comment else ""
-            lines.append(f"{INDENT * 2}{code}{suffix}")
-        ret = ", ".join(draft.returns)
-        lines.append(f"{INDENT * 2}return {ret}")
+            lines.append(f"{INDENT * (3 if training else 2)}{code}{suffix}")
+        always = [v for v, training in draft.returns if not training]
+        if len(always) != len(draft.returns):
+            # torchvision's convention: extra outputs in training mode, the main one in eval
+            lines.append(f"{INDENT * 2}if self.training:")
+            lines.append(f"{INDENT * 3}return {', '.join(v for v, _ in draft.returns)}")
+        lines.append(f"{INDENT * 2}return {', '.join(always)}")
         return "\n".join(lines)
 
     def fill(self, template: str, cursor: int, first: list[int], column_param: dict[int, str | None]) -> tuple[str, int]:
