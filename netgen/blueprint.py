@@ -4,7 +4,8 @@ A blueprint file is YAML with these top-level keys (docs/language.md is the refe
 
     netgen: 1            # language version
     name, doc            # model name (the generated class), one-line description
-    input: [C, H, W]     # batch dimension implicit
+    input: [C, H, W]     # batch dimension implicit; entries may be expressions over params
+    extends: base.yaml   # a variant: the base blueprint with other params (and name/doc/input)
     use: [file.yaml]     # import block definitions (relative to this file)
     params: {k: v}       # global params with defaults, overridable (--set, netgen.load kwargs)
     let: {k: expr}       # derived values, evaluated in order after params
@@ -40,7 +41,8 @@ class FileModel(BaseModel):
     netgen: int = LANGUAGE_VERSION
     name: str | None = None
     doc: str = ""
-    input: list[int] | None = None
+    input: list[int | str] | None = None
+    extends: str | None = None
     use: list[str] = []
     params: dict[str, Any] = {}
     let: dict[str, Any] = {}
@@ -58,7 +60,7 @@ class FileModel(BaseModel):
     @field_validator("input")
     @classmethod
     def _input(cls, v):
-        if v is not None and (not v or any(d <= 0 for d in v)):
+        if v is not None and (not v or any(isinstance(d, int) and d <= 0 for d in v)):
             raise ValueError(f"Expected positive sizes [C, H, W]; received {v}")
         return v
 
@@ -251,6 +253,8 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
     loaded = _load_file(path, diags, {}, [], blocks, files)
     diags.raise_if_any()
     model, data = loaded
+    if model.extends is not None:
+        return _load_variant(path, model, data, overrides, input_shape)
     if model.network is None:
         diags.error("NG002", "this file has no `network:`; it can be imported with `use:` but not built",
                     data.span, hint="add `network: [...]`, or build a blueprint that uses this file")
@@ -272,9 +276,63 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
             params[key] = interpolate(value, params) if isinstance(value, str) else value
         except ExprError as exc:
             diags.error("NG003", str(exc), data["params"].value_span(key), f"params.{key}", exc.hint)
+    shape = list(input_shape) if input_shape else _input_shape(model.input or [], params, data, diags)
     diags.raise_if_any()
     return Blueprint(
         path=str(path), name=model.name or path.stem, doc=model.doc,
-        input=list(input_shape or model.input), params=params, let=data.get("let") or YDict(),
+        input=shape, params=params, let=data.get("let") or YDict(),
         blocks=blocks, network=data["network"], outputs=model.outputs, raw=data, files=files,
     )
+
+
+def _input_shape(raw: list, params: dict, data: YDict, diags: Diagnostics) -> list[int]:
+    """`input:` entries may be expressions over params (EfficientNet's resolution)."""
+    shape = []
+    spans = data.get("input")
+    for index, entry in enumerate(raw):
+        span = spans.item_span(index) if isinstance(spans, YList) else None
+        try:
+            value = interpolate(entry, params)
+        except ExprError as exc:
+            diags.error("NG003", f"input: {exc}", span, "input", exc.hint)
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            diags.error("NG002", f"input sizes must be positive integers; received {value!r}", span, "input")
+            continue
+        shape.append(value)
+    return shape
+
+
+def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_shape) -> Blueprint:
+    """A file with `extends:` is its base blueprint with other params, name, doc or input."""
+    diags = Diagnostics()
+    for key in ("network", "blocks", "use", "let"):
+        if key in data:
+            diags.error("NG002", f"a variant (`extends:`) cannot define `{key}`", data.key_span(key), key,
+                        "put the structure in the base blueprint and expose what varies as params")
+    base_path = path.parent / model.extends
+    if not base_path.is_file():
+        diags.error("NG014", f"cannot find `{model.extends}` (looked in {path.parent})", data.value_span("extends"),
+                    "extends", "`extends:` is relative to the file that names it")
+    diags.raise_if_any()
+    params = {**{k: _plain(v) for k, v in model.params.items()}, **(overrides or {})}
+    try:
+        base = load_blueprint(base_path, params, input_shape)
+    except NetgenError as exc:
+        # point override errors of the variant's own params at the variant's lines
+        spans = data.get("params") if isinstance(data.get("params"), YDict) else YDict()
+        fixed = [Diagnostic(d.code, d.message, spans.key_span(d.path) if d.span is None and d.path in spans else d.span,
+                            d.path, d.hint) for d in exc.diagnostics]
+        raise NetgenError(fixed) from None
+    base.path = str(path)
+    base.name = model.name or path.stem
+    base.doc = model.doc or base.doc
+    base.files = [str(path)] + base.files
+    if model.outputs is not None:
+        base.outputs = model.outputs
+    if model.input is not None and not input_shape:
+        base.input = _input_shape(model.input, base.params, data, diags)
+        diags.raise_if_any()
+    return base

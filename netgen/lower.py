@@ -135,7 +135,7 @@ class Lowerer:
         root = ScopeCtx((), block_root=True, block_input=source)
         env = self.let_env(dict(bp.params), bp.let, "let")
         out = self.lower_list(bp.network, env, source, root)
-        self.finish_outputs(root, out)
+        self.finish_outputs(root, out, env)
         self.check_unused()
         self.diags.raise_if_any()
         problems = graph.lint()
@@ -149,9 +149,10 @@ class Lowerer:
             env[key] = value if ok else None
         return env
 
-    def finish_outputs(self, root: ScopeCtx, last: str | None) -> None:
-        """`outputs:` lists references, or mappings {from: ref, name: field, training: true}
-        for outputs that exist only in training mode (GoogLeNet's auxiliary heads)."""
+    def finish_outputs(self, root: ScopeCtx, last: str | None, env: dict) -> None:
+        """`outputs:` lists references, or mappings {from: ref, name: field, training: true,
+        if: expr}: `training` marks outputs that exist only in training mode (GoogLeNet's
+        auxiliary heads); `if` drops an output when a param switches it off."""
         bp = self.bp
         if not bp.outputs:
             if last is not None:
@@ -163,9 +164,13 @@ class Lowerer:
             span = outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None
             training = False
             if isinstance(spec, dict):
-                unknown = [k for k in spec if k not in ("from", "name", "training")]
+                unknown = [k for k in spec if k not in ("from", "name", "training", "if")]
                 if unknown or "from" not in spec:
-                    self.error("NG015", "an output is a reference or {from: ref, name: field, training: bool}", span, "outputs")
+                    self.error("NG015", "an output is a reference or {from: ref, name: field, training: bool, if: expr}",
+                               span, "outputs")
+                    continue
+                ok, wanted = self.try_value(spec.get("if", True), env, span, "outputs", "if")
+                if not ok or not wanted:
                     continue
                 ref, field_name, training = str(spec["from"]), str(spec.get("name", spec["from"])), bool(spec.get("training", False))
             else:
