@@ -101,6 +101,7 @@ class Lowerer:
         self.diags = Diagnostics()
         self.depth = 0
         self.call_stack: list[str] = []
+        self.duplicates: set[tuple[str, ...]] = set()
 
     # -- diagnostics ---------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, path: tuple[str, ...] | str = "", hint: str = ""):
@@ -136,7 +137,8 @@ class Lowerer:
         env = self.let_env(dict(bp.params), bp.let, "let")
         out = self.lower_list(bp.network, env, source, root)
         self.finish_outputs(root, out, env)
-        self.check_unused()
+        if not self.diags:  # after an error, later nodes are missing and "unused" would be noise
+            self.check_unused()
         self.diags.raise_if_any()
         problems = graph.lint()
         if problems:  # an internal bug, not a user error: say so plainly
@@ -349,6 +351,7 @@ class Lowerer:
         seen: set[str] = set()
         for it in items:
             if it.name and (it.name in seen or it.name in scope.names):
+                self.duplicates.add(scope.path + (it.name,))
                 self.error("NG011", f"two modules named `{it.name}` in `{'.'.join(scope.path) or 'network'}`",
                            it.name_span or it.span, scope.path + (it.name,), "give each item a distinct `name`")
             if it.name:
@@ -405,8 +408,8 @@ class Lowerer:
             ctx = ctx.parent
         if ctx is None:
             self.error("NG008", f"unknown reference `{ref}` in `from`", span, scope.path,
-                       did_you_mean(parts[0], visible | {"input"}) or
-                       "`from` names an earlier item in this block (or `input`, the block's input)")
+                       (did_you_mean(parts[0], visible | {"input"}) + " " if did_you_mean(parts[0], visible | {"input"}) else "")
+                       + "`from` names an earlier item in this block or `input`; naming a later item would make a cycle")
             return None
         node = ctx.names[parts[0]]
         for part in parts[1:]:
@@ -472,10 +475,9 @@ class Lowerer:
                        "give a recursive block a base case (`if:` on a param that shrinks with each call)")
             return None
         env = self.input_env(item.env, [x])
-        if env is None:
-            return None  # an earlier error left the input shape unknown
-        values = self.block_args(block, item, env, scope.path)
-        if values is None:
+        # with an unknown input (an earlier error) the call's arguments are still checked
+        values = self.block_args(block, item, env or item.env, scope.path, quiet_inputs=env is None)
+        if values is None or env is None:
             return None
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
         values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
@@ -490,7 +492,7 @@ class Lowerer:
             self.depth -= 1
             self.call_stack.pop()
 
-    def block_args(self, block: BlockDef, item: Item, env: dict, path) -> dict | None:
+    def block_args(self, block: BlockDef, item: Item, env: dict, path, quiet_inputs: bool = False) -> dict | None:
         args = item.args if isinstance(item.args, YDict) else YDict()
         values = dict(block.params)
         ok_all = True
@@ -503,9 +505,12 @@ class Lowerer:
                            did_you_mean(str(key), list(block.params) + list(block.required)))
                 ok_all = False
                 continue
-            ok, value = self.try_value(raw, env, args.value_span(key), path, key)
-            if not ok:
+            try:
+                value = self.value(raw, env, args.value_span(key), path)
+            except ExprError as exc:
                 ok_all = False
+                if not (quiet_inputs and str(exc).startswith("unknown name `in_")):
+                    self.error("NG003", f"{key}: {exc}", args.value_span(key), path, exc.hint)
                 continue
             expected = block.required.get(key, block.params.get(key))
             if not type_matches(value, expected):
@@ -571,7 +576,8 @@ class Lowerer:
             shown = ", ".join(format_shape(s) for s in in_shapes)
             self.error(shape_code, f"`{kind}` cannot take input {shown}: {exc}", span, path, exc.hint)
         if node_id in self.graph:
-            self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
+            if path not in self.duplicates:  # assign_names has usually said so already
+                self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
             return None
         self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=inputs, shape=shape, inserted=inserted)
         self.graph[node_id]["in_shapes"] = in_shapes

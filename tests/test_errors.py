@@ -1,0 +1,162 @@
+"""User mistakes: every one is located (file:line:col), explained, and reported together."""
+
+import subprocess
+import sys
+
+import pytest
+
+import netgen
+from netgen.errors import NetgenError
+
+from conftest import ROOT, write_blueprint
+
+
+def errors_of(tmp_path, text, **params):
+    path = write_blueprint(tmp_path, text)
+    with pytest.raises(NetgenError) as info:
+        netgen.compile_blueprint(path, **params)
+    return path, info.value.diagnostics
+
+
+HEADER = "netgen: 1\nname: t\ninput: [3, 32, 32]\n"
+
+
+def test_size_shrunk_to_zero_is_located(tmp_path):
+    path, diags = errors_of(tmp_path, HEADER + "network:\n  - conv: {out: 8, k: 3}\n  - maxpool: {k: 40}\n")
+    (d,) = diags
+    assert d.code == "NG009" and d.span.file == str(path) and (d.span.line, d.span.col) == (6, 5)
+    assert "kernel" in d.message and d.path == "1"
+
+
+def test_concat_of_different_spatial_sizes(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """network:
+  - parallel:
+      merge: concat
+      branches:
+        a: {conv: {out: 8, k: 3, pad: 1}}
+        b: {conv: {out: 8, k: 3, stride: 2, pad: 1}}
+""")
+    (d,) = diags
+    assert d.code == "NG010" and "32×32×8" not in d.message and "8×32×32" in d.message and "8×16×16" in d.message
+    assert d.span.line == 6  # the merge line
+
+
+def test_add_of_different_shapes_with_identity_shortcut(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """network:
+  - residual:
+      body: [{conv: {out: 16, k: 3, pad: 1}}]
+      shortcut: identity
+""")
+    (d,) = diags
+    assert d.code == "NG010" and "16×32×32" in d.message and "3×32×32" in d.message
+    assert "shortcut: auto" in d.hint
+
+
+def test_unknown_op_block_param_and_reference_with_suggestions(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """blocks:
+  unit:
+    params: {width: int}
+    body: [{conv: {out: $width, k: 3, pad: 1}}]
+network:
+  - cnov: {out: 3}
+  - conv: {out: 8, k: 3, strid: 2}
+  - unti: {width: 4}
+  - unit: {widht: 4}
+  - add: {from: [input, conv_9]}
+""")
+    assert {d.code for d in diags} >= {"NG004", "NG005", "NG008"}
+    assert any("cnov" in d.message and "`conv`" in d.hint for d in diags if d.code == "NG004")
+    unknown_params = [d for d in diags if d.code == "NG005"]
+    assert {"`stride`" in d.hint or "`width`" in d.hint for d in unknown_params} == {True}
+    assert len(unknown_params) == 2
+    assert any("unti" in d.message and "`unit`" in d.hint for d in diags if d.code == "NG004")
+
+
+def test_missing_required_and_wrong_type(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """blocks:
+  unit:
+    params: {width: int}
+    body: [{conv: {out: $width, k: 3, pad: 1}}]
+network:
+  - conv: {k: 3}
+  - conv: {out: 2.5, k: 3}
+  - unit: {}
+  - unit: {width: wide}
+""")
+    codes = sorted(d.code for d in diags)
+    assert codes.count("NG006") == 2  # conv.out, unit.width
+    assert codes.count("NG007") == 2  # out=2.5, width='wide'
+    lines = sorted(d.span.line for d in diags)
+    assert lines == [9, 10, 11, 12]
+
+
+def test_duplicate_module_names(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + "network:\n  - conv: {out: 8, k: 3, name: c}\n  - bn: {name: c}\n")
+    (d,) = diags
+    assert d.code == "NG011" and (d.span.line, d.span.col) == (6, 16)
+
+
+def test_unused_output_is_an_error(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """network:
+  - conv: {out: 8, k: 3, name: a}
+  - conv: {out: 8, k: 3, name: dead, from: input}
+  - relu: {from: a}
+""")
+    (d,) = diags
+    assert d.code == "NG012" and "dead" in d.message and d.span.line == 6
+
+
+def test_runaway_recursion_is_a_located_error_not_a_crash(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """blocks:
+  forever:
+    params: {n: int}
+    body: [{relu: {}}, {forever: {n: "${n + 1}"}}]
+network:
+  - forever: {n: 0}
+""")
+    assert any(d.code == "NG013" and "deeper than" in d.message for d in diags)
+
+
+def test_yaml_syntax_error_is_located(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + "network:\n  - conv: {out: 8, k: 3\n  - relu\n")
+    (d,) = diags
+    assert d.code == "NG001" and d.span.line >= 5
+
+
+def test_unknown_top_level_field_and_override(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + "netwrk: []\n")
+    assert diags[0].code == "NG002" and "network" in diags[0].hint
+    path = write_blueprint(tmp_path, HEADER + "params: {width: 8}\nnetwork:\n  - conv: {out: $width, k: 3}\n", "p.yaml")
+    with pytest.raises(NetgenError) as info:
+        netgen.compile_blueprint(path, widht=4)
+    assert info.value.diagnostics[0].code == "NG005" and "width" in info.value.diagnostics[0].hint
+    with pytest.raises(NetgenError) as info:
+        netgen.compile_blueprint(path, width="wide")
+    assert info.value.diagnostics[0].code == "NG007"
+
+
+def test_all_errors_in_one_pass(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """network:
+  - conv: {out: $nope, k: 3}
+  - conv: {out: 8, k: 3, bogus: 1}
+  - linear: {out: 10}
+""")
+    assert [d.code for d in diags] == ["NG003", "NG005"]  # the linear's shape is unknowable after them
+
+
+def test_cli_prints_located_errors_without_traceback_and_exits_2(tmp_path):
+    path = write_blueprint(tmp_path, HEADER + "network:\n  - conv: {out: 8, k: 3}\n  - linear: {out: 10}\n")
+    run = subprocess.run([sys.executable, "-m", "netgen", "check", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2
+    assert f"{path}:6:5: error[NG009]" in run.stderr
+    assert "help: add `flatten`" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "Found 1 error." in run.stderr
+
+
+def test_a_reference_forward_cannot_make_a_cycle(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """network:
+  - conv: {out: 8, k: 3, pad: 1, name: a, from: b}
+  - conv: {out: 8, k: 3, pad: 1, name: b, from: a}
+""")
+    assert diags[0].code == "NG008" and "cycle" in diags[0].hint and diags[0].span.line == 5
