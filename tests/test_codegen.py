@@ -1,0 +1,249 @@
+"""PyTorch emission: readable, deterministic, ruff-clean, torch-only, and the same code in memory."""
+
+import ast
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import netgen
+from netgen.codegen import generate_source
+
+from conftest import BLUEPRINTS, ROOT, write_blueprint
+
+LIBRARY = sorted(BLUEPRINTS.glob("*.yaml"))
+
+
+def test_same_blueprint_gives_byte_identical_source():
+    first = netgen.python_source(BLUEPRINTS / "resnet50.yaml")
+    second = netgen.python_source(BLUEPRINTS / "resnet50.yaml")
+    assert first == second
+
+
+def test_generated_sources_import_only_torch_and_pass_ruff(tmp_path):
+    for path in LIBRARY:
+        source = netgen.python_source(path)
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] == "torch" for a in node.names), path
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] == "torch", path
+        (tmp_path / f"{path.stem}.py").write_text(source)
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_in_memory_module_is_the_generated_source(tmp_path):
+    model = netgen.load(BLUEPRINTS / "resnet50.yaml", input=(3, 64, 64), num_classes=7)
+    source = netgen.python_source(BLUEPRINTS / "resnet50.yaml", input=(3, 64, 64), num_classes=7)
+    assert model.netgen_source == source
+    # the standalone file, imported as a module, builds the same network
+    file = tmp_path / "resnet50.py"
+    file.write_text(source)
+    spec = importlib.util.spec_from_file_location("resnet50_generated", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    standalone = module.Resnet50()
+    standalone.load_state_dict(model.state_dict(), strict=True)
+    model.eval()
+    standalone.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), standalone(x))
+        assert model(x).shape == (2, 7)
+
+
+def test_identical_blocks_share_a_class_with_their_differences_as_arguments():
+    source = netgen.python_source(BLUEPRINTS / "resnet50.yaml")
+    tree = ast.parse(source)
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+    # 16 bottlenecks: first block (stride 1, projection), first of a stage (stride 2, projection), the rest
+    assert [c for c in classes if c.startswith("Bottleneck")] == ["Bottleneck", "Bottleneck2", "Bottleneck3"]
+    assert "self.layer1 = nn.Sequential(" in source
+    assert "Bottleneck2(in_channels=1024, out_channels=256)" in source
+
+
+def test_chains_of_numbered_modules_become_sequential_with_torchvision_keys(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: tiny
+input: [3, 16, 16]
+network:
+  - seq:
+      name: features
+      body:
+        - conv: {out: 4, k: 3, pad: 1}
+        - relu
+        - maxpool: {k: 2}
+  - flatten
+  - seq:
+      name: classifier
+      body: [{dropout: {p: 0.5}}, {linear: {out: 10}}]
+""")
+    model = netgen.load(path)
+    assert isinstance(model.features, nn.Sequential) and isinstance(model.classifier, nn.Sequential)
+    assert list(model.state_dict()) == ["features.0.weight", "features.0.bias", "classifier.1.weight", "classifier.1.bias"]
+
+
+def test_parallel_branch_names_and_concat(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: incep
+input: [8, 10, 10]
+network:
+  - parallel:
+      name: mix
+      merge: concat
+      branches:
+        b1: {conv: {out: 4, k: 1}}
+        b2: [{conv: {out: 2, k: 1}}, {conv: {out: 6, k: 3, pad: 1}}]
+        b3: [{maxpool: {k: 3, stride: 1, pad: 1}}, {conv: {out: 3, k: 1}}]
+""")
+    graph = netgen.compile_blueprint(path)
+    assert graph[graph.outputs[0]]["shape"] == (13, 10, 10)
+    model = netgen.load(path)
+    keys = {k.rsplit(".", 1)[0] for k in model.state_dict()}
+    assert keys == {"mix.b1", "mix.b2.0", "mix.b2.1", "mix.b3.1"}
+    x = torch.randn(1, 8, 10, 10)
+    with torch.no_grad():
+        expected = torch.cat([model.mix.b1(x), model.mix.b2(x), model.mix.b3(x)], 1)
+        assert torch.equal(model(x), expected)
+
+
+def test_auto_projection_is_inserted_only_when_shapes_differ(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: res
+input: [4, 8, 8]
+blocks:
+  unit:
+    params: {out: int, stride: 1}
+    residual:
+      body:
+        - conv: {out: $out, k: 3, stride: $stride, pad: 1, bias: false, name: conv1}
+        - bn: {name: bn1}
+      after: relu
+network:
+  - unit: {out: 4, name: same}
+  - unit: {out: 8, stride: 2, name: down}
+""")
+    graph = netgen.compile_blueprint(path)
+    inserted = sorted(n for n, d in graph.ops() if d["inserted"])
+    assert inserted == ["down.downsample.0", "down.downsample.1"]
+    conv = graph["down.downsample.0"]["op"]
+    assert (conv.p.k, conv.p.stride, conv.p.bias, conv.p.out) == (1, 2, False, 8)
+    model = netgen.load(path).eval()
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        h = torch.relu(model.same.bn1(model.same.conv1(x)) + x)
+        expected = torch.relu(model.down.bn1(model.down.conv1(h)) + model.down.downsample(h))
+        assert torch.allclose(model(x), expected)
+
+
+def test_conditional_skip_adds_only_when_shapes_match(tmp_path):
+    text = """netgen: 1
+name: cond
+input: [4, 8, 8]
+params: {out: 4}
+network:
+  - residual:
+      body: [{conv: {out: $out, k: 3, pad: 1}}]
+      shortcut: if_same
+"""
+    path = write_blueprint(tmp_path, text)
+    ops_same = [d["op"].kind for _, d in netgen.compile_blueprint(path).ops()]
+    ops_diff = [d["op"].kind for _, d in netgen.compile_blueprint(path, out=6).ops()]
+    assert ops_same == ["conv", "add"] and ops_diff == ["conv"]
+
+
+def test_dense_block_concatenates_input_and_every_layer(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: dense
+input: [5, 6, 6]
+network:
+  - name: block
+    dense:
+      repeat: 3
+      as: i
+      name: layer${i+1}
+      body: {conv: {out: 2, k: 3, pad: 1}}
+""")
+    graph = netgen.compile_blueprint(path)
+    assert graph[graph.outputs[0]]["shape"] == (5 + 3 * 2, 6, 6)
+    model = netgen.load(path)
+    x = torch.randn(1, 5, 6, 6)
+    with torch.no_grad():
+        f1 = model.block.layer1(x)
+        f2 = model.block.layer2(torch.cat([x, f1], 1))
+        f3 = model.block.layer3(torch.cat([x, f1, f2], 1))
+        assert torch.equal(model(x), torch.cat([x, f1, f2, f3], 1))
+    assert model.block.layer3.in_channels == 9
+
+
+def test_training_only_outputs(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: aux
+input: [3, 8, 8]
+params: {aux: true}
+network:
+  - conv: {out: 4, k: 3, pad: 1, name: stem}
+  - if: $aux
+    then:
+      seq:
+        name: aux1
+        body: [gap, flatten, {linear: {out: 5}}]
+  - conv: {out: 4, k: 3, pad: 1, name: body, from: stem}
+  - gap
+  - flatten
+  - linear: {out: 5, name: fc}
+outputs:
+  - fc
+  - {from: aux1, name: aux_logits, training: true, if: $aux}
+""")
+    model = netgen.load(path)
+    calls = []
+    model.aux1.register_forward_hook(lambda *a: calls.append(1))
+    x = torch.randn(2, 3, 8, 8)
+    out = model.train()(x)
+    assert isinstance(out, tuple) and [o.shape for o in out] == [(2, 5), (2, 5)]
+    evaluated = model.eval()(x)
+    assert isinstance(evaluated, torch.Tensor) and evaluated.shape == (2, 5)
+    assert len(calls) == 1  # the auxiliary head runs in training only
+    without = netgen.load(path, aux=False)
+    assert "aux1.2.weight" not in without.state_dict() and without.train()(x).shape == (2, 5)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        "conv: {out: 5, k: 3, stride: 2, pad: 1, dilation: 2}",
+        "conv: {out: 6, k: [3, 5], stride: [2, 1], pad: [0, 2], groups: 3}",
+        "conv: {out: 4, k: 4, pad: same}",
+        "conv: {out: 4, k: 3, pad: valid, dilation: 3}",
+        "maxpool: {k: 3, stride: 2, ceil: true}",
+        "maxpool: {k: 3, stride: 2, pad: 1, ceil: true}",
+        "maxpool: {k: 2, stride: 2, ceil: true}",
+        "avgpool: {k: 3, stride: 2, pad: 1, ceil: true, count_include_pad: false}",
+        "avgpool: {k: 5, stride: 3}",
+        "adaptive_avgpool: {out: [3, 2]}",
+    ],
+)
+@pytest.mark.parametrize("size", [(13, 13), (14, 17), (7, 8)])
+def test_static_shapes_agree_with_torch(tmp_path, op, size):
+    path = write_blueprint(tmp_path, f"netgen: 1\nname: s\ninput: [3, {size[0]}, {size[1]}]\nnetwork:\n  - {op}\n")
+    graph = netgen.compile_blueprint(path)
+    model = netgen.load(path)
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, *size))
+    assert tuple(out.shape[1:]) == graph[graph.outputs[0]]["shape"]
+
+
+def test_generated_file_runs_standalone(tmp_path):
+    source, class_name = generate_source(netgen.compile_blueprint(BLUEPRINTS / "resnet50.yaml", input=(3, 32, 32)))
+    file = tmp_path / "m.py"
+    file.write_text(source + f"\n\nprint(tuple({class_name}().eval()(torch.zeros(1, 3, 32, 32)).shape))\n")
+    run = subprocess.run([sys.executable, str(file)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "(1, 1000)"
