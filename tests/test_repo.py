@@ -1,0 +1,28 @@
+"""The repository's promises: the README's two commands, and CI running the same test command."""
+
+import re
+
+from conftest import ROOT
+
+
+def readme_commands():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_starts_with_the_build_and_test_commands():
+    text = (ROOT / "README.md").read_text()
+    first_block = text.index("```sh")
+    assert text[:first_block].count("\n") <= 3  # the commands come first
+    build, tests = readme_commands()
+    assert "netgen build blueprints/" in build and build.startswith("scripts/setup.sh && ")
+    assert "pytest" in tests and tests.startswith("scripts/setup.sh && ")
+    blueprint = re.search(r"blueprints/(\S+\.yaml)", build).group(1)
+    assert (ROOT / "blueprints" / blueprint).is_file()
+
+
+def test_ci_runs_the_readme_test_command():
+    _, tests = readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines()
