@@ -1,0 +1,37 @@
+"""The numbers behind an architecture, read from the compiled graph without torch.
+
+One concept per module:
+
+    layers.py     per-layer rows: params, buffers, MACs, other FLOPs, output bytes
+    receptive.py  receptive field size and stride relative to the input
+    memory.py     bytes per element, which outputs are new tensors, training estimate
+    folding.py    folding rows into blocks by depth (torchinfo's `depth`)
+    summary.py    totals of one graph and the `--json` object
+    compare.py    two summaries side by side, totals and per stage
+    formats.py    rich tables, JSON, CSV and Markdown
+
+Conventions (docs/analysis.md): MACs are conv + linear multiply-accumulates, bias excluded;
+FLOPs = 2 x MACs; norm/activation/pool/merge work is `other_flops`, reported separately.
+"""
+
+from .compare import Comparison, compare
+from .folding import fold
+from .layers import Row, layer_rows
+from .memory import DTYPE_BYTES, OPTIMIZER_STATES
+from .receptive import Field, receptive_fields
+from .summary import SCHEMA, Summary, summarize
+
+__all__ = [
+           "DTYPE_BYTES",
+           "OPTIMIZER_STATES",
+           "SCHEMA",
+           "Comparison",
+           "Field",
+           "Row",
+           "Summary",
+           "compare",
+           "fold",
+           "layer_rows",
+           "receptive_fields",
+           "summarize",
+]

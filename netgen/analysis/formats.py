@@ -1,0 +1,197 @@
+"""Output formats of summaries and comparisons: rich terminal tables, JSON, CSV, Markdown.
+
+Every format reads the same `Summary`/`Comparison`; none computes anything. Exact integers
+go to JSON and CSV; the terminal and Markdown tables round to three significant figures
+with SI prefixes (k = 10^3, M = 10^6, G = 10^9; memory in decimal kB/MB/GB).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from ..shapes import format_shape
+from .compare import Comparison
+from .layers import Row
+from .summary import Summary
+
+CSV_COLUMNS = [
+    "path", "op", "kernel", "stride", "dilation", "output_shape", "params", "buffers", "macs", "flops",
+    "other_flops", "output_bytes", "activation_bytes", "rf_size", "rf_stride", "rf_global", "ops", "training_only",
+]
+
+
+# -- numbers ---------------------------------------------------------------------------
+def si(value: float, unit: str = "") -> str:
+    """`15470264320` -> `15.5 G`; small values stay exact."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{sign}{value / factor:.3g} {prefix}{unit}".rstrip()
+    return f"{sign}{value:g} {unit}".rstrip()
+
+
+def human_bytes(n: int) -> str:
+    return si(n, "B")
+
+
+def signed(value: int, kind: str) -> str:
+    text = human_bytes(value) if kind == "bytes" else si(value)
+    return ("+" + text) if value > 0 else text
+
+
+def percent(a: int, b: int) -> str:
+    if a == 0:
+        return "" if b == 0 else "new"
+    return f"{(b - a) / a * 100:+.1f}%"
+
+
+def shape_text(shape) -> str:
+    return format_shape(shape) if shape else ""
+
+
+def _pair_text(pair) -> str:
+    return "" if pair is None else "x".join(str(v) for v in pair)
+
+
+# -- summary ---------------------------------------------------------------------------
+def to_json(summary: Summary, depth: int | None = None) -> str:
+    return json.dumps(summary.as_json(depth), indent=2)
+
+
+def to_csv(summary: Summary, depth: int | None = None) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in summary.folded(depth):
+        rf = r.rf.as_json() if r.rf else None
+        writer.writerow([
+            r.path, r.op, _pair_text(r.kernel), _pair_text(r.stride), _pair_text(r.dilation),
+            "x".join(map(str, r.output_shape)), r.params, r.buffers, r.macs, r.flops, r.other_flops,
+            r.output_bytes, r.activation_bytes, _pair_text(rf["size"]) if rf else "", _pair_text(rf["stride"]) if rf else "",
+            bool(rf and rf["global"]), r.count, r.training_only,
+        ])
+    return buffer.getvalue()
+
+
+def total_lines(summary: Summary) -> list[tuple[str, str]]:
+    """(label, value) pairs of the totals block, shared by the terminal and Markdown."""
+    t = summary.training
+    ins = ", ".join(format_shape(s) for s in summary.inputs)
+    outs = ", ".join(format_shape(s) for s in summary.outputs)
+    lines = [
+        ("input → output", f"{ins} → {outs}"),
+        ("params", f"{summary.params:,} trainable, {summary.buffers:,} non-trainable (buffers)"),
+        ("MACs", f"{summary.macs:,} ({si(summary.macs)}): conv + linear multiply-accumulates, bias excluded"),
+        ("FLOPs", f"{summary.flops:,} ({si(summary.flops)}) = 2 × MACs"),
+        ("other FLOPs", f"{summary.other_flops:,} ({si(summary.other_flops)}): norm, activation, pool, merge; not in FLOPs"),
+    ]
+    if summary.training_only_macs:
+        lines.append(("training-only MACs", f"{summary.training_only_macs:,}: ops that run only in training, not above"))
+    lines += [
+        ("parameter memory", f"{human_bytes(summary.param_bytes)}: (params + buffers) × {summary.element_bytes} B ({summary.dtype})"),
+        ("activation memory", (f"{human_bytes(summary.activation_bytes)}: input + new tensors of one forward pass, "
+                              f"batch {summary.batch}, {summary.dtype}")),
+        ("training memory (est.)", (f"{human_bytes(t.total)} = weights {human_bytes(t.weights)} + buffers {human_bytes(t.buffers)}"
+                                   f" + gradients {human_bytes(t.gradients)} + {t.optimizer_name} state {human_bytes(t.optimizer)}"
+                                   f" + activations {human_bytes(t.activations)}")),
+    ]
+    return lines
+
+
+ROW_HEADERS = ["layer", "op", "kernel/stride", "output", "params", "MACs", "activations", "receptive field"]
+
+
+def row_cells(r: Row) -> list[str]:
+    act = "in place" if r.in_place else human_bytes(r.activation_bytes)
+    path = r.path + (f" ({r.count} ops)" if r.count > 1 else "") + (" [train]" if r.training_only else "")
+    return [path, r.op, r.window_text(), shape_text(r.output_shape), f"{r.params:,}", si(r.macs) if r.macs else "0",
+            act, r.rf.text() if r.rf else ""]
+
+
+def to_markdown(summary: Summary, depth: int | None = None) -> str:
+    lines = [f"### {summary.name}", "", "| " + " | ".join(ROW_HEADERS) + " |",
+             "|" + "|".join(["---"] * 2 + ["---"] * 2 + ["--:"] * 3 + ["--:"]) + "|"]
+    for r in summary.folded(depth):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row_cells(r)) + " |")
+    lines += ["", "| total | value |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value in total_lines(summary)]
+    return "\n".join(lines) + "\n"
+
+
+def render_summary(summary: Summary, depth: int | None, console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{summary.name}  ({summary.source})", title_justify="left")
+    for i, header in enumerate(ROW_HEADERS):
+        table.add_column(header, justify="right" if i >= 4 else "left", no_wrap=i < 4)
+    for r in summary.folded(depth):
+        table.add_row(*row_cells(r), style="dim" if r.training_only else None)
+    console.print(table)
+    totals = Table.grid(padding=(0, 2))
+    totals.add_column(style="bold")
+    totals.add_column()
+    for label, value in total_lines(summary):
+        totals.add_row(label, value)
+    console.print(totals)
+
+
+# -- comparison ------------------------------------------------------------------------
+def compare_tables(cmp: Comparison) -> tuple[list[list[str]], list[list[str]]]:
+    """Rows of the totals table and of the per-stage table, as strings."""
+    totals = []
+    for _, label, kind, va, vb in cmp.totals():
+        fmt = human_bytes if kind == "bytes" else (lambda v: f"{v:,}")
+        totals.append([label, fmt(va), fmt(vb), signed(vb - va, kind), percent(va, vb)])
+    stages = []
+    for s in cmp.stages():
+        shape_a = shape_text(s.a.output_shape) if s.a else "—"
+        shape_b = shape_text(s.b.output_shape) if s.b else "—"
+        stages.append([
+            s.path, shape_a if shape_a == shape_b else f"{shape_a} → {shape_b}",
+            f"{s.value('a', 'params'):,}" if s.a else "—", f"{s.value('b', 'params'):,}" if s.b else "—",
+            signed(s.delta("params"), "count"),
+            si(s.value("a", "macs")) if s.a else "—", si(s.value("b", "macs")) if s.b else "—",
+            signed(s.delta("macs"), "count"), signed(s.delta("activation_bytes"), "bytes"),
+        ])
+    return totals, stages
+
+
+TOTAL_HEADERS = ["total", "A", "B", "Δ (B − A)", "Δ %"]
+STAGE_HEADERS = ["stage", "output", "params A", "params B", "Δ params", "MACs A", "MACs B", "Δ MACs", "Δ activations"]
+
+
+def compare_markdown(cmp: Comparison) -> str:
+    totals, stages = compare_tables(cmp)
+    lines = [f"### A = {cmp.label_a}, B = {cmp.label_b}", "",
+             "| " + " | ".join(TOTAL_HEADERS) + " |", "|---|--:|--:|--:|--:|"]
+    lines += ["| " + " | ".join(row) + " |" for row in totals]
+    lines += ["", "| " + " | ".join(STAGE_HEADERS) + " |", "|---|---|" + "--:|" * 7]
+    lines += ["| " + " | ".join(row) + " |" for row in stages]
+    return "\n".join(lines) + "\n"
+
+
+def compare_json(cmp: Comparison) -> str:
+    return json.dumps(cmp.as_json(), indent=2)
+
+
+def render_compare(cmp: Comparison, console) -> None:
+    from rich.table import Table
+
+    totals, stages = compare_tables(cmp)
+    console.print(f"A = {cmp.label_a}\nB = {cmp.label_b}")
+    table = Table(title="totals", title_justify="left")
+    for i, header in enumerate(TOTAL_HEADERS):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    for row in totals:
+        table.add_row(*row)
+    console.print(table)
+    table = Table(title=f"per stage (depth {cmp.depth})", title_justify="left")
+    for i, header in enumerate(STAGE_HEADERS):
+        table.add_column(header, justify="left" if i < 2 else "right")
+    for row, stage in zip(stages, cmp.stages()):
+        changed = stage.a is None or stage.b is None or stage.delta("params") or stage.delta("macs") or row[1].count("→")
+        table.add_row(*row, style="bold" if changed else "dim")
+    console.print(table)

@@ -1,0 +1,93 @@
+"""Per-layer statistics: one row per op node of the graph, read from the ops' cost methods.
+
+A row carries what the op reports about itself (parameters, buffers, MACs, other FLOPs,
+window) and what the analysis derives (output bytes at a batch and dtype, the receptive
+field). Rows are plain data; folding, totals and formats only read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..graph import Graph
+from ..shapes import numel
+from .memory import makes_new_tensor
+from .receptive import Field, receptive_fields
+
+
+@dataclass
+class Row:
+    """One line of a summary: an op, or a block of ops folded together (`count` > 1)."""
+
+    path: str
+    op: str
+    output_shape: tuple[int, ...]
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    other_flops: int = 0
+    output_bytes: int = 0  # the output tensor at batch x dtype
+    activation_bytes: int = 0  # memory newly allocated: 0 for in-place ops and views
+    kernel: tuple[int, int] | None = None
+    stride: tuple[int, int] | None = None
+    dilation: tuple[int, int] | None = None
+    rf: Field | None = None
+    depth: int = 1
+    count: int = 1
+    training_only: bool = False
+    inserted: bool = False
+    nodes: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def in_place(self) -> bool:
+        return self.count == 1 and self.output_bytes > 0 and self.activation_bytes == 0
+
+    def window_text(self) -> str:
+        if self.kernel is None:
+            return ""
+        k, s = self.kernel, self.stride
+        text = (f"{k[0]}×{k[1]}") + "/" + (f"{s[0]}" if s[0] == s[1] else f"{s[0]}×{s[1]}")
+        if self.dilation and self.dilation != (1, 1):
+            text += f" d{self.dilation[0]}" if self.dilation[0] == self.dilation[1] else f" d{self.dilation[0]}×{self.dilation[1]}"
+        return text
+
+    def as_json(self) -> dict:
+        return {
+            "path": self.path, "op": self.op, "output_shape": list(self.output_shape),
+            "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+            "other_flops": self.other_flops, "output_bytes": self.output_bytes,
+            "activation_bytes": self.activation_bytes,
+            "kernel": list(self.kernel) if self.kernel else None,
+            "stride": list(self.stride) if self.stride else None,
+            "dilation": list(self.dilation) if self.dilation else None,
+            "receptive_field": self.rf.as_json() if self.rf else None,
+            "depth": self.depth, "ops": self.count, "training_only": self.training_only,
+            "inserted": self.inserted,
+        }
+
+    def copy(self, **changes) -> Row:
+        return replace(self, **changes)
+
+
+def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4) -> list[Row]:
+    """One `Row` per op node, in the graph's deterministic topological order."""
+    fields = receptive_fields(graph)
+    rows = []
+    for node, data in graph.ops():
+        op, ins, out = data["op"], data["in_shapes"], data["shape"]
+        window = op.window()
+        out_bytes = numel(out) * batch * element_bytes
+        rows.append(Row(
+            path=".".join(data["path"]), op=op.kind, output_shape=tuple(out),
+            params=op.param_count(ins, out), buffers=op.buffer_count(ins, out),
+            macs=op.macs(ins, out), other_flops=op.other_flops(ins, out),
+            output_bytes=out_bytes, activation_bytes=out_bytes if makes_new_tensor(op) else 0,
+            kernel=tuple(window[0]) if window else None, stride=tuple(window[1]) if window else None,
+            dilation=tuple(window[2]) if window else None, rf=fields[node], depth=len(data["path"]),
+            training_only=bool(data.get("training_only")), inserted=bool(data.get("inserted")), nodes=[node],
+        ))
+    return rows

@@ -1,0 +1,129 @@
+"""The summary of one compiled graph: its per-layer rows and the totals a lecture asks for.
+
+Totals follow the conventions of docs/analysis.md: `params` are trainable parameters (what
+`sum(p.numel() for p in model.parameters())` counts) and `buffers` the non-trainable state in
+the state_dict; `macs` are conv + linear multiply-accumulates, bias excluded (torchvision's
+"GFLOPS"); `flops` = 2 x macs (what `torch.utils.flop_counter` reports); `other_flops` is the
+element-wise work of norms, activations, pools and merges, never added to `flops`. Compute
+and activation totals describe one eval-mode forward pass: ops that run only in training
+(auxiliary heads) are left out of them and reported as `training_only_macs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..graph import Graph
+from ..shapes import numel
+from .folding import fold
+from .layers import Row, layer_rows
+from .memory import TrainingMemory, bytes_per_element, training_memory
+
+SCHEMA = "netgen.summary/1"
+
+
+@dataclass
+class Summary:
+    name: str
+    source: str
+    inputs: list[tuple[int, ...]]
+    outputs: list[tuple[int, ...]]
+    rows: list[Row]  # every op, unfolded
+    batch: int = 1
+    dtype: str = "float32"
+    optimizer: str = "adam"
+    blueprint_params: dict = field(default_factory=dict)
+    graph: Graph | None = field(default=None, repr=False)
+
+    # -- totals ------------------------------------------------------------------------
+    @property
+    def element_bytes(self) -> int:
+        return bytes_per_element(self.dtype)
+
+    def _eval_rows(self) -> list[Row]:
+        return [r for r in self.rows if not r.training_only]
+
+    @property
+    def params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def buffers(self) -> int:
+        return sum(r.buffers for r in self.rows)
+
+    @property
+    def macs(self) -> int:
+        return sum(r.macs for r in self._eval_rows())
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def other_flops(self) -> int:
+        return sum(r.other_flops for r in self._eval_rows())
+
+    @property
+    def training_only_macs(self) -> int:
+        return sum(r.macs for r in self.rows if r.training_only)
+
+    @property
+    def param_bytes(self) -> int:
+        return (self.params + self.buffers) * self.element_bytes
+
+    @property
+    def input_bytes(self) -> int:
+        return sum(numel(s) for s in self.inputs) * self.batch * self.element_bytes
+
+    @property
+    def activation_bytes(self) -> int:
+        """Input + every new tensor of one forward pass (memory.py states the convention)."""
+        return self.input_bytes + sum(r.activation_bytes for r in self._eval_rows())
+
+    @property
+    def training(self) -> TrainingMemory:
+        return training_memory(self.params, self.buffers, self.activation_bytes, self.element_bytes, self.optimizer)
+
+    # -- views -------------------------------------------------------------------------
+    def folded(self, depth: int | None) -> list[Row]:
+        return fold(self.rows, depth, self.graph)
+
+    def totals(self) -> dict:
+        return {
+            "params": self.params, "trainable_params": self.params, "non_trainable_params": self.buffers,
+            "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "other_flops": self.other_flops,
+            "training_only_macs": self.training_only_macs, "param_bytes": self.param_bytes,
+            "input_bytes": self.input_bytes, "activation_bytes": self.activation_bytes,
+            "training_bytes": self.training.total,
+        }
+
+    def as_json(self, depth: int | None = None) -> dict:
+        """The `--json` object; keys documented in docs/analysis.md and kept stable."""
+        first_in = list(self.inputs[0]) if self.inputs else []
+        first_out = list(self.outputs[0]) if self.outputs else []
+        return {
+            "schema": SCHEMA, "name": self.name, "source": self.source, "blueprint_params": self.blueprint_params,
+            "input": first_in, "output": first_out,
+            "inputs": [list(s) for s in self.inputs], "outputs": [list(s) for s in self.outputs],
+            "batch": self.batch, "dtype": self.dtype, "bytes_per_element": self.element_bytes,
+            "depth": depth or None,
+            **self.totals(),
+            "memory": {"params": self.param_bytes, "input": self.input_bytes,
+                       "activations": self.activation_bytes, "training": self.training.as_json()},
+            "layers": [r.as_json() for r in self.folded(depth)],
+        }
+
+
+def summarize(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: str = "adam") -> Summary:
+    """Per-layer rows and totals of a compiled graph (no torch involved)."""
+    if batch <= 0:
+        raise ValueError(f"Expected a strictly positive batch. Received batch={batch}")
+    element = bytes_per_element(dtype)
+    outputs = [o for o in graph.outputs if not graph[o].get("training_only")] or list(graph.outputs)
+    return Summary(
+        name=graph.name, source=str(graph.meta.get("source", "")),
+        inputs=[tuple(graph[i]["shape"]) for i in graph.inputs],
+        outputs=[tuple(graph[o]["shape"]) for o in outputs],
+        rows=layer_rows(graph, batch, element), batch=batch, dtype=dtype, optimizer=optimizer,
+        blueprint_params=dict(graph.meta.get("params", {})), graph=graph,
+    )

@@ -1,0 +1,78 @@
+"""`netgen summary`: per-layer shapes, parameters, MACs, memory and receptive fields, and the
+totals, as a terminal table, JSON, CSV or Markdown. Never imports torch."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from enum import Enum
+
+import typer
+
+from ..errors import NetgenError
+from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class Optimizer(str, Enum):
+    adam = "adam"
+    momentum = "momentum"
+    sgd = "sgd"
+
+
+DepthOption = typer.Option(None, "--depth", "-d", min=1, help="Fold ops nested deeper than N scope levels into their block (torchinfo's depth).")
+BatchOption = typer.Option(1, "--batch", "-b", min=1, help="Batch size for activation and training memory.")
+DTypeOption = typer.Option(DType.float32, "--dtype", help="Element type for memory figures.")
+OptimizerOption = typer.Option(Optimizer.adam, "--optimizer", help="Optimizer whose state the training-memory estimate counts.")
+
+
+def console():
+    """A rich console on stdout; wide enough for the table when output is not a terminal."""
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
+    return Console(width=width, highlight=False)
+
+
+def summary(
+    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    sets: list[str] | None = SetOption,
+    input: str | None = InputOption,
+    depth: int | None = DepthOption,
+    batch: int = BatchOption,
+    dtype: DType = DTypeOption,
+    optimizer: Optimizer = OptimizerOption,
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (schema in docs/analysis.md)."),
+    csv_out: bool = typer.Option(False, "--csv", help="Print the rows as CSV (exact integers)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables, for slides and docs."),
+    format: str = FormatOption,
+) -> None:
+    """Per-layer table and totals: params, MACs, FLOPs, memory, receptive field."""
+    from ..analysis import summarize
+    from ..analysis.formats import render_summary, to_csv, to_json, to_markdown
+
+    if sum((json_out, csv_out, markdown)) > 1:
+        typer.echo("netgen summary: choose one of --json, --csv, --markdown", err=True)
+        raise typer.Exit(2)
+    try:
+        graph = compile_from_cli(blueprint, sets, input)
+    except NetgenError as exc:
+        fail(exc, "json" if json_out else format)
+    result = summarize(graph, batch=batch, dtype=dtype.value, optimizer=optimizer.value)
+    if json_out:
+        typer.echo(to_json(result, depth))
+    elif csv_out:
+        typer.echo(to_csv(result, depth), nl=False)
+    elif markdown:
+        typer.echo(to_markdown(result, depth), nl=False)
+    else:
+        render_summary(result, depth, console())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("summary")(summary)
