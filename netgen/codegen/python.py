@@ -227,6 +227,11 @@ class PythonEmitter:
             var[value] = name
             args.append(name)
         lines: list[tuple[str, str]] = []
+        if not path:
+            # per-forward-pass decisions for the whole network (Op.root_forward_code)
+            for code in dict.fromkeys(d["op"].root_forward_code() for _, d in self.g.ops()):
+                if code:
+                    lines.append((code, "", False))
         for unit in units:
             arg_vars = [var[v] for v in unit.inputs]
             if unit.node is not None:
@@ -367,6 +372,13 @@ class PythonEmitter:
 
     # -- top level -----------------------------------------------------------------------------
     def emit(self) -> tuple[str, str]:
+        support: list[str] = []
+        for _, data in self.g.ops():
+            text = data["op"].support_code().strip()
+            if text and text not in support:
+                support.append(text)
+        # generated classes must not shadow the helpers that support code defines
+        self.class_names |= {m for text in support for m in re.findall(r"^(?:class|def) (\w+)", text, re.MULTILINE)}
         top = self.construct(())
         # name classes in order of first use, children before parents (post-order)
         for signature in self.class_order:
@@ -379,11 +391,6 @@ class PythonEmitter:
             entry["name"] = name
             self.class_names.add(name)
         class_texts = [self.render_class(sig) for sig in self.class_order]
-        support: list[str] = []
-        for _, data in self.g.ops():
-            text = data["op"].support_code().strip()
-            if text and text not in support:
-                support.append(text)
         if support:
             self.uses_torch = True
         class_texts = support + class_texts

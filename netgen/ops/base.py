@@ -123,6 +123,12 @@ class Op:
         a small nn.Module class for an op torch lacks. Identical texts are emitted once."""
         return ""
 
+    def root_forward_code(self) -> str:
+        """A statement the generated top-level module's `forward` runs first (`self` is that
+        module), for what must be decided once per forward pass for the whole network, such as
+        FractalNet's global drop-path column. Identical texts are emitted once."""
+        return ""
+
     # -- receptive field ---------------------------------------------------------------
     def window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
         """((kh, kw), (sh, sw), (dh, dw)) for ops that slide a window over H and W; None for
