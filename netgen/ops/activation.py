@@ -43,6 +43,14 @@ SiLU = _activation("silu", "SiLU", aliases=("swish",), flops=4)
 Hardswish = _activation("hardswish", "Hardswish", flops=4)
 
 
+class InplaceOffParams(OpParams):
+    inplace: bool = False  # torchvision builds its gates as nn.Hardsigmoid()
+
+
+Hardsigmoid = _activation("hardsigmoid", "Hardsigmoid", params=InplaceOffParams, aliases=("hard_sigmoid",), flops=3,
+                          doc="element-wise Hardsigmoid: relu6(x + 3) / 6 (the gate of MobileNetV3's SE)")
+
+
 class NoInplace(OpParams):
     pass
 

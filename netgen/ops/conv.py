@@ -1,4 +1,6 @@
-"""2-D convolution (`conv`, alias `conv2d`): torch.nn.Conv2d, grouped and dilated included."""
+"""2-D convolution (`conv`, alias `conv2d`): torch.nn.Conv2d, grouped and dilated included;
+and its depthwise form (`dwconv`, Howard et al. 2017, MobileNets): groups = input channels,
+out = input channels × `multiplier`, the same nn.Conv2d with `groups` set."""
 
 from __future__ import annotations
 
@@ -7,7 +9,17 @@ from typing import Literal
 from pydantic import model_validator
 
 from ..shapes import conv2d_output, expect_rank, pair
-from .base import compact, IntPair, Op, OpParams, PosInt, ShapeError, kwargs_text, register_op
+from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, kwargs_text, register_op
+
+
+def _check_window(params) -> None:
+    for field in ("k", "stride", "dilation"):
+        if min(pair(getattr(params, field))) <= 0:
+            raise ValueError(f"Expected a strictly positive value. Received {field}={getattr(params, field)}")
+    if not isinstance(params.pad, str) and min(pair(params.pad)) < 0:
+        raise ValueError(f"Expected a non-negative value. Received pad={params.pad}")
+    if params.pad == "same" and pair(params.stride) != (1, 1):
+        raise ValueError("pad='same' needs stride 1 (as in torch); give the padding explicitly")
 
 
 class ConvParams(OpParams):
@@ -21,13 +33,7 @@ class ConvParams(OpParams):
 
     @model_validator(mode="after")
     def _check(self):
-        for field in ("k", "stride", "dilation"):
-            if min(pair(getattr(self, field))) <= 0:
-                raise ValueError(f"Expected a strictly positive value. Received {field}={getattr(self, field)}")
-        if not isinstance(self.pad, str) and min(pair(self.pad)) < 0:
-            raise ValueError(f"Expected a non-negative value. Received pad={self.pad}")
-        if self.pad == "same" and pair(self.stride) != (1, 1):
-            raise ValueError("pad='same' needs stride 1 (as in torch); give the padding explicitly")
+        _check_window(self)
         if self.out % self.groups:
             raise ValueError(f"out={self.out} must be divisible by groups={self.groups}")
         return self
@@ -48,6 +54,12 @@ class Conv(Op):
     Params = ConvParams
     doc = "2-D convolution: out channels, kernel k, stride, pad (int, pair, 'same', 'valid'), dilation, groups, bias"
 
+    def out_channels(self, in_channels: int) -> int:
+        return self.p.out
+
+    def groups(self, in_channels: int) -> int:
+        return self.p.groups
+
     def padding(self) -> tuple[int, int]:
         if self.p.pad == "valid":
             return (0, 0)
@@ -57,31 +69,33 @@ class Conv(Op):
 
     def infer_shape(self, in_shapes):
         (shape,) = in_shapes
-        expect_rank(shape, 3, "conv")
-        if shape[0] % self.p.groups:
+        expect_rank(shape, 3, self.kind)
+        groups, out = self.groups(shape[0]), self.out_channels(shape[0])
+        if shape[0] % groups:
             raise ShapeError(
-                f"input channels {shape[0]} are not divisible by groups={self.p.groups}",
+                f"input channels {shape[0]} are not divisible by groups={groups}",
                 "choose groups that divide both the input and output channels",
             )
         if self.p.pad == "same":
             # torch pads asymmetrically for even kernels; the output size is the input size
-            return (self.p.out, shape[1], shape[2])
-        return (self.p.out, *conv2d_output(shape, self.p.k, self.p.stride, self.padding(), self.p.dilation))
+            return (out, shape[1], shape[2])
+        return (out, *conv2d_output(shape, self.p.k, self.p.stride, self.padding(), self.p.dilation))
 
     def window(self):
         return pair(self.p.k), pair(self.p.stride), pair(self.p.dilation)
 
     def param_count(self, in_shapes, out_shape):
-        k = pair(self.p.k)
-        weight = self.p.out * (in_shapes[0][0] // self.p.groups) * k[0] * k[1]
-        return weight + (self.p.out if self.p.bias else 0)
+        k, c = pair(self.p.k), in_shapes[0][0]
+        out = self.out_channels(c)
+        return out * (c // self.groups(c)) * k[0] * k[1] + (out if self.p.bias else 0)
 
     def macs(self, in_shapes, out_shape):
-        k = pair(self.p.k)
-        return out_shape[0] * out_shape[1] * out_shape[2] * (in_shapes[0][0] // self.p.groups) * k[0] * k[1]
+        k, c = pair(self.p.k), in_shapes[0][0]
+        return out_shape[0] * out_shape[1] * out_shape[2] * (c // self.groups(c)) * k[0] * k[1]
 
     def torch_module(self, in_shapes, out_shape):
-        args = [("", in_shapes[0][0]), ("", self.p.out), ("kernel_size", compact(self.p.k))]
+        c = in_shapes[0][0]
+        args = [("", c), ("", self.out_channels(c)), ("kernel_size", compact(self.p.k))]
         if pair(self.p.stride) != (1, 1):
             args.append(("stride", compact(self.p.stride)))
         padding = self.p.pad if isinstance(self.p.pad, str) else compact(self.p.pad)
@@ -89,8 +103,8 @@ class Conv(Op):
             args.append(("padding", padding))
         if pair(self.p.dilation) != (1, 1):
             args.append(("dilation", compact(self.p.dilation)))
-        if self.p.groups != 1:
-            args.append(("groups", self.p.groups))
+        if self.groups(c) != 1:
+            args.append(("groups", self.groups(c)))
         if not self.p.bias:
             args.append(("bias", False))
         return f"nn.Conv2d({kwargs_text(args)})"
@@ -105,3 +119,40 @@ class Conv(Op):
             text += f", d{pair(self.p.dilation)[0]}"
         return text
 
+
+class DepthwiseConvParams(OpParams):
+    multiplier: PosInt = 1
+    k: IntPair
+    stride: IntPair = 1
+    pad: IntPair | Literal["same", "valid"] = 0
+    dilation: IntPair = 1
+    bias: bool = True
+
+    @model_validator(mode="after")
+    def _check(self):
+        _check_window(self)
+        return self
+
+
+@register_op
+class DepthwiseConv(Conv):
+    kind = "dwconv"
+    aliases = ("depthwise_conv",)
+    Params = DepthwiseConvParams
+    doc = ("depthwise convolution (one filter group per input channel): multiplier (out = in × multiplier), "
+           "kernel k, stride, pad, dilation, bias")
+
+    def out_channels(self, in_channels: int) -> int:
+        return in_channels * self.p.multiplier
+
+    def groups(self, in_channels: int) -> int:
+        return in_channels
+
+    def label(self, in_shapes, out_shape):
+        k, s = pair(self.p.k), pair(self.p.stride)
+        text = f"DWConv {k[0]}×{k[1]}" + (f" /{s[0]}" if s != (1, 1) else "")
+        if self.p.multiplier != 1:
+            text += f", ×{self.p.multiplier}"
+        if pair(self.p.dilation) != (1, 1):
+            text += f", d{pair(self.p.dilation)[0]}"
+        return text

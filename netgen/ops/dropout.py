@@ -1,11 +1,14 @@
-"""Dropout: zeroes elements with probability p in training, identity in eval."""
+"""Dropout: zeroes elements (`dropout`) or whole channels (`dropout2d`, Tompson et al. 2015)
+with probability p in training, scaling the survivors by 1/(1-p); identity in eval."""
 
 from __future__ import annotations
 
-from pydantic import Field
 from typing import Annotated
 
-from .base import Float, Op, OpParams, register_op, kwargs_text
+from pydantic import Field
+
+from ..shapes import expect_rank
+from .base import Float, Op, OpParams, kwargs_text, register_op
 
 
 class DropoutParams(OpParams):
@@ -26,3 +29,21 @@ class Dropout(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Dropout {self.p.p:g}"
+
+
+@register_op
+class Dropout2d(Dropout):
+    kind = "dropout2d"
+    aliases = ("spatial_dropout",)
+    doc = "channel dropout with probability p: whole C×H×W channels zeroed (training only)"
+
+    def infer_shape(self, in_shapes):
+        expect_rank(in_shapes[0], 3, self.kind)
+        return in_shapes[0]
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("p", self.p.p)] + ([("inplace", True)] if self.p.inplace else [])
+        return f"nn.Dropout2d({kwargs_text(args)})"
+
+    def label(self, in_shapes, out_shape):
+        return f"Dropout2d {self.p.p:g}"

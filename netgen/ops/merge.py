@@ -1,4 +1,5 @@
-"""Merges of several tensors: element-wise `add` and channel `concat`."""
+"""Merges of several tensors: element-wise `add`, `mean` and `multiply` (with broadcasting, as a
+squeeze-and-excitation gate C×1×1 scaling a C×H×W map, Hu et al. 2018), and channel `concat`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,84 @@ class Add(Op):
 
     def label(self, in_shapes, out_shape):
         return "+"
+
+
+@register_op
+class Mean(Op):
+    kind = "mean"
+    aliases = ("average",)
+    family = "merge"
+    min_inputs = 1
+    max_inputs = None
+    doc = "element-wise mean of inputs of one shape"
+
+    def infer_shape(self, in_shapes):
+        first = in_shapes[0]
+        if any(s != first for s in in_shapes[1:]):
+            raise ShapeError(
+                "mean needs inputs of one shape; received " + ", ".join(format_shape(s) for s in in_shapes),
+                "make every branch produce the same channels and spatial size",
+            )
+        return first
+
+    def other_flops(self, in_shapes, out_shape):
+        return len(in_shapes) * numel(out_shape)  # n - 1 additions and one division per element
+
+    def torch_call(self, args, module):
+        if len(args) == 1:
+            return args[0]
+        return f"({' + '.join(args)}) / {len(args)}"
+
+    def label(self, in_shapes, out_shape):
+        return "Mean"
+
+
+def broadcast_shapes(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """torch's broadcasting over the non-batch dimensions, for inputs of one rank.
+
+    Inputs of different ranks are refused: with the batch dimension in front, torch would align
+    the shorter shape's trailing dimensions with the longer one's, batch against channels.
+    """
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ShapeError(
+            "multiply needs inputs of one rank (C×H×W with C×1×1 broadcasts); received "
+            + ", ".join(format_shape(s) for s in shapes),
+            "reshape the gate to C×1×1 (e.g. `gap` instead of `gap` + `flatten`)",
+        )
+    out = []
+    for axis in range(rank):
+        sizes = {s[axis] for s in shapes} - {1}
+        if len(sizes) > 1:
+            raise ShapeError(
+                f"multiply cannot broadcast dimension {axis} (sizes {sorted(sizes)}); received "
+                + ", ".join(format_shape(s) for s in shapes),
+                "sizes must match or be 1 along every dimension",
+            )
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+@register_op
+class Multiply(Op):
+    kind = "multiply"
+    aliases = ("mul",)
+    family = "merge"
+    min_inputs = 2
+    max_inputs = None
+    doc = "element-wise product with broadcasting (a C×1×1 gate times a C×H×W map)"
+
+    def infer_shape(self, in_shapes):
+        return broadcast_shapes(in_shapes)
+
+    def other_flops(self, in_shapes, out_shape):
+        return (len(in_shapes) - 1) * numel(out_shape)
+
+    def torch_call(self, args, module):
+        return " * ".join(args)
+
+    def label(self, in_shapes, out_shape):
+        return "×"
 
 
 class ConcatParams(OpParams):

@@ -1,0 +1,119 @@
+"""Transposed 2-D convolution (`convT`, alias `conv_transpose`): torch.nn.ConvTranspose2d.
+
+The learned upsampling of decoders (U-Net, Ronneberger et al. 2015, "up-convolution";
+Zeiler et al. 2010 "deconvolution"). Output size per axis is torch's formula:
+
+    out = (in - 1) * stride - 2 * pad + dilation * (k - 1) + output_padding + 1
+
+MACs convention (that of fvcore and ptflops for a transposed conv): every input position
+multiplies its `in_C` values into a `k_h × k_w` patch of `out_C / groups` channels, so
+
+    MACs = in_C / groups * out_C * k_h * k_w * H_in * W_in        (bias excluded)
+
+which is the cost of the equivalent direct convolution counted on the *input* grid.
+"""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from ..shapes import expect_rank, pair
+from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, kwargs_text, register_op
+
+
+class ConvTransposeParams(OpParams):
+    out: PosInt
+    k: IntPair
+    stride: IntPair = 1
+    pad: IntPair = 0
+    output_padding: IntPair = 0
+    groups: PosInt = 1
+    bias: bool = True
+    dilation: IntPair = 1
+
+    @model_validator(mode="after")
+    def _check(self):
+        for field in ("k", "stride", "dilation"):
+            if min(pair(getattr(self, field))) <= 0:
+                raise ValueError(f"Expected a strictly positive value. Received {field}={getattr(self, field)}")
+        for field in ("pad", "output_padding"):
+            if min(pair(getattr(self, field))) < 0:
+                raise ValueError(f"Expected a non-negative value. Received {field}={getattr(self, field)}")
+        stride, dilation, extra = pair(self.stride), pair(self.dilation), pair(self.output_padding)
+        for axis in range(2):
+            if extra[axis] >= max(stride[axis], dilation[axis]):
+                raise ValueError(
+                    "Expected output_padding smaller than stride or dilation (torch's rule). "
+                    f"Received output_padding={self.output_padding}, stride={self.stride}, dilation={self.dilation}"
+                )
+        if self.out % self.groups:
+            raise ValueError(f"Expected out divisible by groups. Received out={self.out}, groups={self.groups}")
+        return self
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int) -> int:
+    """Output length of a transposed convolution along one axis (torch.nn.ConvTranspose2d docs)."""
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out <= 0:
+        raise ShapeError(
+            f"output size would be {out} (input {size}, kernel {kernel}, stride {stride}, padding {padding}, "
+            f"dilation {dilation}, output_padding {output_padding})",
+            "reduce the padding or feed a larger input",
+        )
+    return out
+
+
+@register_op
+class ConvTranspose(Op):
+    kind = "convT"
+    aliases = ("conv_transpose", "conv_transpose2d")
+    family = "conv"
+    Params = ConvTransposeParams
+    doc = "transposed 2-D convolution: out channels, kernel k, stride, pad, output_padding, groups, bias, dilation"
+
+    def infer_shape(self, in_shapes):
+        (shape,) = in_shapes
+        expect_rank(shape, 3, self.kind)
+        if shape[0] % self.p.groups:
+            raise ShapeError(
+                f"input channels {shape[0]} are not divisible by groups={self.p.groups}",
+                "choose groups that divide both the input and output channels",
+            )
+        k, s, p, d, o = (pair(v) for v in (self.p.k, self.p.stride, self.p.pad, self.p.dilation, self.p.output_padding))
+        return (self.p.out, *(conv_transpose_output_size(shape[1 + a], k[a], s[a], p[a], d[a], o[a]) for a in range(2)))
+
+    def param_count(self, in_shapes, out_shape):
+        k = pair(self.p.k)
+        weight = in_shapes[0][0] * (self.p.out // self.p.groups) * k[0] * k[1]
+        return weight + (self.p.out if self.p.bias else 0)
+
+    def macs(self, in_shapes, out_shape):
+        c, h, w = in_shapes[0]
+        k = pair(self.p.k)
+        return c // self.p.groups * self.p.out * k[0] * k[1] * h * w
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("", in_shapes[0][0]), ("", self.p.out), ("kernel_size", compact(self.p.k))]
+        for name, field, default in (("stride", "stride", 1), ("padding", "pad", 0),
+                                     ("output_padding", "output_padding", 0)):
+            value = getattr(self.p, field)
+            if pair(value) != (default, default):
+                args.append((name, compact(value)))
+        if self.p.groups != 1:
+            args.append(("groups", self.p.groups))
+        if not self.p.bias:
+            args.append(("bias", False))
+        if pair(self.p.dilation) != (1, 1):
+            args.append(("dilation", compact(self.p.dilation)))
+        return f"nn.ConvTranspose2d({kwargs_text(args)})"
+
+    # window(): None. A transposed conv spreads each input over a k×k patch of an upsampled
+    # grid; it is not a downsampling window, so it does not fit the ((k), (stride), (dilation))
+    # form that receptive-field arithmetic assumes.
+
+    def label(self, in_shapes, out_shape):
+        k, s = pair(self.p.k), pair(self.p.stride)
+        return f"ConvT {k[0]}×{k[1]}" + (f" ×{s[0]}" if s != (1, 1) else "") + f", {self.p.out}"
+
+
+__all__ = ["ConvTranspose", "conv_transpose_output_size"]

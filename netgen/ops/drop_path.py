@@ -1,0 +1,83 @@
+"""Drop-path / stochastic depth (`drop_path`, alias `stochastic_depth`): in training, a residual
+branch is dropped with probability `p` and the survivors are scaled by 1/(1-p), so that the
+op is the identity in eval (Huang et al. 2016, "Deep Networks with Stochastic Depth").
+
+`mode: sample` (default) draws one keep/drop per sample of the batch, as timm's `drop_path`
+and torchvision's `stochastic_depth(mode="row")` do; `mode: batch` draws once per forward pass
+and drops the branch for the whole batch, Huang et al.'s original form (torchvision's
+`mode="batch"`). The original paper rescales at test time (multiplying the branch by the
+survival probability) instead of at training time; the two agree in expectation, and the
+training-time form keeps eval an exact identity.
+
+Place it last in a residual body; a rate that grows with depth is an expression:
+`- drop_path: {p: "${0.5 * block / (blocks - 1)}"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from ..shapes import numel
+from .base import Float, Op, OpParams, kwargs_text, register_op
+
+SUPPORT = '''
+def drop_path(x, p: float = 0.0, training: bool = False, mode: str = "sample"):
+    """Drop whole samples (mode="sample") or the whole batch (mode="batch") with probability p,
+    scaling what survives by 1 / (1 - p); the identity when not training or p == 0."""
+    if not training or p == 0.0:
+        return x
+    keep = 1.0 - p
+    shape = (x.shape[0],) + (1,) * (x.dim() - 1) if mode == "sample" else (1,) * x.dim()
+    mask = x.new_empty(shape).bernoulli_(keep)
+    if keep > 0.0:
+        mask.div_(keep)
+    return x * mask
+
+
+class DropPath(nn.Module):
+    """Stochastic depth (Huang et al. 2016) on a residual branch; identity in eval."""
+
+    def __init__(self, p: float = 0.0, mode: str = "sample"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x):
+        return drop_path(x, self.p, self.training, self.mode)
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode!r}"
+'''
+
+
+def _mode(value):
+    return "sample" if value in ("row", "per_sample") else ("batch" if value == "per_batch" else value)
+
+
+class DropPathParams(OpParams):
+    p: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.1
+    mode: Annotated[Literal["sample", "batch"], BeforeValidator(_mode)] = "sample"
+
+
+@register_op
+class DropPath(Op):
+    kind = "drop_path"
+    aliases = ("stochastic_depth",)
+    family = "regularization"
+    Params = DropPathParams
+    doc = "drop-path / stochastic depth: p, mode sample (per sample, timm/torchvision) | batch (Huang et al.)"
+
+    def other_flops(self, in_shapes, out_shape):
+        return numel(out_shape)  # one multiply per element in training
+
+    def support_code(self):
+        return SUPPORT
+
+    def torch_module(self, in_shapes, out_shape):
+        args = [("p", float(self.p.p))] + ([("mode", self.p.mode)] if self.p.mode != "sample" else [])
+        return f"DropPath({kwargs_text(args)})"
+
+    def label(self, in_shapes, out_shape):
+        return f"DropPath {self.p.p:g}" + (" (batch)" if self.p.mode == "batch" else "")

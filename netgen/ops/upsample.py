@@ -1,0 +1,99 @@
+"""Parameter-free upsampling (`upsample`): torch.nn.Upsample, nearest or bilinear.
+
+Give either `scale` (a factor, or a pair [h, w]) or `size` (the output H×W, an int or a
+pair). With `scale`, the output size is torch's: floor(in * scale) per axis.
+`align_corners` applies to bilinear only (torch refuses it for nearest).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, model_validator
+
+from ..shapes import expect_rank, numel, pair
+from .base import IntPair, Op, OpParams, ShapeError, kwargs_text, register_op
+
+
+def _number_or_pair(value):
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"Expected a number or a pair [h, w]; received {value!r}")  # noqa: TRY004 (pydantic wants ValueError)
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or any(isinstance(v, (bool, str)) for v in value):
+            raise ValueError(f"Expected a number or a pair [h, w]; received {list(value)!r}")
+        return (float(value[0]), float(value[1]))
+    return value
+
+
+Scale = Annotated[float | tuple[float, float], BeforeValidator(_number_or_pair)]
+
+
+class UpsampleParams(OpParams):
+    scale: Scale | None = None
+    size: IntPair | None = None
+    mode: Literal["nearest", "bilinear"] = "nearest"
+    align_corners: bool | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.scale is None) == (self.size is None):
+            raise ValueError(f"Expected exactly one of scale or size. Received scale={self.scale}, size={self.size}")
+        if self.scale is not None and min(_pair_float(self.scale)) <= 0:
+            raise ValueError(f"Expected a strictly positive scale. Received scale={self.scale}")
+        if self.size is not None and min(pair(self.size)) <= 0:
+            raise ValueError(f"Expected a strictly positive size. Received size={self.size}")
+        if self.align_corners is not None and self.mode == "nearest":
+            raise ValueError("align_corners applies to mode=bilinear only (torch's rule). Received mode=nearest")
+        return self
+
+
+def _pair_float(value) -> tuple[float, float]:
+    return (float(value[0]), float(value[1])) if isinstance(value, (tuple, list)) else (float(value), float(value))
+
+
+def _literal(value: float):
+    """2.0 -> 2 (emitted as `scale_factor=2`, which torch treats the same), 1.5 stays."""
+    return int(value) if float(value).is_integer() else value
+
+
+@register_op
+class Upsample(Op):
+    kind = "upsample"
+    family = "pool"  # spatial resampling
+    Params = UpsampleParams
+    doc = "upsampling without parameters: scale (factor) or size (H×W), mode nearest|bilinear, align_corners"
+
+    def infer_shape(self, in_shapes):
+        (shape,) = in_shapes
+        expect_rank(shape, 3, self.kind)
+        if self.p.size is not None:
+            return (shape[0], *pair(self.p.size))
+        scale = _pair_float(self.p.scale)
+        out = tuple(math.floor(float(shape[1 + a]) * scale[a]) for a in range(2))
+        if min(out) <= 0:
+            raise ShapeError(f"upsampling {shape[1]}×{shape[2]} by scale={self.p.scale} gives {out[0]}×{out[1]}",
+                             "use a larger scale or give `size`")
+        return (shape[0], *out)
+
+    def other_flops(self, in_shapes, out_shape):
+        # bilinear: 4 weighted taps per output element; nearest only copies
+        return 7 * numel(out_shape) if self.p.mode == "bilinear" else 0
+
+    def torch_module(self, in_shapes, out_shape):
+        if self.p.size is not None:
+            size = pair(self.p.size)
+            args = [("size", size if size[0] != size[1] else size[0])]
+        else:
+            scale = _pair_float(self.p.scale)
+            args = [("scale_factor", _literal(scale[0]) if scale[0] == scale[1] else tuple(_literal(s) for s in scale))]
+        args.append(("mode", self.p.mode))
+        if self.p.align_corners is not None:
+            args.append(("align_corners", self.p.align_corners))
+        return f"nn.Upsample({kwargs_text(args)})"
+
+    # window(): None; upsampling enlarges the grid, it does not slide a window over it.
+
+    def label(self, in_shapes, out_shape):
+        how = f"×{self.p.scale:g}" if isinstance(self.p.scale, float) else f"→{out_shape[1]}×{out_shape[2]}"
+        return f"Upsample {how} {self.p.mode}"
