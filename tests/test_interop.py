@@ -1,0 +1,127 @@
+"""What an engineer does with an emitted module: export it, compile it, and train it distributed."""
+
+import io
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import netgen
+
+from conftest import BLUEPRINTS, write_blueprint
+
+TINY = """netgen: 1
+name: tiny
+input: [3, 16, 16]
+network:
+  - conv: {out: 8, k: 3, pad: 1, bias: false, name: stem}
+  - bn: {name: bn}
+  - relu
+  - residual:
+      name: block
+      body: [{conv: {out: 16, k: 3, stride: 2, pad: 1, bias: false, name: conv}}, {bn: {name: bn}}]
+      after: relu
+  - parallel:
+      name: mix
+      merge: concat
+      branches:
+        a: {conv: {out: 4, k: 1}}
+        b: [{maxpool: {k: 3, stride: 1, pad: 1}}, {conv: {out: 4, k: 1}}]
+  - gap
+  - flatten
+  - linear: {out: 5, name: fc}
+"""
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    torch.manual_seed(0)
+    return netgen.load(BLUEPRINTS / "resnet18.yaml", input=(3, 64, 64), num_classes=10).eval()
+
+
+def test_torch_export_matches_eager(resnet18):
+    x = torch.randn(2, 3, 64, 64)
+    exported = torch.export.export(resnet18, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), resnet18(x), atol=1e-5)
+
+
+def test_onnx_export_runs_in_onnxruntime(resnet18):
+    ort = pytest.importorskip("onnxruntime")
+    x = torch.randn(2, 3, 64, 64)
+    buffer = io.BytesIO()
+    torch.onnx.export(resnet18, (x,), buffer, dynamo=False, input_names=["x"], output_names=["y"])
+    session = ort.InferenceSession(buffer.getvalue())
+    (y,) = session.run(None, {"x": x.numpy()})
+    with torch.no_grad():
+        assert abs(y - resnet18(x).numpy()).max() < 1e-4
+
+
+def test_torch_compile_fullgraph_without_graph_breaks(tmp_path):
+    model = netgen.load(write_blueprint(tmp_path, TINY)).eval()
+    compiled = torch.compile(model, fullgraph=True)  # fullgraph: a graph break is an error
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), model(x), atol=1e-5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _train_step(rank, world, path, port, wrapper, queue):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        torch.manual_seed(0)
+        model = netgen.load(path)
+        if wrapper == "ddp":
+            model = torch.nn.parallel.DistributedDataParallel(model)
+        else:
+            from torch.distributed.device_mesh import init_device_mesh
+            from torch.distributed.fsdp import fully_shard
+
+            mesh = init_device_mesh("cpu", (world,))
+            fully_shard(model.block, mesh=mesh)
+            fully_shard(model, mesh=mesh)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        generator = torch.Generator().manual_seed(rank)
+        x = torch.randn(4, 3, 16, 16, generator=generator)
+        y = torch.randint(0, 5, (4,), generator=generator)
+        losses = []
+        for _ in range(3):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        if wrapper == "ddp":
+            weights = model.module.fc.weight.detach().clone()
+        else:
+            weights = model.fc.weight.full_tensor().detach().clone()
+        queue.put((rank, losses, weights.tolist()))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("wrapper", ["ddp", "fsdp"])
+def test_distributed_training_on_two_cpu_processes(tmp_path, wrapper):
+    path = write_blueprint(tmp_path, TINY)
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    port = _free_port()
+    processes = [context.Process(target=_train_step, args=(r, 2, str(path), port, wrapper, queue)) for r in range(2)]
+    for p in processes:
+        p.start()
+    results = sorted(queue.get(timeout=120) for _ in processes)
+    for p in processes:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    (_, losses0, w0), (_, losses1, w1) = results
+    assert w0 == w1  # gradients were averaged: both ranks hold the same weights
+    assert losses0[-1] < losses0[0] and losses1[-1] < losses1[0]
