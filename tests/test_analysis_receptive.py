@@ -1,0 +1,116 @@
+"""Receptive-field arithmetic on small blueprints, each worked out in the test.
+
+Rule (netgen/analysis/receptive.py): r_out = r_in + (k - 1) * d * j_in, j_out = j_in * s,
+from r = j = 1 at the input; the largest field over the paths into a merge; global after any
+op that mixes every position (global pooling, a linear layer, an SE-style rescale).
+"""
+
+from __future__ import annotations
+
+from conftest import BLUEPRINTS, write_blueprint
+
+import netgen
+from netgen.analysis import receptive_fields, summarize
+from netgen.analysis.receptive import adaptive_window
+
+
+def fields_of(tmp_path, text):
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, text))
+    return {r.path: r.rf for r in summarize(graph).rows}
+
+
+HEAD = "netgen: 1\nname: net\ninput: [8, 64, 64]\nnetwork:\n"
+
+
+def test_stride_multiplies_the_step_of_later_layers(tmp_path):
+    f = fields_of(tmp_path, HEAD + """
+  - conv: {out: 8, k: 3, stride: 2, pad: 1, name: a}   # 1 + 2*1 = 3, j = 2
+  - conv: {out: 8, k: 3, pad: 1, name: b}              # 3 + 2*2 = 7, j = 2
+  - maxpool: {k: 2, stride: 2, name: p}                # 7 + 1*2 = 9, j = 4
+  - conv: {out: 8, k: 5, pad: 2, name: c}              # 9 + 4*4 = 25, j = 4
+""")
+    assert [(f[n].size_int, f[n].stride_value) for n in "abpc"] == [
+        ((3, 3), (2, 2)), ((7, 7), (2, 2)), ((9, 9), (4, 4)), ((25, 25), (4, 4))]
+
+
+def test_dilation_widens_the_kernel(tmp_path):
+    f = fields_of(tmp_path, HEAD + """
+  - conv: {out: 8, k: 3, pad: 2, dilation: 2, name: a}   # effective 5: 1 + 2*2*1 = 5
+  - conv: {out: 8, k: 3, pad: 4, dilation: 4, name: b}   # 5 + 2*4*1 = 13
+  - conv: {out: 8, k: 3, stride: 2, pad: 1, name: c}     # 13 + 2 = 15, j = 2
+  - conv: {out: 8, k: 3, pad: 2, dilation: 2, name: d}   # 15 + 2*2*2 = 23
+""")
+    assert [f[n].size_int[0] for n in "abcd"] == [5, 13, 15, 23]
+    assert f["d"].stride_value == (2, 2)
+
+
+def test_asymmetric_kernels_per_axis(tmp_path):
+    f = fields_of(tmp_path, HEAD + """
+  - conv: {out: 8, k: [1, 7], pad: [0, 3], name: a}   # (1, 7)
+  - conv: {out: 8, k: [7, 1], pad: [3, 0], name: b}   # (7, 7)
+""")
+    assert f["a"].size_int == (1, 7) and f["b"].size_int == (7, 7)
+
+
+def test_branches_take_the_largest_path(tmp_path):
+    f = fields_of(tmp_path, HEAD + """
+  - parallel:
+      name: mix
+      merge: concat
+      branches:
+        small: {conv: {out: 4, k: 1}}                         # 1
+        big: [{conv: {out: 4, k: 3, pad: 1}}, {conv: {out: 4, k: 5, pad: 2}}]   # 1 + 2 + 4 = 7
+        pool: {maxpool: {k: 3, stride: 1, pad: 1}}            # 3
+""")
+    assert f["mix.concat"].size_int == (7, 7)
+
+
+def test_residual_add_keeps_the_body_field(tmp_path):
+    graph = netgen.compile_blueprint(BLUEPRINTS / "resnet18.yaml")
+    s = summarize(graph)
+    by_path = {r.path: r.rf for r in s.rows}
+    # stem: conv 7/2 -> 7 (j 2); maxpool 3/2 -> 7 + 2*2 = 11 (j 4)
+    assert by_path["maxpool"].size_int == (11, 11)
+    # layer1.0: two 3x3 convs at j 4: 11 + 8 + 8 = 27; the identity shortcut (11) loses the max
+    assert by_path["layer1.0.add"].size_int == (27, 27)
+    assert by_path["fc"].is_global
+
+
+def test_resnet50_field_is_427_at_layer4():
+    s = summarize(netgen.compile_blueprint(BLUEPRINTS / "resnet50.yaml"))
+    last_map = [r for r in s.rows if len(r.output_shape) == 3 and not r.rf.is_global][-1]
+    assert last_map.path.startswith("layer4") and last_map.rf.size_int == (427, 427)  # Araujo et al.'s table
+    assert last_map.rf.stride_value == (32, 32)
+
+
+def test_global_pool_and_linear_see_everything_flatten_keeps_positions(tmp_path):
+    f = fields_of(tmp_path, HEAD + """
+  - conv: {out: 8, k: 3, pad: 1, name: a}
+  - flatten: {name: flat}
+  - linear: {out: 10, name: fc}
+""")
+    assert f["flat"].size_int == (3, 3) and not f["flat"].is_global
+    assert f["fc"].is_global and f["fc"].as_json() == {"size": None, "stride": None, "global": True}
+    g = fields_of(tmp_path, HEAD + "  - gap: {name: pool}\n")
+    assert g["pool"].is_global and g["pool"].text() == "global"
+
+
+def test_adaptive_pool_windows():
+    assert adaptive_window(14, 7) == (2, 2)      # even split: a 2x2/2 pool
+    assert adaptive_window(7, 7) == (1, 1)       # identity
+    k, s = adaptive_window(13, 6)                # torch's windows [0,3) [2,5) [4,7) [6,9) [8,11) [10,13)
+    assert k == 3 and float(s) == 13 / 6
+
+
+def test_adaptive_pool_in_a_network(tmp_path):
+    f = fields_of(tmp_path, "netgen: 1\nname: net\ninput: [8, 28, 28]\nnetwork:\n"
+                  "  - conv: {out: 8, k: 3, pad: 1, name: a}\n"
+                  "  - adaptive_avgpool: {out: 14, name: p}\n")   # 3 + (2-1)*1 = 4, j 2
+    assert f["p"].size_int == (4, 4) and f["p"].stride_value == (2, 2)
+
+
+def test_inputs_without_a_map_have_no_field(tmp_path):
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, "netgen: 1\nname: mlp\ninput: [20]\nnetwork:\n"
+                                                               "  - linear: {out: 5, name: fc}\n"))
+    fields = receptive_fields(graph)
+    assert fields["fc"].as_json() is None and fields["fc"].text() == ""
