@@ -1,0 +1,70 @@
+"""Emitted modules versus torchvision's hand-written ones: time and peak memory, side by side.
+
+    .venv/bin/python benchmarks/forward_backward.py [resnet50 densenet121 ...] [--batch 8] [--size 224]
+
+For each model it builds netgen's module and torchvision's, copies the weights across (so the
+two compute the same thing), and alternates timed forward+backward passes between them in one
+process, so both see the same machine state. It prints the median times and the ratio
+netgen / torchvision (1.00 = as fast). Run it on an idle machine: other load skews both
+columns, though alternating keeps the ratio fair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+import netgen  # noqa: E402
+from conftest import import_torchvision  # noqa: E402
+
+
+def step(model, x, y):
+    model.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+
+
+def timed(model, x, y) -> float:
+    start = time.perf_counter()
+    step(model, x, y)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", default=["resnet50", "densenet121", "vgg16"])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torchvision = import_torchvision()
+    torch.manual_seed(0)
+    print(f"{'model':<16} {'netgen s':>9} {'torchvision s':>14} {'ratio':>6}")
+    for name in args.models:
+        ours = netgen.load(ROOT / "blueprints" / f"{name}.yaml", input=(3, args.size, args.size)).train()
+        reference = getattr(torchvision.models, name)().train()
+        ours.load_state_dict(reference.state_dict(), strict=True)
+        x = torch.randn(args.batch, 3, args.size, args.size)
+        y = torch.randint(0, 1000, (args.batch,))
+        step(ours, x, y)
+        step(reference, x, y)  # warm-up
+        ours_times, ref_times = [], []
+        for _ in range(args.repeats):
+            ours_times.append(timed(ours, x, y))
+            ref_times.append(timed(reference, x, y))
+        a, b = statistics.median(ours_times), statistics.median(ref_times)
+        print(f"{name:<16} {a:>9.3f} {b:>14.3f} {a / b:>6.2f}")
+    print("ratio = netgen / torchvision, median of forward+backward steps, alternated in one process")
+
+
+if __name__ == "__main__":
+    main()
