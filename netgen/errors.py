@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,12 @@ class Diagnostic:
     span: Span | None = None
     path: str = ""
     hint: str = ""
+    more: int = 0  # the same mistake at this many other paths (a block used several times)
 
     def format(self, snippet: bool = True) -> str:
         where = f"{self.span}: " if self.span else ""
-        at = f" (at {self.path})" if self.path else ""
+        also = f", and {self.more} more place{'s' if self.more > 1 else ''}" if self.more else ""
+        at = f" (at {self.path}{also})" if self.path else ""
         lines = [f"{where}error[{self.code}]: {self.message}{at}"]
         if snippet and self.span:
             source_line = _source_line(self.span)
@@ -58,6 +60,7 @@ class Diagnostic:
             "col": self.span.col if self.span else None,
             "path": self.path,
             "hint": self.hint,
+            "more": self.more,
         }
 
 
@@ -99,9 +102,14 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
 
     def error(self, code: str, message: str, span: Span | None = None, path: str = "", hint: str = "") -> None:
-        diagnostic = Diagnostic(code, message, span, path, hint)
-        if diagnostic not in self.items:
-            self.items.append(diagnostic)
+        """Record a mistake; the same mistake at the same place reached through another
+        path (a block called many times) is counted, not repeated."""
+        for index, known in enumerate(self.items):
+            if (known.code, known.message, known.span) == (code, message, span) and span is not None:
+                if known.path != path:
+                    self.items[index] = replace(known, more=known.more + 1)
+                return
+        self.items.append(Diagnostic(code, message, span, path, hint))
 
     def __bool__(self) -> bool:
         return bool(self.items)

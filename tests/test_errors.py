@@ -160,3 +160,16 @@ def test_a_reference_forward_cannot_make_a_cycle(tmp_path):
   - conv: {out: 8, k: 3, pad: 1, name: b, from: a}
 """)
     assert diags[0].code == "NG008" and "cycle" in diags[0].hint and diags[0].span.line == 5
+
+
+def test_a_mistake_inside_a_repeated_block_is_reported_once(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """blocks:
+  unit:
+    params: {width: int}
+    body: [{conv: {out: $width, k: 3, pad: 1, strid: 1}}]
+network:
+  - repeat: 3
+    body: {unit: {width: 4}}
+""")
+    (d,) = diags
+    assert d.code == "NG005" and d.more == 2 and "and 2 more places" in d.format(snippet=False)
