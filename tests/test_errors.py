@@ -166,10 +166,10 @@ def test_a_mistake_inside_a_repeated_block_is_reported_once(tmp_path):
     _, diags = errors_of(tmp_path, HEADER + """blocks:
   unit:
     params: {width: int}
-    body: [{conv: {out: $width, k: 3, pad: 1, strid: 1}}]
+    body: [{conv: {out: $width, k: 3, pad: 1}}]
 network:
   - repeat: 3
-    body: {unit: {width: 4}}
+    body: {unit: {width: 4, widht: 4}}
 """)
     (d,) = diags
     assert d.code == "NG005" and d.more == 2 and "and 2 more places" in d.format(snippet=False)
