@@ -114,3 +114,18 @@ def test_inputs_without_a_map_have_no_field(tmp_path):
                                                                "  - linear: {out: 5, name: fc}\n"))
     fields = receptive_fields(graph)
     assert fields["fc"].as_json() is None and fields["fc"].text() == ""
+
+
+def test_decoder_ops(tmp_path):
+    f = fields_of(tmp_path, HEAD + """
+  - conv: {out: 8, k: 3, stride: 2, pad: 1, name: down}        # 3, j 2
+  - convT: {out: 8, k: 2, stride: 2, name: up}                  # ceil(2/2) - 1 = 0 more inputs: 3, j 1
+  - conv: {out: 8, k: 3, stride: 2, pad: 1, name: down2}       # 3 + 2*1 = 5, j 2
+  - convT: {out: 8, k: 4, stride: 2, pad: 1, name: up2}         # ceil(4/2) - 1 = 1 more: 5 + 2 = 7, j 1
+  - maxpool: {k: 2, stride: 2, name: pool}                      # 7 + 1 = 8, j 2
+  - upsample: {scale: 2, name: near}                            # nearest: 8, j 1
+  - upsample: {scale: 2, mode: bilinear, name: bil}             # two neighbours: 8 + 1 = 9, j 1/2
+""")
+    names = ("down", "up", "down2", "up2", "pool", "near", "bil")
+    assert [(f[n].size_int[0], f[n].stride_value[0]) for n in names] == [
+        (3, 2), (3, 1), (5, 2), (7, 1), (8, 2), (8, 1), (9, 0.5)]

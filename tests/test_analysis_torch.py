@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import netgen
 from netgen.analysis import summarize
+from netgen.codegen.module import build_module
 
 EXAMPLES = ROOT / "docs" / "examples"
 ALL = sorted(BLUEPRINTS.glob("*.yaml")) + sorted(EXAMPLES.glob("*.yaml"))
@@ -44,7 +45,7 @@ def run(path: Path, device: str):
     """Build, run one forward under FlopCounterMode with hooks; return what torch saw."""
     graph = netgen.compile_blueprint(path)
     with torch.device(device):
-        model = netgen.load(path).eval()
+        model = build_module(graph, path.name).eval()  # the module netgen.load returns, from this graph
         x = torch.zeros(1, *graph[graph.inputs[0]]["shape"])
     seen: dict[str, tuple] = {}
     handles = []

@@ -51,7 +51,8 @@ def test_terminal_and_markdown_output():
 
 
 def test_set_a_and_input_change_each_side():
-    data = json.loads(invoke(BLUEPRINTS / "resnet18.yaml", "--input", "3x112x112", "--set-a", "num_classes=10", "--json"))
+    args = ("--input", "3x112x112", "--set-a", "num_classes=10", "--json")
+    data = json.loads(invoke(BLUEPRINTS / "resnet18.yaml", *args))
     assert data["a"]["output"] == [10] and data["b"]["output"] == [1000]
     assert data["b"]["input"] == [3, 112, 112]
     assert "input=3x112x112" in data["b"]["label"]

@@ -70,7 +70,8 @@ def to_csv(summary: Summary, depth: int | None = None) -> str:
         writer.writerow([
             r.path, r.op, _pair_text(r.kernel), _pair_text(r.stride), _pair_text(r.dilation),
             "x".join(map(str, r.output_shape)), r.params, r.buffers, r.macs, r.flops, r.other_flops,
-            r.output_bytes, r.activation_bytes, _pair_text(rf["size"]) if rf else "", _pair_text(rf["stride"]) if rf else "",
+            r.output_bytes, r.activation_bytes,
+            _pair_text(rf["size"]) if rf else "", _pair_text(rf["stride"]) if rf else "",
             bool(rf and rf["global"]), r.count, r.training_only,
         ])
     return buffer.getvalue()
@@ -79,24 +80,26 @@ def to_csv(summary: Summary, depth: int | None = None) -> str:
 def total_lines(summary: Summary) -> list[tuple[str, str]]:
     """(label, value) pairs of the totals block, shared by the terminal and Markdown."""
     t = summary.training
-    ins = ", ".join(format_shape(s) for s in summary.inputs)
-    outs = ", ".join(format_shape(s) for s in summary.outputs)
+    s = summary
+    ins = ", ".join(format_shape(shape) for shape in s.inputs)
+    outs = ", ".join(format_shape(shape) for shape in s.outputs)
     lines = [
         ("input → output", f"{ins} → {outs}"),
-        ("params", f"{summary.params:,} trainable, {summary.buffers:,} non-trainable (buffers)"),
-        ("MACs", f"{summary.macs:,} ({si(summary.macs)}): conv + linear multiply-accumulates, bias excluded"),
-        ("FLOPs", f"{summary.flops:,} ({si(summary.flops)}) = 2 × MACs"),
-        ("other FLOPs", f"{summary.other_flops:,} ({si(summary.other_flops)}): norm, activation, pool, merge; not in FLOPs"),
+        ("params", f"{s.params:,} trainable, {s.buffers:,} non-trainable (buffers)"),
+        ("MACs", f"{s.macs:,} ({si(s.macs)}): conv + linear multiply-accumulates, bias excluded"),
+        ("FLOPs", f"{s.flops:,} ({si(s.flops)}) = 2 × MACs"),
+        ("other FLOPs", f"{s.other_flops:,} ({si(s.other_flops)}): norm, activation, pool, merge; not in FLOPs"),
     ]
-    if summary.training_only_macs:
-        lines.append(("training-only MACs", f"{summary.training_only_macs:,}: ops that run only in training, not above"))
+    if s.training_only_macs:
+        lines.append(("training-only MACs", f"{s.training_only_macs:,}: ops that run only in training, not above"))
     lines += [
-        ("parameter memory", f"{human_bytes(summary.param_bytes)}: (params + buffers) × {summary.element_bytes} B ({summary.dtype})"),
-        ("activation memory", (f"{human_bytes(summary.activation_bytes)}: input + new tensors of one forward pass, "
-                              f"batch {summary.batch}, {summary.dtype}")),
-        ("training memory (est.)", (f"{human_bytes(t.total)} = weights {human_bytes(t.weights)} + buffers {human_bytes(t.buffers)}"
-                                   f" + gradients {human_bytes(t.gradients)} + {t.optimizer_name} state {human_bytes(t.optimizer)}"
-                                   f" + activations {human_bytes(t.activations)}")),
+        ("parameter memory", f"{human_bytes(s.param_bytes)}: (params + buffers) × {s.element_bytes} B ({s.dtype})"),
+        ("activation memory", (f"{human_bytes(s.activation_bytes)}: input + new tensors of one forward pass, "
+                               f"batch {s.batch}, {s.dtype}")),
+        ("training memory (est.)", (f"{human_bytes(t.total)} = weights {human_bytes(t.weights)}"
+                                    f" + buffers {human_bytes(t.buffers)} + gradients {human_bytes(t.gradients)}"
+                                    f" + {t.optimizer_name} state {human_bytes(t.optimizer)}"
+                                    f" + activations {human_bytes(t.activations)}")),
     ]
     return lines
 
@@ -191,7 +194,7 @@ def render_compare(cmp: Comparison, console) -> None:
     table = Table(title=f"per stage (depth {cmp.depth})", title_justify="left")
     for i, header in enumerate(STAGE_HEADERS):
         table.add_column(header, justify="left" if i < 2 else "right")
-    for row, stage in zip(stages, cmp.stages()):
-        changed = stage.a is None or stage.b is None or stage.delta("params") or stage.delta("macs") or row[1].count("→")
+    for row, stage in zip(stages, cmp.stages(), strict=True):
+        changed = stage.a is None or stage.b is None or stage.delta("params") or stage.delta("macs") or "→" in row[1]
         table.add_row(*row, style="bold" if changed else "dim")
     console.print(table)

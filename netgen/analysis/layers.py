@@ -51,8 +51,9 @@ class Row:
             return ""
         k, s = self.kernel, self.stride
         text = (f"{k[0]}×{k[1]}") + "/" + (f"{s[0]}" if s[0] == s[1] else f"{s[0]}×{s[1]}")
-        if self.dilation and self.dilation != (1, 1):
-            text += f" d{self.dilation[0]}" if self.dilation[0] == self.dilation[1] else f" d{self.dilation[0]}×{self.dilation[1]}"
+        d = self.dilation
+        if d and d != (1, 1):
+            text += f" d{d[0]}" if d[0] == d[1] else f" d{d[0]}×{d[1]}"
         return text
 
     def as_json(self) -> dict:

@@ -13,7 +13,11 @@ paths. An op that mixes every position into each output (global pooling to 1x1, 
 layer on a flattened map, and anything downstream of one) has a *global* field: every
 output sees the whole input. `flatten` only relabels positions, so it keeps the field.
 Ops without `window()` that still resize the map (adaptive pooling) use torch's adaptive
-windows: the largest window `ceil((i+1)*n/m) - floor(i*n/m)` and stride n/m.
+windows: the largest window `ceil((i+1)*n/m) - floor(i*n/m)` and stride n/m. Ops that
+only move positions (`crop`, `pad`) keep the field. Upsampling divides the step by the
+scale; a transposed conv (kernel k, stride s, dilation d) mixes at most
+ceil(((k-1)*d + 1) / s) input positions per output, so r grows by that count minus one
+input steps and j is divided by s; bilinear upsampling reads two neighbours per axis.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..graph import Graph
+from ..shapes import pair
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,12 @@ def _slide(field: Field, kernel, stride, dilation) -> Field:
     return Field(size, step)
 
 
+def _transposed(field: Field, kernel, stride, dilation) -> Field:
+    reach = [math.ceil(((kernel[a] - 1) * dilation[a] + 1) / stride[a]) - 1 for a in range(2)]
+    size = tuple(field.size[a] + reach[a] * field.stride[a] for a in range(2))
+    return Field(size, tuple(field.stride[a] / stride[a] for a in range(2)))
+
+
 def _largest(fields: list[Field]) -> Field:
     if any(f.is_global for f in fields):
         return GLOBAL
@@ -97,17 +108,23 @@ def node_field(op, in_shapes, out_shape, in_fields: list[Field]) -> Field:
     spatial_in = [s for s in in_shapes if len(s) == 3]
     if window is not None and spatial_in:
         return _slide(merged, *window)
+    if op.kind == "convT" and spatial_in:
+        return _transposed(merged, pair(op.p.k), pair(op.p.stride), pair(op.p.dilation))
     if len(out_shape) != 3:
         # flatten and friends only relabel positions; a linear layer mixes them all
         return merged if op.family == "reshape" else GLOBAL
     if not spatial_in:
         return GLOBAL  # a map made from a vector (unflatten) sees what the vector saw
     src = spatial_in[0]
-    if tuple(src[1:]) == tuple(out_shape[1:]):
-        return merged  # per position: activation, norm, merge, 1x1-free resampling
+    if tuple(src[1:]) == tuple(out_shape[1:]) or op.family == "reshape":
+        return merged  # per position (activation, norm, merge) or moved positions (crop, pad)
+    if op.kind == "upsample":
+        reach = 1 if getattr(op.p, "mode", "nearest") == "bilinear" else 0
+        size = tuple(merged.size[a] + reach * merged.stride[a] for a in range(2))
+        return Field(size, tuple(merged.stride[a] * Fraction(src[1 + a], out_shape[1 + a]) for a in range(2)))
     if tuple(out_shape[1:]) == (1, 1):
         return GLOBAL  # global pooling
-    kernel, stride = zip(*(adaptive_window(src[1 + a], out_shape[1 + a]) for a in range(2)))
+    kernel, stride = zip(*(adaptive_window(src[1 + a], out_shape[1 + a]) for a in range(2)), strict=True)
     return _slide(merged, kernel, stride, (1, 1))
 
 

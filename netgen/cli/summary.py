@@ -25,10 +25,12 @@ class Optimizer(str, Enum):
     sgd = "sgd"
 
 
-DepthOption = typer.Option(None, "--depth", "-d", min=1, help="Fold ops nested deeper than N scope levels into their block (torchinfo's depth).")
+DepthOption = typer.Option(None, "--depth", "-d", min=1,
+                           help="Fold ops nested deeper than N scope levels into their block (torchinfo's depth).")
 BatchOption = typer.Option(1, "--batch", "-b", min=1, help="Batch size for activation and training memory.")
 DTypeOption = typer.Option(DType.float32, "--dtype", help="Element type for memory figures.")
-OptimizerOption = typer.Option(Optimizer.adam, "--optimizer", help="Optimizer whose state the training-memory estimate counts.")
+OptimizerOption = typer.Option(Optimizer.adam, "--optimizer",
+                               help="Optimizer whose state the training-memory estimate counts.")
 
 
 def console():
