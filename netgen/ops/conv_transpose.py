@@ -51,7 +51,8 @@ class ConvTransposeParams(OpParams):
         return self
 
 
-def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int) -> int:
+def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                               output_padding: int) -> int:
     """Output length of a transposed convolution along one axis (torch.nn.ConvTranspose2d docs)."""
     out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
     if out <= 0:

@@ -95,7 +95,9 @@ def _columns(value):
     if value is None:
         return None
     if not isinstance(value, (list, tuple)):
-        raise ValueError(f"Expected a list with one entry per input (a column or a list of columns); received {value!r}")  # noqa: TRY004 (pydantic wants ValueError)
+        # pydantic turns ValueError (not TypeError) into a located validation error
+        raise ValueError(  # noqa: TRY004
+            f"Expected a list with one entry per input (a column or a list of columns); received {value!r}")
     out = []
     for entry in value:
         items = entry if isinstance(entry, (list, tuple)) else [entry]

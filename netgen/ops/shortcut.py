@@ -64,7 +64,8 @@ class ShortcutA(Op):
         expect_rank(shape, 3, self.kind)
         if self.p.out < shape[0]:
             raise ShapeError(
-                f"shortcut_a only adds channels; out={self.p.out} is fewer than the input's {shape[0]} ({format_shape(shape)})",
+                f"shortcut_a only adds channels; out={self.p.out} is fewer than the input's {shape[0]} "
+                f"({format_shape(shape)})",
                 "use a projection shortcut (`shortcut: projection`) to reduce channels",
             )
         s = pair(self.p.stride)
