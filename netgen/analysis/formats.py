@@ -29,7 +29,9 @@ def si(value: float, unit: str = "") -> str:
     value = abs(value)
     for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if value >= factor:
-            return f"{sign}{value / factor:.3g} {prefix}{unit}".rstrip()
+            scaled = value / factor
+            digits = 0 if scaled >= 100 else 1 if scaled >= 10 else 2
+            return f"{sign}{scaled:.{digits}f} {prefix}{unit}".rstrip()
     return f"{sign}{value:g} {unit}".rstrip()
 
 

@@ -82,7 +82,9 @@ class Summary:
 
     @property
     def training(self) -> TrainingMemory:
-        return training_memory(self.params, self.buffers, self.activation_bytes, self.element_bytes, self.optimizer)
+        """Training keeps the forward activations, those of training-only heads included."""
+        kept = self.activation_bytes + sum(r.activation_bytes for r in self.rows if r.training_only)
+        return training_memory(self.params, self.buffers, kept, self.element_bytes, self.optimizer)
 
     # -- views -------------------------------------------------------------------------
     def folded(self, depth: int | None) -> list[Row]:
