@@ -10,11 +10,11 @@
   Nothing is freed: this is the sum over the pass, which is what training keeps for the
   backward pass, not the peak of an inference run (that frees tensors after their last use).
 * Training memory estimate = weights + buffers + one gradient per weight + optimizer state
-  (Adam: 2 per weight, SGD with momentum: 1, plain SGD: 0) + the forward activations above,
-  all at one dtype. It does not count: gradients of activations during the backward pass
+  (Adam: 2 per weight, SGD with momentum: 1, plain SGD: 0) + the forward activations above
+  (with those of training-only heads), all at one dtype. It does not count: gradients of activations during the backward pass
   (transient, about one layer's worth at a time), dropout masks, cuDNN/oneDNN workspaces,
   allocator caching and fragmentation, the CUDA context, or fp32 master weights kept by
-  mixed-precision training. Treat it as a lower bound that is usually within a small factor.
+  mixed-precision training. Treat it as a lower bound.
 """
 
 from __future__ import annotations
