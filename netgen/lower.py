@@ -574,7 +574,9 @@ class Lowerer:
             shape = tuple(op.infer_shape(in_shapes))
         except ShapeError as exc:
             shown = ", ".join(format_shape(s) for s in in_shapes)
-            self.error(shape_code, f"`{kind}` cannot take input {shown}: {exc}", span, path, exc.hint)
+            message = str(exc) if "received" in str(exc) else f"`{kind}` cannot take input {shown}: {exc}"
+            code = "NG010" if cls.family == "merge" else shape_code
+            self.error(code, message, span, path, exc.hint)
         if node_id in self.graph:
             if path not in self.duplicates:  # assign_names has usually said so already
                 self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
