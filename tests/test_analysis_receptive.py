@@ -7,7 +7,7 @@ op that mixes every position (global pooling, a linear layer, an SE-style rescal
 
 from __future__ import annotations
 
-from conftest import BLUEPRINTS, write_blueprint
+from conftest import BLUEPRINTS, ROOT, write_blueprint
 
 import netgen
 from netgen.analysis import receptive_fields, summarize
@@ -129,3 +129,9 @@ def test_decoder_ops(tmp_path):
     names = ("down", "up", "down2", "up2", "pool", "near", "bil")
     assert [(f[n].size_int[0], f[n].stride_value[0]) for n in names] == [
         (3, 2), (3, 1), (5, 2), (7, 1), (8, 2), (8, 1), (9, 0.5)]
+
+
+def test_decoder_example_blueprint():
+    s = summarize(netgen.compile_blueprint(ROOT / "docs" / "examples" / "decoder_bits.yaml"))
+    f = {r.path: r.rf for r in s.rows}
+    assert [f[n].text() for n in ("down", "drop", "up", "near", "pool")] == ["3/2", "3/2", "3/1", "3/0.5", "4/1"]

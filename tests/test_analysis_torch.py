@@ -33,8 +33,10 @@ from netgen.codegen.module import build_module
 
 EXAMPLES = ROOT / "docs" / "examples"
 ALL = sorted(BLUEPRINTS.glob("*.yaml")) + sorted(EXAMPLES.glob("*.yaml"))
-SMALL = [EXAMPLES / f"{n}.yaml" for n in ("inception_bottleneck", "depthwise_separable", "stacked_3x3", "alexnet_2012")]
-SMALL += [p for p in (BLUEPRINTS / "lenet5.yaml", BLUEPRINTS / "resnet18.yaml") if p.exists()]
+SMALL = [EXAMPLES / f"{n}.yaml" for n in ("inception_bottleneck", "depthwise_separable", "stacked_3x3", "alexnet_2012",
+                                                  "decoder_bits")]
+SMALL += [BLUEPRINTS / f"{n}.yaml" for n in ("lenet5", "resnet18", "resnet20", "squeezenet1_1", "mobilenet_v2")
+          if (BLUEPRINTS / f"{n}.yaml").exists()]
 
 
 def ids(paths):

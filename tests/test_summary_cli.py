@@ -118,7 +118,7 @@ def test_depth_two_folds_blocks():
 def test_terminal_table_shows_columns_and_totals():
     out = invoke(EXAMPLES / "alexnet_2012.yaml")
     for text in ("kernel/stride", "receptive field", "11×11/4", "96×55×55", "34,944", "195/32", "global",
-                 "in place", "FLOPs", "training memory", "non-trainable"):
+                 "shared", "FLOPs", "training memory", "non-trainable"):
         assert text in out, text
 
 

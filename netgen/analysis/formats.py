@@ -110,7 +110,7 @@ ROW_HEADERS = ["layer", "op", "kernel/stride", "output", "params", "MACs", "acti
 
 
 def row_cells(r: Row) -> list[str]:
-    act = "in place" if r.in_place else human_bytes(r.activation_bytes)
+    act = "shared" if r.in_place else human_bytes(r.activation_bytes)
     path = r.path + (f" ({r.count} ops)" if r.count > 1 else "") + (" [train]" if r.training_only else "")
     return [path, r.op, r.window_text(), shape_text(r.output_shape), f"{r.params:,}", si(r.macs) if r.macs else "0",
             act, r.rf.text() if r.rf else ""]

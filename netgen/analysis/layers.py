@@ -44,6 +44,7 @@ class Row:
 
     @property
     def in_place(self) -> bool:
+        """The output shares its input's memory (in-place op, view, eval-mode regularizer)."""
         return self.count == 1 and self.output_bytes > 0 and self.activation_bytes == 0
 
     def window_text(self) -> str:

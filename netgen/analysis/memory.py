@@ -6,15 +6,16 @@
 * Activation memory of one forward pass = the input plus every op output that is a *new*
   tensor, x batch x bytes per element. Outputs that reuse memory are counted once, where they
   were made: in-place activations (`relu` with `inplace: true`, torch's and torchvision's
-  default), views (`flatten`, `identity`) and dropout, which returns its input in eval mode.
+  default), views (`flatten`, `identity`) and regularizers (`dropout`, `drop_path`), which return
+  their input in eval mode.
   Nothing is freed: this is the sum over the pass, which is what training keeps for the
   backward pass, not the peak of an inference run (that frees tensors after their last use).
 * Training memory estimate = weights + buffers + one gradient per weight + optimizer state
   (Adam: 2 per weight, SGD with momentum: 1, plain SGD: 0) + the forward activations above
-  (with those of training-only heads), all at one dtype. It does not count: gradients of activations during the backward pass
-  (transient, about one layer's worth at a time), dropout masks, cuDNN/oneDNN workspaces,
-  allocator caching and fragmentation, the CUDA context, or fp32 master weights kept by
-  mixed-precision training. Treat it as a lower bound.
+  (with those of training-only heads), all at one dtype. It does not count: gradients of
+  activations during the backward pass (transient, about one layer's worth at a time),
+  dropout masks, cuDNN/oneDNN workspaces, allocator caching and fragmentation, the CUDA
+  context, or fp32 master weights kept by mixed-precision training. Treat it as a lower bound.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "momentum": 1, "sgd": 0}
-VIEW_OPS = ("flatten", "identity", "dropout")
+VIEW_OPS = ("flatten", "identity")
 
 
 def bytes_per_element(dtype: str) -> int:
@@ -34,7 +35,7 @@ def bytes_per_element(dtype: str) -> int:
 
 def makes_new_tensor(op) -> bool:
     """False for ops whose output shares memory with their input (in place, views, eval dropout)."""
-    if op.kind in VIEW_OPS:
+    if op.kind in VIEW_OPS or op.family == "regularization":  # dropout, drop_path: identity in eval
         return False
     return not (op.family == "activation" and getattr(op.p, "inplace", False))
 
