@@ -44,5 +44,15 @@ def build(
 BUILD_EXTRAS: list = []
 
 
+def _diagram(graph, out: Path) -> dict[Path, str | bytes]:
+    """OUT/<name>.svg, the overview diagram (OUT/<name>.gv where graphviz is missing)."""
+    from ..render import build_diagram
+
+    return build_diagram(graph, out)
+
+
+BUILD_EXTRAS.append(_diagram)
+
+
 def register(app: typer.Typer) -> None:
     app.command("build")(build)

@@ -1,0 +1,47 @@
+"""The diagram back end: architecture pictures for slides, from the annotated graph alone.
+
+    from netgen.render import render_source
+    text = render_source(graph, detail="overview", theme="light")   # DOT text
+
+Modules, one concept each: `fold` (levels of detail, ×N runs, chains), `style` (themes,
+colours by op family, labels), `layout` (wrapping long networks to fit a slide), `dot`
+(deterministic DOT text), `output` (running graphviz). Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..graph import Graph
+from .dot import to_dot
+from .fold import LEVELS, View, build_view
+from .output import FORMATS, INSTALL_HINT, DotMissing, dot_available, format_of, run_dot
+from .style import THEMES, theme
+
+
+def render_source(graph: Graph, detail: str = "overview", rankdir: str = "TB", theme_name: str = "light",
+                  expand: list[str] | None = None, params: bool = False) -> str:
+    """The DOT text of `graph` at a level of detail (byte-identical for the same inputs)."""
+    view = build_view(graph, detail, expand, params)
+    return to_dot(view, theme(theme_name), rankdir)
+
+
+def render(graph: Graph, fmt: str = "svg", **options) -> bytes:
+    """The picture in `fmt` (svg, pdf, png or gv); raises DotMissing without graphviz."""
+    return run_dot(render_source(graph, **options), fmt)
+
+
+def build_diagram(graph: Graph, out: Path) -> dict[Path, str | bytes]:
+    """`netgen build` extra: OUT/<name>.svg (overview), or OUT/<name>.gv where `dot` is missing."""
+    import sys
+
+    source = render_source(graph)
+    try:
+        return {out / f"{graph.name}.svg": run_dot(source, "svg")}
+    except DotMissing:
+        print(f"netgen: warning: {INSTALL_HINT}", file=sys.stderr)
+        return {out / f"{graph.name}.gv": source}
+
+
+__all__ = ["render_source", "render", "build_diagram", "build_view", "to_dot", "View", "LEVELS", "FORMATS", "THEMES",
+           "DotMissing", "INSTALL_HINT", "dot_available", "format_of", "run_dot"]

@@ -1,0 +1,474 @@
+"""Levels of detail: fold the annotated graph into the boxes, clusters and arrows a diagram draws.
+
+A diagram is a `View`, built from the graph alone (no torch): its nodes are single ops, folded
+chains (conv → norm → activation), whole blocks or stages, and runs of identical neighbours
+folded into one representative marked ×N. Three levels:
+
+    overview  one node per top-level block or stage; plain sequences are spliced in, long
+              straight blocks (VGG's `features`) show their folded chains
+    blocks    each block a cluster; a run of identical blocks shows one representative ×N;
+              conv → norm → activation chains fold into one node
+    full      every op; non-linear blocks (residual, parallel, dense) are clusters
+
+`expand` names scope paths drawn one level finer than the rest. Every graph node maps to the
+view node that shows it (`View.owner`), so counts can be checked against the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from ..graph import Graph
+from ..shapes import format_shape
+
+LEVELS = ("overview", "blocks", "full")
+_CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2}
+_MAX_PERIOD = 3
+
+
+@dataclass
+class VNode:
+    """One box: an op, a folded chain, a whole block/stage, or the input/output."""
+
+    id: str
+    title: str
+    sub: str
+    family: str
+    cluster: str | None
+    kind: str  # "op" | "chain" | "unit" | "io"
+    count: int = 1
+    inserted: bool = False
+    params: int = 0
+    members: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+@dataclass
+class VCluster:
+    """A framed group: a block drawn with its inside, or a stage of blocks."""
+
+    id: str
+    title: str
+    sub: str
+    parent: str | None
+    path: tuple[str, ...]
+    count: int = 1
+    inserted: bool = False
+
+
+@dataclass
+class VEdge:
+    src: str
+    dst: str
+    label: str
+    skip: bool = False
+    inserted: bool = False
+
+
+@dataclass
+class View:
+    name: str
+    level: str
+    nodes: dict[str, VNode] = field(default_factory=dict)
+    clusters: dict[str, VCluster] = field(default_factory=dict)
+    edges: list[VEdge] = field(default_factory=list)
+    spine: list[list[str]] = field(default_factory=list)  # top-level items, each its node ids
+    owner: dict[str, str] = field(default_factory=dict)  # graph node -> view node
+
+    def families(self) -> list[str]:
+        from .style import FAMILY_ORDER
+
+        present = {n.family for n in self.nodes.values()}
+        return [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER))
+
+
+@dataclass
+class _Entry:
+    kind: str  # "op" | "chain" | "unit"
+    ops: list[str]  # graph node ids in topological order
+    scope: tuple[str, ...] | None = None
+    mode: str = ""  # for units: "node" | "cluster"
+
+
+def pretty(name: str) -> str:
+    """`dense_block` -> `Dense block`."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def short_label(label: str) -> str:
+    return {"BatchNorm": "BN"}.get(label, label)
+
+
+def skip_edges(graph: Graph) -> set[tuple[str, str]]:
+    """Edges a reader sees as skips: an input of a merge that also feeds one of the merge's
+    other inputs (residual identity, dense connections, U-Net skips), and every edge into, out
+    of or inside a projection shortcut."""
+    g = graph.nx
+    skips: set[tuple[str, str]] = set()
+    for node, data in g.nodes(data=True):
+        op = data.get("op")
+        preds = graph.inputs_of(node)
+        if op is None or op.family != "merge" or len(preds) < 2:
+            continue
+        ancestors = {p: nx.ancestors(g, p) for p in preds}
+        for p in preds:
+            if any(p in ancestors[q] for q in preds if q != p):
+                skips.add((p, node))
+    projection = {p for p, s in graph.scopes.items() if s.meta.get("role") == "projection" or
+                  (p and p[-1] == "shortcut" and graph.scopes.get(p[:-1]) is not None)}
+    if projection:
+        for u, v in g.edges():
+            if any(_under(g.nodes[n]["path"], p) for n in (u, v) for p in projection):
+                skips.add((u, v))
+    return skips
+
+
+def _under(path: tuple[str, ...], scope: tuple[str, ...]) -> bool:
+    return len(path) > len(scope) and path[: len(scope)] == scope
+
+
+class _Folder:
+    def __init__(self, graph: Graph, level: str, expand: list[tuple[str, ...]], params: bool):
+        if level not in LEVELS:
+            raise ValueError(f"Expected a detail level in {LEVELS}; received level={level!r}")
+        self.g, self.level, self.expand, self.with_params = graph, level, expand, params
+        self.view = View(graph.name, level)
+        self.topo = graph.topological()
+        self.index = {n: i for i, n in enumerate(self.topo)}
+        self.children: dict[tuple, list] = {p: [] for p in graph.scopes}
+        self.ops_in: dict[tuple, list[str]] = {p: [] for p in graph.scopes}
+        for node in self.topo:
+            data = graph[node]
+            parent = self._scope_parent(data["path"][:-1]) if data["kind"] == "op" else ()
+            self.children[parent].append(("op", node))
+            if data["kind"] == "op":
+                for p in self._prefixes(data["path"][:-1]):
+                    self.ops_in[p].append(node)
+        for path in sorted(graph.scopes, key=len):
+            if path and self.ops_in[path]:
+                self.children[self._scope_parent(path[:-1])].append(("scope", path))
+        for kids in self.children.values():
+            kids.sort(key=lambda c: self.index[c[1]] if c[0] == "op" else self.index[self.ops_in[c[1]][0]])
+        self.membership: dict[str, dict[int, int]] = {}
+        self.runs = 0
+        self.ids: set[str] = set()
+
+    # -- the module tree ---------------------------------------------------------------
+    def _scope_parent(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        while path not in self.g.scopes:
+            path = path[:-1]
+        return path
+
+    def _prefixes(self, path: tuple[str, ...]):
+        path = self._scope_parent(path)
+        while True:
+            yield path
+            if not path:
+                return
+            path = self._scope_parent(path[:-1])
+
+    def level_of(self, path: tuple[str, ...]) -> str:
+        base = LEVELS.index(self.level)
+        if any(path[: len(e)] == e for e in self.expand):
+            base = min(base + 1, len(LEVELS) - 1)
+        return LEVELS[base]
+
+    def is_linear(self, path: tuple[str, ...]) -> bool:
+        ops = self.ops_in[path]
+        inside = set(ops)
+        for i, node in enumerate(ops):
+            preds = self.g.inputs_of(node)
+            if len(preds) != 1:
+                return False
+            if i > 0 and preds[0] != ops[i - 1]:
+                return False
+            if i < len(ops) - 1 and [u for u in self.g.users_of(node) if u in inside] != [ops[i + 1]]:
+                return False
+        return True
+
+    def is_stage(self, path: tuple[str, ...]) -> bool:
+        kids = self.children[path]
+        if len(kids) < 2 or any(k[0] != "scope" for k in kids):
+            return False
+        blocks = {self.g.scopes[k[1]].block for k in kids}
+        return len(blocks) == 1 and None not in blocks
+
+    def chain_of(self, ops: list[str]) -> bool:
+        """A conv/linear → norm → activation chain (any two or three in that order)."""
+        if not 2 <= len(ops) <= 3:
+            return False
+        steps = [_CHAIN_STEPS.get(self.g[n]["op"].family) for n in ops]
+        return None not in steps and all(a < b for a, b in zip(steps, steps[1:], strict=False))
+
+    def mode(self, path: tuple[str, ...]) -> str:
+        scope = self.g.scopes[path]
+        level = self.level_of(path)
+        if scope.meta.get("role") == "projection":
+            return "transparent"
+        linear = self.is_linear(path)
+        if linear and self.chain_of(self.ops_in[path]) and level != "full":
+            return "chain"
+        plain = scope.kind == "seq" and scope.block is None
+        stage = self.is_stage(path)
+        if level == "full":
+            return "transparent" if (linear or plain or stage) else "cluster"
+        if plain and not stage:
+            return "transparent"
+        if linear and not stage and len(self.fold_chains(self.entries(path), path)) > 3:
+            return "transparent"  # a long straight block (VGG's features) reads best as its chains
+        return "cluster" if level == "blocks" else "node"
+
+    def entries(self, path: tuple[str, ...]) -> list[_Entry]:
+        out: list[_Entry] = []
+        for kind, ref in self.children[path]:
+            if kind == "op":
+                out.append(_Entry("op", [ref]))
+                continue
+            mode = self.mode(ref)
+            if mode == "transparent":
+                out.extend(self.entries(ref))
+            elif mode == "chain":
+                out.append(_Entry("chain", list(self.ops_in[ref]), ref))
+            else:
+                out.append(_Entry("unit", list(self.ops_in[ref]), ref, mode))
+        return out
+
+    def fold_chains(self, entries: list[_Entry], path: tuple[str, ...] = ()) -> list[_Entry]:
+        if self.level_of(path) == "full":
+            return entries
+        out: list[_Entry] = []
+        for entry in entries:
+            last = out[-1] if out else None
+            if (entry.kind == "op" and last is not None and last.kind in ("op", "chain") and last.scope is None
+                    and self.g[entry.ops[0]]["kind"] == "op" and self.g[last.ops[-1]]["kind"] == "op"
+                    and self.g.inputs_of(entry.ops[0]) == [last.ops[-1]]
+                    and self.g.users_of(last.ops[-1]) == [entry.ops[0]]
+                    and self.g[entry.ops[0]]["inserted"] == self.g[last.ops[-1]]["inserted"]
+                    and self.chain_of(last.ops + entry.ops)):
+                out[-1] = _Entry("chain", last.ops + entry.ops)
+            else:
+                out.append(entry)
+        return out
+
+    # -- runs of identical neighbours ------------------------------------------------------
+    def signature(self, entry: _Entry) -> tuple:
+        base = entry.scope or ()
+        sig = []
+        inside = set(entry.ops)
+        for node in entry.ops:
+            data = self.g[node]
+            op = data["op"]
+            label = op.label(data["in_shapes"], data["shape"]) if op is not None else data["kind"]
+            refs = tuple(self.g[p]["path"][len(base):] if p in inside else None for p in self.g.inputs_of(node))
+            sig.append((data["path"][len(base):] if entry.scope else None, label, op.family if op else data["kind"],
+                        data["inserted"], refs if entry.kind == "unit" else ()))
+        block = self.g.scopes[entry.scope].block if entry.scope else None
+        return (entry.kind, block, tuple(sig))
+
+    def linked(self, a: list[_Entry], b: list[_Entry]) -> bool:
+        left = {n for e in a for n in e.ops}
+        return any(p in left for e in b for n in e.ops for p in self.g.inputs_of(n))
+
+    def runs_of(self, entries: list[_Entry]) -> list[tuple[list[_Entry], list[list[_Entry]]]]:
+        """Group entries into (representative, members); a member is `period` entries."""
+        if self.level == "full" and not self.expand:
+            return [([e], [[e]]) for e in entries]
+        sigs = [self.signature(e) for e in entries]
+        out, i = [], 0
+        while i < len(entries):
+            best = (1, 1)
+            for period in range(1, _MAX_PERIOD + 1):
+                m = 1
+                while (i + (m + 1) * period <= len(entries)
+                       and sigs[i + m * period: i + (m + 1) * period] == sigs[i: i + period]
+                       and self.linked(entries[i + (m - 1) * period: i + m * period],
+                                       entries[i + m * period: i + (m + 1) * period])):
+                    m += 1
+                if m > 1 and m * period > best[0] * best[1]:
+                    best = (m, period)
+            m, period = best
+            if any(self.level_of(e.scope or self.g[e.ops[0]]["path"][:-1]) == "full" for e in entries[i: i + period]):
+                m, period = 1, 1
+            members = [entries[i + k * period: i + (k + 1) * period] for k in range(m)]
+            out.append((members[0], members))
+            i += m * period
+        return out
+
+    # -- building the view -----------------------------------------------------------------
+    def new_id(self, base: str) -> str:
+        candidate = "n_" + "".join(c if c.isalnum() else "_" for c in base)
+        name, k = candidate, 1
+        while name in self.ids:
+            k += 1
+            name = f"{candidate}_{k}"
+        self.ids.add(name)
+        return name
+
+    def rel(self, path: tuple[str, ...], base: tuple[str, ...]) -> str:
+        if path[: len(base)] == base and len(path) > len(base):
+            path = path[len(base):]
+        return ".".join(path)
+
+    def params_of(self, nodes: list[str]) -> int:
+        total = 0
+        for n in nodes:
+            d = self.g[n]
+            if d["op"] is not None and d["shape"] is not None:
+                total += d["op"].param_count(d["in_shapes"], d["shape"])
+        return total
+
+    def span_text(self, members: list[list[_Entry]], base: tuple[str, ...], first: _Entry) -> str:
+        def name(e: _Entry) -> str:
+            return self.rel(e.scope if e.scope else self.g[e.ops[0]]["path"], base)
+
+        start = name(first)
+        if len(members) == 1:
+            if first.kind == "chain" and first.scope is None and len(first.ops) > 1:
+                return f"{start} – {self.rel(self.g[first.ops[-1]]['path'], base)}"
+            return start
+        last_entry = members[-1][0]
+        end = name(last_entry) if last_entry.kind == "unit" or last_entry.scope else \
+            self.rel(self.g[members[-1][-1].ops[-1]]["path"], base)
+        return f"{start} – {end}"
+
+    def add_node(self, entry: _Entry, members: list[list[_Entry]], position: int, cluster: str | None,
+                 base: tuple[str, ...]) -> str:
+        count = len(members)
+        every = [n for member in members for n in member[position].ops]
+        first = self.g[entry.ops[0]]
+        inserted = all(self.g[n]["inserted"] for n in entry.ops)
+        if first["kind"] in ("input", "output"):
+            node = VNode(self.new_id(entry.ops[0]), first["kind"].capitalize(), "", "io", cluster, "io")
+        elif entry.kind == "unit":
+            scope = self.g.scopes[entry.scope]
+            kids = self.children[entry.scope]
+            kid_blocks = {self.g.scopes[k[1]].block for k in kids if k[0] == "scope"}
+            n_kids = sum(1 for k in kids if k[0] == "scope")
+            title = pretty(scope.block or scope.kind)
+            detail = ""
+            if self.is_stage(entry.scope):
+                title = f"{pretty(kid_blocks.pop())} ×{len(kids)}"
+            elif len(kid_blocks) == 1 and None not in kid_blocks and n_kids > 1:
+                detail = f"{n_kids} × {pretty(next(iter(kid_blocks)))}"
+            node = VNode(self.new_id(".".join(entry.scope)), title, "", "block", cluster, "unit", detail=detail)
+        else:
+            labels = [short_label(self.g[n]["op"].label(self.g[n]["in_shapes"], self.g[n]["shape"])) for n in entry.ops]
+            family = self.g[entry.ops[0]]["op"].family
+            kind = "chain" if len(entry.ops) > 1 else "op"
+            node_id = self.new_id(".".join(entry.scope or first["path"]))
+            node = VNode(node_id, " · ".join(labels), "", family, cluster, kind)
+        node.sub = self.span_text(members, base, entry) if first["kind"] == "op" else ""
+        if inserted:
+            node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
+        node.count, node.inserted, node.members = count, inserted, every
+        node.params = self.params_of(every) if self.with_params else 0
+        self.view.nodes[node.id] = node
+        for n in every:
+            self.view.owner[n] = node.id
+        return node.id
+
+    def build(self) -> View:
+        top = self.fold_chains(self.entries(()))
+        for rep, members in self.runs_of(top):
+            item = self.place(rep, members, None, ())
+            self.view.spine.append(item)
+        self.view.edges = self.edges()
+        return self.view
+
+    def place(self, rep: list[_Entry], members: list[list[_Entry]], cluster: str | None,
+              base: tuple[str, ...]) -> list[str]:
+        """Draw a representative (and map the other members onto it); return its node ids."""
+        run = None
+        if len(members) > 1:
+            self.runs += 1
+            run = self.runs
+        drawn: list[str] = []
+        for position, entry in enumerate(rep):
+            if entry.kind == "unit" and entry.mode == "cluster":
+                drawn += self.place_cluster(entry, members, position, cluster, base)
+            else:
+                drawn.append(self.add_node(entry, members, position, cluster, base))
+            for k, member in enumerate(members):
+                for t, node in enumerate(member[position].ops):
+                    if k:
+                        twin = entry.ops[t]
+                        self.view.owner[node] = self.view.owner[twin]
+                        self.membership[node] = dict(self.membership.get(twin, {}))
+                    if run is not None:
+                        self.membership.setdefault(node, {})[run] = k
+        return drawn
+
+    def place_cluster(self, entry: _Entry, members: list[list[_Entry]], position: int, parent: str | None,
+                      base: tuple[str, ...]) -> list[str]:
+        scope = self.g.scopes[entry.scope]
+        count = len(members)
+        if self.is_stage(entry.scope):
+            kids = self.children[entry.scope]
+            title = entry.scope[-1]
+            sub = f"{len(kids)} × {pretty(self.g.scopes[kids[0][1]].block)}"
+        else:
+            title = pretty(scope.block or scope.kind) + (f" ×{count}" if count > 1 else "")
+            sub = self.span_text(members, (), entry)
+        cid = "cluster_" + self.new_id(".".join(entry.scope))[2:]
+        inserted = scope.meta.get("inserted", False)
+        self.view.clusters[cid] = VCluster(cid, title, sub, parent, entry.scope, count, inserted)
+        inner = self.fold_chains(self.entries(entry.scope), entry.scope)
+        drawn: list[str] = []
+        for rep, runs in self.runs_of(inner):
+            drawn += self.place(rep, runs, cid, entry.scope)
+        if self.with_params:
+            every = [n for member in members for n in member[position].ops]
+            self.view.clusters[cid].sub += f" · {format_count(self.params_of(every))} params"
+        return drawn
+
+    def edges(self) -> list[VEdge]:
+        skips = skip_edges(self.g)
+        seen: dict[tuple[str, str], VEdge] = {}
+        order: list[tuple[str, str]] = []
+        for v in self.topo:
+            for u in self.g.inputs_of(v):
+                a, b = self.view.owner.get(u), self.view.owner.get(v)
+                if a is None or b is None or a == b:
+                    continue
+                mu, mv = self.membership.get(u, {}), self.membership.get(v, {})
+                if any(r in mv and mv[r] != k for r, k in mu.items()):
+                    continue
+                skip = (u, v) in skips
+                inserted = self.g[u]["inserted"] or self.g[v]["inserted"]
+                key = (a, b)
+                if key in seen:
+                    seen[key].skip = seen[key].skip and skip
+                    continue
+                seen[key] = VEdge(a, b, format_shape(self.g[u]["shape"]), skip, inserted)
+                order.append(key)
+        return [seen[k] for k in order]
+
+
+def format_count(n: int) -> str:
+    """12345678 -> `12.3M`, 4608 -> `4.6k`."""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
+
+
+def build_view(graph: Graph, level: str = "overview", expand: list[str] | None = None, params: bool = False) -> View:
+    """Fold `graph` to the given level of detail; `expand` lists dotted scope paths drawn one
+    level finer. Raises ValueError (naming close matches) for a path that is not a scope."""
+    paths = []
+    for text in expand or []:
+        path = tuple(p for p in text.split(".") if p)
+        if path not in graph.scopes:
+            from difflib import get_close_matches
+
+            close = get_close_matches(text, [".".join(p) for p in graph.scopes if p], n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"Expected a block or stage path for --expand; received {text!r}{hint}")
+        paths.append(path)
+    return _Folder(graph, level, paths, params).build()
+
+
+__all__ = ["LEVELS", "View", "VNode", "VCluster", "VEdge", "build_view", "skip_edges", "format_count", "pretty"]

@@ -1,0 +1,131 @@
+"""Wrapping long networks so that the picture fits a 16:9 slide.
+
+A deep network drawn top to bottom is a thin strip (torchview's ResNet-50 is ~100:1). The
+top-level items of a view (the spine) are cut into consecutive segments laid side by side as
+a snake: segment 0 runs down (or right, with rankdir LR), segment 1 back up, and so on, so
+that the edge joining two segments is short. The number of segments is chosen from an
+estimate of each item's size made here, without running graphviz, so the `.gv` text depends
+only on the blueprint: the same blueprint gives the same bytes whether or not `dot` exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .fold import View
+from .style import EDGE_PT, node_lines, text_width
+
+TARGET_ASPECT = 1.6  # width / height; a 16:9 slide minus a title
+MAX_WIDTH_PT = 1700.0  # 11 pt text stays >= 12 px when the picture is scaled to 1920 px
+RANKSEP_PT = 24.0
+NODESEP_PT = 18.0
+CLUSTER_PAD_PT = 12.0
+
+
+@dataclass
+class Plan:
+    segments: list[list[int]]  # spine item indices per segment
+    segment_of: dict[str, int]  # view node id -> segment
+    width: float  # estimated, in points
+    height: float
+
+
+def node_size(node) -> tuple[float, float]:
+    lines = node_lines(node)
+    w = max(text_width(text, size) for text, size, _ in lines) + 26
+    h = sum(size * 1.25 for _, size, _ in lines) + 14
+    return w, max(h, 36.0)
+
+
+def item_extent(view: View, item: list[str], rankdir: str) -> tuple[float, float]:
+    """(length along the flow, breadth across it) of one spine item, in points."""
+    members = set(item)
+    edges = [e for e in view.edges if e.src in members and e.dst in members]
+    level = {n: 0 for n in item}
+    for _ in range(len(item)):  # longest-path layering; items are small DAGs in topological order
+        changed = False
+        for e in edges:
+            if level[e.dst] < level[e.src] + 1:
+                level[e.dst] = level[e.src] + 1
+                changed = True
+        if not changed:
+            break
+    label_w = max((text_width(e.label, EDGE_PT) for e in edges), default=0.0)
+    by_level: dict[int, list[tuple[float, float]]] = {}
+    for n in item:
+        w, h = node_size(view.nodes[n])
+        along, across = (h, w) if rankdir == "TB" else (w, h)
+        by_level.setdefault(level[n], []).append((along, across))
+    gap = RANKSEP_PT + (EDGE_PT * 1.4 if rankdir == "TB" else label_w + 30)
+    length = sum(max(a for a, _ in sizes) for sizes in by_level.values()) + gap * (len(by_level) - 1)
+    breadth = max(sum(c for _, c in sizes) + NODESEP_PT * (len(sizes) - 1) for sizes in by_level.values())
+    if rankdir == "TB" and edges:
+        breadth += label_w
+    depth = max((_cluster_depth(view, view.nodes[n].cluster) for n in item), default=0)
+    return length + 2 * CLUSTER_PAD_PT * depth, breadth + 2 * CLUSTER_PAD_PT * depth
+
+
+def _cluster_depth(view: View, cluster: str | None) -> int:
+    depth = 0
+    while cluster is not None:
+        depth += 1
+        cluster = view.clusters[cluster].parent
+    return depth
+
+
+def _partition(lengths: list[float], k: int, gap: float) -> list[list[int]]:
+    """Cut the sequence into k contiguous parts minimising the longest part (linear partition)."""
+    n = len(lengths)
+    prefix = [0.0]
+    for x in lengths:
+        prefix.append(prefix[-1] + x)
+
+    def cost(i: int, j: int) -> float:  # items i..j-1
+        return prefix[j] - prefix[i] + gap * (j - i - 1)
+
+    best = [[math.inf] * (n + 1) for _ in range(k + 1)]
+    cut = [[0] * (n + 1) for _ in range(k + 1)]
+    best[0][0] = 0.0
+    for parts in range(1, k + 1):
+        for j in range(1, n + 1):
+            for i in range(parts - 1, j):
+                value = max(best[parts - 1][i], cost(i, j))
+                if value < best[parts][j] - 1e-9:
+                    best[parts][j], cut[parts][j] = value, i
+    bounds, j = [], n
+    for parts in range(k, 0, -1):
+        i = cut[parts][j]
+        bounds.append(list(range(i, j)))
+        j = i
+    return list(reversed(bounds))
+
+
+def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
+    """Choose how many segments to cut the spine into, from estimated sizes."""
+    extents = [item_extent(view, item, rankdir) for item in view.spine]
+    lengths = [a for a, _ in extents]
+    label_w = max((text_width(e.label, EDGE_PT) for e in view.edges), default=0.0)
+    gap = RANKSEP_PT + (EDGE_PT * 1.4 if rankdir == "TB" else label_w + 30)
+    between = NODESEP_PT * 2 + label_w if rankdir == "TB" else NODESEP_PT
+    best: tuple[float, Plan] | None = None
+    for k in range(1, max(1, len(view.spine)) + 1):
+        segments = _partition(lengths, k, gap) if view.spine else [[]]
+        if any(not s for s in segments):
+            break
+        along = max(sum(lengths[i] for i in s) + gap * (len(s) - 1) for s in segments)
+        across = sum(max(extents[i][1] for i in s) for s in segments) + between * (len(segments) - 1)
+        width, height = (across, along + header_pt) if rankdir == "TB" else (along, across + header_pt)
+        score = abs(math.log(width / height / TARGET_ASPECT)) + 2 * max(0.0, math.log(width / MAX_WIDTH_PT))
+        candidate = Plan(segments, {}, width, height)
+        if best is None or score < best[0] - 1e-9:
+            best = (score, candidate)
+    result = best[1] if best else Plan([[]], {}, 0.0, 0.0)
+    for s, segment in enumerate(result.segments):
+        for i in segment:
+            for n in view.spine[i]:
+                result.segment_of[n] = s
+    return result
+
+
+__all__ = ["Plan", "plan", "item_extent", "node_size", "TARGET_ASPECT", "MAX_WIDTH_PT"]
