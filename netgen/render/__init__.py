@@ -15,6 +15,7 @@ from pathlib import Path
 from ..graph import Graph
 from .dot import to_dot
 from .fold import LEVELS, View, build_view
+from .layout import plan
 from .output import FORMATS, INSTALL_HINT, DotMissing, dot_available, format_of, run_dot
 from .style import THEMES, theme
 
@@ -22,8 +23,19 @@ from .style import THEMES, theme
 def render_source(graph: Graph, detail: str = "overview", rankdir: str = "TB", theme_name: str = "light",
                   expand: list[str] | None = None, params: bool = False) -> str:
     """The DOT text of `graph` at a level of detail (byte-identical for the same inputs)."""
+    return to_dot(choose_view(graph, detail, rankdir, expand, params), theme(theme_name), rankdir)
+
+
+def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", expand: list[str] | None = None,
+                params: bool = False) -> View:
+    """The view that `render_source` draws: at the blocks level, stages are framed unless
+    dropping the frames (so the snake may wrap between a stage's blocks) fits a slide far better."""
     view = build_view(graph, detail, expand, params)
-    return to_dot(view, theme(theme_name), rankdir)
+    if detail == "blocks" and view.clusters:
+        loose = build_view(graph, detail, expand, params, frame_stages=False)
+        if plan(loose, rankdir).score < plan(view, rankdir).score - 0.15:
+            view = loose
+    return view
 
 
 def render(graph: Graph, fmt: str = "svg", **options) -> bytes:
@@ -43,5 +55,5 @@ def build_diagram(graph: Graph, out: Path) -> dict[Path, str | bytes]:
         return {out / f"{graph.name}.gv": source}
 
 
-__all__ = ["render_source", "render", "build_diagram", "build_view", "to_dot", "View", "LEVELS", "FORMATS", "THEMES",
-           "DotMissing", "INSTALL_HINT", "dot_available", "format_of", "run_dot"]
+__all__ = ["render_source", "choose_view", "render", "build_diagram", "build_view", "to_dot", "View", "LEVELS",
+           "FORMATS", "THEMES", "DotMissing", "INSTALL_HINT", "dot_available", "format_of", "run_dot"]

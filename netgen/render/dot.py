@@ -86,7 +86,8 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
                 attrs.append("dir=back")
         elif b == a + 1 and (a, b) not in linked:
             linked.add((a, b))
-            attrs.append("minlen=0")
+            if view.nodes[e.src].cluster is None and view.nodes[e.dst].cluster is None:
+                attrs.append("minlen=0")  # level with the end of the previous segment (dot fails on this in clusters)
         else:
             attrs.append("constraint=false")
         out.append(f"  {src} -> {dst} [{', '.join(attrs)}];")

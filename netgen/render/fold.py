@@ -76,6 +76,7 @@ class View:
     edges: list[VEdge] = field(default_factory=list)
     spine: list[list[str]] = field(default_factory=list)  # top-level items, each its node ids
     owner: dict[str, str] = field(default_factory=dict)  # graph node -> view node
+    side: dict[int, bool] = field(default_factory=dict)  # spine items off the main path (auxiliary heads)
 
     def families(self) -> list[str]:
         from .style import FAMILY_ORDER
@@ -131,10 +132,11 @@ def _under(path: tuple[str, ...], scope: tuple[str, ...]) -> bool:
 
 
 class _Folder:
-    def __init__(self, graph: Graph, level: str, expand: list[tuple[str, ...]], params: bool):
+    def __init__(self, graph: Graph, level: str, expand: list[tuple[str, ...]], params: bool, frame_stages: bool):
         if level not in LEVELS:
             raise ValueError(f"Expected a detail level in {LEVELS}; received level={level!r}")
         self.g, self.level, self.expand, self.with_params = graph, level, expand, params
+        self.frame_stages = frame_stages
         self.view = View(graph.name, level)
         self.topo = graph.topological()
         self.index = {n: i for i, n in enumerate(self.topo)}
@@ -152,6 +154,9 @@ class _Folder:
                 self.children[self._scope_parent(path[:-1])].append(("scope", path))
         for kids in self.children.values():
             kids.sort(key=lambda c: self.index[c[1]] if c[0] == "op" else self.index[self.ops_in[c[1]][0]])
+        outputs = graph.outputs or [self.topo[-1]]
+        main_out = max(outputs, key=lambda o: (len(nx.ancestors(graph.nx, o)), -outputs.index(o)))
+        self.main = nx.ancestors(graph.nx, main_out) | {main_out}
         self.membership: dict[str, dict[int, int]] = {}
         self.runs = 0
         self.ids: set[str] = set()
@@ -213,11 +218,12 @@ class _Folder:
             return "chain"
         plain = scope.kind == "seq" and scope.block is None
         stage = self.is_stage(path)
+        side = not any(n in self.main for n in self.ops_in[path])  # an auxiliary head
         if level == "full":
             return "transparent" if (linear or plain or stage) else "cluster"
-        if plain and not stage:
+        if plain and not stage and not side or stage and not self.frame_stages:
             return "transparent"
-        if linear and not stage and len(self.fold_chains(self.entries(path), path)) > 3:
+        if linear and not stage and not side and len(self.fold_chains(self.entries(path), path)) > 3:
             return "transparent"  # a long straight block (VGG's features) reads best as its chains
         return "cluster" if level == "blocks" else "node"
 
@@ -262,6 +268,8 @@ class _Folder:
             data = self.g[node]
             op = data["op"]
             label = op.label(data["in_shapes"], data["shape"]) if op is not None else data["kind"]
+            if op is not None and op.family == "regularization":
+                label = op.kind  # a per-block drop rate (stochastic depth) does not break a run
             refs = tuple(self.g[p]["path"][len(base):] if p in inside else None for p in self.g.inputs_of(node))
             sig.append((data["path"][len(base):] if entry.scope else None, label, op.family if op else data["kind"],
                         data["inserted"], refs if entry.kind == "unit" else ()))
@@ -342,12 +350,14 @@ class _Folder:
         inserted = all(self.g[n]["inserted"] for n in entry.ops)
         if first["kind"] in ("input", "output"):
             node = VNode(self.new_id(entry.ops[0]), first["kind"].capitalize(), "", "io", cluster, "io")
+            if len(first["path"]) > 1:
+                node.detail = ".".join(first["path"][1:])
         elif entry.kind == "unit":
             scope = self.g.scopes[entry.scope]
             kids = self.children[entry.scope]
             kid_blocks = {self.g.scopes[k[1]].block for k in kids if k[0] == "scope"}
             n_kids = sum(1 for k in kids if k[0] == "scope")
-            title = pretty(scope.block or scope.kind)
+            title = pretty(scope.block or (scope.name if scope.kind == "seq" else scope.kind))
             detail = ""
             if self.is_stage(entry.scope):
                 title = f"{pretty(kid_blocks.pop())} ×{len(kids)}"
@@ -375,6 +385,8 @@ class _Folder:
         for rep, members in self.runs_of(top):
             item = self.place(rep, members, None, ())
             self.view.spine.append(item)
+            if not any(n in self.main for m in members for e in m for n in e.ops):
+                self.view.side[len(self.view.spine) - 1] = True
         self.view.edges = self.edges()
         return self.view
 
@@ -455,9 +467,12 @@ def format_count(n: int) -> str:
     return str(n)
 
 
-def build_view(graph: Graph, level: str = "overview", expand: list[str] | None = None, params: bool = False) -> View:
+def build_view(graph: Graph, level: str = "overview", expand: list[str] | None = None, params: bool = False,
+               frame_stages: bool = True) -> View:
     """Fold `graph` to the given level of detail; `expand` lists dotted scope paths drawn one
-    level finer. Raises ValueError (naming close matches) for a path that is not a scope."""
+    level finer. With `frame_stages=False` a stage of blocks is not framed at the blocks level,
+    so that the layout may wrap between its blocks. Raises ValueError (naming close matches)
+    for a path that is not a scope."""
     paths = []
     for text in expand or []:
         path = tuple(p for p in text.split(".") if p)
@@ -468,7 +483,7 @@ def build_view(graph: Graph, level: str = "overview", expand: list[str] | None =
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"Expected a block or stage path for --expand; received {text!r}{hint}")
         paths.append(path)
-    return _Folder(graph, level, paths, params).build()
+    return _Folder(graph, level, paths, params, frame_stages).build()
 
 
 __all__ = ["LEVELS", "View", "VNode", "VCluster", "VEdge", "build_view", "skip_edges", "format_count", "pretty"]

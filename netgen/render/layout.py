@@ -21,6 +21,7 @@ MAX_WIDTH_PT = 1700.0  # 11 pt text stays >= 12 px when the picture is scaled to
 RANKSEP_PT = 24.0
 NODESEP_PT = 18.0
 CLUSTER_PAD_PT = 12.0
+CLUSTER_LABEL_PT = 40.0
 
 
 @dataclass
@@ -29,6 +30,13 @@ class Plan:
     segment_of: dict[str, int]  # view node id -> segment
     width: float  # estimated, in points
     height: float
+    score: float = 0.0  # 0 is a perfect slide; lower is better
+
+
+def fit_score(width: float, height: float) -> float:
+    """How far an estimated picture is from the target aspect, plus a penalty past the width
+    at which the smallest text would drop under 12 px on a 1920 px slide."""
+    return abs(math.log(width / height / TARGET_ASPECT)) + 2 * max(0.0, math.log(width / MAX_WIDTH_PT))
 
 
 def node_size(node) -> tuple[float, float]:
@@ -63,7 +71,17 @@ def item_extent(view: View, item: list[str], rankdir: str) -> tuple[float, float
     if rankdir == "TB" and edges:
         breadth += label_w
     depth = max((_cluster_depth(view, view.nodes[n].cluster) for n in item), default=0)
-    return length + 2 * CLUSTER_PAD_PT * depth, breadth + 2 * CLUSTER_PAD_PT * depth
+    frames = len({c for n in item for c in _cluster_chain(view, view.nodes[n].cluster)})
+    # each frame adds its label and margins along the flow (nested frames stack)
+    return length + CLUSTER_LABEL_PT * frames + 2 * CLUSTER_PAD_PT * depth, breadth + 2 * CLUSTER_PAD_PT * depth
+
+
+def _cluster_chain(view: View, cluster: str | None) -> list[str]:
+    chain = []
+    while cluster is not None:
+        chain.append(cluster)
+        cluster = view.clusters[cluster].parent
+    return chain
 
 
 def _cluster_depth(view: View, cluster: str | None) -> int:
@@ -103,29 +121,38 @@ def _partition(lengths: list[float], k: int, gap: float) -> list[list[int]]:
 
 def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
     """Choose how many segments to cut the spine into, from estimated sizes."""
-    extents = [item_extent(view, item, rankdir) for item in view.spine]
+    main = [i for i in range(len(view.spine)) if not view.side.get(i)]
+    extents = [item_extent(view, view.spine[i], rankdir) for i in main]
     lengths = [a for a, _ in extents]
     label_w = max((text_width(e.label, EDGE_PT) for e in view.edges), default=0.0)
     gap = RANKSEP_PT + (EDGE_PT * 1.4 if rankdir == "TB" else label_w + 30)
     between = NODESEP_PT * 2 + label_w if rankdir == "TB" else NODESEP_PT
     best: tuple[float, Plan] | None = None
-    for k in range(1, max(1, len(view.spine)) + 1):
-        segments = _partition(lengths, k, gap) if view.spine else [[]]
+    for k in range(1, max(1, len(main)) + 1):
+        segments = _partition(lengths, k, gap) if main else [[]]
         if any(not s for s in segments):
             break
         along = max(sum(lengths[i] for i in s) + gap * (len(s) - 1) for s in segments)
         across = sum(max(extents[i][1] for i in s) for s in segments) + between * (len(segments) - 1)
         width, height = (across, along + header_pt) if rankdir == "TB" else (along, across + header_pt)
-        score = abs(math.log(width / height / TARGET_ASPECT)) + 2 * max(0.0, math.log(width / MAX_WIDTH_PT))
-        candidate = Plan(segments, {}, width, height)
+        score = fit_score(width, height)
+        candidate = Plan(segments, {}, width, height, score)
         if best is None or score < best[0] - 1e-9:
             best = (score, candidate)
     result = best[1] if best else Plan([[]], {}, 0.0, 0.0)
+    result.segments = [[main[i] for i in segment] for segment in result.segments]
     for s, segment in enumerate(result.segments):
         for i in segment:
             for n in view.spine[i]:
                 result.segment_of[n] = s
+    # an auxiliary head joins the segment of the item that feeds it
+    for i in range(len(view.spine)):
+        if view.side.get(i):
+            feeders = [result.segment_of[e.src] for e in view.edges if e.dst in view.spine[i]
+                       and e.src in result.segment_of]
+            for n in view.spine[i]:
+                result.segment_of[n] = feeders[0] if feeders else 0
     return result
 
 
-__all__ = ["Plan", "plan", "item_extent", "node_size", "TARGET_ASPECT", "MAX_WIDTH_PT"]
+__all__ = ["Plan", "plan", "fit_score", "item_extent", "node_size", "TARGET_ASPECT", "MAX_WIDTH_PT"]
