@@ -221,6 +221,8 @@ class PythonEmitter:
                 consumers[value] = consumers.get(value, 0) + 1
         for value in outs:
             consumers[value] = consumers.get(value, 0) + 1
+        remaining = dict(consumers)
+        free: list[str] = []  # variables whose value nobody reads any more
         args = []
         for index, value in enumerate(ins):
             name = ns.create("x" if index == 0 else self.g[value]["path"][-1])
@@ -248,20 +250,24 @@ class PythonEmitter:
                 module = f"self.{unit.name}" if unit.name.isidentifier() else f'getattr(self, "{unit.name}")'
                 expr = f"{module}({', '.join(arg_vars)})"
                 shape = ", ".join(format_shape(self.g[o]["shape"]) for o in unit.outputs)
-            # A value used once reuses the variable of the input that dies here (x = f(x));
-            # a value used several times must stay alive, so it gets its own name.
-            reusable = [v for v in unit.inputs if consumers.get(v) == 1 and var[v] not in args[1:]]
-            outputs = unit.outputs or [unit.node]
-            long_lived = any(consumers.get(o, 0) > 1 for o in outputs)
-            target = var[unit.inputs[0]] if (len(outputs) == 1 and reusable and reusable[0] == unit.inputs[0]
-                                             and not long_lived) else None
+            # Names follow liveness: a value used more than once stays alive under the name of
+            # the module that made it (`inception4a`); a value used once takes a generic
+            # variable (`x`, `out`) whose value died, so a chain reads `x = f(x)` and no
+            # variable carries the name of a module it did not come from.
+            for value in unit.inputs:
+                remaining[value] -= 1
+            dying = [var[v] for v in unit.inputs if remaining[v] == 0]
+            free.extend(name for name in dying if name not in free)
             out_vars = []
-            for value in outputs:
-                if target is not None:
-                    name = target
+            for value in unit.outputs or [unit.node]:
+                if consumers.get(value, 0) > 1:
+                    name = ns.create(unit.name if not unit.name.isdigit() else "out")
                 else:
-                    hint = unit.name if not unit.name.isdigit() and (long_lived or unit.scope is not None) else "out"
-                    name = ns.create(hint)
+                    generic = [n for n in dying + (["x"] if "x" in free else []) + free if n in free and _generic(n)]
+                    fresh = unit.name if unit.scope is not None and not unit.name.isdigit() else "out"
+                    name = generic[0] if generic else ns.create(fresh)
+                if name in free:
+                    free.remove(name)
                 var[value] = name
                 out_vars.append(name)
             training = all(self.g[n]["training_only"] for n in unit.node_set)
@@ -413,6 +419,11 @@ class PythonEmitter:
             f"Input {inputs} (batch first), output {outputs}; {params:,} parameters, {macs:,} MACs.\n"
             '"""\n'
         )
+
+
+def _generic(name: str) -> bool:
+    """Variables that name no module (`x`, `out`, `out_2`) may be reused for any value."""
+    return name == "x" or re.fullmatch(r"out(_\d+)?", name) is not None
 
 
 def _indent(text: str, levels: int = 1) -> str:
