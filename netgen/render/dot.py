@@ -84,10 +84,13 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             if a % 2:
                 src, dst = dst, src
                 attrs.append("dir=back")
-        elif b == a + 1 and (a, b) not in linked:
+        elif b == a + 1:
+            # the turn to the next segment: the first such edge sits level with the end of the
+            # previous segment (dot fails on that inside clusters, and when the others of a
+            # turn are constraint=false, so they stay ordinary edges)
+            if (a, b) not in linked and view.nodes[e.src].cluster is None and view.nodes[e.dst].cluster is None:
+                attrs.append("minlen=0")
             linked.add((a, b))
-            if view.nodes[e.src].cluster is None and view.nodes[e.dst].cluster is None:
-                attrs.append("minlen=0")  # level with the end of the previous segment (dot fails on this in clusters)
         else:
             attrs.append("constraint=false")
         out.append(f"  {src} -> {dst} [{', '.join(attrs)}];")

@@ -328,7 +328,10 @@ class _Folder:
                 total += d["op"].param_count(d["in_shapes"], d["shape"])
         return total
 
-    def span_text(self, members: list[list[_Entry]], base: tuple[str, ...], first: _Entry) -> str:
+    def span_text(self, members: list[list[_Entry]], base: tuple[str, ...], position: int) -> str:
+        """`conv1 – relu` for a chain, `layer1.1 – layer1.2` for a run, relative to `base`."""
+        first = members[0][position]
+
         def name(e: _Entry) -> str:
             return self.rel(e.scope if e.scope else self.g[e.ops[0]]["path"], base)
 
@@ -337,10 +340,7 @@ class _Folder:
             if first.kind == "chain" and first.scope is None and len(first.ops) > 1:
                 return f"{start} – {self.rel(self.g[first.ops[-1]]['path'], base)}"
             return start
-        last_entry = members[-1][0]
-        end = name(last_entry) if last_entry.kind == "unit" or last_entry.scope else \
-            self.rel(self.g[members[-1][-1].ops[-1]]["path"], base)
-        return f"{start} – {end}"
+        return f"{start} – {name(members[-1][position])}"
 
     def add_node(self, entry: _Entry, members: list[list[_Entry]], position: int, cluster: str | None,
                  base: tuple[str, ...]) -> str:
@@ -370,7 +370,7 @@ class _Folder:
             kind = "chain" if len(entry.ops) > 1 else "op"
             node_id = self.new_id(".".join(entry.scope or first["path"]))
             node = VNode(node_id, " · ".join(labels), "", family, cluster, kind)
-        node.sub = self.span_text(members, base, entry) if first["kind"] == "op" else ""
+        node.sub = self.span_text(members, base, position) if first["kind"] == "op" else ""
         if inserted:
             node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
         node.count, node.inserted, node.members = count, inserted, every
@@ -423,7 +423,8 @@ class _Folder:
             sub = f"{len(kids)} × {pretty(self.g.scopes[kids[0][1]].block)}"
         else:
             title = pretty(scope.block or scope.kind) + (f" ×{count}" if count > 1 else "")
-            sub = self.span_text(members, (), entry)
+            numbered = entry.scope[len(base):][:1] and entry.scope[len(base)].isdigit()
+            sub = self.span_text(members, base[:-1] if numbered else base, position)  # `layer1.0`, not `0`
         cid = "cluster_" + self.new_id(".".join(entry.scope))[2:]
         inserted = scope.meta.get("inserted", False)
         self.view.clusters[cid] = VCluster(cid, title, sub, parent, entry.scope, count, inserted)

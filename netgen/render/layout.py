@@ -17,7 +17,8 @@ from .fold import View
 from .style import EDGE_PT, node_lines, text_width
 
 TARGET_ASPECT = 1.6  # width / height; a 16:9 slide minus a title
-MAX_WIDTH_PT = 1700.0  # 11 pt text stays >= 12 px when the picture is scaled to 1920 px
+MAX_SKEW = 2.4  # estimates are rough: keep them well inside the 3:1 limit
+MAX_WIDTH_PT = 1550.0  # 11 pt text stays >= 12 px when the picture is scaled to 1920 px
 RANKSEP_PT = 24.0
 NODESEP_PT = 18.0
 CLUSTER_PAD_PT = 12.0
@@ -36,7 +37,9 @@ class Plan:
 def fit_score(width: float, height: float) -> float:
     """How far an estimated picture is from the target aspect, plus a penalty past the width
     at which the smallest text would drop under 12 px on a 1920 px slide."""
-    return abs(math.log(width / height / TARGET_ASPECT)) + 2 * max(0.0, math.log(width / MAX_WIDTH_PT))
+    lopsided = max(0.0, abs(math.log(width / height)) - math.log(MAX_SKEW))
+    return (abs(math.log(width / height / TARGET_ASPECT)) + 3 * max(0.0, math.log(width / MAX_WIDTH_PT))
+            + 6 * lopsided)
 
 
 def node_size(node) -> tuple[float, float]:

@@ -1,0 +1,229 @@
+"""The diagram back end: folding, labels, determinism, golden DOT, CLI, no torch, no dot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BLUEPRINTS, ROOT, write_blueprint
+from test_render_svgtools import count_marks, parse_svg
+from typer.testing import CliRunner
+
+import netgen
+from netgen.cli.main import app
+from netgen.render import build_view, choose_view, dot_available, render, render_source
+from netgen.render.fold import skip_edges
+
+GOLDEN = Path(__file__).parent / "golden" / "render"
+# (blueprint, detail, rankdir, theme); regenerate with NETGEN_UPDATE_GOLDEN=1 pytest tests/test_render.py
+GOLDEN_CASES = [
+    ("resnet50", "overview", "TB", "light"),
+    ("resnet18", "blocks", "TB", "light"),
+    ("vgg16", "overview", "LR", "dark"),
+    ("alexnet", "full", "TB", "light"),
+]
+needs_dot = pytest.mark.skipif(not dot_available(), reason="graphviz `dot` is not installed")
+
+BRANCHY = """
+netgen: 1
+name: branchy
+input: [3, 32, 32]
+network:
+  - conv: {out: 16, k: 3, pad: 1, name: stem}
+  - bn
+  - relu
+  - parallel:
+      name: mix
+      merge: concat
+      branches:
+        b1: {conv: {out: 8, k: 1}}
+        b2: [{conv: {out: 8, k: 1}}, {relu: {}}, {conv: {out: 8, k: 3, pad: 1}}]
+        b3: [{maxpool: {k: 3, stride: 1, pad: 1}}, {conv: {out: 8, k: 1}}]
+  - residual:
+      name: res
+      body: [{conv: {out: 24, k: 3, pad: 1}}, {bn: {}}]
+      shortcut: identity
+      after: relu
+  - residual:
+      name: down
+      body: [{conv: {out: 48, k: 3, stride: 2, pad: 1}}, {bn: {}}]
+      shortcut: auto
+  - gap
+  - flatten
+  - linear: {out: 10, name: fc}
+"""
+
+
+def graph_of(name: str):
+    return netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
+
+
+# -- folding ------------------------------------------------------------------------------
+def test_resnet50_overview_is_a_stage_per_node():
+    view = build_view(graph_of("resnet50"), "overview")
+    titles = [n.title for n in view.nodes.values()]
+    assert titles == ["Input", "Conv 7×7 /2, 64 · BN · ReLU", "MaxPool 3×3 /2", "Bottleneck ×3", "Bottleneck ×4",
+                      "Bottleneck ×6", "Bottleneck ×3", "GlobalAvgPool", "Flatten", "Linear 2048→1000", "Output"]
+    assert not view.clusters
+
+
+def test_every_graph_node_is_drawn_or_folded():
+    for name in ("resnet50", "vgg16", "alexnet"):
+        graph = graph_of(name)
+        for level in ("overview", "blocks", "full"):
+            view = build_view(graph, level)
+            assert set(view.owner) == set(graph.nx.nodes), (name, level)
+
+
+def test_full_detail_draws_every_op_and_edge():
+    graph = graph_of("resnet18")
+    view = build_view(graph, "full")
+    assert len(view.nodes) == len(graph)
+    assert len(view.edges) == graph.nx.number_of_edges()
+    assert len(view.clusters) == 8  # one per residual block; stages and straight runs are not framed
+
+
+def test_blocks_detail_folds_identical_blocks():
+    view = build_view(graph_of("resnet50"), "blocks")
+    blocks = {c.title for c in view.clusters.values()}
+    assert {"Bottleneck", "Bottleneck ×2", "Bottleneck ×3", "Bottleneck ×5"} <= blocks
+    assert [c.title for c in view.clusters.values() if c.parent is None] == ["layer1", "layer2", "layer3", "layer4"]
+    assert len(view.clusters) == 12
+    # conv → bn → relu chains are one node; the inserted projection is marked
+    assert any(n.title == "Conv 3×3 /2, 128 · BN · ReLU" for n in view.nodes.values())
+    inserted = [n for n in view.nodes.values() if n.inserted]
+    assert len(inserted) == 4 and all("inserted" in n.sub for n in inserted)
+
+
+def test_expand_draws_one_path_finer():
+    graph = graph_of("resnet50")
+    view = build_view(graph, "overview", expand=["layer2"])
+    assert "Bottleneck ×3" not in {n.title for n in view.nodes.values() if "layer2" in n.sub}
+    assert any(c.path[0] == "layer2" for c in view.clusters.values())
+    with pytest.raises(ValueError, match="layer2"):
+        build_view(graph, "overview", expand=["layer9"])
+
+
+def test_skip_edges_and_branches(tmp_path):
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, BRANCHY))
+    skips = skip_edges(graph)
+    assert ("stem_relu" not in graph) and any(v == "res.add" for _, v in skips)
+    concat = "mix.concat"
+    assert all((u, concat) not in skips for u in graph.inputs_of(concat))  # parallel branches are not skips
+    view = build_view(graph, "full")
+    assert len(view.nodes) == len(graph) and len(view.edges) == graph.nx.number_of_edges()
+    assert sum(e.skip for e in view.edges) == len([1 for u, v in graph.nx.edges() if (u, v) in skips])
+    assert any(n.inserted for n in view.nodes.values())
+    blocks = build_view(graph, "blocks")
+    assert {c.title for c in blocks.clusters.values()} >= {"Parallel", "Residual"}
+
+
+# -- text ------------------------------------------------------------------------------------
+def test_same_blueprint_gives_identical_bytes_across_processes():
+    code = ("import sys, netgen; from netgen.render import render_source; "
+            "sys.stdout.write(render_source(netgen.compile_blueprint('resnet50'), 'blocks'))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1
+
+
+@pytest.mark.parametrize(("name", "detail", "rankdir", "theme"), GOLDEN_CASES)
+def test_golden_dot(name, detail, rankdir, theme):
+    text = render_source(graph_of(name), detail, rankdir, theme)
+    golden = GOLDEN / f"{name}.{detail}.{rankdir}.{theme}.gv"
+    if os.environ.get("NETGEN_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), "run NETGEN_UPDATE_GOLDEN=1 pytest tests/test_render.py to create it"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_no_orthogonal_splines_and_common_fonts():
+    text = render_source(graph_of("resnet50"), "blocks")
+    assert "ortho" not in text and "splines=spline" in text
+    assert {f for f in __import__("re").findall(r'fontname="([^"]+)"', text)} == {"Helvetica"}
+
+
+def test_rendering_never_imports_torch():
+    code = ("import sys, netgen; from netgen.render import render_source; import netgen.cli.render; "
+            "[render_source(netgen.compile_blueprint('resnet50'), d) for d in ('overview', 'blocks', 'full')]; "
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]; "
+            "sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+# -- SVG -------------------------------------------------------------------------------------
+@needs_dot
+def test_svg_counts_match_the_view():
+    graph = graph_of("resnet50")
+    for detail in ("overview", "blocks", "full"):
+        view = choose_view(graph, detail)
+        facts = parse_svg(render(graph, "svg", detail=detail))
+        assert len(facts.nodes) == len(view.nodes)
+        assert len(facts.clusters) == len(view.clusters)
+        assert len(facts.edges) == len(view.edges)
+        assert sorted(facts.edge_labels()) == sorted(e.label for e in view.edges)
+        assert facts.dashed_edges() == sum(e.skip for e in view.edges)
+    facts = parse_svg(render(graph, "svg"))
+    assert sorted(count_marks(facts)) == [3, 3, 4, 6]
+    assert len(facts.nodes) == 11
+
+
+@needs_dot
+def test_legend_lists_exactly_the_families_drawn(tmp_path):
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, BRANCHY))
+    for detail in ("overview", "full"):
+        view = build_view(graph, detail)
+        facts = parse_svg(render(graph, "svg", detail=detail))
+        names = {"io": "input/output", "regularization": "dropout"}
+        assert facts.legend == [names.get(f, f) for f in view.families()]
+    assert "merge" in parse_svg(render(graph, "svg", detail="full")).legend
+
+
+# -- command line --------------------------------------------------------------------------
+@needs_dot
+def test_cli_render_formats(tmp_path):
+    runner = CliRunner()
+    for suffix, magic in ((".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"), (".gv", b"digraph")):
+        target = tmp_path / f"r{suffix}"
+        result = runner.invoke(app, ["render", "resnet18", "-o", str(target), "--detail", "blocks", "--theme", "dark",
+                                     "--rankdir", "LR", "--expand", "layer2", "--params", "--set", "num_classes=10"])
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes().startswith(magic)
+    assert "params" in (tmp_path / "r.gv").read_text()
+
+
+def test_cli_render_rejects_bad_output_and_paths(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(app, ["render", "resnet18", "-o", str(tmp_path / "r.jpg")]).exit_code == 2
+    assert runner.invoke(app, ["render", "resnet18", "-o", str(tmp_path / "r.gv"), "--expand", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["render", "resnet18", "--detail", "huge"]).exit_code != 0
+
+
+def _netgen_without_dot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    empty = tmp_path / "bin"
+    empty.mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "netgen", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PATH": str(empty)})
+
+
+def test_without_dot_the_source_is_written_and_the_exit_is_nonzero(tmp_path):
+    result = _netgen_without_dot(tmp_path, "render", "resnet18", "-o", str(tmp_path / "r.svg"))
+    assert result.returncode == 1
+    assert "apt-get install graphviz" in result.stderr
+    assert (tmp_path / "r.gv").read_text().startswith("digraph")
+    assert not (tmp_path / "r.svg").exists()
+    ok = _netgen_without_dot(tmp_path, "render", "resnet18", "-o", str(tmp_path / "only.gv"))
+    assert ok.returncode == 0 and (tmp_path / "only.gv").exists()
+
+
+def test_build_writes_the_diagram(tmp_path):
+    result = CliRunner().invoke(app, ["build", "resnet18", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    picture = tmp_path / ("resnet18.svg" if dot_available() else "resnet18.gv")
+    assert picture.exists()
+    if dot_available():
+        assert len(parse_svg(picture.read_bytes()).nodes) == 11
