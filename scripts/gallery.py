@@ -27,6 +27,7 @@ from netgen.render import LEVELS, choose_view, render_source, run_dot  # noqa: E
 
 OUT = ROOT / "docs" / "gallery"
 PNG_DPI = "96"
+FULL_LIMIT = 250  # graph nodes; beyond this a full drawing is no slide and dot takes minutes
 
 
 def measure(svg: bytes) -> tuple[float, float, float]:
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cells = []
         for level in levels:
+            if level == "full" and len(graph) > FULL_LIMIT:
+                cells.append(f"full: {len(graph)} ops, too many for one slide (use `--expand`)")
+                print(f"{graph.name:24s} {level:8s} skipped: {len(graph)} graph nodes > {FULL_LIMIT}")
+                continue
             source = render_source(graph, level)
             svg = run_dot(source, "svg")
             png = _png(source)
