@@ -135,3 +135,5 @@ def test_decoder_example_blueprint():
     s = summarize(netgen.compile_blueprint(ROOT / "docs" / "examples" / "decoder_bits.yaml"))
     f = {r.path: r.rf for r in s.rows}
     assert [f[n].text() for n in ("down", "drop", "up", "near", "pool")] == ["3/2", "3/2", "3/1", "3/0.5", "4/1"]
+    up = next(r for r in s.rows if r.path == "up")
+    assert up.window_text() == "2×2/↑2" and up.as_json()["transposed"] is True

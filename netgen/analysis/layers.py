@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..graph import Graph
-from ..shapes import numel
+from ..shapes import numel, pair
 from .memory import makes_new_tensor
 from .receptive import Field, receptive_fields
 
@@ -36,6 +36,7 @@ class Row:
     count: int = 1
     training_only: bool = False
     inserted: bool = False
+    transposed: bool = False  # a transposed conv: `stride` upsamples (shown as ↑s)
     nodes: list[str] = field(default_factory=list, repr=False)
 
     @property
@@ -51,7 +52,7 @@ class Row:
         if self.kernel is None:
             return ""
         k, s = self.kernel, self.stride
-        text = (f"{k[0]}×{k[1]}") + "/" + (f"{s[0]}" if s[0] == s[1] else f"{s[0]}×{s[1]}")
+        text = f"{k[0]}×{k[1]}/" + ("↑" if self.transposed else "") + (f"{s[0]}" if s[0] == s[1] else f"{s[0]}×{s[1]}")
         d = self.dilation
         if d and d != (1, 1):
             text += f" d{d[0]}" if d[0] == d[1] else f" d{d[0]}×{d[1]}"
@@ -68,7 +69,7 @@ class Row:
             "dilation": list(self.dilation) if self.dilation else None,
             "receptive_field": self.rf.as_json() if self.rf else None,
             "depth": self.depth, "ops": self.count, "training_only": self.training_only,
-            "inserted": self.inserted,
+            "inserted": self.inserted, "transposed": self.transposed,
         }
 
     def copy(self, **changes) -> Row:
@@ -82,6 +83,9 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4) -> list[Row
     for node, data in graph.ops():
         op, ins, out = data["op"], data["in_shapes"], data["shape"]
         window = op.window()
+        transposed = window is None and op.kind == "convT"
+        if transposed:  # kernel and (upsampling) stride, for the table; not a sliding window
+            window = (pair(op.p.k), pair(op.p.stride), pair(op.p.dilation))
         out_bytes = numel(out) * batch * element_bytes
         rows.append(Row(
             path=".".join(data["path"]), op=op.kind, output_shape=tuple(out),
@@ -90,6 +94,7 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4) -> list[Row
             output_bytes=out_bytes, activation_bytes=out_bytes if makes_new_tensor(op) else 0,
             kernel=tuple(window[0]) if window else None, stride=tuple(window[1]) if window else None,
             dilation=tuple(window[2]) if window else None, rf=fields[node], depth=len(data["path"]),
-            training_only=bool(data.get("training_only")), inserted=bool(data.get("inserted")), nodes=[node],
+            training_only=bool(data.get("training_only")), inserted=bool(data.get("inserted")),
+            transposed=transposed, nodes=[node],
         ))
     return rows
