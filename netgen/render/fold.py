@@ -104,20 +104,28 @@ def short_label(label: str) -> str:
 
 
 def skip_edges(graph: Graph) -> set[tuple[str, str]]:
-    """Edges a reader sees as skips: an input of a merge that also feeds one of the merge's
-    other inputs (residual identity, dense connections, U-Net skips), and every edge into, out
-    of or inside a projection shortcut."""
+    """Edges a reader sees as skips: an input u of a multi-input op v that also reaches v the
+    long way, through another of v's inputs, at least three ops deep (residual identities,
+    dense connections, U-Net skips, squeeze-and-excitation scales; not U-Net's two-step
+    `up → crop → concat`), and every edge into, out of or inside a projection shortcut."""
     g = graph.nx
+    index = {n: i for i, n in enumerate(graph.topological())}
     skips: set[tuple[str, str]] = set()
-    for node, data in g.nodes(data=True):
-        op = data.get("op")
+    for node in g.nodes:
         preds = graph.inputs_of(node)
-        if op is None or op.family != "merge" or len(preds) < 2:
+        if len(preds) < 2:
             continue
-        ancestors = {p: nx.ancestors(g, p) for p in preds}
-        for p in preds:
-            if any(p in ancestors[q] for q in preds if q != p):
-                skips.add((p, node))
+        before = nx.ancestors(g, node)
+        for u in preds:
+            between = sorted(nx.descendants(g, u) & before, key=index.__getitem__)
+            depth = {u: 0}
+            for n in between:
+                reach = [depth[p] for p in g.predecessors(n) if p in depth]
+                if reach:
+                    depth[n] = max(reach) + 1
+            longest = max((depth[q] + 1 for q in preds if q != u and q in depth), default=0)
+            if longest >= 3:
+                skips.add((u, node))
     projection = {p for p, s in graph.scopes.items() if s.meta.get("role") == "projection" or
                   (p and p[-1] == "shortcut" and graph.scopes.get(p[:-1]) is not None)}
     if projection:

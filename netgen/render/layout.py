@@ -17,7 +17,8 @@ from .fold import View
 from .style import EDGE_PT, node_lines, text_width
 
 TARGET_ASPECT = 1.6  # width / height; a 16:9 slide minus a title
-MAX_SKEW = 2.4  # estimates are rough: keep them well inside the 3:1 limit
+MAX_SKEW = 2.4
+CROSSING_COST = 0.2  # per segment a long skip edge crosses  # estimates are rough: keep them well inside the 3:1 limit
 MAX_WIDTH_PT = 1550.0  # 11 pt text stays >= 12 px when the picture is scaled to 1920 px
 RANKSEP_PT = 24.0
 NODESEP_PT = 18.0
@@ -122,6 +123,23 @@ def _partition(lengths: list[float], k: int, gap: float) -> list[list[int]]:
     return list(reversed(bounds))
 
 
+def _crossings(view: View, main: list[int], segments: list[list[int]]) -> int:
+    """Segments spanned by edges other than the one turn between neighbouring segments (long
+    skips such as U-Net's, which cross the picture when the snake cuts them apart)."""
+    where = {n: s for s, segment in enumerate(segments) for i in segment for n in view.spine[main[i]]}
+    turns: set[tuple[int, int]] = set()
+    total = 0
+    for e in view.edges:
+        a, b = where.get(e.src), where.get(e.dst)
+        if a is None or b is None or a == b:
+            continue
+        if b == a + 1 and (a, b) not in turns:
+            turns.add((a, b))
+            continue
+        total += abs(b - a)
+    return total
+
+
 def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
     """Choose how many segments to cut the spine into, from estimated sizes."""
     main = [i for i in range(len(view.spine)) if not view.side.get(i)]
@@ -138,7 +156,7 @@ def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
         along = max(sum(lengths[i] for i in s) + gap * (len(s) - 1) for s in segments)
         across = sum(max(extents[i][1] for i in s) for s in segments) + between * (len(segments) - 1)
         width, height = (across, along + header_pt) if rankdir == "TB" else (along, across + header_pt)
-        score = fit_score(width, height)
+        score = fit_score(width, height) + CROSSING_COST * _crossings(view, main, segments)
         candidate = Plan(segments, {}, width, height, score)
         if best is None or score < best[0] - 1e-9:
             best = (score, candidate)
