@@ -227,3 +227,11 @@ def test_build_writes_the_diagram(tmp_path):
     assert picture.exists()
     if dot_available():
         assert len(parse_svg(picture.read_bytes()).nodes) == 11
+
+
+@pytest.mark.skipif(not (BLUEPRINTS / "unet.yaml").exists(), reason="no U-Net blueprint yet")
+def test_unet_skips_are_the_encoder_connections():
+    graph = graph_of("unet")
+    skips = skip_edges(graph)
+    assert {v for _, v in skips} == {"crop1", "crop2", "crop3", "crop4"}
+    assert all(u.startswith("enc") for u, _ in skips)  # not the decoder's up → crop → concat
