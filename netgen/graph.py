@@ -55,6 +55,7 @@ class Graph:
         self.scopes: dict[tuple[str, ...], Scope] = {(): Scope((), "network", None)}
         self.meta: dict = {}
         self._order = 0
+        self._topological: list[str] | None = None  # cached; reset by every change
 
     # -- construction ------------------------------------------------------------------
     def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
@@ -64,6 +65,7 @@ class Graph:
         self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
                          inserted=inserted, shape=shape, in_shapes=None, training_only=False)
         self._order += 1
+        self._topological = None
         for index, source in enumerate(inputs):
             self.nx.add_edge(source, node_id, index=index)
         if kind == "input":
@@ -95,8 +97,10 @@ class Graph:
 
     def topological(self) -> list[str]:
         """Nodes in a deterministic topological order (insertion order as tie-break)."""
-        order = nx.get_node_attributes(self.nx, "order")
-        return list(nx.lexicographical_topological_sort(self.nx, key=lambda n: order[n]))
+        if self._topological is None or len(self._topological) != len(self.nx):
+            order = nx.get_node_attributes(self.nx, "order")
+            self._topological = list(nx.lexicographical_topological_sort(self.nx, key=lambda n: order[n]))
+        return list(self._topological)
 
     def ops(self) -> Iterator[tuple[str, dict]]:
         for node_id in self.topological():

@@ -101,17 +101,14 @@ class PythonEmitter:
         self.uses_torch = False
         self.order = {n: d["order"] for n, d in graph.nx.nodes(data=True)}
         self.topo_index = {n: i for i, n in enumerate(graph.topological())}
+        self._under: dict[tuple[str, ...], list[str]] | None = None
 
     # -- structure -----------------------------------------------------------------------
     def units(self, path: tuple[str, ...]) -> list[Unit]:
         n = len(path)
         members: dict[str, Unit] = {}
-        inside = set()
-        for node in self.topo_index:
+        for node in self.nodes_under(path):
             data = self.g[node]
-            if data["kind"] != "op" or data["path"][:n] != path or len(data["path"]) <= n:
-                continue
-            inside.add(node)
             local = data["path"][n]
             if local not in members:
                 is_scope = len(data["path"]) > n + 1
@@ -129,8 +126,19 @@ class PythonEmitter:
                         unit.outputs.append(node)
         return sorted(members.values(), key=lambda u: u.first)
 
+    def nodes_under(self, path: tuple[str, ...]) -> list[str]:
+        """Op nodes inside a scope, in topological order (indexed once for all scopes)."""
+        if self._under is None:
+            self._under = {}
+            for node in self.topo_index:
+                data = self.g[node]
+                if data["kind"] == "op":
+                    for depth in range(len(data["path"])):
+                        self._under.setdefault(data["path"][:depth], []).append(node)
+        return self._under.get(path, [])
+
     def scope_io(self, path: tuple[str, ...]) -> tuple[list[str], list[str]]:
-        nodes = set(self.g.nodes_under(path))
+        nodes = set(self.nodes_under(path))
         ins, outs = [], []
         for node in sorted(nodes, key=self.topo_index.get):
             for src in self.g.inputs_of(node):
