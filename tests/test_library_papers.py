@@ -54,7 +54,8 @@ def model_of(name: str, input_shape=None, **overrides):
 
 
 def graph_params(graph, skip_kinds: tuple[str, ...] = ()) -> int:
-    return sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops() if d["op"].kind not in skip_kinds)
+    return sum(d["op"].param_count(d["in_shapes"], d["shape"])
+               for _, d in graph.ops() if d["op"].kind not in skip_kinds)
 
 
 def ops_of(graph, *kinds: str) -> list[tuple[str, dict]]:
@@ -174,7 +175,8 @@ def test_densenet_bc_layout():
     graph = graph_of("densenet_bc100_k12")
     assert len(ops_of(graph, "conv", "linear")) == 100  # L counts convs, transitions and the classifier
     for i in (1, 2, 3):
-        assert len([n for n, _ in ops_of(graph, "conv") if n.startswith(f"denseblock{i}.") and n.endswith("conv2")]) == 16
+        layers = [n for n, _ in ops_of(graph, "conv") if n.startswith(f"denseblock{i}.") and n.endswith("conv2")]
+        assert len(layers) == 16
     # 2k = 24 input channels, +16 * 12 per block, halved by each transition
     assert shape_of(graph, "denseblock1.concat_15") == (216, 32, 32)
     assert shape_of(graph, "transition1.pool") == (108, 16, 16)
@@ -267,9 +269,11 @@ def test_fractalnet_structure(columns):
     assert sizes == [(64, 16, 16), (128, 8, 8), (256, 4, 4), (512, 2, 2), (512, 1, 1)]
     # the expansion rule's arithmetic: per block, C convs read the block input, the rest its output
     chans, c_in, expected = [64, 128, 256, 512, 512], 3, 0
+    def per_conv(c_in: int, c_out: int) -> int:
+        return c_in * c_out * 9 + c_out + 2 * c_out  # weights, bias, BN scale and shift
+
     for c_out in chans:
-        per_conv = lambda i: i * c_out * 9 + c_out + 2 * c_out  # weights, bias, BN scale and shift  # noqa: E731
-        expected += columns * per_conv(c_in) + (2**columns - 1 - columns) * per_conv(c_out)
+        expected += columns * per_conv(c_in, c_out) + (2**columns - 1 - columns) * per_conv(c_out, c_out)
         c_in = c_out
     expected += 512 * 10 + 10
     assert graph_params(graph) == expected
