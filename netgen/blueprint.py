@@ -261,12 +261,13 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
     if model.input is None and input_shape is None:
         diags.error("NG002", "missing `input: [C, H, W]`", data.span, hint="add `input: [3, 224, 224]` or pass --input")
     params = {k: _plain(v) for k, v in model.params.items()}
+    defaults = _evaluated_defaults(params)
     for key, value in (overrides or {}).items():
         if key not in params:
             diags.error("NG005", f"unknown param `{key}` in an override", None, key,
                         did_you_mean(key, params) or "this blueprint has no params")
-        elif not type_matches(value, params[key]):
-            diags.error("NG007", f"param `{key}` expects {type_name(params[key])}; received {value!r}", None, key)
+        elif not type_matches(value, defaults[key]):
+            diags.error("NG007", f"param `{key}` expects {type_name(defaults[key])}; received {value!r}", None, key)
         else:
             params[key] = value
     diags.raise_if_any()
@@ -283,6 +284,18 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
         input=shape, params=params, let=data.get("let") or YDict(),
         blocks=blocks, network=data["network"], outputs=model.outputs, raw=data, files=files,
     )
+
+
+def _evaluated_defaults(params: dict) -> dict:
+    """Defaults with expressions evaluated, to type-check overrides against what a param
+    really holds (`width: ${base * 2}` is an int, not a string)."""
+    values = {}
+    for key, value in params.items():
+        try:
+            values[key] = interpolate(value, params) if isinstance(value, str) else value
+        except ExprError:
+            values[key] = None  # reported when the params are evaluated for real
+    return values
 
 
 def _input_shape(raw: list, params: dict, data: YDict, diags: Diagnostics) -> list[int]:

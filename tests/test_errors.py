@@ -173,3 +173,14 @@ network:
 """)
     (d,) = diags
     assert d.code == "NG005" and d.more == 2 and "and 2 more places" in d.format(snippet=False)
+
+
+def test_a_param_defined_by_an_expression_takes_an_override_of_its_value_type(tmp_path):
+    path = write_blueprint(tmp_path, HEADER + 'params: {base: 4, width: "${base * 2}"}\nnetwork:\n  - conv: {out: $width, k: 1}\n')
+    out_channels = lambda graph: graph[graph.outputs[0]]["shape"][0]  # noqa: E731
+    assert out_channels(netgen.compile_blueprint(path)) == 8
+    assert out_channels(netgen.compile_blueprint(path, base=3)) == 6
+    assert out_channels(netgen.compile_blueprint(path, width=16)) == 16
+    with pytest.raises(NetgenError) as info:
+        netgen.compile_blueprint(path, width="wide")
+    assert info.value.diagnostics[0].code == "NG007" and "expects int" in info.value.diagnostics[0].message
