@@ -3,7 +3,8 @@
 Blueprint values may be expressions over params: `${planes * 4}`, `${2 if i > 0 else 1}`,
 `layer${i+1}`. They are parsed with `ast` and evaluated by walking a whitelist of node
 types: arithmetic, comparisons, boolean logic, conditional expressions, list/tuple/dict
-literals, indexing and slicing, and calls to a fixed table of functions. There is no
+literals, indexing and slicing, list comprehensions with one `for`, and calls to a fixed table of
+functions. There is no
 `eval`, no attribute access, no imports and no lambdas, so a blueprint cannot run Python.
 """
 
@@ -190,6 +191,23 @@ class _Evaluator:
 
     def visit_Dict(self, node):
         return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values)}
+
+    def visit_ListComp(self, node):
+        """`[d * 2 for d in depths if d > 1]`: one `for` over a list, names only as targets."""
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            raise ExprError(f"`{ast.unparse(node)}`: a list comprehension may have one `for`")
+        generator = node.generators[0]
+        if not isinstance(generator.target, ast.Name):
+            raise ExprError(f"`{ast.unparse(node)}`: the loop variable must be a plain name")
+        items = self.visit(generator.iter)
+        if not isinstance(items, (list, str)) or len(items) > _MAX_SEQUENCE:
+            raise ExprError(f"`{ast.unparse(node)}`: can only loop over a list of at most {_MAX_SEQUENCE} items")
+        result = []
+        for item in items:
+            inner = _Evaluator({**self.scope, generator.target.id: item})
+            if all(inner.visit(condition) for condition in generator.ifs):
+                result.append(inner.visit(node.elt))
+        return result
 
     def visit_Subscript(self, node):
         value = self.visit(node.value)

@@ -28,6 +28,8 @@ from netgen.expr import ExprError, evaluate, interpolate, make_divisible
         ("1 < 2 < 3", True),
         ("3 in layers", True),
         ("int(planes * (4 / 64)) * 32", 128),
+        ("[ceil(d * 1.2) for d in layers if d > 3]", [5, 8]),
+        ("sum([d for d in layers]) + i", 18),
     ],
 )
 def test_expressions_compute_like_python(source, expected):
@@ -42,7 +44,8 @@ def test_expressions_compute_like_python(source, expected):
         "().__class__",
         "planes.bit_length()",
         "(lambda: 1)()",
-        "[x for x in range(3)]",
+        "[x for x in range(3) for y in range(2)]",
+        "[x.real for x in range(3)]",
         "open('/etc/passwd')",
         "eval('1')",
         "2 ** 1000",
