@@ -351,7 +351,7 @@ class _Folder:
         return f"{start} – {name(members[-1][position])}"
 
     def add_node(self, entry: _Entry, members: list[list[_Entry]], position: int, cluster: str | None,
-                 base: tuple[str, ...]) -> str:
+                 base: tuple[str, ...], mark: bool = True) -> str:
         count = len(members)
         every = [n for member in members for n in member[position].ops]
         first = self.g[entry.ops[0]]
@@ -378,10 +378,10 @@ class _Folder:
             kind = "chain" if len(entry.ops) > 1 else "op"
             node_id = self.new_id(".".join(entry.scope or first["path"]))
             node = VNode(node_id, " · ".join(labels), "", family, cluster, kind)
-        node.sub = self.span_text(members, base, position) if first["kind"] == "op" else ""
+        node.sub = self.span_text(members if mark else members[:1], base, position) if first["kind"] == "op" else ""
         if inserted:
             node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
-        node.count, node.inserted, node.members = count, inserted, every
+        node.count, node.inserted, node.members = (count if mark else 1), inserted, every
         node.params = self.params_of(every) if self.with_params else 0
         self.view.nodes[node.id] = node
         for n in every:
@@ -406,11 +406,21 @@ class _Folder:
             self.runs += 1
             run = self.runs
         drawn: list[str] = []
+        mark = True
+        if run is not None and len(rep) > 1:
+            # a run of several alternating items (dense layer, concat) is framed once, "×N",
+            # so that it does not read as N of the first item followed by N of the next
+            first, last = rep[0], members[-1][0]
+            name = lambda e: self.rel(e.scope if e.scope else self.g[e.ops[0]]["path"], base)  # noqa: E731
+            cid = "cluster_" + self.new_id("repeat." + ".".join(first.scope or self.g[first.ops[0]]["path"]))[2:]
+            self.view.clusters[cid] = VCluster(cid, f"×{len(members)}", f"{name(first)} – {name(last)}", cluster,
+                                               first.scope or (), len(members))
+            cluster, mark = cid, False
         for position, entry in enumerate(rep):
             if entry.kind == "unit" and entry.mode == "cluster":
-                drawn += self.place_cluster(entry, members, position, cluster, base)
+                drawn += self.place_cluster(entry, members, position, cluster, base, mark)
             else:
-                drawn.append(self.add_node(entry, members, position, cluster, base))
+                drawn.append(self.add_node(entry, members, position, cluster, base, mark))
             for k, member in enumerate(members):
                 for t, node in enumerate(member[position].ops):
                     if k:
@@ -422,9 +432,9 @@ class _Folder:
         return drawn
 
     def place_cluster(self, entry: _Entry, members: list[list[_Entry]], position: int, parent: str | None,
-                      base: tuple[str, ...]) -> list[str]:
+                      base: tuple[str, ...], mark: bool = True) -> list[str]:
         scope = self.g.scopes[entry.scope]
-        count = len(members)
+        count = len(members) if mark else 1
         if self.is_stage(entry.scope):
             kids = self.children[entry.scope]
             title = entry.scope[-1]
@@ -432,7 +442,8 @@ class _Folder:
         else:
             title = pretty(scope.block or scope.kind) + (f" ×{count}" if count > 1 else "")
             numbered = entry.scope[len(base):][:1] and entry.scope[len(base)].isdigit()
-            sub = self.span_text(members, base[:-1] if numbered else base, position)  # `layer1.0`, not `0`
+            sub = self.span_text(members if mark else members[:1], base[:-1] if numbered else base,
+                                 position)  # `layer1.0`, not `0`
         cid = "cluster_" + self.new_id(".".join(entry.scope))[2:]
         inserted = scope.meta.get("inserted", False)
         self.view.clusters[cid] = VCluster(cid, title, sub, parent, entry.scope, count, inserted)
