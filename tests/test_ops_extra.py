@@ -401,6 +401,19 @@ def test_fractal_local_drop_path_never_drops_every_input(tmp_path):
         assert sizes == ({1} if p == 1.0 else {1, 2})
 
 
+def test_fractal_local_pass_without_drops_keeps_every_input(tmp_path):
+    """p = 0 in a local pass: every join, nested (columns [[0, 1], 2]) or not, is the plain mean."""
+    model = fractal_model(tmp_path, p=0.0, p_global=0.0).train()
+    joins, calls = record_joins(model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for _ in range(5):
+            model(torch.randn(2, 2, 8, 8))
+    assert {len(join.columns[0]) for join in joins} == {1, 2}
+    for _, inputs, output in calls:
+        assert torch.allclose(output, sum(inputs) / len(inputs), atol=1e-6)
+
+
 def test_fractal_global_drop_path_uses_one_column_per_pass(tmp_path):
     model = fractal_model(tmp_path, p_global=1.0).train()
     joins, calls = record_joins(model)
@@ -447,3 +460,18 @@ def test_fractal_top_level_forward_samples_the_column(tmp_path):
     source = netgen.python_source(path)
     assert source.count("sample_fractal_columns(self)") == 1
     assert source.count("class FractalJoin(nn.Module)") == 1
+
+
+def test_support_code_compiles_in_one_graph(tmp_path):
+    """torch.compile traces the fractal join, its per-pass sampler and drop-path without graph
+    breaks, and the compiled training pass draws the same random numbers as the eager one."""
+    network = FRACTAL + "  - drop_path: {p: 0.3}\n  - drop_path: {p: 0.3, mode: batch}\n"
+    path = blueprint(tmp_path, network, input=(2, 8, 8), extra=FRACTAL_BLOCKS)
+    model = netgen.load(path, p=0.5).train()
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    x = torch.randn(4, 2, 8, 8)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        eager = model(x)
+        torch.manual_seed(seed)
+        assert torch.allclose(compiled(x), eager)

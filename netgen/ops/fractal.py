@@ -63,7 +63,8 @@ class FractalJoin(nn.Module):
         if self.global_column is not None:
             width = max(len(c) for c in self.columns)
             table = torch.tensor([c + (-1,) * (width - len(c)) for c in self.columns], device=device)
-            on_path = (table == self.global_column.to(device)).any(1)
+            # -1 pads the table and marks a local pass: it must never count as a match
+            on_path = ((table == self.global_column.to(device)) & (table >= 0)).any(1)
             # a join off the chosen column's path feeds only dropped inputs; it stays local
             keep = torch.where(on_path.any(), on_path, keep)
         weights = keep.to(xs[0].dtype)
