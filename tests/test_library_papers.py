@@ -301,14 +301,6 @@ def test_stochastic_depth_linear_decay_rule():
 SD_SMALL = {"widths": [4, 8, 16]}
 FRACTAL_SMALL = {"channels": [8, 8, 8, 8, 8]}
 
-# netgen/ops/fractal.py pads the join's column table with -1, the value `global_column` takes in
-# a local pass, so in every local pass a join whose inputs carry different numbers of columns
-# (every nested join of the recursive rule, e.g. columns ((0, 1), (2,))) keeps only the input
-# with the shorter list: the deep columns never train in local passes. Fix: pad with -2.
-FRACTAL_JOIN_LOCAL_BUG = pytest.mark.xfail(
-    strict=True, reason="fractal_join: -1 padding in the column table matches a local pass's global_column (-1)")
-
-
 def test_stochastic_depth_survival_rates_in_training_and_determinism_in_eval():
     torch.manual_seed(0)
     model = model_of("sd_resnet110", (3, 8, 8), **SD_SMALL).train()
@@ -415,7 +407,6 @@ def test_fractalnet_global_drop_path_keeps_one_column_in_every_block():
     assert chosen == {0, 1, 2, 3}  # 24 passes: each column is chosen at some point
 
 
-@FRACTAL_JOIN_LOCAL_BUG
 def test_fractalnet_local_drop_path_never_drops_every_input():
     torch.manual_seed(2)
     p = 0.6
@@ -465,8 +456,7 @@ TRAINING = [
     ("mobilenet_v1", {}, (3, 32, 32), 2),
     ("unet", {"size": 188}, None, 1),  # a valid U-Net tile size: 4x4 output map
     ("fractalnet", {}, None, 2),
-    pytest.param("fractalnet", {"p_local": 0.0, "p_global": 0.0, **FRACTAL_SMALL}, None, 2,
-                 marks=FRACTAL_JOIN_LOCAL_BUG),
+    ("fractalnet", {"p_local": 0.0, "p_global": 0.0, **FRACTAL_SMALL}, None, 2),
 ]
 
 
