@@ -44,7 +44,16 @@ PUBLISHED_PARAMS = {
 PUBLISHED_GFLOPS = {"resnet50": 4.089, "vgg16": 15.47}
 
 
-def measured_macs(model, x) -> int:
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine two OpenMP threads contend badly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def measured_macs(model, x) -> tuple[int, object]:
     """Conv2d and Linear multiply-accumulates of one forward pass, per sample, bias excluded,
     computed in forward hooks from each module's weight shape and its real output shape."""
     total = 0
@@ -54,7 +63,8 @@ def measured_macs(model, x) -> int:
         per_output = module.weight[0].numel()  # in_channels/groups * kh * kw, or in_features
         total += output.numel() // output.shape[0] * per_output
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    handles = [m.register_forward_hook(hook) for m in layers]
     try:
         with torch.no_grad():
             out = model(x)
