@@ -26,3 +26,11 @@ def test_ci_runs_the_readme_test_command():
     _, tests = readme_commands()
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests in ci.splitlines()
+
+
+def test_the_op_reference_is_generated_from_the_registry():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "ops_doc.py"), "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
