@@ -229,7 +229,12 @@ class Lowerer:
         if args is None:
             args = YDict()
             args.span = raw.value_span(key)
-        item = self.classify(str(key), args, env, raw.key_span(key), path)
+        op_name = key
+        if isinstance(key, str) and "$" in key:  # the op or block chosen by a param: `$block: {...}`
+            ok, op_name = self.try_value(key, env, raw.key_span(key), path, "op name")
+            if not ok:
+                return None
+        item = self.classify(str(op_name), args, env, raw.key_span(key), path)
         if item is None:
             return None
         # name and from may stand beside the form key or inside its mapping

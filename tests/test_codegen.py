@@ -247,3 +247,18 @@ def test_generated_file_runs_standalone(tmp_path):
     run = subprocess.run([sys.executable, str(file)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "(1, 1000)"
+
+
+def test_an_op_or_block_chosen_by_a_param(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: choose
+input: [3, 8, 8]
+params: {act: relu}
+blocks:
+  double: {params: {}, body: [{conv: {out: 3, k: 1}}, {conv: {out: 3, k: 1}}]}
+network:
+  - $act: {name: act}
+""")
+    assert netgen.compile_blueprint(path)["act"]["op"].kind == "relu"
+    assert netgen.compile_blueprint(path, act="silu")["act"]["op"].kind == "silu"
+    assert len(list(netgen.compile_blueprint(path, act="double").ops())) == 2
