@@ -72,6 +72,26 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             out.append(f"{indent}}}")
 
     emit(None, "  ")
+    turns: dict[tuple[int, int], object] = {}
+    for e in view.edges:
+        a, b = seg.get(e.src, 0), seg.get(e.dst, 0)
+        if b == a + 1 and (a, b) not in turns:
+            turns[(a, b)] = e
+    flat_turns = all(view.nodes[e.src].cluster is None and view.nodes[e.dst].cluster is None for e in turns.values())
+    if len(layout.segments) > 1 and rankdir == "TB" and not flat_turns:
+        # invisible anchors on the top rank, chained left to right, each tied to the top box
+        # of its segment, keep the segments in reading order (mincross may mirror them);
+        # only without flat turn edges, whose labels dot would then drop
+        anchors = [f"anchor_{i}" for i in range(len(layout.segments))]
+        out.append("  { rank=min; " + " ".join(f"{a} [style=invis, label=\"\", width=0.01, height=0.01];"
+                                               for a in anchors) + " }")
+        out.append("  " + " -> ".join(anchors) + " [style=invis];")
+        for i, segment in enumerate(layout.segments):
+            if not segment:
+                continue
+            item = view.spine[segment[-1] if i % 2 else segment[0]]
+            top = item[-1] if i % 2 else item[0]
+            out.append(f"  {anchors[i]} -> {top} [style=invis];")
     linked: set[tuple[int, int]] = set()
     for e in view.edges:
         a, b = seg.get(e.src, 0), seg.get(e.dst, 0)
@@ -86,9 +106,11 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
                 attrs.append("dir=back")
         elif b == a + 1:
             # the turn to the next segment: the first such edge sits level with the end of the
-            # previous segment (dot fails on that inside clusters, and when the others of a
-            # turn are constraint=false, so they stay ordinary edges)
-            if (a, b) not in linked and view.nodes[e.src].cluster is None and view.nodes[e.dst].cluster is None:
+            # previous segment, which also keeps segments in reading order. dot fails on that
+            # inside clusters (and when the others of a turn are constraint=false, so those stay
+            # ordinary edges); there, with TB, invisible anchors keep the order instead
+            if (a, b) not in linked and (flat_turns or rankdir == "LR" and view.nodes[e.src].cluster is None
+                                         and view.nodes[e.dst].cluster is None):
                 attrs.append("minlen=0")
             linked.add((a, b))
         else:

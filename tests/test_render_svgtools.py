@@ -1,0 +1,70 @@
+"""Measuring rendered SVG the way a slide sees it (shared by the render tests)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+NS = {"s": "http://www.w3.org/2000/svg"}
+SLIDE_WIDTH_PX = 1920
+
+
+@dataclass
+class SvgFacts:
+    width: float
+    height: float
+    nodes: list[ET.Element]
+    clusters: list[ET.Element]
+    edges: list[ET.Element]
+    legend: list[str]
+    title: str
+    font_sizes: list[float]
+    font_families: set[str]
+
+    @property
+    def aspect(self) -> float:
+        return max(self.width / self.height, self.height / self.width)
+
+    @property
+    def min_text_px(self) -> float:
+        return min(self.font_sizes) * SLIDE_WIDTH_PX / self.width
+
+    def edge_labels(self) -> list[str]:
+        return [t.text for e in self.edges for t in e.iter(f"{{{NS['s']}}}text")]
+
+    def texts(self, element: ET.Element) -> list[str]:
+        return [t.text or "" for t in element.iter(f"{{{NS['s']}}}text")]
+
+    def dashed_edges(self) -> int:
+        return sum(1 for e in self.edges for p in e.findall("s:path", NS) if p.get("stroke-dasharray"))
+
+
+def parse_svg(svg: bytes | str) -> SvgFacts:
+    root = ET.fromstring(svg if isinstance(svg, bytes) else svg.encode())
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    graph = root.find("s:g", NS)
+    groups = list(graph.iter(f"{{{NS['s']}}}g"))
+    def drawn(g: ET.Element) -> bool:  # invisible layout anchors are not part of the picture
+        title = g.find("s:title", NS)
+        return title is None or "anchor_" not in (title.text or "")
+
+    by_class = {c: [g for g in groups if g.get("class") == c and drawn(g)] for c in ("node", "cluster", "edge")}
+    # the graph label: the title, then one text per legend family (direct children of the graph group)
+    label = [t.text or "" for t in graph.findall("s:text", NS)]
+    texts = list(root.iter(f"{{{NS['s']}}}text"))
+    sizes = [float(t.get("font-size")) for t in texts if t.get("font-size")]
+    families = {t.get("font-family") for t in texts if t.get("font-family")}
+    return SvgFacts(width, height, by_class["node"], by_class["cluster"], by_class["edge"], label[1:],
+                    label[0] if label else "", sizes, families)
+
+
+def count_marks(facts: SvgFacts) -> list[int]:
+    """The ×N marks on boxes, in drawing order."""
+    marks = []
+    for node in facts.nodes:
+        for text in facts.texts(node):
+            found = re.search(r"×(\d+)$", text.strip())
+            if found:
+                marks.append(int(found.group(1)))
+    return marks
