@@ -78,7 +78,8 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
         if b == a + 1 and (a, b) not in turns:
             turns[(a, b)] = e
     flat_turns = all(view.nodes[e.src].cluster is None and view.nodes[e.dst].cluster is None for e in turns.values())
-    if len(layout.segments) > 1 and rankdir == "TB" and not flat_turns:
+    anchored = len(layout.segments) > 1 and rankdir == "TB" and not flat_turns
+    if anchored:
         # invisible anchors on the top rank, chained left to right, each tied to the top box
         # of its segment, keep the segments in reading order (mincross may mirror them);
         # only without flat turn edges, whose labels dot would then drop
@@ -112,6 +113,8 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             if (a, b) not in linked and (flat_turns or rankdir == "LR" and view.nodes[e.src].cluster is None
                                          and view.nodes[e.dst].cluster is None):
                 attrs.append("minlen=0")
+            elif anchored:
+                attrs.append("constraint=false")  # the anchors hold every column's top in place
             linked.add((a, b))
         else:
             attrs.append("constraint=false")
