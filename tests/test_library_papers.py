@@ -512,3 +512,18 @@ def test_one_sgd_step_lowers_the_loss(name, overrides, input_shape, batch):
         if afters[-1] < before.item():
             break
     assert afters[-1] < before.item(), f"{name}: loss {before.item():.4f} -> {afters} for lr 1e-3, 1e-4, 1e-5"
+
+
+# -- families: one structure, variants by params ------------------------------------------------------
+@pytest.mark.parametrize("variant,base,overrides", [
+    ("resnet32", "resnet20", {"n": 5}), ("resnet44", "resnet20", {"n": 7}), ("resnet56", "resnet20", {"n": 9}),
+    ("resnet110", "resnet20", {"n": 18}), ("sd_resnet110", "resnet20", {"n": 18, "death_rate": 0.5}),
+    ("preact_resnet1001", "preact_resnet164", {"n": 111}),
+])
+def test_depth_variants_extend_one_structure(variant, base, overrides):
+    """Each depth variant is its base blueprint with other params (`extends:`), node for node."""
+    ours, theirs = graph_of(variant), graph_of(base, **overrides)
+    def layout(graph):
+        return [(node, d["op"].kind, d["shape"]) for node, d in graph.ops()]
+
+    assert layout(ours) == layout(theirs)
