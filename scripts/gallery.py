@@ -26,7 +26,7 @@ from netgen.errors import NetgenError  # noqa: E402
 from netgen.render import LEVELS, choose_view, render_source, run_dot  # noqa: E402
 
 OUT = ROOT / "docs" / "gallery"
-PNG_DPI = "96"
+PNG_DPI = "80"
 FULL_LIMIT = 250  # graph nodes; beyond this a full drawing is no slide and dot takes minutes
 
 
@@ -76,8 +76,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _png(source: str) -> bytes:
-    """PNG at a fixed resolution, so that the gallery is viewable and the files stay small."""
-    return run_dot(source.replace("  graph [", f"  graph [dpi={PNG_DPI}, ", 1), "png")
+    """PNG at a fixed resolution; with Pillow available, reduced to a 256-colour palette so
+    that the committed gallery stays small (the pictures have a handful of flat colours)."""
+    png = run_dot(source.replace("  graph [", f"  graph [dpi={PNG_DPI}, ", 1), "png")
+    try:
+        from PIL import Image
+    except ImportError:
+        return png
+    import io
+
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def write_index(rows: list[str], levels: list[str]) -> None:

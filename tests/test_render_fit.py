@@ -21,9 +21,9 @@ pytestmark = pytest.mark.skipif(not dot_available(), reason="graphviz `dot` is n
 MODELS = sorted(p.stem for p in BLUEPRINTS.glob("*.yaml"))
 MAX_ASPECT = 3.0
 MIN_TEXT_PX = 12.0
-# Blocks-level pictures whose many-branch blocks (Inception, SE, fractal joins) make the
+# Blocks-level pictures whose many-branch blocks (Inception, squeeze-excitation) make the
 # page wider than 11 pt text allows at 1920 px; measured, and reported in docs/diagrams.md.
-BLOCKS_SMALL_TEXT = {"googlenet", "inception_v3", "se_resnet50", "fractalnet", "densenet161"}
+BLOCKS_SMALL_TEXT = {"googlenet", "inception_v3", "se_resnet50"}
 _graphs: dict[str, object] = {}
 
 
