@@ -62,11 +62,18 @@ def graph_of(name: str):
 
 
 # -- folding ------------------------------------------------------------------------------
-def test_resnet50_overview_is_a_stage_per_node():
+def test_resnet50_overview_folds_identical_blocks_only():
     view = build_view(graph_of("resnet50"), "overview")
-    titles = [n.title for n in view.nodes.values()]
-    assert titles == ["Input", "Conv 7×7 /2, 64 · BN · ReLU", "MaxPool 3×3 /2", "Bottleneck ×3", "Bottleneck ×4",
-                      "Bottleneck ×6", "Bottleneck ×3", "GlobalAvgPool", "Flatten", "Linear 2048→1000", "Output"]
+    drawn = [(n.title, n.count, n.detail) for n in view.nodes.values()]
+    # each stage: its first block (stride, projection shortcut) and a run of the identical rest
+    stages = []
+    for size, first in zip((3, 4, 6, 3), ["Bottleneck"] + ["Bottleneck /2"] * 3, strict=True):
+        stages += [(first, 1, "projection shortcut"), ("Bottleneck", size - 1, "")]
+    assert drawn == [("Input", 1, ""), ("Conv 7×7 /2, 64 · BN · ReLU", 1, ""), ("MaxPool 3×3 /2", 1, ""), *stages,
+                     ("GlobalAvgPool", 1, ""), ("Flatten", 1, ""), ("Linear 2048→1000", 1, ""), ("Output", 1, "")]
+    assert [n.sub for n in view.nodes.values() if n.kind == "unit"][:2] == ["layer1.0", "layer1.1 – layer1.2"]
+    # input + stem + maxpool + 4 stages × (first block + run of the rest) + gap, flatten, fc + output
+    assert len(view.nodes) == 1 + 1 + 1 + 4 * 2 + 3 + 1 == 15
     assert not view.clusters
 
 
@@ -168,8 +175,8 @@ def test_svg_counts_match_the_view():
         assert sorted(facts.edge_labels()) == sorted(e.label for e in view.edges)
         assert facts.dashed_edges() == sum(e.skip for e in view.edges)
     facts = parse_svg(render(graph, "svg"))
-    assert sorted(count_marks(facts)) == [3, 3, 4, 6]
-    assert len(facts.nodes) == 11
+    assert sorted(count_marks(facts)) == [2, 2, 3, 5]  # 3, 4, 6, 3 blocks less each stage's first
+    assert len(facts.nodes) == 15
 
 
 @needs_dot
@@ -226,7 +233,9 @@ def test_build_writes_the_diagram(tmp_path):
     picture = tmp_path / ("resnet18.svg" if dot_available() else "resnet18.gv")
     assert picture.exists()
     if dot_available():
-        assert len(parse_svg(picture.read_bytes()).nodes) == 11
+        # input, stem, maxpool, layer1 (2 identical blocks, one box), layer2-4 (first + second block each),
+        # gap, flatten, fc, output
+        assert len(parse_svg(picture.read_bytes()).nodes) == 3 + 1 + 3 * 2 + 4
 
 
 @pytest.mark.skipif(not (BLUEPRINTS / "unet.yaml").exists(), reason="no U-Net blueprint yet")

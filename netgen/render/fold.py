@@ -229,6 +229,14 @@ class _Folder:
         side = not any(n in self.main for n in self.ops_in[path])  # an auxiliary head
         if level == "full":
             return "transparent" if (linear or plain or stage) else "cluster"
+        if level == "overview" and not side:
+            if stage:
+                # a stage is its blocks: the first (which usually carries the stride and the
+                # projection) and runs of identical ones folded ×N, as a lecturer draws them
+                return "transparent"
+            parent = self._scope_parent(path[:-1])
+            if self.level_of(parent) == "overview" and self.is_stage(parent):
+                return "node"  # a block of a stage is one box, even a long straight one
         if plain and not stage and not side or stage and not self.frame_stages:
             return "transparent"
         if linear and not stage and not side and len(self.fold_chains(self.entries(path), path)) > 3:
@@ -371,6 +379,9 @@ class _Folder:
                 title = f"{pretty(kid_blocks.pop())} ×{len(kids)}"
             elif len(kid_blocks) == 1 and None not in kid_blocks and n_kids > 1:
                 detail = f"{n_kids} × {pretty(next(iter(kid_blocks)))}"
+            else:
+                stride, detail = self.unit_detail(entry)
+                title += stride
             node = VNode(self.new_id(".".join(entry.scope)), title, "", "block", cluster, "unit", detail=detail)
         else:
             labels = [short_label(self.g[n]["op"].label(self.g[n]["in_shapes"], self.g[n]["shape"])) for n in entry.ops]
@@ -387,6 +398,21 @@ class _Folder:
         for n in every:
             self.view.owner[n] = node.id
         return node.id
+
+    def unit_detail(self, entry: _Entry) -> tuple[str, str]:
+        """What sets a block box apart from its identical neighbours: its stride, written after
+        the title as for ops (" /2"), and a projection shortcut (the detail line)."""
+        stride = ""
+        first, last = self.g[entry.ops[0]], self.g[entry.ops[-1]]
+        before = first["in_shapes"][0] if first["in_shapes"] else None
+        after = last["shape"]
+        if before is not None and after is not None and len(before) == 3 == len(after) and after[-1] > 0:
+            factor = before[-1] / after[-1]  # a stride, not the border an unpadded conv trims
+            if round(factor) >= 2 and abs(factor - round(factor)) < 0.2:
+                stride = f" /{round(factor)}"
+        projection = any(_under(path, entry.scope) and scope.meta.get("role") == "projection"
+                         for path, scope in self.g.scopes.items())
+        return stride, "projection shortcut" if projection else ""
 
     def build(self) -> View:
         top = self.fold_chains(self.entries(()))
