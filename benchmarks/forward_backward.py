@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-import netgen  # noqa: E402
 from conftest import import_torchvision  # noqa: E402
+
+import netgen  # noqa: E402
 
 
 def step(model, x, y):

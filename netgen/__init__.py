@@ -11,4 +11,6 @@ from .api import compile_blueprint, library_blueprints, load, python_source
 from .errors import Diagnostic, NetgenError
 
 __version__ = "0.1.0"
-__all__ = ["compile_blueprint", "load", "python_source", "library_blueprints", "NetgenError", "Diagnostic", "__version__"]
+__all__ = [
+    "compile_blueprint", "load", "python_source", "library_blueprints", "NetgenError", "Diagnostic", "__version__",
+]

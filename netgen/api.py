@@ -12,8 +12,9 @@ A bare library name (`"resnet50"`) is looked up in the blueprint library.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .blueprint import load_blueprint
 from .errors import Diagnostic, NetgenError

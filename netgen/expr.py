@@ -99,7 +99,8 @@ def evaluate(source: str, scope: dict[str, Any]) -> Any:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExprError(f"invalid expression `{source}`: {exc.msg}", "expressions use Python syntax, e.g. ${planes * 4}") from None
+        raise ExprError(f"invalid expression `{source}`: {exc.msg}",
+                        "expressions use Python syntax, e.g. ${planes * 4}") from None
     return _Evaluator(scope).visit(tree.body)
 
 
@@ -170,7 +171,7 @@ class _Evaluator:
 
     def visit_Compare(self, node):
         left = self.visit(node.left)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.visit(right_node)
             try:
                 if not _COMPARE[type(op)](left, right):
@@ -190,7 +191,7 @@ class _Evaluator:
         return [self.visit(e) for e in node.elts]
 
     def visit_Dict(self, node):
-        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values)}
+        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values, strict=True)}
 
     def visit_ListComp(self, node):
         """`[d * 2 for d in depths if d > 1]`: one `for` over a list, names only as targets."""
@@ -212,7 +213,8 @@ class _Evaluator:
     def visit_Subscript(self, node):
         value = self.visit(node.value)
         if isinstance(node.slice, ast.Slice):
-            parts = [self.visit(p) if p is not None else None for p in (node.slice.lower, node.slice.upper, node.slice.step)]
+            bounds = (node.slice.lower, node.slice.upper, node.slice.step)
+            parts = [self.visit(p) if p is not None else None for p in bounds]
             index = slice(*parts)
         else:
             index = self.visit(node.slice)

@@ -19,8 +19,8 @@ state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import networkx as nx
 

@@ -27,7 +27,8 @@ def pair(value) -> tuple[int, int]:
     return (int(value), int(value))
 
 
-def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil_mode: bool = False) -> int:
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
     """Output length of a convolution or pooling window along one axis (torch's formula)."""
     effective = dilation * (kernel - 1) + 1
     span = size + 2 * padding - effective
@@ -44,7 +45,8 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     else:
         out = span // stride + 1
     if out <= 0:
-        raise ShapeError(f"output size would be {out} (input {size}, kernel {kernel}, stride {stride}, padding {padding})")
+        raise ShapeError(f"output size would be {out} "
+                         f"(input {size}, kernel {kernel}, stride {stride}, padding {padding})")
     return out
 
 

@@ -4,11 +4,10 @@ import json
 import subprocess
 import sys
 
+from conftest import BLUEPRINTS, ROOT, write_blueprint
 from typer.testing import CliRunner
 
 from netgen.cli.main import app
-
-from conftest import BLUEPRINTS, ROOT, write_blueprint
 
 runner = CliRunner()
 
@@ -26,7 +25,8 @@ def test_build_writes_the_module_and_prints_totals(tmp_path):
 
 
 def test_build_with_overrides_and_library_name(tmp_path):
-    result = runner.invoke(app, ["build", "resnet50", "-o", str(tmp_path), "--set", "num_classes=10", "--input", "3x32x32"])
+    args = ["build", "resnet50", "-o", str(tmp_path), "--set", "num_classes=10", "--input", "3x32x32"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     # 2048*10 + 10 for the new classifier instead of 2048*1000 + 1000
     assert f"{25_557_032 - 2_049_000 + 20_490:,} parameters" in result.output
@@ -78,7 +78,8 @@ def test_python_dash_m_and_check_do_not_import_torch():
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"
-    module = subprocess.run([sys.executable, "-m", "netgen", "check", "resnet50"], capture_output=True, text=True, cwd=ROOT)
+    module = subprocess.run([sys.executable, "-m", "netgen", "check", "resnet50"],
+                            capture_output=True, text=True, cwd=ROOT)
     assert module.returncode == 0 and module.stdout.startswith("ok: resnet50")
 
 

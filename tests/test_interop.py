@@ -8,10 +8,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import BLUEPRINTS, write_blueprint
 
 import netgen
-
-from conftest import BLUEPRINTS, write_blueprint
 
 TINY = """netgen: 1
 name: tiny

@@ -2,10 +2,10 @@
 
 import re
 
+from conftest import ROOT
+
 import netgen
 from netgen.errors import NetgenError
-
-from conftest import ROOT
 
 STEP1 = ROOT / "docs" / "prototyping" / "step1.yaml"
 
@@ -22,7 +22,8 @@ def test_the_documented_prototype_checks_with_the_quoted_totals():
 def test_the_documented_mistakes_give_the_documented_errors(tmp_path):
     source = STEP1.read_text()
     cases = [
-        (source.replace("growth: 32, groups: 8", "growth: 12, groups: 8"), "NG007", "out=12 must be divisible by groups=8"),
+        (source.replace("growth: 32, groups: 8", "growth: 12, groups: 8"), "NG007",
+         "out=12 must be divisible by groups=8"),
         (source.replace("{growth: $growth, groups", "{grow: $growth, groups"), "NG005", "has no parameter `grow`"),
         (source.replace("in_channels // 2", "in_channel // 2"), "NG003", "unknown name `in_channel`"),
         (source.replace("  - bn\n  - relu\n  - gap", "  - concat: {from: [stem, stage3]}\n  - bn\n  - relu\n  - gap"),

@@ -32,5 +32,15 @@ def test_the_op_reference_is_generated_from_the_registry():
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "ops_doc.py"), "--check"], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "ops_doc.py"), "--check"],
+                         capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_the_code_passes_ruff():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "ruff", "check", "netgen", "tests", "benchmarks", "scripts"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr

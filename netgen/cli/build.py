@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,8 +15,8 @@ from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
 def build(
     blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
-    sets: Optional[list[str]] = SetOption,
-    input: Optional[str] = InputOption,
+    sets: list[str] | None = SetOption,
+    input: str | None = InputOption,
     format: str = FormatOption,
 ) -> None:
     """Write OUT/<name>.py, a readable standalone nn.Module, and print its totals."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from ..errors import NetgenError
@@ -13,8 +11,8 @@ from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
 
 def check(
     blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
-    sets: Optional[list[str]] = SetOption,
-    input: Optional[str] = InputOption,
+    sets: list[str] | None = SetOption,
+    input: str | None = InputOption,
     format: str = FormatOption,
 ) -> None:
     """Validate a blueprint and check every shape, without importing torch."""

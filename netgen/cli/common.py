@@ -7,7 +7,6 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,7 +23,7 @@ InputOption = typer.Option(None, "--input", "-i", metavar="CxHxW", help="Overrid
 FormatOption = typer.Option("text", "--format", help="Error format: text or json.")
 
 
-def parse_input(text: Optional[str]) -> list[int] | None:
+def parse_input(text: str | None) -> list[int] | None:
     if not text:
         return None
     if not re.fullmatch(r"\d+(x\d+)*", text.strip()):
@@ -35,7 +34,7 @@ def parse_input(text: Optional[str]) -> list[int] | None:
     return sizes
 
 
-def compile_from_cli(blueprint: str, sets: Optional[list[str]], input_text: Optional[str]) -> Graph:
+def compile_from_cli(blueprint: str, sets: list[str] | None, input_text: str | None) -> Graph:
     overrides = dict(parse_override(s) for s in (sets or []))
     return compile_blueprint(blueprint, parse_input(input_text), **overrides)
 

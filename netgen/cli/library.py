@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from ..api import library_blueprints
-from ..source import load_yaml
 from ..ops import REGISTRY
+from ..source import load_yaml
 
 
 def list_blueprints() -> None:

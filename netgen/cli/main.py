@@ -19,13 +19,7 @@ app = typer.Typer(
 COMMAND_MODULES = ["build", "check", "summary", "render", "compare", "library"]
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"netgen.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a command still being written on a branch
-        if _exc.name != f"netgen.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"netgen.cli.{_name}").register(app)
 
 
 @app.callback()

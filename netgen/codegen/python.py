@@ -293,7 +293,7 @@ class PythonEmitter:
         draft: ClassDraft = entry["draft"]
         instances = entry["instances"]
         # which lifted ints vary between instances, merged when they vary together
-        columns = list(zip(*instances)) if instances and instances[0] else []
+        columns = list(zip(*instances, strict=True)) if instances and instances[0] else []
         params: list[str] = []
         column_param: dict[int, str | None] = {}
         seen: dict[tuple, str] = {}
@@ -345,7 +345,8 @@ class PythonEmitter:
         lines.append(f"{INDENT * 2}return {', '.join(always)}")
         return "\n".join(lines)
 
-    def fill(self, template: str, cursor: int, first: list[int], column_param: dict[int, str | None]) -> tuple[str, int]:
+    def fill(self, template: str, cursor: int, first: list[int],
+             column_param: dict[int, str | None]) -> tuple[str, int]:
         """Replace `{}` slots and class markers left to right, consuming lifted values."""
         out = []
         for token in _TOKEN.split(template):
@@ -361,7 +362,7 @@ class PythonEmitter:
                     param = column_param.get(cursor + columns[p])
                     texts.append(param if param else str(first[cursor + columns[p]]))
                 if len(texts) > 1:
-                    texts = [f"{p}={t}" for p, t in zip(child["params"], texts)]
+                    texts = [f"{p}={t}" for p, t in zip(child["params"], texts, strict=True)]
                 out.append(f"{child['name']}({', '.join(texts)})")
                 cursor += len(child["instances"][0])
             else:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..shapes import Shape, ShapeError, format_shape, numel
 
-REGISTRY: dict[str, type["Op"]] = {}
+REGISTRY: dict[str, type[Op]] = {}
 # The keys the lowering consumes before an op's own params are validated.
 COMMON_KEYS = ("name", "from")
 
@@ -83,7 +83,7 @@ class Op:
         return self.p.model_dump(exclude_defaults=True, mode="json")
 
     @classmethod
-    def from_config(cls, config: dict) -> "Op":
+    def from_config(cls, config: dict) -> Op:
         return cls(cls.Params(**config))
 
     # -- shape -------------------------------------------------------------------------

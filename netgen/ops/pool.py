@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from ..shapes import ShapeError, conv2d_output, expect_rank, numel, pair
-from .base import compact, IntPair, Op, OpParams, register_op, kwargs_text
+from .base import IntPair, Op, OpParams, compact, kwargs_text, register_op
 
 
 class WindowParams(OpParams):
@@ -20,7 +20,8 @@ class WindowParams(OpParams):
         if min(k) <= 0 or (self.stride is not None and min(pair(self.stride)) <= 0):
             raise ValueError(f"Expected strictly positive k and stride. Received k={self.k}, stride={self.stride}")
         if any(pad[i] > k[i] // 2 for i in range(2)) or min(pad) < 0:
-            raise ValueError(f"pad must be between 0 and half the kernel (torch's rule). Received pad={self.pad}, k={self.k}")
+            raise ValueError("pad must be between 0 and half the kernel (torch's rule). "
+                             f"Received pad={self.pad}, k={self.k}")
         return self
 
 
