@@ -25,13 +25,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .blueprint import Blueprint, BlockDef, type_matches, type_name
+from .blueprint import BlockDef, Blueprint, type_matches, type_name
 from .errors import Diagnostics, NetgenError, Span, did_you_mean
 from .expr import ExprError, interpolate
 from .graph import Graph, Scope
 from .ops import REGISTRY
 from .shapes import ShapeError, conv_output_size, format_shape
-from .source import YDict, YList
+from .source import YDict, YList, located
 
 COMPOSITES = ("seq", "residual", "parallel", "dense")
 META = ("repeat", "if")
@@ -69,19 +69,20 @@ class ScopeCtx:
     """Lowering state of one scope: the names defined in it, for naming and `from`."""
 
     path: tuple[str, ...]
-    parent: "ScopeCtx | None" = None
+    parent: ScopeCtx | None = None
     block_root: bool = False
     block_input: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # local name -> node id of its output
-    children: dict[str, "ScopeCtx"] = field(default_factory=dict)
+    children: dict[str, ScopeCtx] = field(default_factory=dict)
 
-    def child(self, name: str) -> "ScopeCtx":
+    def child(self, name: str) -> ScopeCtx:
         ctx = ScopeCtx(self.path + (name,), parent=self)
         self.children[name] = ctx
         return ctx
 
 
 def _as_list(value: Any, span: Span | None) -> YList:
+    value = located(value, span)  # a plain list or dict comes from an expression (`body: $layers`)
     if isinstance(value, YList):
         return value
     items = YList([value])
@@ -132,7 +133,8 @@ class Lowerer:
         graph.meta.update(name=bp.name, doc=bp.doc, source=bp.path, params=dict(bp.params), files=bp.files)
         graph.scopes[()].doc = bp.doc
         graph.scopes[()].span = bp.raw.span
-        source = graph.add_node("input", kind="input", path=("input",), shape=tuple(bp.input), span=bp.raw.value_span("input"))
+        source = graph.add_node("input", kind="input", path=("input",), shape=tuple(bp.input),
+                                span=bp.raw.value_span("input"))
         root = ScopeCtx((), block_root=True, block_input=source)
         env = self.let_env(dict(bp.params), bp.let, "let")
         out = self.lower_list(bp.network, env, source, root)
@@ -168,13 +170,15 @@ class Lowerer:
             if isinstance(spec, dict):
                 unknown = [k for k in spec if k not in ("from", "name", "training", "if")]
                 if unknown or "from" not in spec:
-                    self.error("NG015", "an output is a reference or {from: ref, name: field, training: bool, if: expr}",
+                    self.error("NG015",
+                               "an output is a reference or {from: ref, name: field, training: bool, if: expr}",
                                span, "outputs")
                     continue
                 ok, wanted = self.try_value(spec.get("if", True), env, span, "outputs", "if")
                 if not ok or not wanted:
                     continue
-                ref, field_name, training = str(spec["from"]), str(spec.get("name", spec["from"])), bool(spec.get("training", False))
+                ref, field_name = str(spec["from"]), str(spec.get("name", spec["from"]))
+                training = bool(spec.get("training", False))
             else:
                 ref = field_name = str(spec)
             node = self.resolve(ref, root, span)
@@ -188,7 +192,8 @@ class Lowerer:
                                 shape=self.graph[node]["shape"], span=span)
             self.graph[out_id]["training_only"] = training
         if self.graph.outputs and all(self.graph[o].get("training_only") for o in self.graph.outputs):
-            self.error("NG015", "every output is training-only; the model would return nothing in eval mode", None, "outputs")
+            self.error("NG015", "every output is training-only; the model would return nothing in eval mode",
+                       None, "outputs")
         self.mark_training_only()
 
     def mark_training_only(self) -> None:
@@ -216,8 +221,8 @@ class Lowerer:
                 return None
             return self.classify(str(key), YDict(), env, span, path)
         if not isinstance(raw, YDict) or not raw:
-            self.error("NG015", f"an item must be an op name or a mapping `op: {{params}}`; received {raw!r}", span, path,
-                       "write e.g. `- relu` or `- conv: {out: 64, k: 3}`")
+            self.error("NG015", f"an item must be an op name or a mapping `op: {{params}}`; received {raw!r}",
+                       span, path, "write e.g. `- relu` or `- conv: {out: 64, k: 3}`")
             return None
         keys = [k for k in raw if k not in ("name", "from")]
         if len(keys) != 1:
@@ -244,7 +249,8 @@ class Lowerer:
             if "name" in holder:
                 ok, name = self.try_value(holder["name"], env, holder.value_span("name"), path, "name")
                 if ok:
-                    item.name, item.name_span = self.check_name(name, holder.value_span("name"), path), holder.value_span("name")
+                    item.name_span = holder.value_span("name")
+                    item.name = self.check_name(name, item.name_span, path)
             if "from" in holder:
                 ok, sources = self.try_value(holder["from"], env, holder.value_span("from"), path, "from")
                 if ok:
@@ -275,6 +281,13 @@ class Lowerer:
     # -- sequences, repeats, conditionals --------------------------------------------------
     def expand(self, raws: Any, env: dict, span: Span | None, path: tuple) -> list[Item]:
         """Flatten a list: unnamed repeats and `if` splice their items in place."""
+        if isinstance(raws, str) and "$" in raws:
+            # `body: $layers`: a list held by a param; a string result stays an item (`- $act`)
+            ok, value = self.try_value(raws, env, span, path, "list")
+            if not ok:
+                return []
+            if isinstance(value, list):
+                raws = value
         raws = _as_list(raws, span)
         items: list[Item] = []
         for index, raw in enumerate(raws):
@@ -305,7 +318,8 @@ class Lowerer:
         if isinstance(count, float) and count.is_integer():
             count = int(count)
         if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_REPEAT:
-            self.error("NG007", f"repeat expects a count from 0 to {MAX_REPEAT}; received {count!r}", raw.value_span("repeat"), path)
+            self.error("NG007", f"repeat expects a count from 0 to {MAX_REPEAT}; received {count!r}",
+                       raw.value_span("repeat"), path)
             return []
         if "body" not in raw:
             self.error("NG015", "repeat has no `body`", span, path, "add `body: [...]` with the items to repeat")
@@ -378,7 +392,7 @@ class Lowerer:
 
     def lower_list(self, raws: Any, env: dict, x: str | None, scope: ScopeCtx, span=None, numbered=True) -> str | None:
         items = self.expand(raws, env, span, scope.path)
-        for item, name in zip(items, self.assign_names(items, scope, numbered)):
+        for item, name in zip(items, self.assign_names(items, scope, numbered), strict=True):
             x = self.lower_item(item, name, x, scope)
         return x
 
@@ -412,9 +426,10 @@ class Lowerer:
                 break
             ctx = ctx.parent
         if ctx is None:
+            suggestion = did_you_mean(parts[0], visible | {"input"})
             self.error("NG008", f"unknown reference `{ref}` in `from`", span, scope.path,
-                       (did_you_mean(parts[0], visible | {"input"}) + " " if did_you_mean(parts[0], visible | {"input"}) else "")
-                       + "`from` names an earlier item in this block or `input`; naming a later item would make a cycle")
+                       (suggestion + " " if suggestion else "") + "`from` names an earlier item in this block or "
+                       "`input`; naming a later item would make a cycle")
             return None
         node = ctx.names[parts[0]]
         for part in parts[1:]:
@@ -445,8 +460,8 @@ class Lowerer:
 
     def lower_composite(self, item: Item, inputs: list[str | None], scope: ScopeCtx) -> str | None:
         if len(inputs) != 1:
-            self.error("NG015", f"a {item.form} takes one input; `from` lists {len(inputs)}", item.from_span, scope.path,
-                       "merge the inputs first with `concat` or `add`")
+            self.error("NG015", f"a {item.form} takes one input; `from` lists {len(inputs)}",
+                       item.from_span, scope.path, "merge the inputs first with `concat` or `add`")
             return None
         x = inputs[0]
         kind = "block" if item.form == "block" else item.form
@@ -586,7 +601,8 @@ class Lowerer:
             if path not in self.duplicates:  # assign_names has usually said so already
                 self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
             return None
-        self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=inputs, shape=shape, inserted=inserted)
+        self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=inputs, shape=shape,
+                            inserted=inserted)
         self.graph[node_id]["in_shapes"] = in_shapes
         if shape is None:
             return None
@@ -604,7 +620,8 @@ class Lowerer:
                 self.error("NG006", f"`{cls.kind}` needs `{key}`", span, path, f"add `{key}: ...`; {cls.doc}")
             else:
                 message = err["msg"].removeprefix("Value error, ")
-                received = f"; received {key}={err['input']!r}" if key is not None and "received" not in message.lower() else ""
+                says_received = key is not None and "received" in message.lower()
+                received = f"; received {key}={err['input']!r}" if key is not None and not says_received else ""
                 self.error("NG007", f"`{cls.kind}`{'.' + str(key) if key else ''}: {message}{received}", where, path)
 
     # -- residual and parallel ------------------------------------------------------------------
@@ -621,7 +638,9 @@ class Lowerer:
             return None
         shortcut = opts.get("shortcut", "auto")
         sc_span = opts.value_span("shortcut") if "shortcut" in opts else item.span
-        ok, shortcut = self.try_value(shortcut, env, sc_span, scope.path, "shortcut") if isinstance(shortcut, str) else (True, shortcut)
+        ok = True
+        if isinstance(shortcut, str):
+            ok, shortcut = self.try_value(shortcut, env, sc_span, scope.path, "shortcut")
         if not ok:
             return None
         same = self.graph[body_out]["shape"] == self.graph[x]["shape"]
@@ -638,7 +657,8 @@ class Lowerer:
                 sc_out = self.projection(opts, env, x, body_out, scope, sc_span, inserted=shortcut == "auto")
         elif isinstance(shortcut, str):
             self.error("NG015", f"unknown shortcut `{shortcut}`", sc_span, scope.path,
-                       did_you_mean(shortcut, SHORTCUTS) or "shortcut is one of " + ", ".join(SHORTCUTS) + ", or a list of ops")
+                       did_you_mean(shortcut, SHORTCUTS)
+                       or "shortcut is one of " + ", ".join(SHORTCUTS) + ", or a list of ops")
             return None
         else:
             child = scope.child("shortcut")
@@ -656,20 +676,22 @@ class Lowerer:
             out = self.lower_list(opts["after"], env, out, scope, opts.value_span("after"), numbered=False)
         return out
 
-    def projection(self, opts: YDict, env: dict, x: str, body_out: str, scope: ScopeCtx, span, inserted: bool) -> str | None:
+    def projection(self, opts: YDict, env: dict, x: str, body_out: str, scope: ScopeCtx, span,
+                   inserted: bool) -> str | None:
         spec = opts.get("projection") or YDict()
         if not isinstance(spec, YDict):
             self.error("NG015", "projection options are a mapping: {name: downsample, bn: true}", span, scope.path)
             return None
         self.check_keys(spec, ("name", "bn"), "projection", scope.path)
-        ok, name = self.try_value(spec.get("name", "downsample"), env, spec.value_span("name"), scope.path, "projection name")
+        ok, name = self.try_value(spec.get("name", "downsample"), env, spec.value_span("name"), scope.path,
+                                  "projection name")
         name = self.check_name(name, spec.value_span("name"), scope.path) if ok else None
         if name is None:
             return None
         src, dst = self.graph[x]["shape"], self.graph[body_out]["shape"]
         if len(src) != 3 or len(dst) != 3:
-            self.error("NG010", f"cannot project a {format_shape(src)} shortcut to {format_shape(dst)}", span, scope.path,
-                       "a projection shortcut works on C×H×W maps")
+            self.error("NG010", f"cannot project a {format_shape(src)} shortcut to {format_shape(dst)}",
+                       span, scope.path, "a projection shortcut works on C×H×W maps")
             return None
         strides = []
         for axis in (1, 2):
@@ -682,7 +704,8 @@ class Lowerer:
             strides.append(stride)
         child = scope.child(name)
         self.graph.add_scope(Scope(child.path, "seq", None, span, meta={"inserted": inserted, "role": "projection"}))
-        conv_args = {"out": dst[0], "k": 1, "stride": strides[0] if strides[0] == strides[1] else strides, "bias": False}
+        stride = strides[0] if strides[0] == strides[1] else strides
+        conv_args = {"out": dst[0], "k": 1, "stride": stride, "bias": False}
         out = self.add_op("conv", YDict(conv_args), env, "0", [x], child, span, inserted=inserted)
         if spec.get("bn", True) and out is not None:
             out = self.add_op("bn", YDict(), env, "1", [out], child, span, inserted=inserted)
@@ -695,14 +718,15 @@ class Lowerer:
         block returns concat(input, out_1..out_n). Written like a repeat."""
         opts = item.args
         if not isinstance(opts, YDict) or "repeat" not in opts:
-            self.error("NG015", "dense needs `repeat:`, `body:` and optionally `as:` and `name:`", item.span, scope.path,
+            self.error("NG015", "dense needs `repeat:`, `body:` and optionally `as:` and `name:`",
+                       item.span, scope.path,
                        "dense: {repeat: 6, as: i, name: denselayer${i+1}, body: {dense_layer: {growth: 32}}}")
             return None
         spec = YDict((k, v) for k, v in opts.items() if k not in ("from",))
         spec.span, spec.key_spans, spec.value_spans = opts.span, opts.key_spans, opts.value_spans
         items = self.expand_repeat(spec, item.env, item.span, scope.path)
         features = [x]
-        for layer, name in zip(items, self.assign_names(items, scope, numbered=True)):
+        for layer, name in zip(items, self.assign_names(items, scope, numbered=True), strict=True):
             layer_input = features[0] if len(features) == 1 else self.concat(features, item.env, scope, layer.span)
             out = self.lower_item(layer, name, layer_input, scope)
             if out is None:
@@ -747,8 +771,8 @@ class Lowerer:
             for index, branch in enumerate(branches):
                 outs.append(self.lower_list(branch, env, x, scope, branches.item_span(index), numbered=False))
         else:
-            self.error("NG015", "`branches` is a mapping of named branches or a list of branches", opts.value_span("branches"),
-                       scope.path)
+            self.error("NG015", "`branches` is a mapping of named branches or a list of branches",
+                       opts.value_span("branches"), scope.path)
             return None
         if any(o is None for o in outs) or not outs:
             return None

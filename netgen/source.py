@@ -49,6 +49,20 @@ class YList(list):
         return self.span
 
 
+def located(value: Any, span: Span | None) -> Any:
+    """Plain dicts and lists (built by an expression) as YDict/YList, every part placed at `span`,
+    so that they lower and report errors like the same structure written in the file."""
+    if isinstance(value, dict) and not isinstance(value, YDict):
+        out = YDict({key: located(item, span) for key, item in value.items()})
+    elif isinstance(value, list) and not isinstance(value, YList):
+        out = YList(located(item, span) for item in value)
+        out.item_spans = [span] * len(out)
+    else:
+        return value
+    out.span = span
+    return out
+
+
 def _span(mark, file: str) -> Span:
     return Span(file, mark.line + 1, mark.column + 1)
 

@@ -7,12 +7,11 @@ import sys
 
 import pytest
 import torch
+from conftest import BLUEPRINTS, ROOT, write_blueprint
 from torch import nn
 
 import netgen
 from netgen.codegen import generate_source
-
-from conftest import BLUEPRINTS, ROOT, write_blueprint
 
 LIBRARY = sorted(BLUEPRINTS.glob("*.yaml"))
 
@@ -86,7 +85,9 @@ network:
 """)
     model = netgen.load(path)
     assert isinstance(model.features, nn.Sequential) and isinstance(model.classifier, nn.Sequential)
-    assert list(model.state_dict()) == ["features.0.weight", "features.0.bias", "classifier.1.weight", "classifier.1.bias"]
+    assert list(model.state_dict()) == [
+        "features.0.weight", "features.0.bias", "classifier.1.weight", "classifier.1.bias",
+    ]
 
 
 def test_parallel_branch_names_and_concat(tmp_path):
@@ -262,3 +263,29 @@ network:
     assert netgen.compile_blueprint(path)["act"]["op"].kind == "relu"
     assert netgen.compile_blueprint(path, act="silu")["act"]["op"].kind == "silu"
     assert len(list(netgen.compile_blueprint(path, act="double").ops())) == 2
+
+
+def test_a_shortcut_and_a_body_given_as_params(tmp_path):
+    """A list of ops passed through a param (or built by an expression) lowers like one written in place."""
+    path = write_blueprint(tmp_path, """netgen: 1
+name: lists
+input: [4, 8, 8]
+blocks:
+  unit:
+    params:
+      layers: [{conv: {out: 8, k: 3, stride: 2, pad: 1}}]
+      skip: [{avgpool: {k: 2}}, {conv: {out: 8, k: 1}}]
+    residual: {body: $layers, shortcut: $skip}
+network:
+  - unit: {name: a}
+  - unit: {name: b, layers: "${[{'conv': {'out': 8, 'k': 1}}] * 2}", skip: identity}
+""")
+    graph = netgen.compile_blueprint(path)
+    kinds = [(n, d["op"].kind) for n, d in graph.ops()]
+    assert kinds == [("a.0", "conv"), ("a.shortcut.0", "avgpool"), ("a.shortcut.1", "conv"), ("a.add", "add"),
+                     ("b.0", "conv"), ("b.1", "conv"), ("b.add", "add")]
+    model = netgen.load(path).eval()
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        h = getattr(model.a, "0")(x) + model.a.shortcut[1](nn.functional.avg_pool2d(x, 2))
+        assert torch.allclose(model(x), getattr(model.b, "1")(getattr(model.b, "0")(h)) + h, atol=1e-6)
