@@ -30,7 +30,8 @@ from .expr import ExprError, interpolate
 from .source import YDict, YList, load_yaml
 
 LANGUAGE_VERSION = 1
-PARAM_TYPES = {"int", "float", "number", "bool", "str", "list", "dict", "any"}
+# `size` is an int or a pair [h, w] of ints, as conv and pool take for kernel, stride and padding.
+PARAM_TYPES = {"int", "float", "number", "bool", "str", "list", "dict", "size", "any"}
 
 
 class FileModel(BaseModel):
@@ -112,6 +113,20 @@ def _locate(data: YDict, loc: tuple) -> Span | None:
     return span
 
 
+# Names every block body can read from its input; a param or `let` of the same name would be shadowed.
+IMPLICIT_NAMES = ("in_channels", "in_shape")
+
+
+def _check_implicit_names(mapping: Any, where: str, diags: Diagnostics) -> None:
+    if not isinstance(mapping, YDict):
+        return
+    for key in mapping:
+        if key in IMPLICIT_NAMES:
+            diags.error("NG015", f"`{key}` is set by netgen from the block's input and cannot be declared",
+                        mapping.key_span(key), f"{where}.{key}",
+                        f"read `{key}` inside a block; give your own value another name")
+
+
 def _validate_file(data: Any, file: str, diags: Diagnostics) -> FileModel | None:
     if not isinstance(data, YDict):
         diags.error("NG002", "a blueprint must be a YAML mapping with `network:` or `blocks:`",
@@ -146,7 +161,8 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
         if body_keys == ["body"]:
             body = raw["body"]
         elif not body_keys:
-            diags.error("NG015", f"block `{name}` has no body", span, name, "add `body: [...]` or a form such as `residual:`")
+            diags.error("NG015", f"block `{name}` has no body", span, name,
+                        "add `body: [...]` or a form such as `residual:`")
             continue
         else:
             body = YDict((k, raw[k]) for k in body_keys)
@@ -154,8 +170,11 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
             body.key_spans = {k: raw.key_spans[k] for k in body_keys}
             body.value_spans = {k: raw.value_spans[k] for k in body_keys}
         params, required, spans = {}, {}, {}
+        _check_implicit_names(params_raw, f"blocks.{name}.params", diags)
+        _check_implicit_names(let, f"blocks.{name}.let", diags)
         if not isinstance(params_raw, YDict):
-            diags.error("NG015", "block params must be a mapping `name: default` or `name: type`", raw.value_span("params"), name)
+            diags.error("NG015", "block params must be a mapping `name: default` or `name: type`",
+                        raw.value_span("params"), name)
             params_raw = YDict()
         for pname, default in params_raw.items():
             spans[pname] = params_raw.key_span(pname)
@@ -169,7 +188,8 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
 
 
 def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack: list[str],
-               blocks: dict[str, BlockDef], files: list[str], span: Span | None = None) -> tuple[FileModel, YDict] | None:
+               blocks: dict[str, BlockDef], files: list[str],
+               span: Span | None = None) -> tuple[FileModel, YDict] | None:
     key = str(path.resolve())
     if key in stack:
         diags.error("NG014", f"circular `use:` of {path.name}", span, hint="remove one of the imports")
@@ -186,6 +206,8 @@ def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack
         return None
     seen[key] = model
     files.append(str(path))
+    _check_implicit_names(data.get("params"), "params", diags)
+    _check_implicit_names(data.get("let"), "let", diags)
     uses = data.get("use") or YList()
     for index, used in enumerate(model.use):
         target = (path.parent / used)
@@ -225,7 +247,11 @@ def type_matches(value: Any, expected: Any) -> bool:
     if kind in ("any", "NoneType"):
         return True
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, float) and value.is_integer())
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        return is_int or (isinstance(value, float) and value.is_integer())
+    if kind == "size":
+        pair = isinstance(value, list) and len(value) == 2
+        return type_matches(value, "int") or (pair and all(type_matches(v, "int") for v in value))
     if kind in ("float", "number"):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "bool":

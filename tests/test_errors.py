@@ -4,11 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT, write_blueprint
 
 import netgen
 from netgen.errors import NetgenError
-
-from conftest import ROOT, write_blueprint
 
 
 def errors_of(tmp_path, text, **params):
@@ -176,7 +175,8 @@ network:
 
 
 def test_a_param_defined_by_an_expression_takes_an_override_of_its_value_type(tmp_path):
-    path = write_blueprint(tmp_path, HEADER + 'params: {base: 4, width: "${base * 2}"}\nnetwork:\n  - conv: {out: $width, k: 1}\n')
+    source = HEADER + 'params: {base: 4, width: "${base * 2}"}\nnetwork:\n  - conv: {out: $width, k: 1}\n'
+    path = write_blueprint(tmp_path, source)
     out_channels = lambda graph: graph[graph.outputs[0]]["shape"][0]  # noqa: E731
     assert out_channels(netgen.compile_blueprint(path)) == 8
     assert out_channels(netgen.compile_blueprint(path, base=3)) == 6
@@ -184,3 +184,33 @@ def test_a_param_defined_by_an_expression_takes_an_override_of_its_value_type(tm
     with pytest.raises(NetgenError) as info:
         netgen.compile_blueprint(path, width="wide")
     assert info.value.diagnostics[0].code == "NG007" and "expects int" in info.value.diagnostics[0].message
+
+
+def test_names_netgen_sets_from_the_input_cannot_be_declared(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """params: {in_channels: 3}
+blocks:
+  unit:
+    params: {in_shape: 1}
+    body: [relu]
+network:
+  - unit
+""")
+    assert [(d.code, d.span.line, d.span.col) for d in diags] == [("NG015", 4, 10), ("NG015", 7, 14)]
+    assert "`in_channels` is set by netgen from the block's input" in diags[0].message
+
+
+def test_a_size_param_takes_an_int_or_a_pair(tmp_path):
+    def text(k):
+        return HEADER + f"""blocks:
+  unit:
+    params: {{k: size}}
+    body: [{{conv: {{out: 4, k: $k, pad: 0}}}}]
+network:
+  - unit: {{k: {k}}}
+"""
+    for k, shape in (("3", (4, 30, 30)), ("[1, 7]", (4, 32, 26))):
+        graph = netgen.compile_blueprint(write_blueprint(tmp_path, text(k)))
+        assert graph[graph.outputs[0]]["shape"] == shape
+    for bad in ("[1, 2, 3]", "big", "[1.5, 2]"):
+        _, diags = errors_of(tmp_path, text(bad))
+        assert diags[0].code == "NG007" and "expects size" in diags[0].message
