@@ -453,8 +453,8 @@ TRAINING = [
     ("densenet_bc100_k12", {}, (3, 8, 8), 2),
     ("nin", {}, None, 4),
     ("zfnet", {}, None, 2),
-    ("se_resnet50", {}, (3, 32, 32), 2),
-    ("mobilenet_v1", {}, (3, 32, 32), 2),
+    ("se_resnet50", {}, (3, 64, 64), 4),  # 2x2 maps in the last stage: batch-norm over 16 values
+    ("mobilenet_v1", {}, (3, 64, 64), 4),
     ("unet", {"size": 188}, None, 1),  # a valid U-Net tile size: 4x4 output map
     ("fractalnet", {}, None, 2),
     ("fractalnet", {"p_local": 0.0, "p_global": 0.0, **FRACTAL_SMALL}, None, 2),
