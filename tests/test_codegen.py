@@ -29,8 +29,8 @@ def test_generated_sources_import_only_torch_and_pass_ruff(tmp_path):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 assert all(a.name.split(".")[0] == "torch" for a in node.names), path
-            elif isinstance(node, ast.ImportFrom):
-                assert node.module.split(".")[0] == "torch", path
+            elif isinstance(node, ast.ImportFrom):  # typing, for a NamedTuple of several outputs
+                assert node.module.split(".")[0] in ("torch", "typing"), path
         (tmp_path / f"{path.stem}.py").write_text(source)
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", str(tmp_path)],
                           capture_output=True, text=True)
@@ -209,6 +209,7 @@ outputs:
     x = torch.randn(2, 3, 8, 8)
     out = model.train()(x)
     assert isinstance(out, tuple) and [o.shape for o in out] == [(2, 5), (2, 5)]
+    assert out._fields == ("fc", "aux_logits") and out.aux_logits is out[1]
     evaluated = model.eval()(x)
     assert isinstance(evaluated, torch.Tensor) and evaluated.shape == (2, 5)
     assert len(calls) == 1  # the auxiliary head runs in training only
@@ -289,3 +290,28 @@ network:
     with torch.no_grad():
         h = getattr(model.a, "0")(x) + model.a.shortcut[1](nn.functional.avg_pool2d(x, 2))
         assert torch.allclose(model(x), getattr(model.b, "1")(getattr(model.b, "0")(h)) + h, atol=1e-6)
+
+
+def test_several_outputs_come_back_as_a_named_tuple(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: two_heads
+input: [3, 8, 8]
+network:
+  - conv: {out: 4, k: 3, pad: 1, name: stem}
+  - gap
+  - flatten: {name: flat}
+  - linear: {out: 5, name: cls}
+  - linear: {out: 2, name: box, from: flat}
+outputs:
+  - {from: box, name: aux, training: true}
+  - cls
+  - {from: box, name: box}
+""")
+    model = netgen.load(path)
+    x = torch.randn(2, 3, 8, 8)
+    trained, evaluated = model.train()(x), model.eval()(x)
+    assert trained._fields == evaluated._fields == ("aux", "cls", "box")
+    assert evaluated.aux is None and evaluated.cls.shape == (2, 5) and evaluated.box.shape == (2, 2)
+    assert torch.equal(trained.aux, trained.box)
+    exported = torch.export.export(model.eval(), (x,)).module()(x)
+    assert torch.allclose(exported.cls, evaluated.cls) and exported.aux is None

@@ -290,6 +290,7 @@ def test_training_mode_outputs_match(pair):
     if pair.case.aux:
         assert isinstance(tv_out, tuple) and isinstance(ng_out, tuple)
         assert len(ng_out) == len(tv_out) == 1 + pair.case.aux
+        assert ng_out._fields == tv_out._fields  # named like GoogLeNetOutputs / InceptionOutputs
     else:
         assert isinstance(tv_out, torch.Tensor) and isinstance(ng_out, torch.Tensor)
     for a, b in zip(as_tuple(tv_out), as_tuple(ng_out), strict=True):

@@ -89,6 +89,7 @@ class ClassDraft:
     forward: list[tuple[str, str, bool]]  # (code, comment, training only)
     args: list[str]
     returns: list[tuple[str, bool]]  # (variable, training only)
+    return_names: list[str] = field(default_factory=list)  # the network's output fields (top class only)
 
 
 class PythonEmitter:
@@ -283,9 +284,10 @@ class PythonEmitter:
         if not path:
             # the network's outputs, in the blueprint's order; training-only ones flagged
             returns = [(var[self.g.inputs_of(o)[0]], self.g[o]["training_only"]) for o in self.g.outputs]
+            names = [self.g[o]["path"][-1] for o in self.g.outputs]
         else:
-            returns = [(var[v], False) for v in outs]
-        return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns)
+            returns, names = [(var[v], False) for v in outs], []
+        return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns, names)
 
     # -- rendering -------------------------------------------------------------------------
     def render_class(self, signature: tuple) -> str:
@@ -337,13 +339,39 @@ class PythonEmitter:
                 in_training_block = training
             suffix = f"  # {comment}" if same_comments and comment else ""
             lines.append(f"{INDENT * (3 if training else 2)}{code}{suffix}")
-        always = [v for v, training in draft.returns if not training]
-        if len(always) != len(draft.returns):
-            # torchvision's convention: extra outputs in training mode, the main one in eval
-            lines.append(f"{INDENT * 2}if self.training:")
-            lines.append(f"{INDENT * 3}return {', '.join(v for v, _ in draft.returns)}")
-        lines.append(f"{INDENT * 2}return {', '.join(always)}")
+        lines += self.return_lines(draft, entry.get("outputs_class"))
         return "\n".join(lines)
+
+    def return_lines(self, draft: ClassDraft, outputs_class: str | None) -> list[str]:
+        """Several outputs come back as a named tuple (torchvision's GoogLeNetOutputs); training-only
+        ones only in training mode, and a single eval output bare, as torchvision returns it."""
+        always = [(v, n) for (v, training), n in zip(draft.returns, draft.return_names or [""] * len(draft.returns),
+                                                     strict=True) if not training]
+        lines = []
+        if outputs_class is None:
+            return [f"{INDENT * 2}return {', '.join(v for v, _ in draft.returns)}"]
+        if len(always) != len(draft.returns):
+            fields = ", ".join(v for v, _ in draft.returns)
+            lines += [f"{INDENT * 2}if self.training:", f"{INDENT * 3}return {outputs_class}({fields})"]
+        if len(always) == 1:
+            return lines + [f"{INDENT * 2}return {always[0][0]}"]
+        return lines + [f"{INDENT * 2}return {outputs_class}({', '.join(f'{n}={v}' for v, n in always)})"]
+
+    def outputs_class(self, top_name: str, draft: ClassDraft) -> tuple[str, str]:
+        """`class <Model>Outputs(NamedTuple)`: one field per output; training-only ones default to None."""
+        name = f"{top_name}Outputs"
+        while name in self.class_names:
+            name += "_"
+        self.class_names.add(name)
+        training = [t for _, t in draft.returns]
+        # a field with a default may not precede one without: then every field gets one
+        all_default = any(t and not later for i, t in enumerate(training) for later in training[i + 1:])
+        lines = [f"class {name}(NamedTuple):",
+                 f'{INDENT}"""The outputs of {top_name}, in the blueprint\'s order."""', ""]
+        for field_name, is_training in zip(draft.return_names, training, strict=True):
+            optional = is_training or all_default
+            lines.append(f"{INDENT}{field_name}: torch.Tensor" + (" | None = None" if optional else ""))
+        return name, "\n".join(lines)
 
     def fill(self, template: str, cursor: int, first: list[int],
              column_param: dict[int, str | None]) -> tuple[str, int]:
@@ -405,13 +433,20 @@ class PythonEmitter:
                 name = f"{base}{n}"
             entry["name"] = name
             self.class_names.add(name)
+        top_entry = self.classes[top.class_key]
+        top_name = top_entry["name"]
+        named_outputs = []
+        if len(top_entry["draft"].returns) > 1:
+            top_entry["outputs_class"], text = self.outputs_class(top_name, top_entry["draft"])
+            named_outputs.append(text)
+            self.uses_torch = True
         class_texts = [self.render_class(sig) for sig in self.class_order]
         if support:
             self.uses_torch = True
-        class_texts = support + class_texts
-        top_name = self.classes[top.class_key]["name"]
+        class_texts = support + named_outputs + class_texts
         header = self.header()
-        imports = ("import torch\n" if self.uses_torch else "") + "from torch import nn\n"
+        imports = ("from typing import NamedTuple\n\n" if named_outputs else "")
+        imports += ("import torch\n" if self.uses_torch else "") + "from torch import nn\n"
         text = header + "\n" + imports + "\n\n" + "\n\n\n".join(class_texts) + "\n"
         return text, top_name
 
