@@ -244,3 +244,27 @@ def test_unet_skips_are_the_encoder_connections():
     skips = skip_edges(graph)
     assert {v for _, v in skips} == {"crop1", "crop2", "crop3", "crop4"}
     assert all(u.startswith("enc") for u, _ in skips)  # not the decoder's up → crop → concat
+
+
+@pytest.mark.skipif(not (BLUEPRINTS / "unet.yaml").exists(), reason="no U-Net blueprint yet")
+def test_unet_overview_draws_each_decoder_level_beside_its_encoder_level():
+    from netgen.render.layout import plan
+
+    view = choose_view(graph_of("unet"), "overview")
+    layout = plan(view)
+    assert len(layout.segments) == 2  # the encoder down, the decoder back up
+    titles = [[view.nodes[n].sub for n in row] for row in layout.rows]
+    assert titles == [[f"enc{i}", f"crop{i}", f"cat{i}", f"dec{i}"] for i in (4, 3, 2, 1)]
+    text = render_source(graph_of("unet"), "overview")
+    assert "{ rank=same; n_enc1; n_crop1; n_cat1; n_dec1; }" in text
+
+
+def test_wide_blocks_pictures_are_drawn_compact():
+    se = choose_view(graph_of("se_resnet50"), "blocks")
+    assert se.compact == 2  # SE gates are boxes, chain titles wrap
+    assert sum(n.title == "SE" for n in se.nodes.values()) == 8  # one per distinct bottleneck drawn
+    inception = choose_view(graph_of("googlenet"), "blocks")
+    assert inception.compact == 1 and not any(n.title == "Inception" for n in inception.nodes.values())
+    assert choose_view(graph_of("fractalnet"), "blocks").compact < 2 or not any(
+        n.title == "Fractal" for n in choose_view(graph_of("fractalnet"), "blocks").nodes.values())
+    assert not choose_view(graph_of("vgg16"), "blocks").compact

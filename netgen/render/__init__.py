@@ -15,7 +15,7 @@ from pathlib import Path
 from ..graph import Graph
 from .dot import to_dot
 from .fold import LEVELS, View, build_view
-from .layout import plan
+from .layout import MAX_WIDTH_PT, plan
 from .output import FORMATS, INSTALL_HINT, DotMissing, dot_available, format_of, run_dot
 from .style import THEMES, theme
 
@@ -29,12 +29,24 @@ def render_source(graph: Graph, detail: str = "overview", rankdir: str = "TB", t
 def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", expand: list[str] | None = None,
                 params: bool = False) -> View:
     """The view that `render_source` draws: at the blocks level, stages are framed unless
-    dropping the frames (so the snake may wrap between a stage's blocks) fits a slide far better."""
+    dropping the frames (so the snake may wrap between a stage's blocks) fits a slide far better,
+    and a picture estimated too wide for 12 px text at 1920 px is drawn compact (`build_view`)."""
     view = build_view(graph, detail, expand, params)
     if detail == "blocks" and view.clusters:
         loose = build_view(graph, detail, expand, params, frame_stages=False)
         if plan(loose, rankdir).score < plan(view, rankdir).score - 0.15:
             view = loose
+    for level in (1, 2):
+        # too wide for its smallest text at 1920 px: chain titles on two lines, and only if that
+        # is not enough, blocks nested in blocks (SE gates) as one box each
+        if detail != "blocks" or plan(view, rankdir).width <= MAX_WIDTH_PT:
+            break
+        best = view
+        for frame in (True, False):
+            compact = build_view(graph, detail, expand, params, frame_stages=frame, compact=level)
+            if plan(compact, rankdir).score < plan(best, rankdir).score - 1e-9:
+                best = compact
+        view = best
     return view
 
 

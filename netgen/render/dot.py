@@ -93,6 +93,9 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             item = view.spine[segment[-1] if i % 2 else segment[0]]
             top = item[-1] if i % 2 else item[0]
             out.append(f"  {anchors[i]} -> {top} [style=invis];")
+    row_of = {n: r for r, row in enumerate(layout.rows) for n in row}
+    for row in layout.rows:
+        out.append("  { rank=same; " + " ".join(f"{n};" for n in row) + " }")
     linked: set[tuple[int, int]] = set()
     for e in view.edges:
         a, b = seg.get(e.src, 0), seg.get(e.dst, 0)
@@ -101,7 +104,10 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             attrs.append('style="dashed"')
             attrs.append(f"color={quote(t.inserted if e.inserted else t.skip)}")
         src, dst = e.src, e.dst
-        if a == b:
+        if e.src in row_of and row_of[e.src] == row_of.get(e.dst):
+            if a != b:
+                attrs.append("constraint=false")  # the skip into a row: flat, left to right
+        elif a == b:
             if a % 2:
                 src, dst = dst, src
                 attrs.append("dir=back")
@@ -114,7 +120,12 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
                                          and view.nodes[e.dst].cluster is None):
                 attrs.append("minlen=0")
             elif anchored:
-                attrs.append("constraint=false")  # the anchors hold every column's top in place
+                # drawn the way the next segment runs: from the end of this column one rank
+                # across into the start of the next, so that dot ranks (not floats) the turn;
+                # a turn into several boxes (an Inception block's branches) then stays tidy
+                if b % 2:
+                    src, dst = dst, src
+                    attrs.append("dir=back")
             linked.add((a, b))
         else:
             attrs.append("constraint=false")

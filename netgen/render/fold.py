@@ -43,6 +43,7 @@ class VNode:
     params: int = 0
     members: list[str] = field(default_factory=list)
     detail: str = ""
+    wrap: bool = False  # title on two lines: the first op, then the rest of the chain
 
 
 @dataclass
@@ -77,6 +78,7 @@ class View:
     spine: list[list[str]] = field(default_factory=list)  # top-level items, each its node ids
     owner: dict[str, str] = field(default_factory=dict)  # graph node -> view node
     side: dict[int, bool] = field(default_factory=dict)  # spine items off the main path (auxiliary heads)
+    compact: int = 0  # 1: chain titles on two lines; 2: also nested blocks as boxes (see build_view)
 
     def families(self) -> list[str]:
         from .style import FAMILY_ORDER
@@ -96,6 +98,8 @@ class _Entry:
 def pretty(name: str) -> str:
     """`dense_block` -> `Dense block`."""
     text = name.replace("_", " ").strip()
+    if len(text) <= 2:
+        return text.upper()  # `se` -> `SE`
     return text[:1].upper() + text[1:]
 
 
@@ -140,12 +144,13 @@ def _under(path: tuple[str, ...], scope: tuple[str, ...]) -> bool:
 
 
 class _Folder:
-    def __init__(self, graph: Graph, level: str, expand: list[tuple[str, ...]], params: bool, frame_stages: bool):
+    def __init__(self, graph: Graph, level: str, expand: list[tuple[str, ...]], params: bool, frame_stages: bool,
+                 compact: int = 0):
         if level not in LEVELS:
             raise ValueError(f"Expected a detail level in {LEVELS}; received level={level!r}")
         self.g, self.level, self.expand, self.with_params = graph, level, expand, params
-        self.frame_stages = frame_stages
-        self.view = View(graph.name, level)
+        self.frame_stages, self.compact = frame_stages, compact
+        self.view = View(graph.name, level, compact=compact)
         self.topo = graph.topological()
         self.index = {n: i for i, n in enumerate(self.topo)}
         self.children: dict[tuple, list] = {p: [] for p in graph.scopes}
@@ -237,6 +242,10 @@ class _Folder:
             parent = self._scope_parent(path[:-1])
             if self.level_of(parent) == "overview" and self.is_stage(parent):
                 return "node"  # a block of a stage is one box, even a long straight one
+        outer = {self.g.scopes[q].block for q in self._prefixes(path[:-1]) if q} - {None}
+        if self.compact >= 2 and level == "blocks" and scope.block is not None and not linear and outer \
+                and scope.block not in outer:
+            return "node"  # compact: a block in another block (an SE gate; not a fractal in a fractal) is a box
         if plain and not stage and not side or stage and not self.frame_stages:
             return "transparent"
         if linear and not stage and not side and len(self.fold_chains(self.entries(path), path)) > 3:
@@ -389,6 +398,7 @@ class _Folder:
             kind = "chain" if len(entry.ops) > 1 else "op"
             node_id = self.new_id(".".join(entry.scope or first["path"]))
             node = VNode(node_id, " · ".join(labels), "", family, cluster, kind)
+            node.wrap = self.compact >= 1 and len(labels) > 1
         node.sub = self.span_text(members if mark else members[:1], base, position) if first["kind"] == "op" else ""
         if inserted:
             node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
@@ -463,7 +473,7 @@ class _Folder:
         count = len(members) if mark else 1
         if self.is_stage(entry.scope):
             kids = self.children[entry.scope]
-            title = entry.scope[-1]
+            title = ".".join(entry.scope[-2:]) if entry.scope[-1].isdigit() else entry.scope[-1]  # `features.2`
             sub = f"{len(kids)} × {pretty(self.g.scopes[kids[0][1]].block)}"
         else:
             title = pretty(scope.block or scope.kind) + (f" ×{count}" if count > 1 else "")
@@ -514,11 +524,13 @@ def format_count(n: int) -> str:
 
 
 def build_view(graph: Graph, level: str = "overview", expand: list[str] | None = None, params: bool = False,
-               frame_stages: bool = True) -> View:
+               frame_stages: bool = True, compact: int = 0) -> View:
     """Fold `graph` to the given level of detail; `expand` lists dotted scope paths drawn one
     level finer. With `frame_stages=False` a stage of blocks is not framed at the blocks level,
-    so that the layout may wrap between its blocks. Raises ValueError (naming close matches)
-    for a path that is not a scope."""
+    so that the layout may wrap between its blocks. `compact` (blocks level) narrows a wide
+    picture: 1 wraps chain titles after their first op, 2 also draws a block nested in another
+    block (an SE gate) as one box.
+    Raises ValueError (naming close matches) for a path that is not a scope."""
     paths = []
     for text in expand or []:
         path = tuple(p for p in text.split(".") if p)
@@ -529,7 +541,7 @@ def build_view(graph: Graph, level: str = "overview", expand: list[str] | None =
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"Expected a block or stage path for --expand; received {text!r}{hint}")
         paths.append(path)
-    return _Folder(graph, level, paths, params, frame_stages).build()
+    return _Folder(graph, level, paths, params, frame_stages, compact).build()
 
 
 __all__ = ["LEVELS", "View", "VNode", "VCluster", "VEdge", "build_view", "skip_edges", "format_count", "pretty"]

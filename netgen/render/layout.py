@@ -11,7 +11,7 @@ only on the blueprint: the same blueprint gives the same bytes whether or not `d
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .fold import View
 from .style import EDGE_PT, node_lines, text_width
@@ -24,6 +24,7 @@ RANKSEP_PT = 24.0
 NODESEP_PT = 18.0
 CLUSTER_PAD_PT = 12.0
 CLUSTER_LABEL_PT = 40.0
+CUT_SLACK = 0.12  # a segment may be this much longer than the shortest cut allows, for a cleaner turn
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Plan:
     width: float  # estimated, in points
     height: float
     score: float = 0.0  # 0 is a perfect slide; lower is better
+    rows: list[list[str]] = field(default_factory=list)  # nodes drawn side by side, left to right (a U's levels)
 
 
 def fit_score(width: float, height: float) -> float:
@@ -96,8 +98,12 @@ def _cluster_depth(view: View, cluster: str | None) -> int:
     return depth
 
 
-def _partition(lengths: list[float], k: int, gap: float) -> list[list[int]]:
-    """Cut the sequence into k contiguous parts minimising the longest part (linear partition)."""
+def _partition(lengths: list[float], k: int, gap: float, fan: list[int] | None = None) -> list[list[int]]:
+    """Cut the sequence into k contiguous parts minimising the longest part (linear partition);
+    among cuts whose longest part is within CUT_SLACK of that, prefer the ones crossed by the
+    fewest edges (`fan[i]`: edges from items before i to items from i on), since every edge of a
+    turn but one is routed freely by dot and a many-edge turn (into an Inception block's four
+    branches) tangles."""
     n = len(lengths)
     prefix = [0.0]
     for x in lengths:
@@ -106,21 +112,38 @@ def _partition(lengths: list[float], k: int, gap: float) -> list[list[int]]:
     def cost(i: int, j: int) -> float:  # items i..j-1
         return prefix[j] - prefix[i] + gap * (j - i - 1)
 
-    best = [[math.inf] * (n + 1) for _ in range(k + 1)]
-    cut = [[0] * (n + 1) for _ in range(k + 1)]
-    best[0][0] = 0.0
-    for parts in range(1, k + 1):
-        for j in range(1, n + 1):
-            for i in range(parts - 1, j):
-                value = max(best[parts - 1][i], cost(i, j))
-                if value < best[parts][j] - 1e-9:
-                    best[parts][j], cut[parts][j] = value, i
-    bounds, j = [], n
-    for parts in range(k, 0, -1):
-        i = cut[parts][j]
-        bounds.append(list(range(i, j)))
-        j = i
-    return list(reversed(bounds))
+    def solve(limit: float | None) -> tuple[float, list[list[int]]]:
+        best = [[math.inf] * (n + 1) for _ in range(k + 1)]
+        cut = [[0] * (n + 1) for _ in range(k + 1)]
+        best[0][0] = 0.0
+        for parts in range(1, k + 1):
+            for j in range(1, n + 1):
+                for i in range(parts - 1, j):
+                    if limit is None:
+                        value = max(best[parts - 1][i], cost(i, j))
+                    elif cost(i, j) > limit:
+                        continue
+                    else:  # the extra edges of this turn
+                        value = best[parts - 1][i] + (max(0, fan[i] - 1) if i else 0)
+                    if value < best[parts][j] - 1e-9:
+                        best[parts][j], cut[parts][j] = value, i
+        return best[k][n], cut
+
+    def bounds_of(cut: list[list[int]]) -> list[list[int]]:
+        bounds, j = [], n
+        for parts in range(k, 0, -1):
+            i = cut[parts][j]
+            bounds.append(list(range(i, j)))
+            j = i
+        return list(reversed(bounds))
+
+    longest, cut = solve(None)
+    if fan is not None and k > 1:
+        extra, relaxed = solve(longest * (1 + CUT_SLACK) + 1e-6)
+        now = sum(max(0, fan[part[0]] - 1) for part in bounds_of(cut)[1:] if part)
+        if extra < now:  # only for a cleaner turn, never just another cut
+            cut = relaxed
+    return bounds_of(cut)
 
 
 def _crossings(view: View, main: list[int], segments: list[list[int]]) -> int:
@@ -140,6 +163,45 @@ def _crossings(view: View, main: list[int], segments: list[list[int]]) -> int:
     return total
 
 
+def _u_plan(view: View, main: list[int], lengths: list[float], extents: list[tuple[float, float]], gap: float,
+            rankdir: str, header_pt: float) -> Plan | None:
+    """An encoder-decoder whose skips nest like brackets (U-Net: enc1 feeds the last decoder
+    level, enc4 the first) is drawn as the paper draws it, a U: the encoder runs down on the
+    left, and each decoder level is a row beside the encoder level that feeds it (skip target,
+    merge, block), the rows climbing back up on the right. Overview, top to bottom, single
+    boxes only (rows of frames confuse dot), and only when the U fits a slide."""
+    if rankdir != "TB" or view.level != "overview":
+        return None
+    item_of = {n: pos for pos, i in enumerate(main) for n in view.spine[i]}
+    skips = sorted((item_of[e.src], item_of[e.dst], e.src, e.dst) for e in view.edges
+                   if e.skip and e.src in item_of and e.dst in item_of and item_of[e.src] < item_of[e.dst])
+    if len(skips) < 3 or any(b[1] >= a[1] or b[0] <= a[0] for a, b in zip(skips, skips[1:], strict=False)):
+        return None  # fewer than three skips, or not nested
+    if any(len(view.spine[i]) != 1 for i in main):
+        return None
+    targets = [t for _, t, _, _ in reversed(skips)]  # decoder order: innermost skip first
+    cut = targets[0] - 1 if targets[0] - 1 > skips[-1][0] else targets[0]  # the up-sampling starts the decoder
+    rows: list[list[int]] = []
+    for k, t in enumerate(targets):
+        stop = targets[k + 1] - 1 if k + 1 < len(targets) else len(main)  # one item (the up-sampling) between rows
+        row = list(range(t, stop))
+        if k + 1 == len(targets):  # the last row ends with its block; the head climbs on above it
+            units = [i for i in row if view.nodes[view.spine[main[i]][0]].kind == "unit"]
+            row = row[: row.index(units[0]) + 1] if units else row[:1]
+        rows.append(row)
+    label_w = max((text_width(e.label, EDGE_PT) for e in view.edges), default=0.0)
+    source = {t: a for a, t, _, _ in skips}
+    width = max(extents[source[r[0]]][1] + sum(extents[i][1] for i in r) + (label_w + 40) * len(r) for r in rows)
+    width = max(width, max(extents[i][1] for i in range(cut)) + max(extents[i][1] for i in range(cut, len(main))))
+    height = sum(lengths[i] for i in range(cut)) + gap * (cut - 1) + header_pt
+    if max(width / height, height / width) > MAX_SKEW:
+        return None
+    result = Plan([[main[i] for i in range(cut)], [main[i] for i in range(cut, len(main))]], {}, width, height,
+                  fit_score(width, height))
+    result.rows = [[view.spine[main[source[r[0]]]][0]] + [view.spine[main[i]][0] for i in r] for r in rows]
+    return result
+
+
 def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
     """Choose how many segments to cut the spine into, from estimated sizes."""
     main = [i for i in range(len(view.spine)) if not view.side.get(i)]
@@ -149,8 +211,15 @@ def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
     gap = RANKSEP_PT + (EDGE_PT * 1.4 if rankdir == "TB" else label_w + 30)
     between = NODESEP_PT * 2 + label_w if rankdir == "TB" else NODESEP_PT
     best: tuple[float, Plan] | None = None
+    item_of = {n: pos for pos, i in enumerate(main) for n in view.spine[i]}
+    fan = [0] * (len(main) + 1)
+    for e in view.edges:
+        a, b = item_of.get(e.src), item_of.get(e.dst)
+        if a is not None and b is not None and a < b:
+            for i in range(a + 1, b + 1):
+                fan[i] += 1
     for k in range(1, max(1, len(main)) + 1):
-        segments = _partition(lengths, k, gap) if main else [[]]
+        segments = _partition(lengths, k, gap, fan) if main else [[]]
         if any(not s for s in segments):
             break
         along = max(sum(lengths[i] for i in s) + gap * (len(s) - 1) for s in segments)
@@ -161,7 +230,11 @@ def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
         if best is None or score < best[0] - 1e-9:
             best = (score, candidate)
     result = best[1] if best else Plan([[]], {}, 0.0, 0.0)
-    result.segments = [[main[i] for i in segment] for segment in result.segments]
+    u = _u_plan(view, main, lengths, extents, gap, rankdir, header_pt)
+    if u is not None:
+        result = u
+    if u is None:
+        result.segments = [[main[i] for i in segment] for segment in result.segments]
     for s, segment in enumerate(result.segments):
         for i in segment:
             for n in view.spine[i]:

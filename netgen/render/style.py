@@ -18,6 +18,7 @@ SUB_PT = 11
 EDGE_PT = 11
 CLUSTER_PT = 13
 LEGEND_PT = 12
+WRAP_PT = 13  # the second line of a wrapped chain title
 
 FAMILY_ORDER = ("io", "conv", "norm", "activation", "pool", "linear", "merge", "reshape", "regularization",
                 "block", "other")
@@ -81,8 +82,12 @@ def family_name(family: str) -> str:
 
 def node_lines(node) -> list[tuple[str, int, bool]]:
     """The text lines of a box: (text, point size, muted)."""
-    title = node.title + (f"  ×{node.count}" if node.count > 1 else "")
-    lines = [(title, TITLE_PT, False)]
+    mark = f"  ×{node.count}" if node.count > 1 else ""
+    if getattr(node, "wrap", False) and " · " in node.title:
+        head, rest = node.title.split(" · ", 1)
+        lines = [(head + mark, TITLE_PT, False), (rest, WRAP_PT, False)]
+    else:
+        lines = [(node.title + mark, TITLE_PT, False)]
     if node.detail:
         lines.append((node.detail, SUB_PT, False))
     if node.sub:
