@@ -36,7 +36,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import BLUEPRINTS  # noqa: E402
+from conftest import BLUEPRINTS, perturb  # noqa: E402
 
 import netgen  # noqa: E402
 
@@ -114,22 +114,6 @@ def measured_macs(model, x) -> tuple[int, object]:
         for h in handles:
             h.remove()
     return total, out
-
-
-def perturb(model) -> None:
-    """Non-trivial BN statistics and affine terms and non-zero biases, so that the output
-    comparison also proves where each of them sits."""
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                c = module.num_features
-                module.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                module.bias.copy_(torch.randn(c, generator=gen) * 0.1)
-                module.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
-                module.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
-            elif isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.bias is not None:
-                module.bias.copy_(torch.randn(module.bias.shape, generator=gen) * 0.01)
 
 
 def static_params(graph) -> int:
@@ -259,7 +243,7 @@ def test_loads_torchvision_weights_and_eval_outputs_match(pair):
     assert isinstance(ng_out, torch.Tensor) and isinstance(tv_out, torch.Tensor)  # one tensor in eval
     assert ng_out.shape == tv_out.shape == (1, *pair.graph[pair.graph.outputs[0]]["shape"])
     assert torch.isfinite(tv_out).all()
-    assert (ng_out - tv_out).abs().max().item() <= 1e-5
+    assert (ng_out - tv_out).abs().max().item() <= 1e-5 * max(1.0, tv_out.abs().max().item())
 
 
 def test_macs_match_forward_pass_and_published_gflops(pair):
@@ -333,6 +317,23 @@ def test_googlenet_without_aux_has_the_published_size():
     graph = netgen.compile_blueprint(BLUEPRINTS / "googlenet.yaml", aux_logits=False)
     assert static_params(graph) == 6_624_904
     assert len(graph.outputs) == 1
+
+
+@pytest.mark.parametrize("name,size", [("googlenet", 96), ("inception_v3", 75)])
+def test_transform_input_matches_torchvision_as_its_pretrained_weights_use_it(torchvision, name, size):
+    """torchvision builds GoogLeNet and Inception v3 with transform_input=True for its pretrained
+    weights; with the same flag netgen's module computes the same, and loads them strictly."""
+    tv = torchvision.models.get_model(name, weights=None, aux_logits=False, transform_input=True, **NO_INIT)
+    perturb(tv)
+    ng = netgen.load(BLUEPRINTS / f"{name}.yaml", input=(3, size, size), aux_logits=False, transform_input=True)
+    ng.load_state_dict(tv.state_dict(), strict=True)
+    x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        tv_out, ng_out = tv.eval()(x), ng.eval()(x)
+        plain = netgen.load(BLUEPRINTS / f"{name}.yaml", input=(3, size, size), aux_logits=False).eval()
+        plain.load_state_dict(tv.state_dict(), strict=True)
+        assert (plain(x) - tv_out).abs().max().item() > 1e-2  # the transform is not a no-op
+    assert (ng_out - tv_out).abs().max().item() <= 1e-5 * max(1.0, tv_out.abs().max().item())
 
 
 @pytest.mark.parametrize("variant", range(8))

@@ -31,6 +31,7 @@ CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
         ({"out": 6, "k": 3, "stride": 2, "pad": 1, "output_padding": 1, "groups": 3, "dilation": 2, "bias": False},
          [(3, 4, 5)]),
     ],
+    "channel_affine": [({"scale": [0.5, 2, 1], "shift": [0.1, -1, 0]}, [(3, 4, 5)])],
     "bn": [({}, [(5, 4, 4)]), ({"affine": False, "eps": 1e-3}, [(3, 2, 2)])],
     "lrn": [({"size": 3}, [(6, 4, 4)])],
     "relu": [({}, [(3, 4, 4)])],

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     activation,
+    affine,
     align,
     conv,
     conv_transpose,

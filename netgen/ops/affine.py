@@ -1,0 +1,77 @@
+"""A fixed per-channel affine map, x[:, c] * scale[c] + shift[c], with no trainable state.
+
+torchvision's GoogLeNet and Inception v3 re-normalise their input this way when built with
+`transform_input=True`, as their pretrained weights are: the weights were converted from
+models trained on inputs scaled to [-1, 1]. The constants are non-persistent buffers, so they
+follow `.to(device)` but stay out of the state_dict and torchvision's weights load strictly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, model_validator
+
+from ..shapes import ShapeError, numel
+from .base import Op, OpParams, _strict_float, register_op
+
+SUPPORT = '''
+class ChannelAffine(nn.Module):
+    """x[:, c] * scale[c] + shift[c] with fixed constants (an input re-normalisation)."""
+
+    def __init__(self, scale, shift):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(scale).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("shift", torch.tensor(shift).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+'''
+
+
+def _floats(value: Any) -> Any:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"Expected a list with one number per channel; received {value!r}")
+    return tuple(float(_strict_float(v)) for v in value)
+
+
+Floats = Annotated[tuple[float, ...], BeforeValidator(_floats)]
+
+
+class ChannelAffineParams(OpParams):
+    scale: Floats
+    shift: Floats
+
+    @model_validator(mode="after")
+    def _same_length(self):
+        if len(self.scale) != len(self.shift):
+            raise ValueError(f"scale and shift need one number per channel each; received {len(self.scale)} "
+                             f"and {len(self.shift)}")
+        return self
+
+
+@register_op
+class ChannelAffine(Op):
+    kind = "channel_affine"
+    family = "norm"
+    Params = ChannelAffineParams
+    doc = "fixed per-channel x * scale + shift (GoogLeNet's and Inception v3's transform_input)"
+
+    def infer_shape(self, in_shapes):
+        shape = in_shapes[0]
+        if len(shape) != 3 or shape[0] != len(self.p.scale):
+            raise ShapeError(f"channel_affine has {len(self.p.scale)} channels of constants; "
+                             f"received a {'×'.join(map(str, shape))} input (a C×H×W map is needed)")
+        return shape
+
+    def other_flops(self, in_shapes, out_shape):
+        return 2 * numel(out_shape)
+
+    def torch_module(self, in_shapes, out_shape):
+        return f"ChannelAffine({list(self.p.scale)!r}, {list(self.p.shift)!r})"
+
+    def support_code(self):
+        return SUPPORT
+
+    def label(self, in_shapes, out_shape):
+        return "x·scale + shift"
