@@ -1,4 +1,4 @@
-"""Emitted modules versus torchvision's hand-written ones: time and peak memory, side by side.
+"""Emitted modules versus torchvision's hand-written ones: time and memory, side by side.
 
     .venv/bin/python benchmarks/forward_backward.py [resnet50 densenet121 ...] [--batch 8] [--size 224]
 
@@ -7,6 +7,11 @@ two compute the same thing), and alternates timed forward+backward passes betwee
 process, so both see the same machine state. It prints the median times and the ratio
 netgen / torchvision (1.00 = as fast). Run it on an idle machine: other load skews both
 columns, though alternating keeps the ratio fair.
+
+Memory is what a training step keeps for the backward pass: the bytes of the distinct tensors
+autograd saves (counted with `torch.autograd.graph.saved_tensors_hooks`, each storage once),
+the figure that grows with batch size and decides whether a batch fits. Parameters are equal
+by construction (the weights are copied), so they are not compared.
 """
 
 from __future__ import annotations
@@ -34,6 +39,20 @@ def step(model, x, y):
     loss.backward()
 
 
+def saved_bytes(model, x, y) -> int:
+    """Bytes autograd keeps between the forward and the backward pass, each storage once."""
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        step(model, x, y)
+    return sum(storages.values())
+
+
 def timed(model, x, y) -> float:
     start = time.perf_counter()
     step(model, x, y)
@@ -49,7 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     torchvision = import_torchvision()
     torch.manual_seed(0)
-    print(f"{'model':<16} {'netgen s':>9} {'torchvision s':>14} {'ratio':>6}")
+    print(f"{'model':<16} {'netgen s':>9} {'torchvision s':>14} {'ratio':>6}   "
+          f"{'netgen MB':>10} {'torchvision MB':>15} {'ratio':>6}")
     for name in args.models:
         ours = netgen.load(ROOT / "blueprints" / f"{name}.yaml", input=(3, args.size, args.size)).train()
         reference = getattr(torchvision.models, name)().train()
@@ -63,8 +83,10 @@ def main() -> None:
             ours_times.append(timed(ours, x, y))
             ref_times.append(timed(reference, x, y))
         a, b = statistics.median(ours_times), statistics.median(ref_times)
-        print(f"{name:<16} {a:>9.3f} {b:>14.3f} {a / b:>6.2f}")
-    print("ratio = netgen / torchvision, median of forward+backward steps, alternated in one process")
+        ma, mb = saved_bytes(ours, x, y) / 2**20, saved_bytes(reference, x, y) / 2**20
+        print(f"{name:<16} {a:>9.3f} {b:>14.3f} {a / b:>6.2f}   {ma:>10.1f} {mb:>15.1f} {ma / mb:>6.2f}")
+    print("time: median forward+backward step, alternated in one process; "
+          "MB: tensors saved for backward; ratio = netgen / torchvision")
 
 
 if __name__ == "__main__":
