@@ -69,3 +69,30 @@ def perturb(model) -> None:
                 module.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
             elif isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.bias is not None:
                 module.bias.copy_(torch.randn(module.bias.shape, generator=gen) * 0.01)
+
+
+def one_step_descends(model, x, y, seed: int = 5) -> tuple[float, float, list[str]]:
+    """One SGD step on (x, y) in training mode: (loss before, loss after, names of parameters
+    without a non-zero gradient). Extra outputs (auxiliary heads) add 0.3 x their loss. The
+    same dropout / drop-path draws in both passes. Batch-norm over a tiny batch makes the loss
+    steep (|g|^2 ~ 1e4 for MobileNetV2, torchvision's module alike), so a fixed learning rate
+    can overshoot: the step is sized for a first-order decrease of 0.01, lr = 0.01 / |g|^2."""
+    import torch
+    from torch.nn.functional import cross_entropy
+
+    def loss_fn():
+        torch.manual_seed(seed)
+        out = model(x)
+        outs = tuple(out) if isinstance(out, tuple) else (out,)
+        return cross_entropy(outs[0], y) + 0.3 * sum(cross_entropy(o, y) for o in outs[1:])
+
+    model.train()
+    model.zero_grad(set_to_none=True)
+    loss = loss_fn()
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    grad_sq = sum(p.grad.pow(2).sum() for p in model.parameters() if p.grad is not None).item()
+    torch.optim.SGD(model.parameters(), lr=0.01 / grad_sq).step()
+    with torch.no_grad():
+        after = loss_fn()
+    return loss.item(), after.item(), missing
