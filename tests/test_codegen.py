@@ -315,3 +315,24 @@ outputs:
     assert torch.equal(trained.aux, trained.box)
     exported = torch.export.export(model.eval(), (x,)).module()(x)
     assert torch.allclose(exported.cls, evaluated.cls) and exported.aux is None
+
+
+def test_blocks_differing_only_in_a_rate_share_a_class(tmp_path):
+    """Stochastic-depth rates grow block by block; the blocks are still one class, the rate an argument."""
+    path = write_blueprint(tmp_path, """netgen: 1
+name: rates
+input: [4, 8, 8]
+blocks:
+  unit:
+    params: {drop: 0.0}
+    residual:
+      body: [{conv: {out: 4, k: 3, pad: 1}}, {drop_path: {p: $drop, name: drop}}]
+network:
+  - repeat: 3
+    as: i
+    body: {unit: {drop: "${0.1 * (i + 1)}"}}
+""")
+    source = netgen.python_source(path)
+    assert source.count("class Unit") == 1 and "self.drop = DropPath(p=p)" in source
+    model = netgen.load(path)
+    assert [model.get_submodule(f"{i}.drop").p for i in range(3)] == [0.1 * (i + 1) for i in range(3)]

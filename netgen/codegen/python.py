@@ -4,7 +4,7 @@ The module tree follows the graph's scopes, so state_dict keys are the scope pat
 whose members form a plain chain of numbered modules becomes an `nn.Sequential`; any other
 scope becomes a class with an `__init__` that creates its submodules and a `forward` that
 wires them (torch.fx's habit: one emitter per node, a line list, names from one namespace).
-Scopes whose generated code is identical up to integer literals share one class; the
+Scopes whose generated code is identical up to number literals share one class; the
 literals that differ become constructor arguments. Output is deterministic: topological
 order with the graph's insertion order as the tie-break.
 """
@@ -19,7 +19,8 @@ from ..graph import Graph
 from ..shapes import format_shape
 
 INDENT = "    "
-_INT = re.compile(r"(?<![\w.'\"])(\d+)(?![\w.'\"])")
+# a number literal outside names and strings: 64, 0.025, 1e-05 (lifted into constructor arguments)
+_NUMBER = re.compile(r"(?<![\w.'\"])(\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+|\d+)(?![\w.'\"])")
 _TOKEN = re.compile(r"(\{\}|\x00\d+\x00)")
 _POSITIONAL = {
     "Conv2d": ("in_channels", "out_channels"),
@@ -76,7 +77,7 @@ class ModuleCode:
     """How one scope is constructed: an inline expression or an instance of a class."""
 
     expr_template: str  # with {} for lifted ints (classes) or the full nn.Sequential text
-    values: list[int]
+    values: list[int | float]
     class_key: tuple | None = None
 
 
@@ -85,7 +86,7 @@ class ClassDraft:
     base_name: str
     doc: str
     init: list[tuple[str, str]]  # (attribute, constructor template with `{}` for ints)
-    init_values: list[int]
+    init_values: list[int | float]
     forward: list[tuple[str, str, bool]]  # (code, comment, training only)
     args: list[str]
     returns: list[tuple[str, bool]]  # (variable, training only)
@@ -209,7 +210,7 @@ class PythonEmitter:
             local = path[-1]
             base = camel(local if not local.isdigit() else (scope.kind if scope else "Block"))
         init: list[tuple[str, str]] = []
-        values: list[int] = []
+        values: list[int | float] = []
         attrs = Namespace()
         attr_of: dict[str, str] = {}
         for unit in units:
@@ -304,11 +305,11 @@ class PythonEmitter:
         for index, column in enumerate(columns):
             if len(set(column)) == 1:
                 column_param[index] = None
-            elif column in seen:
-                column_param[index] = seen[column]
+            elif _typed(column) in seen:
+                column_param[index] = seen[_typed(column)]
             else:
                 name = names.create(hints[index])
-                seen[column] = name
+                seen[_typed(column)] = name
                 params.append(name)
                 column_param[index] = name
         entry["params"] = params
@@ -373,7 +374,7 @@ class PythonEmitter:
             lines.append(f"{INDENT}{field_name}: torch.Tensor" + (" | None = None" if optional else ""))
         return name, "\n".join(lines)
 
-    def fill(self, template: str, cursor: int, first: list[int],
+    def fill(self, template: str, cursor: int, first: list[int | float],
              column_param: dict[int, str | None]) -> tuple[str, int]:
         """Replace `{}` slots and class markers left to right, consuming lifted values."""
         out = []
@@ -465,6 +466,11 @@ class PythonEmitter:
         )
 
 
+def _typed(column: tuple) -> tuple:
+    """A column of lifted values keyed with their types: ints 1, 2 and floats 1.0, 2.0 stay apart."""
+    return tuple((type(v).__name__, v) for v in column)
+
+
 def _generic(name: str) -> bool:
     """Variables that name no module (`x`, `out`, `out_2`) may be reused for any value."""
     return name == "x" or re.fullmatch(r"out(_\d+)?", name) is not None
@@ -478,10 +484,11 @@ def _doc(text: str) -> str:
     return text.strip().replace('"""', "'''").replace("\\", "\\\\")
 
 
-def _lift(expr: str) -> tuple[str, list[int]]:
-    """`nn.Conv2d(64, 128, kernel_size=3)` -> (`nn.Conv2d({}, {}, kernel_size={})`, [64, 128, 3])."""
-    values = [int(m.group(1)) for m in _INT.finditer(expr)]
-    return _INT.sub("{}", expr), values
+def _lift(expr: str) -> tuple[str, list[int | float]]:
+    """`nn.Conv2d(64, 128, kernel_size=3)` -> (`nn.Conv2d({}, {}, kernel_size={})`, [64, 128, 3]);
+    floats too (`DropPath(p=0.025)`), so that blocks differing only in a rate share a class."""
+    values = [float(m.group(1)) if not m.group(1).isdigit() else int(m.group(1)) for m in _NUMBER.finditer(expr)]
+    return _NUMBER.sub("{}", expr), values
 
 
 def _int_contexts(template: str):
