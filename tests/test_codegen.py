@@ -67,6 +67,14 @@ def test_identical_blocks_share_a_class_with_their_differences_as_arguments():
     assert "Bottleneck2(in_channels=1024, out_channels=256)" in source
 
 
+def test_lifted_arguments_are_named_by_what_they_fill():
+    """A second `out_channels` is named by the member it goes to; a pair by its two sides."""
+    googlenet = netgen.python_source(BLUEPRINTS / "googlenet.yaml")
+    assert "in_channels=832, out_channels=384, branch2_out_channels=192, branch2_out_channels_1=384" in googlenet
+    inception = netgen.python_source(BLUEPRINTS / "inception_v3.yaml")
+    assert "kernel_size=(kernel_size_h, kernel_size_w), padding=(padding_h, padding_w)" in inception
+
+
 def test_chains_of_numbered_modules_become_sequential_with_torchvision_keys(tmp_path):
     path = write_blueprint(tmp_path, """netgen: 1
 name: tiny

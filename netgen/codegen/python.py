@@ -308,7 +308,11 @@ class PythonEmitter:
             elif _typed(column) in seen:
                 column_param[index] = seen[_typed(column)]
             else:
-                name = names.create(hints[index])
+                attr, hint = hints[index]
+                # a second `out_channels` is named by where it goes: `branch2_out_channels`
+                if hint in names.used and attr.isidentifier() and not hint.startswith(attr):
+                    hint = f"{attr}_{hint}"
+                name = names.create(hint)
                 seen[_typed(column)] = name
                 params.append(name)
                 column_param[index] = name
@@ -398,20 +402,20 @@ class PythonEmitter:
                 out.append(token)
         return "".join(out), cursor
 
-    def int_hints(self, draft: ClassDraft) -> list[str]:
-        """A readable name for each lifted int: the torch argument it fills."""
-        hints: list[str] = []
+    def int_hints(self, draft: ClassDraft) -> list[tuple[str, str]]:
+        """A readable name for each lifted number: (the member it goes to, the torch argument it fills)."""
+        hints: list[tuple[str, str]] = []
         for attr, template in draft.init:
             contexts = iter(_int_contexts(template))
             for token in _TOKEN.split(template):
                 if token == "{}":
                     ctor, position, kw = next(contexts)
                     names = _POSITIONAL.get(ctor, ())
-                    hints.append(kw or (names[position] if position < len(names) else f"{attr}_arg{position}"))
+                    hints.append((attr, kw or (names[position] if position < len(names) else f"{attr}_arg{position}")))
                 elif token.startswith("\x00"):
                     child = self.classes[self.class_order[int(token.strip("\x00"))]]
                     by_column = {i: p for p, i in child["param_columns"].items()}
-                    hints += [by_column.get(i, f"{attr}_{i}") for i in range(len(child["instances"][0]))]
+                    hints += [(attr, by_column.get(i, f"{attr}_{i}")) for i in range(len(child["instances"][0]))]
         return hints
 
     # -- top level -----------------------------------------------------------------------------
@@ -518,6 +522,9 @@ def _int_contexts(template: str):
         last_arg = before.split(",")[-1]
         kw_match = re.match(r"\s*(\w+)=", last_arg)
         kw = kw_match.group(1) if kw_match else None
+        pair_match = None if ctor_match else re.search(r"(\w+)=\($", template[: i + 1])
+        if pair_match and kw is None:  # `kernel_size=(1, 7)`: kernel_size_h, kernel_size_w
+            kw = f"{pair_match.group(1)}_{'hw'[position] if position < 2 else position}"
         out.append((ctor, position, kw))
     return out
 
