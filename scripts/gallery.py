@@ -28,6 +28,7 @@ from netgen.render import LEVELS, choose_view, render_source, run_dot  # noqa: E
 OUT = ROOT / "docs" / "gallery"
 PNG_DPI = "80"
 FULL_LIMIT = 250  # graph nodes; beyond this a full drawing is no slide and dot takes minutes
+MAX_RATIO, MIN_PX = 3.0, 12.0  # the slide rule tests/test_render_fit.py holds overview and blocks to
 
 
 def measure(svg: bytes) -> tuple[float, float, float]:
@@ -61,12 +62,19 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             source = render_source(graph, level)
             svg = run_dot(source, "svg")
-            png = _png(source)
-            (OUT / f"{graph.name}.{level}.svg").write_bytes(svg)
-            (OUT / f"{graph.name}.{level}.png").write_bytes(png)
             width, height, px = measure(svg)
             nodes = len(choose_view(graph, level).nodes)
             ratio = max(width / height, height / width)
+            if level == "full" and (ratio > MAX_RATIO or px < MIN_PX):
+                # a full drawing that fails the slide rule is a poster, not a slide: not committed
+                cells.append(f"full: {nodes} boxes measure {ratio:.2f}:1, {px:.0f} px, not a slide (use `--expand`)")
+                print(f"{graph.name:24s} {level:8s} skipped: {ratio:.2f}:1, {px:.1f} px")
+                for suffix in ("svg", "png"):
+                    (OUT / f"{graph.name}.{level}.{suffix}").unlink(missing_ok=True)
+                continue
+            png = _png(source)
+            (OUT / f"{graph.name}.{level}.svg").write_bytes(svg)
+            (OUT / f"{graph.name}.{level}.png").write_bytes(png)
             cells.append(f"[{level}]({graph.name}.{level}.svg) ({nodes} boxes, {ratio:.2f}:1, {px:.0f} px)")
             print(f"{graph.name:24s} {level:8s} {nodes:4d} boxes  {width:6.0f}x{height:6.0f} pt  ratio {ratio:4.2f}  "
                   f"min text {px:4.1f} px")

@@ -26,6 +26,7 @@ from ..shapes import format_shape
 LEVELS = ("overview", "blocks", "full")
 _CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2}
 _MAX_PERIOD = 3
+_WRAP_OVER = 16  # characters; a short chain title ("BN · ReLU") stays on one line
 
 
 @dataclass
@@ -398,7 +399,7 @@ class _Folder:
             kind = "chain" if len(entry.ops) > 1 else "op"
             node_id = self.new_id(".".join(entry.scope or first["path"]))
             node = VNode(node_id, " · ".join(labels), "", family, cluster, kind)
-            node.wrap = self.compact >= 1 and len(labels) > 1
+            node.wrap = self.compact >= 1 and len(labels) > 1 and len(node.title) > _WRAP_OVER
         node.sub = self.span_text(members if mark else members[:1], base, position) if first["kind"] == "op" else ""
         if inserted:
             node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
