@@ -35,6 +35,7 @@ class Diagnostic:
     path: str = ""
     hint: str = ""
     more: int = 0  # the same mistake at this many other paths (a block used several times)
+    note: str = ""  # where the block holding the mistake was called from
 
     def format(self, snippet: bool = True) -> str:
         where = f"{self.span}: " if self.span else ""
@@ -47,6 +48,8 @@ class Diagnostic:
                 gutter = f"{self.span.line:>4} | "
                 lines.append(gutter + source_line)
                 lines.append(" " * (len(gutter) + self.span.col - 1) + "^")
+        if self.note:
+            lines.append(f"  note: {self.note}")
         if self.hint:
             lines.append(f"  help: {self.hint}")
         return "\n".join(lines)
@@ -61,6 +64,7 @@ class Diagnostic:
             "path": self.path,
             "hint": self.hint,
             "more": self.more,
+            "note": self.note,
         }
 
 
@@ -101,7 +105,8 @@ class Diagnostics:
 
     items: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, code: str, message: str, span: Span | None = None, path: str = "", hint: str = "") -> None:
+    def error(self, code: str, message: str, span: Span | None = None, path: str = "", hint: str = "",
+              note: str = "") -> None:
         """Record a mistake; the same mistake at the same place reached through another
         path (a block called many times) is counted, not repeated."""
         for index, known in enumerate(self.items):
@@ -109,7 +114,7 @@ class Diagnostics:
                 if known.path != path:
                     self.items[index] = replace(known, more=known.more + 1)
                 return
-        self.items.append(Diagnostic(code, message, span, path, hint))
+        self.items.append(Diagnostic(code, message, span, path, hint, note=note))
 
     def __bool__(self) -> bool:
         return bool(self.items)

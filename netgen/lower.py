@@ -102,12 +102,25 @@ class Lowerer:
         self.diags = Diagnostics()
         self.depth = 0
         self.call_stack: list[str] = []
+        self.call_sites: list[tuple[str, Span | None]] = []  # (block, where it was called), outermost first
         self.duplicates: set[tuple[str, ...]] = set()
 
     # -- diagnostics ---------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, path: tuple[str, ...] | str = "", hint: str = ""):
         path_text = path if isinstance(path, str) else ".".join(path)
-        self.diags.error(code, message, span, path_text, hint)
+        self.diags.error(code, message, span, path_text, hint, self.call_note(span))
+
+    def call_note(self, span: Span | None) -> str:
+        """`in block `unit`, called at net.yaml:19:5 (from `stage` at net.yaml:30:5)`: a mistake
+        inside a block definition is found through one call; say which (innermost first)."""
+        sites = [(name, at) for name, at in reversed(self.call_sites) if at is not None and at != span]
+        if not sites:
+            return ""
+        (name, at), outer = sites[0], sites[1:3]
+        text = f"in block `{name}`, called at {at}"
+        if outer:
+            text += " (" + ", ".join(f"from `{n}` at {a}" for n, a in outer) + (", ..." if len(sites) > 3 else "") + ")"
+        return text
 
     def value(self, raw: Any, env: dict, span: Span | None, path=()) -> Any:
         """Evaluate expressions anywhere in a YAML value (lists and mappings too)."""
@@ -500,17 +513,19 @@ class Lowerer:
         if values is None or env is None:
             return None
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
-        values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
-        scope.block_root, scope.block_input = True, x
-        scope.names.clear()
-        self.graph.scopes[scope.path].doc = block.doc
         self.depth += 1
         self.call_stack.append(item.key)
+        self.call_sites.append((item.key, item.span))
         try:
+            values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
+            scope.block_root, scope.block_input = True, x
+            scope.names.clear()
+            self.graph.scopes[scope.path].doc = block.doc
             return self.lower_body(block.body, values, x, scope, block.span)
         finally:
             self.depth -= 1
             self.call_stack.pop()
+            self.call_sites.pop()
 
     def block_args(self, block: BlockDef, item: Item, env: dict, path, quiet_inputs: bool = False) -> dict | None:
         args = item.args if isinstance(item.args, YDict) else YDict()

@@ -214,3 +214,22 @@ network:
     for bad in ("[1, 2, 3]", "big", "[1.5, 2]"):
         _, diags = errors_of(tmp_path, text(bad))
         assert diags[0].code == "NG007" and "expects size" in diags[0].message
+
+
+def test_a_mistake_inside_a_block_says_where_the_block_was_called(tmp_path):
+    _, (d,) = errors_of(tmp_path, HEADER + """blocks:
+  unit:
+    params: {out: int, stride: 1}
+    residual:
+      body: [{conv: {out: $out, k: 3, stride: $stride, pad: 1}}]
+      shortcut: identity
+  stage:
+    params: {out: int}
+    body: [{unit: {out: $out, stride: 2}}]
+network:
+  - stage: {out: 8}
+""")
+    assert (d.code, d.span.line) == ("NG010", 7)  # the residual, in the block's definition
+    path = d.span.file
+    assert d.note == f"in block `unit`, called at {path}:12:13 (from `stage` at {path}:14:5)"
+    assert f"  note: {d.note}" in d.format()
