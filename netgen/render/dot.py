@@ -124,11 +124,9 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
                 # runs: one rank across and up from the end of this one, so that dot ranks (not
                 # floats) it, and a turn into several boxes (an Inception block's branches) stays
                 # tidy. A turn at the top floats: the anchors hold the next column's top in line
-                # (ranked there too, columns shorter than the first would stagger ever lower). At
-                # the full level a turn out of or into a frame floats too: ranked, the long columns
-                # of deep ResNets stagger past 3:1 (ResNet-32 3.2:1 against 2.7:1)
-                framed = view.nodes[e.src].cluster is not None or view.nodes[e.dst].cluster is not None
-                if b % 2 and not (view.level == "full" and framed):
+                # (ranked there too, columns shorter than the first would stagger ever lower). A
+                # floating bottom turn is what looped ResNet-18's full drawing around the picture
+                if b % 2:
                     src, dst = dst, src
                     attrs.append("dir=back")
                 else:
