@@ -1,6 +1,7 @@
 """The command line: what each command prints, writes and returns."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -22,6 +23,18 @@ def test_build_writes_the_module_and_prints_totals(tmp_path):
     again = tmp_path / "again"
     runner.invoke(app, ["build", str(BLUEPRINTS / "resnet50.yaml"), "-o", str(again)])
     assert (again / "resnet50.py").read_bytes() == (out / "resnet50.py").read_bytes()
+
+
+def test_build_prints_a_per_stage_summary_and_eval_macs(tmp_path):
+    result = runner.invoke(app, ["build", "googlenet", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for stage in ("conv1 (3 ops)", "inception4e (20 ops)", "aux1 (9 ops)", "fc"):
+        assert stage in result.output
+    # the header's MACs are an eval pass: torchvision publishes GoogLeNet at 1.498 GFLOPS
+    header = (tmp_path / "googlenet.py").read_text().split('"""')[1]
+    macs = int(re.search(r"parameters, ([\d,]+) MACs \(\+[\d,]+ in training mode\)", header).group(1).replace(",", ""))
+    assert round(macs / 1e9, 3) == 1.498
+    assert max(len(line) for line in header.splitlines()[:-2]) <= 100  # the blueprint's doc, wrapped
 
 
 def test_build_with_overrides_and_library_name(tmp_path):

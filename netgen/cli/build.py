@@ -19,7 +19,8 @@ def build(
     input: str | None = InputOption,
     format: str = FormatOption,
 ) -> None:
-    """Write OUT/<name>.py, a readable standalone nn.Module, and print its totals."""
+    """Write OUT/<name>.py, a readable standalone nn.Module (and OUT/<name>.svg), and print a
+    per-stage summary with the totals."""
     try:
         graph = compile_from_cli(blueprint, sets, input)
     except NetgenError as exc:
@@ -29,11 +30,15 @@ def build(
     for extra in BUILD_EXTRAS:
         files.update(extra(graph, out))
     write_files(files)
-    params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
-    macs = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    from ..analysis import summarize
+    from ..analysis.formats import render_summary
+    from .summary import console
+
+    result = summarize(graph)
+    render_summary(result, 1, console())  # one row per top-level item, then the totals
     ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
     outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
-    typer.echo(f"{graph.name}: {ins} -> {outs}, {params:,} parameters, {macs:,} MACs")
+    typer.echo(f"{graph.name}: {ins} -> {outs}, {result.params:,} parameters, {result.macs:,} MACs")
     for path in files:
         typer.echo(f"wrote {path}")
     typer.echo(f"class {class_name} in {out / (graph.name + '.py')}")
