@@ -97,10 +97,11 @@ class _Entry:
 
 
 def pretty(name: str) -> str:
-    """`dense_block` -> `Dense block`."""
-    text = name.replace("_", " ").strip()
-    if len(text) <= 2:
-        return text.upper()  # `se` -> `SE`
+    """`dense_block` -> `Dense block`, `se_bottleneck` -> `SE bottleneck`."""
+    words = name.replace("_", " ").split()
+    # short letter words are initials or variants: `se_bottleneck` -> `SE bottleneck`, `inception_a` -> `Inception A`
+    words = [w.upper() if len(w) <= 2 and w.isalpha() else w for w in words]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
