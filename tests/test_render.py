@@ -257,6 +257,9 @@ def test_unet_overview_draws_each_decoder_level_beside_its_encoder_level():
     assert titles == [[f"enc{i}", f"crop{i}", f"cat{i}", f"dec{i}"] for i in (4, 3, 2, 1)]
     text = render_source(graph_of("unet"), "overview")
     assert "{ rank=same; n_enc1; n_crop1; n_cat1; n_dec1; }" in text
+    blocks = choose_view(graph_of("unet"), "blocks")
+    assert not blocks.clusters  # a frame around one box ("Conv 3×3, 64 · ReLU ×2") is dropped, so the U fits
+    assert len(plan(blocks).rows) == 4 and len(plan(choose_view(graph_of("unet"), "full")).rows) == 4
 
 
 def test_wide_blocks_pictures_are_drawn_compact():

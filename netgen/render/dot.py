@@ -96,6 +96,9 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
     row_of = {n: r for r, row in enumerate(layout.rows) for n in row}
     for row in layout.rows:
         out.append("  { rank=same; " + " ".join(f"{n};" for n in row) + " }")
+    for upper, lower in zip(layout.rows[1:], layout.rows, strict=False):
+        # each decoder row starts under the one above, so the rows stack into the U's right arm
+        out.append(f"  {upper[1]} -> {lower[1]} [style=invis, weight=8];")
     linked: set[tuple[int, int]] = set()
     for e in view.edges:
         a, b = seg.get(e.src, 0), seg.get(e.dst, 0)

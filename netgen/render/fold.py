@@ -492,6 +492,13 @@ class _Folder:
         if self.with_params:
             every = [n for member in members for n in member[position].ops]
             self.view.clusters[cid].sub += f" · {format_count(self.params_of(every))} params"
+        if len(drawn) == 1 and not any(c.parent == cid for c in self.view.clusters.values()):
+            # a frame around one box (U-Net's double conv, folded to "Conv 3×3, 64 · ReLU ×2") says
+            # nothing the box does not: the box stands alone and names its block underneath
+            frame = self.view.clusters.pop(cid)
+            node = self.view.nodes[drawn[0]]
+            node.cluster = parent
+            node.sub = f"{frame.title} · {frame.sub}" if frame.sub else frame.title
         return drawn
 
     def edges(self) -> list[VEdge]:

@@ -24,6 +24,8 @@ RANKSEP_PT = 24.0
 NODESEP_PT = 18.0
 CLUSTER_PAD_PT = 12.0
 CLUSTER_LABEL_PT = 40.0
+U_ROW = 3  # boxes in a U's decoder row: skip target, merge, and the first box after them
+U_MAX_SKEW = 3.2  # the estimate overstates a U's height (U-Net full: 3.0:1 estimated, 2.4:1 drawn)
 CUT_SLACK = 0.12  # a segment may be this much longer than the shortest cut allows, for a cleaner turn
 
 
@@ -168,33 +170,33 @@ def _u_plan(view: View, main: list[int], lengths: list[float], extents: list[tup
     """An encoder-decoder whose skips nest like brackets (U-Net: enc1 feeds the last decoder
     level, enc4 the first) is drawn as the paper draws it, a U: the encoder runs down on the
     left, and each decoder level is a row beside the encoder level that feeds it (skip target,
-    merge, block), the rows climbing back up on the right. Overview, top to bottom, single
-    boxes only (rows of frames confuse dot), and only when the U fits a slide."""
-    if rankdir != "TB" or view.level != "overview":
+    merge, the next box), the rest of the level climbing to the next row on the right. Top to
+    bottom, unframed boxes only (rank=same across frames makes dot drop the frames), and only
+    when the U fits a slide."""
+    if rankdir != "TB":
         return None
     item_of = {n: pos for pos, i in enumerate(main) for n in view.spine[i]}
     skips = sorted((item_of[e.src], item_of[e.dst], e.src, e.dst) for e in view.edges
                    if e.skip and e.src in item_of and e.dst in item_of and item_of[e.src] < item_of[e.dst])
     if len(skips) < 3 or any(b[1] >= a[1] or b[0] <= a[0] for a, b in zip(skips, skips[1:], strict=False)):
         return None  # fewer than three skips, or not nested
-    if any(len(view.spine[i]) != 1 for i in main):
-        return None
+    if any(len(view.spine[i]) != 1 or view.nodes[view.spine[i][0]].cluster is not None for i in main):
+        return None  # single unframed boxes only: rank=same across frames makes dot drop the frames
     targets = [t for _, t, _, _ in reversed(skips)]  # decoder order: innermost skip first
     cut = targets[0] - 1 if targets[0] - 1 > skips[-1][0] else targets[0]  # the up-sampling starts the decoder
     rows: list[list[int]] = []
     for k, t in enumerate(targets):
         stop = targets[k + 1] - 1 if k + 1 < len(targets) else len(main)  # one item (the up-sampling) between rows
-        row = list(range(t, stop))
-        if k + 1 == len(targets):  # the last row ends with its block; the head climbs on above it
-            units = [i for i in row if view.nodes[view.spine[main[i]][0]].kind == "unit"]
-            row = row[: row.index(units[0]) + 1] if units else row[:1]
+        row = list(range(t, min(stop, t + U_ROW)))  # the rest of a level climbs on to the next row
+        if k + 1 == len(targets):  # the last row ends like the others; the head climbs on above it
+            row = row[: len(rows[-1])] if rows else row[:1]
         rows.append(row)
     label_w = max((text_width(e.label, EDGE_PT) for e in view.edges), default=0.0)
     source = {t: a for a, t, _, _ in skips}
     width = max(extents[source[r[0]]][1] + sum(extents[i][1] for i in r) + (label_w + 40) * len(r) for r in rows)
     width = max(width, max(extents[i][1] for i in range(cut)) + max(extents[i][1] for i in range(cut, len(main))))
     height = sum(lengths[i] for i in range(cut)) + gap * (cut - 1) + header_pt
-    if max(width / height, height / width) > MAX_SKEW:
+    if max(width / height, height / width) > U_MAX_SKEW:
         return None
     result = Plan([[main[i] for i in range(cut)], [main[i] for i in range(cut, len(main))]], {}, width, height,
                   fit_score(width, height))
