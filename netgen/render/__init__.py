@@ -19,6 +19,8 @@ from .layout import MAX_WIDTH_PT, plan
 from .output import FORMATS, INSTALL_HINT, DotMissing, dot_available, format_of, run_dot
 from .style import THEMES, theme
 
+MAX_BOXES = 100  # more boxes than this is no slide: a compact blocks picture also boxes its SE gates
+
 
 def render_source(graph: Graph, detail: str = "overview", rankdir: str = "TB", theme_name: str = "light",
                   expand: list[str] | None = None, params: bool = False) -> str:
@@ -38,8 +40,9 @@ def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
             view = loose
     for level in (1, 2):
         # too wide for its smallest text at 1920 px: chain titles on two lines, and only if that
-        # is not enough, blocks nested in blocks (SE gates) as one box each
-        if detail != "blocks" or plan(view, rankdir).width <= MAX_WIDTH_PT:
+        # is not enough (or the picture still has more than MAX_BOXES boxes), blocks nested in
+        # blocks (SE gates) as one box each
+        if detail != "blocks" or plan(view, rankdir).width <= MAX_WIDTH_PT and len(view.nodes) <= MAX_BOXES:
             break
         best = view
         for frame in (True, False):

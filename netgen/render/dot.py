@@ -123,16 +123,15 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
                                          and view.nodes[e.dst].cluster is None):
                 attrs.append("minlen=0")
             elif anchored:
-                # a turn at the bottom, into a column that runs up, is drawn the way that column
-                # runs: one rank across and up from the end of this one, so that dot ranks (not
-                # floats) it, and a turn into several boxes (an Inception block's branches) stays
-                # tidy. A turn at the top floats: the anchors hold the next column's top in line
-                # (ranked there too, columns shorter than the first would stagger ever lower). A
-                # floating bottom turn is what looped ResNet-18's full drawing around the picture
+                # drawn the way the next column runs: one rank across from the end of this one,
+                # so that dot ranks the turn instead of floating it (a floating bottom turn looped
+                # around ResNet-18's full drawing and tangled the four edges into an Inception
+                # block). A top turn at the full level floats (the anchors hold it): ranked, it
+                # looped around MobileNet-v2's full drawing; above it, floating looped DenseNet's
                 if b % 2:
                     src, dst = dst, src
                     attrs.append("dir=back")
-                else:
+                elif view.level == "full":
                     attrs.append("constraint=false")
             linked.add((a, b))
         else:
