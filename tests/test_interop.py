@@ -59,6 +59,33 @@ def test_onnx_export_runs_in_onnxruntime(resnet18):
         assert abs(y - resnet18(x).numpy()).max() < 1e-4
 
 
+# Library models whose files carry netgen's own helpers (support code): the input transform,
+# stochastic depth, FractalNet's join, U-Net's crop, SE gates; each must export like plain torch.
+SUPPORT_CODE_MODELS = [
+    ("googlenet", {"transform_input": True, "aux_logits": False}, (3, 96, 96)),
+    ("efficientnet_b0", {}, (3, 64, 64)),
+    ("fractalnet", {"channels": [8, 8, 8, 8, 8]}, None),
+    ("unet", {"size": 188}, None),
+]
+
+
+@pytest.mark.parametrize("name,params,input_shape", SUPPORT_CODE_MODELS, ids=[m[0] for m in SUPPORT_CODE_MODELS])
+def test_models_with_support_code_export_to_torch_export_and_onnx(name, params, input_shape):
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = netgen.load(BLUEPRINTS / f"{name}.yaml", input=input_shape, **params).eval()
+    graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml", input=input_shape, **params)
+    x = torch.randn(2, *graph[graph.inputs[0]]["shape"])
+    with torch.no_grad():
+        expected = model(x)
+        assert torch.allclose(torch.export.export(model, (x,)).module()(x), expected, atol=1e-5)
+    buffer = io.BytesIO()
+    torch.onnx.export(model, (x,), buffer, dynamo=False, input_names=["x"])
+    session = ort.InferenceSession(buffer.getvalue())
+    (y,) = session.run(None, {"x": x.numpy()})
+    assert abs(y - expected.numpy()).max() <= 1e-4 * max(1.0, abs(expected).max().item())
+
+
 def test_torch_compile_fullgraph_without_graph_breaks(tmp_path):
     model = netgen.load(write_blueprint(tmp_path, TINY)).eval()
     compiled = torch.compile(model, fullgraph=True)  # fullgraph: a graph break is an error
