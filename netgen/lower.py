@@ -73,6 +73,7 @@ class ScopeCtx:
     block_root: bool = False
     block_input: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # local name -> node id of its output
+    failed: set[str] = field(default_factory=set)  # local names whose lowering reported an error
     children: dict[str, ScopeCtx] = field(default_factory=dict)
 
     def child(self, name: str) -> ScopeCtx:
@@ -431,6 +432,8 @@ class Lowerer:
         while ctx is not None:
             if parts[0] in ctx.names:
                 break
+            if parts[0] in ctx.failed and self.diags:
+                return None  # its own error is reported; an "unknown reference" would be noise
             visible |= set(ctx.names)
             if ctx.block_root:
                 if parts[0] == "input" and len(parts) == 1:
@@ -469,6 +472,8 @@ class Lowerer:
             out = self.lower_composite(item, inputs, child)
         if out is not None:
             scope.names[name] = out
+        else:
+            scope.failed.add(name)
         return out
 
     def lower_composite(self, item: Item, inputs: list[str | None], scope: ScopeCtx) -> str | None:

@@ -233,3 +233,13 @@ network:
     path = d.span.file
     assert d.note == f"in block `unit`, called at {path}:12:13 (from `stage` at {path}:14:5)"
     assert f"  note: {d.note}" in d.format()
+
+
+def test_a_reference_to_an_item_that_failed_is_not_reported_again(tmp_path):
+    _, diags = errors_of(tmp_path, HEADER + """network:
+  - conv: {out: 4, k: 3, name: stem}
+  - conv: {out: 4, k: 99, name: big}
+  - conv: {out: 4, k: 1, name: side, from: stem}
+  - add: {from: [big, side]}
+""")
+    assert [d.code for d in diags] == ["NG009"]  # the kernel too large, not also `big` unknown
