@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = max(width / height, height / width)
             if level == "full" and (ratio > MAX_RATIO or px < MIN_PX):
                 # a full drawing that fails the slide rule is a poster, not a slide: not committed
-                cells.append(f"full: {nodes} boxes measure {ratio:.2f}:1, {px:.0f} px, not a slide (use `--expand`)")
+                cells.append(f"full: {nodes} boxes measure {ratio:.2f}:1, {px:.1f} px, not a slide (use `--expand`)")
                 print(f"{graph.name:24s} {level:8s} skipped: {ratio:.2f}:1, {px:.1f} px")
                 for suffix in ("svg", "png"):
                     (OUT / f"{graph.name}.{level}.{suffix}").unlink(missing_ok=True)
@@ -112,7 +112,10 @@ def write_index(rows: list[str], levels: list[str]) -> None:
             "Every library blueprint at each level of detail, drawn by `netgen render` with the default",
             "options (light theme, top to bottom). Regenerate with `.venv/bin/python scripts/gallery.py`;",
             "each cell gives the number of boxes, the aspect ratio and the smallest text size when the",
-            "picture is scaled to 1920 px wide. PNG versions sit beside each SVG. See docs/diagrams.md.", "",
+            "picture is scaled to 1920 px wide. PNG versions sit beside each SVG. A full drawing that fails the",
+            "slide rule (over 3:1, or text under 12 px) is left out and the cell says why. Every PNG was looked",
+            "at before it was committed; what that review found and fixed is in docs/diagrams.md (Gallery review).",
+            "",
             "| model | " + " | ".join(levels) + " |", "| --- | " + " | ".join("---" for _ in levels) + " |"]
     OUT.joinpath("README.md").write_text("\n".join(head + [keep[k] for k in sorted(keep)]) + "\n", encoding="utf-8")
 
