@@ -79,4 +79,4 @@ class DropPath(Op):
         return f"DropPath({kwargs_text(args)})"
 
     def label(self, in_shapes, out_shape):
-        return f"DropPath {self.p.p:g}" + (" (batch)" if self.p.mode == "batch" else "")
+        return f"DropPath {self.p.p:.3g}" + (" (batch)" if self.p.mode == "batch" else "")

@@ -28,7 +28,7 @@ class Dropout(Op):
         return f"nn.Dropout({kwargs_text(args)})"
 
     def label(self, in_shapes, out_shape):
-        return f"Dropout {self.p.p:g}"
+        return f"Dropout {self.p.p:.3g}"
 
 
 @register_op
@@ -46,4 +46,4 @@ class Dropout2d(Dropout):
         return f"nn.Dropout2d({kwargs_text(args)})"
 
     def label(self, in_shapes, out_shape):
-        return f"Dropout2d {self.p.p:g}"
+        return f"Dropout2d {self.p.p:.3g}"
