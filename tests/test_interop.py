@@ -1,6 +1,5 @@
 """What an engineer does with an emitted module: export it, compile it, and train it distributed."""
 
-import io
 import os
 import socket
 
@@ -48,13 +47,21 @@ def test_torch_export_matches_eager(resnet18):
         assert torch.allclose(exported.module()(x), resnet18(x), atol=1e-5)
 
 
-def test_onnx_export_runs_in_onnxruntime(resnet18):
+def onnx_outputs(model, x, path, dynamo: bool = True):
+    """Export with torch's ONNX exporter (dynamo: the default since torch 2.9; else the
+    TorchScript one) to `path` and run the file in onnxruntime."""
     ort = pytest.importorskip("onnxruntime")
+    if dynamo:
+        pytest.importorskip("onnxscript")
+    torch.onnx.export(model, (x,), str(path), dynamo=dynamo, input_names=["x"])
+    session = ort.InferenceSession(str(path))
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})
+
+
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "torchscript"])
+def test_onnx_export_runs_in_onnxruntime(resnet18, tmp_path, dynamo):
     x = torch.randn(2, 3, 64, 64)
-    buffer = io.BytesIO()
-    torch.onnx.export(resnet18, (x,), buffer, dynamo=False, input_names=["x"], output_names=["y"])
-    session = ort.InferenceSession(buffer.getvalue())
-    (y,) = session.run(None, {"x": x.numpy()})
+    (y,) = onnx_outputs(resnet18, x, tmp_path / "resnet18.onnx", dynamo)
     with torch.no_grad():
         assert abs(y - resnet18(x).numpy()).max() < 1e-4
 
@@ -70,8 +77,7 @@ SUPPORT_CODE_MODELS = [
 
 
 @pytest.mark.parametrize("name,params,input_shape", SUPPORT_CODE_MODELS, ids=[m[0] for m in SUPPORT_CODE_MODELS])
-def test_models_with_support_code_export_to_torch_export_and_onnx(name, params, input_shape):
-    ort = pytest.importorskip("onnxruntime")
+def test_models_with_support_code_export_to_torch_export_and_onnx(name, params, input_shape, tmp_path):
     torch.manual_seed(0)
     model = netgen.load(BLUEPRINTS / f"{name}.yaml", input=input_shape, **params).eval()
     graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml", input=input_shape, **params)
@@ -79,10 +85,7 @@ def test_models_with_support_code_export_to_torch_export_and_onnx(name, params, 
     with torch.no_grad():
         expected = model(x)
         assert torch.allclose(torch.export.export(model, (x,)).module()(x), expected, atol=1e-5)
-    buffer = io.BytesIO()
-    torch.onnx.export(model, (x,), buffer, dynamo=False, input_names=["x"])
-    session = ort.InferenceSession(buffer.getvalue())
-    (y,) = session.run(None, {"x": x.numpy()})
+    (y,) = onnx_outputs(model, x, tmp_path / f"{name}.onnx")
     assert abs(y - expected.numpy()).max() <= 1e-4 * max(1.0, abs(expected).max().item())
 
 
