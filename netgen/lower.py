@@ -682,7 +682,7 @@ class Lowerer:
             return None
         else:
             child = scope.child("shortcut")
-            self.graph.add_scope(Scope(child.path, "seq", None, sc_span))
+            self.graph.add_scope(Scope(child.path, "seq", None, sc_span, meta={"role": "shortcut"}))
             sc_out = self.lower_list(shortcut, env, x, child, sc_span)
             scope.names["shortcut"] = sc_out
         if sc_out is None:

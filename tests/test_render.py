@@ -77,6 +77,28 @@ def test_resnet50_overview_folds_identical_blocks_only():
     assert not view.clusters
 
 
+def test_a_stage_opening_block_says_what_its_shortcut_is(tmp_path):
+    # CIFAR ResNet-20 (He et al. 2016, option A): stages 2 and 3 open with a strided block whose
+    # shortcut subsamples and pads channels; every other block adds the identity
+    view = build_view(graph_of("resnet20"), "overview")
+    units = [(n.title, n.count, n.detail) for n in view.nodes.values() if n.kind == "unit"]
+    assert units == [("Basic block A", 3, ""), ("Basic block A /2", 1, "option-A shortcut"),
+                     ("Basic block A", 2, ""), ("Basic block A /2", 1, "option-A shortcut"), ("Basic block A", 2, "")]
+    path = write_blueprint(tmp_path, """netgen: 1
+name: own
+input: [4, 8, 8]
+blocks:
+  unit:
+    params: {}
+    residual:
+      body: [{conv: {out: 8, k: 3, stride: 2, pad: 1}}]
+      shortcut: [{avgpool: {k: 2}}, {conv: {out: 8, k: 1}}]
+network: [unit, unit]
+""")
+    view = build_view(netgen.compile_blueprint(path), "overview")
+    assert [(n.count, n.detail) for n in view.nodes.values() if n.kind == "unit"] == [(2, "shortcut: own ops")]
+
+
 def test_every_graph_node_is_drawn_or_folded():
     for name in ("resnet50", "vgg16", "alexnet"):
         graph = graph_of(name)

@@ -413,7 +413,8 @@ class _Folder:
 
     def unit_detail(self, entry: _Entry) -> tuple[str, str]:
         """What sets a block box apart from its identical neighbours: its stride, written after
-        the title as for ops (" /2"), and a projection shortcut (the detail line)."""
+        the title as for ops (" /2"), and a shortcut that is not the identity (the detail line):
+        a projection, option A (subsample and zero channels) or one the blueprint spells out."""
         stride = ""
         first, last = self.g[entry.ops[0]], self.g[entry.ops[-1]]
         before = first["in_shapes"][0] if first["in_shapes"] else None
@@ -422,9 +423,16 @@ class _Folder:
             factor = before[-1] / after[-1]  # a stride, not the border an unpadded conv trims
             if round(factor) >= 2 and abs(factor - round(factor)) < 0.2:
                 stride = f" /{round(factor)}"
-        projection = any(_under(path, entry.scope) and scope.meta.get("role") == "projection"
-                         for path, scope in self.g.scopes.items())
-        return stride, "projection shortcut" if projection else ""
+        inner = {path: scope.meta.get("role") for path, scope in self.g.scopes.items() if _under(path, entry.scope)}
+        if "projection" in inner.values():
+            return stride, "projection shortcut"
+        if any(self.g[n]["op"] is not None and self.g[n]["op"].kind == "shortcut_a" for n in entry.ops):
+            return stride, "option-A shortcut"
+        # a shortcut spelled out as ops (an empty one is the identity)
+        spelled = [path for path, role in inner.items() if role == "shortcut"]
+        if any(_under(self.g[n]["path"], p) for n in entry.ops for p in spelled):
+            return stride, "shortcut: own ops"
+        return stride, ""
 
     def build(self) -> View:
         top = self.fold_chains(self.entries(()))
