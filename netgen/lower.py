@@ -101,9 +101,9 @@ class Lowerer:
         self.bp = bp
         self.graph = Graph(bp.name)
         self.diags = Diagnostics()
-        self.depth = 0
-        self.call_stack: list[str] = []
-        self.call_sites: list[tuple[str, Span | None]] = []  # (block, where it was called), outermost first
+        # the block calls being lowered, outermost first: (block, where it was called); its length
+        # is the nesting depth that the recursion guard bounds
+        self.call_sites: list[tuple[str, Span | None]] = []
         self.duplicates: set[tuple[str, ...]] = set()
 
     # -- diagnostics ---------------------------------------------------------------------
@@ -296,12 +296,10 @@ class Lowerer:
     def expand(self, raws: Any, env: dict, span: Span | None, path: tuple) -> list[Item]:
         """Flatten a list: unnamed repeats and `if` splice their items in place."""
         if isinstance(raws, str) and "$" in raws:
-            # `body: $layers`: a list held by a param; a string result stays an item (`- $act`)
-            ok, value = self.try_value(raws, env, span, path, "list")
+            # `body: $layers`: a list held by a param (or one item: `body: $act`), evaluated once
+            ok, raws = self.try_value(raws, env, span, path, "list")
             if not ok:
                 return []
-            if isinstance(value, list):
-                raws = value
         raws = _as_list(raws, span)
         items: list[Item] = []
         for index, raw in enumerate(raws):
@@ -507,9 +505,10 @@ class Lowerer:
 
     def lower_block(self, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
         block: BlockDef = self.bp.blocks[item.key]
-        if self.depth >= MAX_BLOCK_DEPTH or len(self.graph) > MAX_NODES:
+        if len(self.call_sites) >= MAX_BLOCK_DEPTH or len(self.graph) > MAX_NODES:
+            chain = " > ".join(name for name, _ in self.call_sites[-5:])
             self.error("NG013", f"block `{item.key}` nests deeper than {MAX_BLOCK_DEPTH} calls or the network exceeds "
-                       f"{MAX_NODES} nodes (call chain: {' > '.join(self.call_stack[-5:])} ...)", item.span, scope.path,
+                       f"{MAX_NODES} nodes (call chain: {chain} ...)", item.span, scope.path,
                        "give a recursive block a base case (`if:` on a param that shrinks with each call)")
             return None
         env = self.input_env(item.env, [x])
@@ -518,8 +517,6 @@ class Lowerer:
         if values is None or env is None:
             return None
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
-        self.depth += 1
-        self.call_stack.append(item.key)
         self.call_sites.append((item.key, item.span))
         try:
             values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
@@ -528,8 +525,6 @@ class Lowerer:
             self.graph.scopes[scope.path].doc = block.doc
             return self.lower_body(block.body, values, x, scope, block.span)
         finally:
-            self.depth -= 1
-            self.call_stack.pop()
             self.call_sites.pop()
 
     def block_args(self, block: BlockDef, item: Item, env: dict, path, quiet_inputs: bool = False) -> dict | None:

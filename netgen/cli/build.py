@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
+from ..analysis import summarize
+from ..analysis.formats import render_summary
 from ..codegen import generate_source
 from ..errors import NetgenError
 from ..shapes import format_shape
 from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+from .summary import console
 
 
 def build(
@@ -30,10 +33,6 @@ def build(
     for extra in BUILD_EXTRAS:
         files.update(extra(graph, out))
     write_files(files)
-    from ..analysis import summarize
-    from ..analysis.formats import render_summary
-    from .summary import console
-
     result = summarize(graph)
     render_summary(result, 1, console())  # one row per top-level item, then the totals
     ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)

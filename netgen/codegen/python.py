@@ -351,11 +351,10 @@ class PythonEmitter:
     def return_lines(self, draft: ClassDraft, outputs_class: str | None) -> list[str]:
         """Several outputs come back as a named tuple (torchvision's GoogLeNetOutputs); training-only
         ones only in training mode, and a single eval output bare, as torchvision returns it."""
-        always = [(v, n) for (v, training), n in zip(draft.returns, draft.return_names or [""] * len(draft.returns),
-                                                     strict=True) if not training]
-        lines = []
         if outputs_class is None:
             return [f"{INDENT * 2}return {', '.join(v for v, _ in draft.returns)}"]
+        always = [(v, n) for (v, training), n in zip(draft.returns, draft.return_names, strict=True) if not training]
+        lines = []
         if len(always) != len(draft.returns):
             fields = ", ".join(v for v, _ in draft.returns)
             lines += [f"{INDENT * 2}if self.training:", f"{INDENT * 3}return {outputs_class}({fields})"]

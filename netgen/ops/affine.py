@@ -8,12 +8,12 @@ follow `.to(device)` but stay out of the state_dict and torchvision's weights lo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import Field, model_validator
 
 from ..shapes import ShapeError, numel
-from .base import Op, OpParams, _strict_float, register_op
+from .base import Float, Op, OpParams, register_op
 
 SUPPORT = '''
 class ChannelAffine(nn.Module):
@@ -29,13 +29,7 @@ class ChannelAffine(nn.Module):
 '''
 
 
-def _floats(value: Any) -> Any:
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"Expected a list with one number per channel; received {value!r}")
-    return tuple(float(_strict_float(v)) for v in value)
-
-
-Floats = Annotated[tuple[float, ...], BeforeValidator(_floats)]
+Floats = Annotated[tuple[Float, ...], Field(min_length=1)]  # one number per channel
 
 
 class ChannelAffineParams(OpParams):
