@@ -344,3 +344,35 @@ network:
     assert source.count("class Unit") == 1 and "self.drop = DropPath(p=p)" in source
     model = netgen.load(path)
     assert [model.get_submodule(f"{i}.drop").p for i in range(3)] == [0.1 * (i + 1) for i in range(3)]
+
+
+def test_structured_emission_prints_values_as_python_literals():
+    """The printer turns the ops' data into source: a float is its repr (the shortest text that
+    reads back as that float), strings are double-quoted, brackets follow precedence."""
+    from netgen.codegen.printer import expression_text, literal, module_call_text
+    from netgen.ops.emission import INPUTS, BinOp, Call, Input, ListOf, module_call
+
+    assert literal(0.075) == "0.075" and literal(1e-5) == "1e-05" and literal(0.1 + 0.2) == repr(0.1 + 0.2)
+    assert literal(("a'b", True, None, (1,), [2, 3.5])) == "(\"a'b\", True, None, (1,), [2, 3.5])"
+    call = module_call("nn.Conv2d", ("in_channels", 3), ("out_channels", 8), kernel_size=(1, 7), bias=False)
+    assert module_call_text(call) == "nn.Conv2d(3, 8, kernel_size=(1, 7), bias=False)"
+    mean = BinOp("/", (BinOp("+", (INPUTS,)), 3))
+    assert expression_text(mean, ["a", "b", "c"]) == "(a + b + c) / 3"
+    assert expression_text(Call("torch.cat", (ListOf((INPUTS,)), 1)), ["a", "b"]) == "torch.cat([a, b], 1)"
+    assert expression_text(Call("pad_to", (Input(0), Input(1), 1.5)), ["x", "ref"]) == "pad_to(x, ref, 1.5)"
+    with pytest.raises(ValueError):
+        module_call_text(module_call("nn.Conv2d; import os", ("x", 1)))
+
+
+def test_a_rate_the_blueprint_writes_prints_as_written(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: rates
+input: [4, 8, 8]
+network:
+  - conv: {out: 4, k: 3, pad: 1}
+  - dropout2d: {p: 0.075}
+  - bn: {eps: 0.001, momentum: 0.01}
+""")
+    source = netgen.python_source(path)
+    assert "nn.Dropout2d(p=0.075)" in source
+    assert "nn.BatchNorm2d(4, eps=0.001, momentum=0.01)" in source

@@ -123,7 +123,7 @@ def check_against_torch(path, input_shape=None) -> int:
         op = data["op"]
         if node not in modules:
             # ops emitted as expressions (`+`, torch.flatten, torch.cat) have no module
-            if op.torch_module(data["in_shapes"], data["shape"]) is not None:
+            if op.emit_module(data["in_shapes"], data["shape"]) is not None:
                 problems.append(f"{node}: emits a module but no module has that name")
             continue
         records = (train_calls if data.get("training_only") else calls).get(node)

@@ -1,10 +1,11 @@
 """One generic test for every registered op (Keras' `run_layer_test` habit).
 
 Each op kind has small configs in CASES: params and input shapes (batch excluded). For each,
-the op is built from its params, its PyTorch emission (support code, constructor, forward
-expression) is executed, and the torch output shape, parameter and buffer counts must equal
-the op's static ones; the config must round-trip. An op in the registry without an entry here
-fails the suite, so a new op cannot land untested.
+the op is built from its params, its PyTorch emission (support, constructor, forward
+expression: structured data, see netgen/ops/emission.py) is printed by the code generator's
+printer and executed, and the torch output shape, parameter and buffer counts must equal the
+op's static ones; the config must round-trip. An op in the registry without an entry here
+fails the suite, so a new op cannot land untested; so does an op that still emits text.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import pytest
 import torch
 from torch import nn
 
+from netgen.codegen.printer import expression_text, module_call_text
 from netgen.ops import REGISTRY
+from netgen.ops.emission import Arg, BinOp, Call, Input, ListOf, ModuleCall, Support
+
+# the string-returning emission that emission.py replaced; an op defining one would be ignored
+LEGACY = ("torch_module", "torch_call", "support_code", "root_forward_code")
 
 # kind -> list of (params, input shapes)
 CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
@@ -81,12 +87,11 @@ def unique_ops():
 def run_emitted(op, in_shapes, training: bool = False):
     """Execute the op's emission the way the generated file does; return (module, output)."""
     namespace = {"torch": torch, "nn": nn}
-    support = op.support_code()
-    if support:
-        exec(support, namespace)
+    for support in op.emit_support():
+        exec(support.source, namespace)
     out_shape = op.infer_shape(in_shapes)
-    constructor = op.torch_module(in_shapes, out_shape)
-    module = eval(constructor, namespace) if constructor else None
+    constructor = op.emit_module(in_shapes, out_shape)
+    module = eval(module_call_text(constructor), namespace) if constructor else None
     if module is not None:
         module.train(training)
         namespace["module"] = module
@@ -94,9 +99,37 @@ def run_emitted(op, in_shapes, training: bool = False):
     for index, shape in enumerate(in_shapes):
         namespace[f"x{index}"] = torch.randn(2, *shape)
         args.append(f"x{index}")
-    expression = op.torch_call(args, "module" if module is not None else None)
+    expression = expression_text(op.emit_forward(in_shapes), args, "module" if module is not None else None)
     with torch.no_grad():
         return module, eval(expression, namespace)
+
+
+def check_structured_emission(op, in_shapes) -> None:
+    """The emission is data: a ModuleCall (or None), Args with Python values, a forward expression
+    tree, supports that name what they define. Nothing is source text to be parsed back."""
+    cls = type(op)
+    legacy = [name for name in LEGACY if hasattr(cls, name)]
+    assert not legacy, f"{cls.kind}: replace {legacy} with emit_module/emit_forward/emit_support (ops/emission.py)"
+    out_shape = op.infer_shape(in_shapes)
+    call = op.emit_module(in_shapes, out_shape)
+    assert call is None or isinstance(call, ModuleCall), f"{cls.kind}: emit_module returned {call!r}"
+
+    def is_value(v):
+        if isinstance(v, (tuple, list)):
+            return all(is_value(x) for x in v)
+        return v is None or isinstance(v, (bool, int, float, str))
+
+    if call is not None:
+        assert all(isinstance(a, Arg) and a.name.isidentifier() and is_value(a.value) for a in call.args), call
+        # positional arguments come first, as Python requires
+        flags = [a.positional for a in call.args]
+        assert flags == sorted(flags, reverse=True), call
+    assert isinstance(op.emit_forward(in_shapes), (Call, BinOp, ListOf, Input))
+    for support in op.emit_support():
+        assert isinstance(support, Support) and support.defines
+        namespace = {"torch": torch, "nn": nn}
+        exec(support.source, namespace)
+        assert all(name in namespace for name in support.defines), f"{cls.kind}: {support.defines}"
 
 
 def test_every_registered_op_has_a_case():
@@ -116,6 +149,7 @@ def test_op_matches_torch(kind, index):
     # config round-trip (Keras run_class_serialization_test)
     assert cls.from_config(op.config()).config() == op.config()
     out_shape = tuple(op.infer_shape(in_shapes))
+    check_structured_emission(op, in_shapes)
     for training in (False, True):
         module, y = run_emitted(op, in_shapes, training)
         assert tuple(y.shape) == (2, *out_shape), f"{kind} {params}: torch {tuple(y.shape)} vs static {out_shape}"

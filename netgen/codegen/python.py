@@ -17,18 +17,11 @@ import textwrap
 from dataclasses import dataclass, field
 
 from ..graph import Graph
+from ..ops.emission import Arg, ModuleCall
 from ..shapes import format_shape
+from .printer import calls_torch, expression_text, literal, module_call_text
 
 INDENT = "    "
-# a number literal outside names and strings: 64, 0.025, 1e-05 (lifted into constructor arguments)
-_NUMBER = re.compile(r"(?<![\w.'\"])(\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+|\d+)(?![\w.'\"])")
-_TOKEN = re.compile(r"(\{\}|\x00\d+\x00)")
-_POSITIONAL = {
-    "Conv2d": ("in_channels", "out_channels"),
-    "ConvTranspose2d": ("in_channels", "out_channels"),
-    "Linear": ("in_features", "out_features"),
-    "BatchNorm2d": ("num_features",),
-}
 _RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "super", "x", "print", "input", "len", "range", "F"}
 
 
@@ -73,11 +66,41 @@ class Unit:
     node_set: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A number lifted out of a constructor call, to be filled by a literal or a class argument."""
+
+
+SLOT = Slot()
+
+
+@dataclass(frozen=True)
+class ListTemplate:
+    """A list inside a template (lists are not hashable; templates key the class table)."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class SequentialTemplate:
+    """`nn.Sequential(...)` of member templates."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class ClassTemplate:
+    """An instance of a generated class, keyed by the class's signature."""
+
+    signature: tuple
+
+
 @dataclass
 class ModuleCode:
-    """How one scope is constructed: an inline expression or an instance of a class."""
+    """How one scope is constructed: a template (a `ModuleCall` whose numbers are `SLOT`s, a
+    `SequentialTemplate` or a `ClassTemplate`) and the numbers its slots take, in order."""
 
-    expr_template: str  # with {} for lifted ints (classes) or the full nn.Sequential text
+    template: ModuleCall | SequentialTemplate | ClassTemplate
     values: list[int | float]
     class_key: tuple | None = None
 
@@ -86,7 +109,7 @@ class ModuleCode:
 class ClassDraft:
     base_name: str
     doc: str
-    init: list[tuple[str, str]]  # (attribute, constructor template with `{}` for ints)
+    init: list[tuple[str, ModuleCall | SequentialTemplate | ClassTemplate]]  # (attribute, constructor template)
     init_values: list[int | float]
     forward: list[tuple[str, str, bool]]  # (code, comment, training only)
     args: list[str]
@@ -166,9 +189,9 @@ class PythonEmitter:
             previous = value
         return previous == outs[0]
 
-    def module_expr(self, node: str) -> str | None:
+    def module_expr(self, node: str) -> ModuleCall | None:
         data = self.g[node]
-        return data["op"].torch_module(data["in_shapes"], data["shape"])
+        return data["op"].emit_module(data["in_shapes"], data["shape"])
 
     # -- construction expressions --------------------------------------------------------
     def construct(self, path: tuple[str, ...]) -> ModuleCode:
@@ -179,10 +202,9 @@ class PythonEmitter:
             parts, values = [], []
             for unit in units:
                 code = self.unit_module(unit)
-                parts.append(code.expr_template)
+                parts.append(code.template)
                 values += code.values
-            body = "".join(f"\n{INDENT}{_indent(p)}," for p in parts)
-            return ModuleCode(f"nn.Sequential({body}\n)", values)
+            return ModuleCode(SequentialTemplate(tuple(parts)), values)
         draft = self.draft_class(path, units, ins, outs)
         signature = (draft.base_name, tuple(draft.init), tuple((c, t) for c, _, t in draft.forward), tuple(draft.args),
                      tuple(draft.returns))
@@ -193,7 +215,7 @@ class PythonEmitter:
             self.class_order.append(signature)
         entry["instances"].append(draft.init_values)
         entry["comments"].append(tuple(c for _, c, _ in draft.forward))
-        return ModuleCode(f"\x00{self.class_order.index(signature)}\x00", draft.init_values, signature)
+        return ModuleCode(ClassTemplate(signature), draft.init_values, signature)
 
     def unit_module(self, unit: Unit) -> ModuleCode:
         if unit.node is not None:
@@ -221,7 +243,7 @@ class PythonEmitter:
             attr = unit.name
             attr_of[unit.name] = attr
             attrs.used.add(attr)
-            init.append((attr, code.expr_template))
+            init.append((attr, code.template))
             values += code.values
         # forward
         ns = Namespace()
@@ -241,10 +263,10 @@ class PythonEmitter:
             args.append(name)
         lines: list[tuple[str, str]] = []
         if not path:
-            # per-forward-pass decisions for the whole network (Op.root_forward_code)
-            for code in dict.fromkeys(d["op"].root_forward_code() for _, d in self.g.ops()):
-                if code:
-                    lines.append((code, "", False))
+            # per-forward-pass decisions for the whole network (Op.emit_root_forward)
+            roots = (d["op"].emit_root_forward() for _, d in self.g.ops())
+            for code in dict.fromkeys(expression_text(r, []) for r in roots if r is not None):
+                lines.append((code, "", False))
         for unit in units:
             arg_vars = [var[v] for v in unit.inputs]
             if unit.node is not None:
@@ -253,8 +275,9 @@ class PythonEmitter:
                     f'getattr(self, "{unit.name}")' if unit.name in attr_of else None)
                 # argument order is the node's own input order
                 call_args = [var[v] for v in self.g.inputs_of(unit.node)]
-                expr = data["op"].torch_call(call_args, module)
-                if "torch." in expr:
+                forward = data["op"].emit_forward(data["in_shapes"])
+                expr = expression_text(forward, call_args, module)
+                if calls_torch(forward):
                     self.uses_torch = True
                 shape = format_shape(data["shape"])
             else:
@@ -378,55 +401,72 @@ class PythonEmitter:
             lines.append(f"{INDENT}{field_name}: torch.Tensor" + (" | None = None" if optional else ""))
         return name, "\n".join(lines)
 
-    def fill(self, template: str, cursor: int, first: list[int | float],
+    def fill(self, template, cursor: int, first: list[int | float],
              column_param: dict[int, str | None]) -> tuple[str, int]:
-        """Replace `{}` slots and class markers left to right, consuming lifted values."""
-        out = []
-        for token in _TOKEN.split(template):
-            if token == "{}":
-                param = column_param.get(cursor)
-                out.append(param if param else str(first[cursor]))
-                cursor += 1
-            elif token.startswith("\x00"):
-                child = self.classes[self.class_order[int(token.strip("\x00"))]]
-                columns = child["param_columns"]
-                texts = []
-                for p in child["params"]:
-                    param = column_param.get(cursor + columns[p])
-                    texts.append(param if param else str(first[cursor + columns[p]]))
-                if len(texts) > 1:
-                    texts = [f"{p}={t}" for p, t in zip(child["params"], texts, strict=True)]
-                out.append(f"{child['name']}({', '.join(texts)})")
-                cursor += len(child["instances"][0])
-            else:
-                out.append(token)
-        return "".join(out), cursor
+        """Print a template, consuming lifted values left to right: a slot whose column varies
+        prints its constructor argument, any other slot the value the instances share."""
+        position = cursor
+
+        def take() -> str:
+            nonlocal position
+            param = column_param.get(position)
+            text = param if param else literal(first[position])
+            position += 1
+            return text
+
+        def slot(value):
+            if value is SLOT:
+                return take()
+            if isinstance(value, ListTemplate):
+                return "[" + ", ".join(literal(v, slot) for v in value.items) + "]"
+            return None
+
+        def walk(node) -> str:
+            nonlocal position
+            if isinstance(node, ModuleCall):
+                return module_call_text(node, slot)
+            if isinstance(node, SequentialTemplate):
+                body = "".join(f"\n{INDENT}{_indent(walk(item))}," for item in node.items)
+                return f"nn.Sequential({body}\n)"
+            child = self.classes[node.signature]
+            columns = child["param_columns"]
+            texts = []
+            for p in child["params"]:
+                param = column_param.get(position + columns[p])
+                texts.append(param if param else literal(first[position + columns[p]]))
+            if len(texts) > 1:
+                texts = [f"{p}={t}" for p, t in zip(child["params"], texts, strict=True)]
+            position += len(child["instances"][0])
+            return f"{child['name']}({', '.join(texts)})"
+
+        return walk(template), position
 
     def int_hints(self, draft: ClassDraft) -> list[tuple[str, str]]:
         """A readable name for each lifted number: (the member it goes to, the torch argument it fills)."""
         hints: list[tuple[str, str]] = []
+
+        def walk(attr: str, node) -> None:
+            if isinstance(node, ModuleCall):
+                for arg in node.args:
+                    hints.extend((attr, name) for name in _slot_names(arg.name, arg.value))
+            elif isinstance(node, SequentialTemplate):
+                for item in node.items:
+                    walk(attr, item)
+            else:
+                child = self.classes[node.signature]
+                by_column = {i: p for p, i in child["param_columns"].items()}
+                hints.extend((attr, by_column.get(i, f"{attr}_{i}")) for i in range(len(child["instances"][0])))
+
         for attr, template in draft.init:
-            contexts = iter(_int_contexts(template))
-            for token in _TOKEN.split(template):
-                if token == "{}":
-                    ctor, position, kw = next(contexts)
-                    names = _POSITIONAL.get(ctor, ())
-                    hints.append((attr, kw or (names[position] if position < len(names) else f"{attr}_arg{position}")))
-                elif token.startswith("\x00"):
-                    child = self.classes[self.class_order[int(token.strip("\x00"))]]
-                    by_column = {i: p for p, i in child["param_columns"].items()}
-                    hints += [(attr, by_column.get(i, f"{attr}_{i}")) for i in range(len(child["instances"][0]))]
+            walk(attr, template)
         return hints
 
     # -- top level -----------------------------------------------------------------------------
     def emit(self) -> tuple[str, str]:
-        support: list[str] = []
-        for _, data in self.g.ops():
-            text = data["op"].support_code().strip()
-            if text and text not in support:
-                support.append(text)
+        supports = list(dict.fromkeys(s for _, data in self.g.ops() for s in data["op"].emit_support()))
+        support = list(dict.fromkeys(s.source.strip() for s in supports))
         # generated classes must not shadow the helpers that support code defines
-        self.class_names |= {m for text in support for m in re.findall(r"^(?:class|def) (\w+)", text, re.MULTILINE)}
+        self.class_names |= {name for s in supports for name in s.defines}
         top = self.construct(())
         # name classes in order of first use, children before parents (post-order)
         for signature in self.class_order:
@@ -498,45 +538,38 @@ def _indent_text(text: str, indent: str) -> str:
     return "\n".join(indent + line if line and i else line for i, line in enumerate(text.split("\n")))
 
 
-def _lift(expr: str) -> tuple[str, list[int | float]]:
-    """`nn.Conv2d(64, 128, kernel_size=3)` -> (`nn.Conv2d({}, {}, kernel_size={})`, [64, 128, 3]);
-    floats too (`DropPath(p=0.025)`), so that blocks differing only in a rate share a class."""
-    values = [float(m.group(1)) if not m.group(1).isdigit() else int(m.group(1)) for m in _NUMBER.finditer(expr)]
-    return _NUMBER.sub("{}", expr), values
+def _lift(call: ModuleCall) -> tuple[ModuleCall, list[int | float]]:
+    """`nn.Conv2d(64, 128, kernel_size=3)` -> the call with its numbers replaced by slots, and
+    [64, 128, 3]; floats too (`DropPath(p=0.025)`), so that blocks differing only in a rate share
+    a class. Bools, strings and None stay in the template."""
+    values: list[int | float] = []
+
+    def lift(value):
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)):
+            values.append(value)
+            return SLOT
+        if isinstance(value, tuple):
+            return tuple(lift(v) for v in value)
+        if isinstance(value, list):
+            return ListTemplate(tuple(lift(v) for v in value))
+        raise TypeError(f"{call.target}: cannot emit {type(value).__name__} {value!r}")
+
+    args = tuple(Arg(a.name, lift(a.value), a.positional) for a in call.args)
+    return ModuleCall(call.target, args), values
 
 
-def _int_contexts(template: str):
-    """For each `{}` slot: (constructor class, positional index, keyword or None)."""
-    out = []
-    for match in re.finditer(r"\{\}", template):
-        start = match.start()
-        depth, i, position, kw = 0, start - 1, 0, None
-        # walk back to this call's opening parenthesis, counting top-level commas
-        while i >= 0:
-            ch = template[i]
-            if ch in ")]":
-                depth += 1
-            elif ch in "([":
-                if depth == 0:
-                    if ch == "(":
-                        break
-                    # inside a tuple/list literal: report its enclosing keyword
-                elif depth > 0:
-                    depth -= 1
-            elif ch == "," and depth == 0:
-                position += 1
-            i -= 1
-        ctor_match = re.search(r"(\w+)\($", template[: i + 1])
-        ctor = ctor_match.group(1) if ctor_match else ""
-        before = template[i + 1 : start]
-        last_arg = before.split(",")[-1]
-        kw_match = re.match(r"\s*(\w+)=", last_arg)
-        kw = kw_match.group(1) if kw_match else None
-        pair_match = None if ctor_match else re.search(r"(\w+)=\($", template[: i + 1])
-        if pair_match and kw is None:  # `kernel_size=(1, 7)`: kernel_size_h, kernel_size_w
-            kw = f"{pair_match.group(1)}_{'hw'[position] if position < 2 else position}"
-        out.append((ctor, position, kw))
-    return out
+def _slot_names(name: str, value) -> list[str]:
+    """Names for the numbers inside one argument: `stride`; a pair's `kernel_size_h`, `kernel_size_w`."""
+    if value is SLOT:
+        return [name]
+    items = value.items if isinstance(value, ListTemplate) else value if isinstance(value, tuple) else ()
+    names = []
+    for index, item in enumerate(items):
+        side = "hw"[index] if len(items) == 2 and isinstance(value, tuple) else str(index)
+        names += _slot_names(f"{name}_{side}", item)
+    return names
 
 
 def generate_source(graph: Graph, source_name: str = "") -> tuple[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..shapes import ShapeError, numel
-from .base import Float, Int, Op, OpParams, kwargs_text, register_op
+from .base import Float, Int, Op, OpParams, module_call, register_op
 
 
 class InplaceParams(OpParams):
@@ -18,9 +18,9 @@ class Activation(Op):
     torch_class: str = ""
     flops_per_element = 1
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("inplace", True)] if getattr(self.p, "inplace", False) else []
-        return f"nn.{self.torch_class}({kwargs_text(args)})"
+    def emit_module(self, in_shapes, out_shape):
+        options = {"inplace": True} if getattr(self.p, "inplace", False) else {}
+        return module_call(f"nn.{self.torch_class}", **options)
 
     def other_flops(self, in_shapes, out_shape):
         return self.flops_per_element * numel(out_shape)
@@ -71,9 +71,9 @@ class LeakyReLU(Activation):
     Params = LeakyReLUParams
     doc = "leaky ReLU: slope for negative inputs"
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("negative_slope", self.p.slope)] + ([("inplace", True)] if self.p.inplace else [])
-        return f"nn.LeakyReLU({kwargs_text(args)})"
+    def emit_module(self, in_shapes, out_shape):
+        options = {"inplace": True} if self.p.inplace else {}
+        return module_call("nn.LeakyReLU", negative_slope=self.p.slope, **options)
 
 
 class GELUParams(OpParams):
@@ -88,8 +88,9 @@ class GELU(Activation):
     flops_per_element = 8
     doc = "GELU, exact or tanh-approximated"
 
-    def torch_module(self, in_shapes, out_shape):
-        return "nn.GELU()" if self.p.approximate == "none" else "nn.GELU(approximate='tanh')"
+    def emit_module(self, in_shapes, out_shape):
+        options = {} if self.p.approximate == "none" else {"approximate": self.p.approximate}
+        return module_call("nn.GELU", **options)
 
 
 class SoftmaxParams(OpParams):
@@ -109,6 +110,6 @@ class Softmax(Activation):
             raise ShapeError(f"softmax dim {self.p.dim} is out of range for shape {in_shapes[0]}")
         return in_shapes[0]
 
-    def torch_module(self, in_shapes, out_shape):
+    def emit_module(self, in_shapes, out_shape):
         dim = self.p.dim + 1 if self.p.dim >= 0 else self.p.dim  # skip the batch dimension
-        return f"nn.Softmax(dim={dim})"
+        return module_call("nn.Softmax", dim=dim)

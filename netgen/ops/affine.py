@@ -13,9 +13,9 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from ..shapes import ShapeError, numel
-from .base import Float, Op, OpParams, register_op
+from .base import Float, Op, OpParams, Support, module_call, register_op
 
-SUPPORT = '''
+SUPPORT = Support(("ChannelAffine",), '''
 class ChannelAffine(nn.Module):
     """x[:, c] * scale[c] + shift[c] with fixed constants (an input re-normalisation)."""
 
@@ -26,7 +26,7 @@ class ChannelAffine(nn.Module):
 
     def forward(self, x):
         return x * self.scale + self.shift
-'''
+''')
 
 
 Floats = Annotated[tuple[Float, ...], Field(min_length=1)]  # one number per channel
@@ -61,11 +61,11 @@ class ChannelAffine(Op):
     def other_flops(self, in_shapes, out_shape):
         return 2 * numel(out_shape)
 
-    def torch_module(self, in_shapes, out_shape):
-        return f"ChannelAffine({list(self.p.scale)!r}, {list(self.p.shift)!r})"
+    def emit_module(self, in_shapes, out_shape):
+        return module_call("ChannelAffine", ("scale", list(self.p.scale)), ("shift", list(self.p.shift)))
 
-    def support_code(self):
-        return SUPPORT
+    def emit_support(self):
+        return (SUPPORT,)
 
     def label(self, in_shapes, out_shape):
         return "x·scale + shift"

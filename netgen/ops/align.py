@@ -18,22 +18,22 @@ from typing import Annotated
 from pydantic import BeforeValidator
 
 from ..shapes import expect_rank, format_shape
-from .base import Float, Op, OpParams, ShapeError, _integral, kwargs_text, register_op
+from .base import Call, Float, Input, Op, OpParams, ShapeError, Support, _integral, module_call, register_op
 
-CROP_SUPPORT = '''
+CROP_SUPPORT = Support(("crop_to",), '''
 def crop_to(x, ref):
     """Centre-crop x (N, C, H, W) to the H×W of ref; an odd excess loses its last row/column."""
     h, w = ref.shape[-2], ref.shape[-1]
     top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
     return x[..., top:top + h, left:left + w]
-'''
+''')
 
-PAD_SUPPORT = '''
+PAD_SUPPORT = Support(("pad_to",), '''
 def pad_to(x, ref, value=0.0):
     """Pad x (N, C, H, W) with `value` to the H×W of ref; an odd excess goes to the bottom/right."""
     dh, dw = ref.shape[-2] - x.shape[-2], ref.shape[-1] - x.shape[-1]
     return nn.functional.pad(x, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2), value=value)
-'''
+''')
 
 
 def _check_pair(x: tuple, ref: tuple, kind: str) -> None:
@@ -60,11 +60,11 @@ class Crop(Op):
             )
         return (x[0], ref[1], ref[2])
 
-    def support_code(self):
-        return CROP_SUPPORT
+    def emit_support(self):
+        return (CROP_SUPPORT,)
 
-    def torch_call(self, args, module):
-        return f"crop_to({args[0]}, {args[1]})"
+    def emit_forward(self, in_shapes):
+        return Call("crop_to", (Input(0), Input(1)))
 
     def label(self, in_shapes, out_shape):
         return f"Crop → {out_shape[1]}×{out_shape[2]}"
@@ -130,23 +130,23 @@ class Pad(Op):
             raise ShapeError(f"padding {format_shape(x)} by amount={self.p.amount} leaves {h}×{w}")
         return (x[0], h, w)
 
-    def support_code(self):
-        return PAD_SUPPORT if self.p.amount is None else ""
+    def emit_support(self):
+        return (PAD_SUPPORT,) if self.p.amount is None else ()
 
-    def torch_module(self, in_shapes, out_shape):
+    def emit_module(self, in_shapes, out_shape):
         if len(in_shapes) == 2:
             return None
         margins = _margins(self.p.amount)
         margin = margins[0] if len(set(margins)) == 1 else margins
         if self.p.value == 0:
-            return f"nn.ZeroPad2d({kwargs_text([('', margin)])})"
-        return f"nn.ConstantPad2d({kwargs_text([('', margin), ('', self.p.value)])})"
+            return module_call("nn.ZeroPad2d", ("padding", margin))
+        return module_call("nn.ConstantPad2d", ("padding", margin), ("value", self.p.value))
 
-    def torch_call(self, args, module):
-        if module is not None:
-            return f"{module}({args[0]})"
-        value = f", {self.p.value!r}" if self.p.value != 0 else ""
-        return f"pad_to({args[0]}, {args[1]}{value})"
+    def emit_forward(self, in_shapes):
+        if len(in_shapes) == 1:
+            return super().emit_forward(in_shapes)
+        value = (self.p.value,) if self.p.value != 0 else ()
+        return Call("pad_to", (Input(0), Input(1), *value))
 
     def label(self, in_shapes, out_shape):
         return f"Pad → {out_shape[1]}×{out_shape[2]}"

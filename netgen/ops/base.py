@@ -2,7 +2,8 @@
 
 Like a Keras layer, an `Op` describes its own config (a pydantic `Params` model), its output
 shape (`infer_shape`), its costs (`param_count`, `macs`, `other_flops`), its PyTorch
-emission (`torch_module` / `torch_call`) and its diagram style (`family`, `label`).
+emission as data (`emit_module`, `emit_forward`, `emit_support`: see emission.py) and its
+diagram style (`family`, `label`).
 `@register_op` adds it to the registry by name and aliases, as timm's `@register_model`.
 Adding an op is one file here and one test.
 """
@@ -14,6 +15,22 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..shapes import Shape, ShapeError, format_shape, numel
+from .emission import (
+    CALL_MODULE,
+    INPUTS,
+    MODULE,
+    ROOT,
+    Arg,
+    BinOp,
+    Call,
+    Input,
+    ListOf,
+    ModuleCall,
+    Support,
+    module_call,
+)
+
+Expr = Call | BinOp | ListOf | Input
 
 REGISTRY: dict[str, type[Op]] = {}
 # The keys the lowering consumes before an op's own params are validated.
@@ -108,26 +125,26 @@ class Op:
         """Element-wise work of norms, activations, pools and merges, reported separately."""
         return 0
 
-    # -- PyTorch emission --------------------------------------------------------------
-    def torch_module(self, in_shapes: list[Shape], out_shape: Shape) -> str | None:
-        """Constructor expression of the nn.Module (e.g. `nn.ReLU(inplace=True)`), or None
-        for an op emitted as a plain expression (`torch.cat`, `+`)."""
+    # -- PyTorch emission (data the code generator prints; see emission.py) ----------------
+    def emit_module(self, in_shapes: list[Shape], out_shape: Shape) -> ModuleCall | None:
+        """The nn.Module to build (`nn.ReLU(inplace=True)` as a `ModuleCall`), or None for an op
+        that forward computes as a plain expression (`torch.cat`, `+`)."""
         return None
 
-    def torch_call(self, args: list[str], module: str | None) -> str:
-        """The forward expression, given argument variable names and the module attribute."""
-        return f"{module}({', '.join(args)})"
+    def emit_forward(self, in_shapes: list[Shape]) -> Expr:
+        """How forward computes the output from the inputs: by default, calls the module."""
+        return CALL_MODULE
 
-    def support_code(self) -> str:
-        """Python source (torch and nn only) that the emission needs once per file, such as
-        a small nn.Module class for an op torch lacks. Identical texts are emitted once."""
-        return ""
+    def emit_support(self) -> tuple[Support, ...]:
+        """Helper source the emission needs once per file, such as a small nn.Module class for an op
+        torch lacks. Identical supports are emitted once."""
+        return ()
 
-    def root_forward_code(self) -> str:
-        """A statement the generated top-level module's `forward` runs first (`self` is that
+    def emit_root_forward(self) -> Expr | None:
+        """An expression the generated top-level module's `forward` evaluates first (ROOT is that
         module), for what must be decided once per forward pass for the whole network, such as
-        FractalNet's global drop-path column. Identical texts are emitted once."""
-        return ""
+        FractalNet's global drop-path column. Identical ones are emitted once."""
+        return None
 
     # -- receptive field ---------------------------------------------------------------
     def window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
@@ -155,16 +172,8 @@ def compact(value):
     return value
 
 
-def kwargs_text(pairs: list[tuple[str, Any]]) -> str:
-    """`[("stride", 2), ("bias", False)]` -> `stride=2, bias=False` (positional when name is '')."""
-    parts = []
-    for name, value in pairs:
-        text = repr(value) if not isinstance(value, tuple) else "(" + ", ".join(map(repr, value)) + ")"
-        parts.append(text if not name else f"{name}={text}")
-    return ", ".join(parts)
-
-
 __all__ = [
     "REGISTRY", "COMMON_KEYS", "Op", "OpParams", "NoParams", "register_op", "Int", "PosInt", "NonNegInt",
-    "Float", "IntPair", "compact", "Shape", "ShapeError", "format_shape", "numel", "kwargs_text",
+    "Float", "IntPair", "compact", "Shape", "ShapeError", "format_shape", "numel", "Arg", "ModuleCall", "module_call",
+    "Call", "BinOp", "ListOf", "Input", "INPUTS", "MODULE", "ROOT", "CALL_MODULE", "Support", "Expr",
 ]

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from ..shapes import conv2d_output, expect_rank, pair
-from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, kwargs_text, register_op
+from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, module_call, register_op
 
 
 def _check_window(params) -> None:
@@ -93,21 +93,21 @@ class Conv(Op):
         k, c = pair(self.p.k), in_shapes[0][0]
         return out_shape[0] * out_shape[1] * out_shape[2] * (c // self.groups(c)) * k[0] * k[1]
 
-    def torch_module(self, in_shapes, out_shape):
+    def emit_module(self, in_shapes, out_shape):
         c = in_shapes[0][0]
-        args = [("", c), ("", self.out_channels(c)), ("kernel_size", compact(self.p.k))]
+        options = {"kernel_size": compact(self.p.k)}
         if pair(self.p.stride) != (1, 1):
-            args.append(("stride", compact(self.p.stride)))
+            options["stride"] = compact(self.p.stride)
         padding = self.p.pad if isinstance(self.p.pad, str) else compact(self.p.pad)
         if padding not in (0, "valid"):
-            args.append(("padding", padding))
+            options["padding"] = padding
         if pair(self.p.dilation) != (1, 1):
-            args.append(("dilation", compact(self.p.dilation)))
+            options["dilation"] = compact(self.p.dilation)
         if self.groups(c) != 1:
-            args.append(("groups", self.groups(c)))
+            options["groups"] = self.groups(c)
         if not self.p.bias:
-            args.append(("bias", False))
-        return f"nn.Conv2d({kwargs_text(args)})"
+            options["bias"] = False
+        return module_call("nn.Conv2d", ("in_channels", c), ("out_channels", self.out_channels(c)), **options)
 
     def label(self, in_shapes, out_shape):
         k = pair(self.p.k)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from ..shapes import expect_rank, pair
-from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, kwargs_text, register_op
+from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, module_call, register_op
 
 
 class ConvTransposeParams(OpParams):
@@ -93,20 +93,21 @@ class ConvTranspose(Op):
         k = pair(self.p.k)
         return c // self.p.groups * self.p.out * k[0] * k[1] * h * w
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("", in_shapes[0][0]), ("", self.p.out), ("kernel_size", compact(self.p.k))]
+    def emit_module(self, in_shapes, out_shape):
+        options = {"kernel_size": compact(self.p.k)}
         for name, field, default in (("stride", "stride", 1), ("padding", "pad", 0),
                                      ("output_padding", "output_padding", 0)):
             value = getattr(self.p, field)
             if pair(value) != (default, default):
-                args.append((name, compact(value)))
+                options[name] = compact(value)
         if self.p.groups != 1:
-            args.append(("groups", self.p.groups))
+            options["groups"] = self.p.groups
         if not self.p.bias:
-            args.append(("bias", False))
+            options["bias"] = False
         if pair(self.p.dilation) != (1, 1):
-            args.append(("dilation", compact(self.p.dilation)))
-        return f"nn.ConvTranspose2d({kwargs_text(args)})"
+            options["dilation"] = compact(self.p.dilation)
+        return module_call("nn.ConvTranspose2d", ("in_channels", in_shapes[0][0]), ("out_channels", self.p.out),
+                           **options)
 
     # window(): None. A transposed conv spreads each input over a k×k patch of an upsampled
     # grid; it is not a downsampling window, so it does not fit the ((k), (stride), (dilation))

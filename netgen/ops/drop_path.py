@@ -19,9 +19,9 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import Float, Op, OpParams, kwargs_text, register_op
+from .base import Float, Op, OpParams, Support, module_call, register_op
 
-SUPPORT = '''
+SUPPORT = Support(("drop_path", "DropPath"), '''
 def drop_path(x, p: float = 0.0, training: bool = False, mode: str = "sample"):
     """Drop whole samples (mode="sample") or the whole batch (mode="batch") with probability p,
     scaling what survives by 1 / (1 - p); the identity when not training or p == 0."""
@@ -48,7 +48,7 @@ class DropPath(nn.Module):
 
     def extra_repr(self):
         return f"p={self.p}, mode={self.mode!r}"
-'''
+''')
 
 
 def _mode(value):
@@ -71,12 +71,12 @@ class DropPath(Op):
     def other_flops(self, in_shapes, out_shape):
         return 0  # compute totals describe an eval pass, where drop-path is the identity
 
-    def support_code(self):
-        return SUPPORT
+    def emit_support(self):
+        return (SUPPORT,)
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("p", float(self.p.p))] + ([("mode", self.p.mode)] if self.p.mode != "sample" else [])
-        return f"DropPath({kwargs_text(args)})"
+    def emit_module(self, in_shapes, out_shape):
+        options = {"mode": self.p.mode} if self.p.mode != "sample" else {}
+        return module_call("DropPath", p=float(self.p.p), **options)
 
     def label(self, in_shapes, out_shape):
         return f"DropPath {self.p.p:.3g}" + (" (batch)" if self.p.mode == "batch" else "")

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..shapes import expect_rank
-from .base import Float, Op, OpParams, kwargs_text, register_op
+from .base import Float, Op, OpParams, module_call, register_op
 
 
 class DropoutParams(OpParams):
@@ -23,9 +23,11 @@ class Dropout(Op):
     Params = DropoutParams
     doc = "dropout with probability p (training only)"
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("p", self.p.p)] + ([("inplace", True)] if self.p.inplace else [])
-        return f"nn.Dropout({kwargs_text(args)})"
+    torch_class = "nn.Dropout"
+
+    def emit_module(self, in_shapes, out_shape):
+        options = {"inplace": True} if self.p.inplace else {}
+        return module_call(self.torch_class, p=self.p.p, **options)
 
     def label(self, in_shapes, out_shape):
         return f"Dropout {self.p.p:.3g}"
@@ -41,9 +43,7 @@ class Dropout2d(Dropout):
         expect_rank(in_shapes[0], 3, self.kind)
         return in_shapes[0]
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("p", self.p.p)] + ([("inplace", True)] if self.p.inplace else [])
-        return f"nn.Dropout2d({kwargs_text(args)})"
+    torch_class = "nn.Dropout2d"
 
     def label(self, in_shapes, out_shape):
         return f"Dropout2d {self.p.p:.3g}"

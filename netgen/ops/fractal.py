@@ -37,9 +37,9 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..shapes import format_shape, numel
-from .base import Float, Op, OpParams, ShapeError, _integral, kwargs_text, register_op
+from .base import ROOT, Call, Float, Op, OpParams, ShapeError, Support, _integral, module_call, register_op
 
-SUPPORT = '''
+SUPPORT = Support(("FractalJoin", "sample_fractal_columns"), '''
 class FractalJoin(nn.Module):
     """FractalNet join (Larsson et al. 2017): mean of the surviving inputs; local drop-path with
     probability p per input (at least one kept), or, in a global pass, only the input carrying
@@ -89,7 +89,7 @@ def sample_fractal_columns(model):
     column = torch.where(is_global, torch.randint(num_columns, ()), torch.tensor(-1))
     for join in joins:
         join.global_column = column
-'''
+''')
 
 
 def _columns(value):
@@ -168,23 +168,20 @@ class FractalJoin(Op):
     def other_flops(self, in_shapes, out_shape):
         return len(in_shapes) * numel(out_shape)
 
-    def support_code(self):
-        return SUPPORT
+    def emit_support(self):
+        return (SUPPORT,)
 
-    def root_forward_code(self):
-        return "sample_fractal_columns(self)"
+    def emit_root_forward(self):
+        return Call("sample_fractal_columns", (ROOT,))
 
-    def torch_module(self, in_shapes, out_shape):
+    def emit_module(self, in_shapes, out_shape):
         columns = [list(c) for c in self.input_columns(len(in_shapes))]  # a list: `[[0]]` stays nested
-        args = [("columns", columns)]
+        options = {}
         if self.p.p != 0.15:
-            args.append(("p", self.p.p))
+            options["p"] = self.p.p
         if self.p.p_global != 0.5:
-            args.append(("p_global", self.p.p_global))
-        return f"FractalJoin({kwargs_text(args)})"
-
-    def torch_call(self, args, module):
-        return f"{module}({', '.join(args)})"
+            options["p_global"] = self.p.p_global
+        return module_call("FractalJoin", columns=columns, **options)
 
     def label(self, in_shapes, out_shape):
         return f"Join ({len(in_shapes)})"

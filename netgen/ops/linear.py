@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..shapes import ShapeError
-from .base import Op, OpParams, PosInt, kwargs_text, register_op
+from .base import Op, OpParams, PosInt, module_call, register_op
 
 
 class LinearParams(OpParams):
@@ -34,9 +34,9 @@ class Linear(Op):
     def macs(self, in_shapes, out_shape):
         return in_shapes[0][0] * self.p.out
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("", in_shapes[0][0]), ("", self.p.out)] + ([] if self.p.bias else [("bias", False)])
-        return f"nn.Linear({kwargs_text(args)})"
+    def emit_module(self, in_shapes, out_shape):
+        options = {} if self.p.bias else {"bias": False}
+        return module_call("nn.Linear", ("in_features", in_shapes[0][0]), ("out_features", self.p.out), **options)
 
     def label(self, in_shapes, out_shape):
         return f"Linear {in_shapes[0][0]}→{self.p.out}"

@@ -4,7 +4,7 @@ squeeze-and-excitation gate C×1×1 scaling a C×H×W map, Hu et al. 2018), and 
 from __future__ import annotations
 
 from ..shapes import format_shape, numel
-from .base import Int, Op, OpParams, ShapeError, register_op
+from .base import INPUTS, BinOp, Call, Input, Int, ListOf, Op, OpParams, ShapeError, register_op
 
 
 @register_op
@@ -27,8 +27,8 @@ class Add(Op):
     def other_flops(self, in_shapes, out_shape):
         return (len(in_shapes) - 1) * numel(out_shape)
 
-    def torch_call(self, args, module):
-        return " + ".join(args)
+    def emit_forward(self, in_shapes):
+        return BinOp("+", (INPUTS,))
 
     def label(self, in_shapes, out_shape):
         return "+"
@@ -55,10 +55,10 @@ class Mean(Op):
     def other_flops(self, in_shapes, out_shape):
         return len(in_shapes) * numel(out_shape)  # n - 1 additions and one division per element
 
-    def torch_call(self, args, module):
-        if len(args) == 1:
-            return args[0]
-        return f"({' + '.join(args)}) / {len(args)}"
+    def emit_forward(self, in_shapes):
+        if len(in_shapes) == 1:
+            return Input(0)
+        return BinOp("/", (BinOp("+", (INPUTS,)), len(in_shapes)))
 
     def label(self, in_shapes, out_shape):
         return "Mean"
@@ -105,8 +105,8 @@ class Multiply(Op):
     def other_flops(self, in_shapes, out_shape):
         return (len(in_shapes) - 1) * numel(out_shape)
 
-    def torch_call(self, args, module):
-        return " * ".join(args)
+    def emit_forward(self, in_shapes):
+        return BinOp("*", (INPUTS,))
 
     def label(self, in_shapes, out_shape):
         return "×"
@@ -142,9 +142,9 @@ class Concat(Op):
         out[dim] = sum(s[dim] for s in in_shapes)
         return tuple(out)
 
-    def torch_call(self, args, module):
+    def emit_forward(self, in_shapes):
         dim = self.p.dim + 1 if self.p.dim >= 0 else self.p.dim
-        return f"torch.cat([{', '.join(args)}], {dim})"
+        return Call("torch.cat", (ListOf((INPUTS,)), dim))
 
     def label(self, in_shapes, out_shape):
         return "Concat"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..shapes import expect_rank, numel
-from .base import Float, Op, OpParams, PosInt, kwargs_text, register_op
+from .base import Float, Op, OpParams, PosInt, module_call, register_op
 
 
 class BatchNormParams(OpParams):
@@ -33,15 +33,15 @@ class BatchNorm(Op):
     def other_flops(self, in_shapes, out_shape):
         return 2 * numel(out_shape)  # one scale and one shift per element once folded
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("", in_shapes[0][0])]
+    def emit_module(self, in_shapes, out_shape):
+        options = {}
         if self.p.eps != 1e-5:
-            args.append(("eps", self.p.eps))
+            options["eps"] = self.p.eps
         if self.p.momentum != 0.1:
-            args.append(("momentum", self.p.momentum))
+            options["momentum"] = self.p.momentum
         if not self.p.affine:
-            args.append(("affine", False))
-        return f"nn.BatchNorm2d({kwargs_text(args)})"
+            options["affine"] = False
+        return module_call("nn.BatchNorm2d", ("num_features", in_shapes[0][0]), **options)
 
     def label(self, in_shapes, out_shape):
         return "BatchNorm"
@@ -69,9 +69,9 @@ class LocalResponseNorm(Op):
     def other_flops(self, in_shapes, out_shape):
         return (self.p.size + 3) * numel(out_shape)
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("", self.p.size), ("alpha", self.p.alpha), ("beta", self.p.beta), ("k", self.p.k)]
-        return f"nn.LocalResponseNorm({kwargs_text(args)})"
+    def emit_module(self, in_shapes, out_shape):
+        return module_call("nn.LocalResponseNorm", ("size", self.p.size), alpha=self.p.alpha, beta=self.p.beta,
+                           k=self.p.k)
 
     def label(self, in_shapes, out_shape):
         return f"LRN {self.p.size}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from ..shapes import ShapeError, conv2d_output, expect_rank, numel, pair
-from .base import IntPair, Op, OpParams, compact, kwargs_text, register_op
+from .base import IntPair, Op, OpParams, compact, module_call, register_op
 
 
 class WindowParams(OpParams):
@@ -46,18 +46,18 @@ class Window(Op):
         k = pair(self.p.k)
         return numel(out_shape) * k[0] * k[1]
 
-    def window_args(self):
-        args = [("kernel_size", compact(self.p.k))]
+    def window_args(self) -> dict:
+        args = {"kernel_size": compact(self.p.k)}
         if self.p.stride is not None and pair(self.p.stride) != pair(self.p.k):
-            args.append(("stride", compact(self.p.stride)))
+            args["stride"] = compact(self.p.stride)
         if pair(self.p.pad) != (0, 0):
-            args.append(("padding", compact(self.p.pad)))
+            args["padding"] = compact(self.p.pad)
         if self.p.ceil:
-            args.append(("ceil_mode", True))
+            args["ceil_mode"] = True
         return args
 
-    def torch_module(self, in_shapes, out_shape):
-        return f"nn.{self.torch_class}({kwargs_text(self.window_args())})"
+    def emit_module(self, in_shapes, out_shape):
+        return module_call(f"nn.{self.torch_class}", **self.window_args())
 
     def label(self, in_shapes, out_shape):
         k, s = pair(self.p.k), pair(self.stride())
@@ -89,7 +89,7 @@ class AvgPool(Window):
     def window_args(self):
         args = super().window_args()
         if not self.p.count_include_pad:
-            args.append(("count_include_pad", False))
+            args["count_include_pad"] = False
         return args
 
 
@@ -119,8 +119,8 @@ class AdaptiveAvgPool(Op):
     def other_flops(self, in_shapes, out_shape):
         return numel(in_shapes[0])
 
-    def torch_module(self, in_shapes, out_shape):
-        return f"nn.AdaptiveAvgPool2d({kwargs_text([('', pair(self.p.out))])})"
+    def emit_module(self, in_shapes, out_shape):
+        return module_call("nn.AdaptiveAvgPool2d", ("output_size", pair(self.p.out)))
 
     def label(self, in_shapes, out_shape):
         o = pair(self.p.out)
@@ -142,8 +142,8 @@ class GlobalAvgPool(Op):
     def other_flops(self, in_shapes, out_shape):
         return numel(in_shapes[0])
 
-    def torch_module(self, in_shapes, out_shape):
-        return "nn.AdaptiveAvgPool2d((1, 1))"
+    def emit_module(self, in_shapes, out_shape):
+        return module_call("nn.AdaptiveAvgPool2d", ("output_size", (1, 1)))
 
     def label(self, in_shapes, out_shape):
         return "GlobalAvgPool"

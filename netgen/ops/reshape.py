@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Int, Op, OpParams, ShapeError, numel, register_op
+from .base import Call, Input, Int, Op, OpParams, ShapeError, module_call, numel, register_op
 
 
 class FlattenParams(OpParams):
@@ -22,11 +22,11 @@ class Flatten(Op):
             raise ShapeError(f"flatten start={self.p.start} is out of range for a rank-{len(shape)} input")
         return (*shape[: self.p.start], numel(shape[self.p.start :]))
 
-    def torch_module(self, in_shapes, out_shape):
+    def emit_module(self, in_shapes, out_shape):
         return None  # torchvision flattens functionally; no module, no state_dict entry
 
-    def torch_call(self, args, module):
-        return f"torch.flatten({args[0]}, {self.p.start + 1})"
+    def emit_forward(self, in_shapes):
+        return Call("torch.flatten", (Input(0), self.p.start + 1))
 
     def label(self, in_shapes, out_shape):
         return "Flatten"
@@ -38,8 +38,8 @@ class Identity(Op):
     family = "reshape"
     doc = "passes its input through unchanged"
 
-    def torch_module(self, in_shapes, out_shape):
-        return "nn.Identity()"
+    def emit_module(self, in_shapes, out_shape):
+        return module_call("nn.Identity")
 
     def label(self, in_shapes, out_shape):
         return "Identity"

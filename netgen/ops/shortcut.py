@@ -16,9 +16,9 @@ from typing import Literal
 from pydantic import model_validator
 
 from ..shapes import expect_rank, format_shape, pair
-from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, kwargs_text, register_op
+from .base import IntPair, Op, OpParams, PosInt, ShapeError, Support, compact, module_call, register_op
 
-SUPPORT = '''
+SUPPORT = Support(("ShortcutA",), '''
 class ShortcutA(nn.Module):
     """Option-A shortcut (He et al. 2016): subsample by `stride`, zero-pad channels to `out_channels`."""
 
@@ -36,7 +36,7 @@ class ShortcutA(nn.Module):
 
     def extra_repr(self):
         return f"out_channels={self.out_channels}, stride={self.stride}, side={self.side!r}"
-'''
+''')
 
 
 class ShortcutAParams(OpParams):
@@ -74,16 +74,16 @@ class ShortcutA(Op):
     def window(self):
         return (1, 1), pair(self.p.stride), (1, 1)
 
-    def support_code(self):
-        return SUPPORT
+    def emit_support(self):
+        return (SUPPORT,)
 
-    def torch_module(self, in_shapes, out_shape):
-        args = [("", self.p.out)]
+    def emit_module(self, in_shapes, out_shape):
+        options = {}
         if pair(self.p.stride) != (1, 1):
-            args.append(("stride", compact(self.p.stride)))
+            options["stride"] = compact(self.p.stride)
         if self.p.side != "end":
-            args.append(("side", self.p.side))
-        return f"ShortcutA({kwargs_text(args)})"
+            options["side"] = self.p.side
+        return module_call("ShortcutA", ("out_channels", self.p.out), **options)
 
     def label(self, in_shapes, out_shape):
         s = pair(self.p.stride)

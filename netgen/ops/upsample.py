@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, model_validator
 
 from ..shapes import expect_rank, numel, pair
-from .base import IntPair, Op, OpParams, ShapeError, kwargs_text, register_op
+from .base import IntPair, Op, OpParams, ShapeError, module_call, register_op
 
 
 def _number_or_pair(value):
@@ -80,17 +80,17 @@ class Upsample(Op):
         # bilinear: 4 weighted taps per output element; nearest only copies
         return 7 * numel(out_shape) if self.p.mode == "bilinear" else 0
 
-    def torch_module(self, in_shapes, out_shape):
+    def emit_module(self, in_shapes, out_shape):
         if self.p.size is not None:
             size = pair(self.p.size)
-            args = [("size", size if size[0] != size[1] else size[0])]
+            args = {"size": size if size[0] != size[1] else size[0]}
         else:
             scale = _pair_float(self.p.scale)
-            args = [("scale_factor", _literal(scale[0]) if scale[0] == scale[1] else tuple(_literal(s) for s in scale))]
-        args.append(("mode", self.p.mode))
+            args = {"scale_factor": _literal(scale[0]) if scale[0] == scale[1] else tuple(_literal(s) for s in scale)}
+        args["mode"] = self.p.mode
         if self.p.align_corners is not None:
-            args.append(("align_corners", self.p.align_corners))
-        return f"nn.Upsample({kwargs_text(args)})"
+            args["align_corners"] = self.p.align_corners
+        return module_call("nn.Upsample", **args)
 
     # window(): None; upsampling enlarges the grid, it does not slide a window over it.
 
