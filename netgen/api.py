@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import library
 from .blueprint import load_blueprint
 from .errors import Diagnostic, NetgenError
 from .graph import Graph
@@ -23,32 +24,29 @@ from .lower import lower
 
 
 def library_dir() -> Path:
-    """The blueprint library: $NETGEN_LIBRARY, else `blueprints/` beside the package."""
-    env = os.environ.get("NETGEN_LIBRARY")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "blueprints"
+    """The blueprint library folder (netgen.library.root())."""
+    return library.root()
 
 
 def library_blueprints() -> list[Path]:
     """Library blueprints that define a network (block libraries under lib/ are excluded)."""
-    root = library_dir()
-    return sorted(p for p in root.glob("*.yaml") if p.is_file())
+    return library.models()
 
 
 def resolve_blueprint(path: str | os.PathLike) -> Path:
-    """A path as given, or a library model name such as `resnet50`."""
+    """A path as given, or a library model name such as `resnet50` (or `netgen:resnet50`)."""
+    text = str(path)
     candidate = Path(path)
-    if candidate.exists() or candidate.suffix in (".yaml", ".yml"):
+    if not text.startswith(library.PREFIX) and (candidate.exists() or candidate.suffix in (".yaml", ".yml")):
         return candidate
-    named = library_dir() / f"{path}.yaml"
-    if named.exists():
+    named = library.find(text)
+    if named is not None:
         return named
     known = [p.stem for p in library_blueprints()]
     from .errors import did_you_mean
 
     raise NetgenError([Diagnostic("NG001", f"no blueprint file `{path}` and no library model of that name",
-                                  hint=did_you_mean(str(path), known) or "run `netgen list`")])
+                                  hint=did_you_mean(text.removeprefix(library.PREFIX), known) or "run `netgen list`")])
 
 
 def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> Graph:

@@ -14,9 +14,14 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.netgen-setup
-want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml setup.py scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check "$TORCH_PIN" "$TORCHVISION_PIN"
+  # The distribution was called `netgen` before it became `netgen-blueprints`; drop that old
+  # editable install so that one finder, not two, maps `import netgen` onto this checkout.
+  if .venv/bin/python -m pip show -q netgen >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall -y -q netgen
+  fi
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" "$TORCH_PIN" "$TORCHVISION_PIN"
   echo "$want" > "$stamp"
 fi

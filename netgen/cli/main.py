@@ -11,7 +11,7 @@ app = typer.Typer(
     name="netgen",
     help="Compile YAML network blueprints to checked graphs, cost tables, diagrams and PyTorch.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 
@@ -22,13 +22,19 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"netgen.cli.{_name}").register(app)
 
 
-@app.callback()
-def main(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    # An option callback, so that it runs while the options are parsed, before click asks for a command.
+    if value:
         from .. import __version__
 
         typer.echo(f"netgen {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                      callback=_print_version, expose_value=True)) -> None:
+    """Compile YAML network blueprints to checked graphs, cost tables, diagrams and PyTorch."""
 
 
 def run() -> None:

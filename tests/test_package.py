@@ -1,0 +1,137 @@
+"""What a user who installs the built package gets: the wheel (built from the sdist, as pip
+would from the index) installed into a fresh virtual environment, used from a folder that
+is not the checkout. One build and one install for the whole module.
+
+The fresh venv sees the dependencies (torch, pydantic, ...) of the interpreter running the
+tests through a .pth line, and the wheel is installed with --no-deps, so the test is quick
+and offline; that .pth adds the folders only, so the checkout's editable install (a finder
+loaded from a .pth of its own) does not come along.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import BLUEPRINTS, ROOT
+
+DIST = "netgen-blueprints"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(wheel, sdist): `python -m build` makes the sdist, then the wheel from the unpacked sdist."""
+    out = tmp_path_factory.mktemp("dist")
+    run = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (wheel,) = out.glob("*.whl")
+    (sdist,) = out.glob("*.tar.gz")
+    return wheel, sdist
+
+
+@pytest.fixture(scope="module")
+def venv(built, tmp_path_factory):
+    """A fresh venv with the wheel installed; returns its bin folder."""
+    env_dir = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    fresh_python = bin_dir / "python"
+    site = subprocess.run([str(fresh_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site, "_test_dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
+    run = subprocess.run([sys.executable, "-m", "pip", "--python", str(fresh_python), "install", "--no-deps",
+                          "--no-index", "--disable-pip-version-check", "-q", str(built[0])],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return bin_dir
+
+
+def run_in(folder: Path, *command: str | Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NETGEN_PATH")}
+    return subprocess.run([str(c) for c in command], cwd=folder, capture_output=True, text=True,
+                          env={**clean, **env}, timeout=300)
+
+
+def library_names() -> set[str]:
+    return {p.stem for p in BLUEPRINTS.glob("*.yaml")}
+
+
+def test_the_wheel_carries_the_library_license_and_type_marker(built):
+    names = set(zipfile.ZipFile(built[0]).namelist())
+    shipped = {n for n in names if n.startswith("netgen/blueprints/") and n.endswith(".yaml")}
+    expected = {f"netgen/blueprints/{p.relative_to(BLUEPRINTS).as_posix()}" for p in BLUEPRINTS.rglob("*.yaml")}
+    assert shipped == expected
+    assert "netgen/py.typed" in names
+    modules = {f"netgen/{p.relative_to(ROOT / 'netgen').as_posix()}" for p in (ROOT / "netgen").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert modules <= names, sorted(modules - names)
+    assert not any("__pycache__" in n for n in names)
+    meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    metadata = zipfile.ZipFile(built[0]).read(meta).decode()
+    assert f"Name: {DIST}\n" in metadata
+    assert "License-Expression: MIT" in metadata
+    assert "Classifier: Typing :: Typed" in metadata
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+def test_the_sdist_carries_what_a_wheel_is_built_from(built):
+    members = {name.split("/", 1)[1] for name in tarfile.open(built[1]).getnames() if "/" in name}
+    for needed in ("pyproject.toml", "setup.py", "LICENSE", "README.md", "netgen/library.py", "netgen/py.typed",
+                   "blueprints/resnet50.yaml", "blueprints/lib/resnet_blocks.yaml"):
+        assert needed in members, needed
+
+
+def test_netgen_list_shows_the_whole_library_from_another_folder(venv, tmp_path):
+    run = run_in(tmp_path, venv / "netgen", "list")
+    assert run.returncode == 0, run.stderr
+    listed = {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
+    assert listed == library_names()
+
+
+def test_version_matches_the_installed_distribution(venv, tmp_path):
+    run = run_in(tmp_path, venv / "netgen", "--version")
+    assert run.returncode == 0, run.stderr
+    installed = run_in(tmp_path, venv / "python", "-c", f"import importlib.metadata as m; print(m.version({DIST!r}))")
+    assert run.stdout.strip() == f"netgen {installed.stdout.strip()}"
+
+
+def test_build_writes_the_module_from_another_folder(venv, tmp_path):
+    run = run_in(tmp_path, venv / "netgen", "build", "resnet50", "-o", "out/")
+    assert run.returncode == 0, run.stderr
+    source = (tmp_path / "out" / "resnet50.py").read_text()
+    assert "class ResNet50(nn.Module)" in source or "class Resnet50(nn.Module)" in source
+
+
+def test_load_from_another_folder_uses_the_installed_package(venv, tmp_path):
+    # 25,557,032 parameters: torchvision's published figure for ResNet-50.
+    script = (
+        "import json, netgen\n"
+        "m = netgen.load('resnet50')\n"
+        "print(json.dumps({'file': netgen.__file__, 'library': str(netgen.library.root()),"
+        " 'params': sum(p.numel() for p in m.parameters())}))\n"
+    )
+    run = run_in(tmp_path, venv / "python", "-c", script)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    env_root = venv.parent.resolve()
+    assert Path(result["file"]).resolve().is_relative_to(env_root)
+    assert Path(result["library"]).resolve().is_relative_to(env_root)
+    assert result["params"] == 25_557_032
+
+
+def test_bash_completion_offers_the_commands(venv, tmp_path):
+    shown = run_in(tmp_path, venv / "netgen", "--show-completion", "bash")
+    assert shown.returncode == 0 and "_NETGEN_COMPLETE" in shown.stdout, shown.stdout + shown.stderr
+    # What the installed bash function does on `netgen bu<TAB>`.
+    run = run_in(tmp_path, venv / "netgen", _NETGEN_COMPLETE="complete_bash", COMP_WORDS="netgen bu", COMP_CWORD="1")
+    assert run.stdout.split() == ["build"], run.stdout + run.stderr
