@@ -37,7 +37,7 @@ def resolve_blueprint(path: str | os.PathLike) -> Path:
     """A path as given, or a library model name such as `resnet50` (or `netgen:resnet50`)."""
     text = str(path)
     candidate = Path(path)
-    if not text.startswith(library.PREFIX) and (candidate.exists() or candidate.suffix in (".yaml", ".yml")):
+    if not text.startswith(library.LIBRARY_PREFIX) and (candidate.exists() or candidate.suffix in (".yaml", ".yml")):
         return candidate
     named = library.find(text)
     if named is not None:
@@ -45,8 +45,8 @@ def resolve_blueprint(path: str | os.PathLike) -> Path:
     known = [p.stem for p in library_blueprints()]
     from .errors import did_you_mean
 
-    raise NetgenError([Diagnostic("NG001", f"no blueprint file `{path}` and no library model of that name",
-                                  hint=did_you_mean(text.removeprefix(library.PREFIX), known) or "run `netgen list`")])
+    hint = did_you_mean(text.removeprefix(library.LIBRARY_PREFIX), known) or "run `netgen list`"
+    raise NetgenError([Diagnostic("NG001", f"no blueprint file `{path}` and no library model of that name", hint=hint)])
 
 
 def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> Graph:

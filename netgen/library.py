@@ -21,7 +21,7 @@ from pathlib import Path
 # The package data folder inside `netgen` (what the wheel installs).
 PACKAGE_DATA = "blueprints"
 # The library prefix a blueprint may write to name a library file from anywhere (`netgen:resnet50`).
-PREFIX = "netgen:"
+LIBRARY_PREFIX = "netgen:"
 
 
 @cache
@@ -41,6 +41,11 @@ def root() -> Path:
                             " reinstall netgen")
 
 
+def library_dir() -> Path:
+    """root(), under the name the resolver and api.py use."""
+    return root()
+
+
 def models() -> list[Path]:
     """Library blueprints at the top level (block libraries under lib/ are not listed)."""
     return sorted(p for p in root().glob("*.yaml") if p.is_file())
@@ -49,8 +54,8 @@ def models() -> list[Path]:
 def find(name: str) -> Path | None:
     """The library file for `name` (`resnet50`, `resnet50.yaml`, `lib/resnet_blocks.yaml`,
     with or without the `netgen:` prefix), or None. Never leaves the library folder."""
-    if name.startswith(PREFIX):
-        name = name[len(PREFIX):]
+    if name.startswith(LIBRARY_PREFIX):
+        name = name[len(LIBRARY_PREFIX):]
     if not name or "\\" in name or name.startswith("/"):
         return None
     relative = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
@@ -59,3 +64,6 @@ def find(name: str) -> Path | None:
     if not candidate.is_relative_to(base) or not candidate.is_file():
         return None
     return candidate
+
+
+library_blueprints = models

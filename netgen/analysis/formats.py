@@ -15,6 +15,7 @@ from ..shapes import format_shape
 from .compare import Comparison
 from .layers import Row
 from .summary import Summary
+from .terminal import Column, fitted_table, left_out_note
 
 CSV_COLUMNS = [
     "path", "op", "kernel", "stride", "dilation", "output_shape", "params", "buffers", "macs", "flops",
@@ -126,17 +127,29 @@ def to_markdown(summary: Summary, depth: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_summary(summary: Summary, depth: int | None, console) -> None:
+# Which columns a narrow terminal keeps longest: the layer, what it is and its output, its
+# params and MACs; then the window, the activations and the receptive field go, in that order.
+SUMMARY_COLUMNS = [
+    Column("layer", "left", 0), Column("op", "left", 0), Column("kernel/stride", "left", 3),
+    Column("output", "left", 0), Column("params", "right", 0), Column("MACs", "right", 0),
+    Column("activations", "right", 2), Column("receptive field", "right", 1),
+]
+
+
+def render_summary(summary: Summary, depth: int | None, console, wide: bool = False) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{summary.name}  ({summary.source})", title_justify="left")
-    for i, header in enumerate(ROW_HEADERS):
-        table.add_column(header, justify="right" if i >= 4 else "left", no_wrap=i < 4)
-    for r in summary.folded(depth):
-        table.add_row(*row_cells(r), style="dim" if r.training_only else None)
+    rows = summary.folded(depth)
+    table, left_out, needed = fitted_table(SUMMARY_COLUMNS, [row_cells(r) for r in rows], console.width, wide,
+                                           f"{summary.name}  ({summary.source})",
+                                           ["dim" if r.training_only else None for r in rows])
+    if wide:
+        console.width = max(console.width, needed)  # rich would shrink the columns to the terminal
     console.print(table)
+    if left_out:
+        console.print(left_out_note(left_out, console.width))
     totals = Table.grid(padding=(0, 2))
-    totals.add_column(style="bold")
+    totals.add_column(style="bold", no_wrap=True)
     totals.add_column()
     for label, value in total_lines(summary):
         totals.add_row(label, value)
@@ -182,21 +195,26 @@ def compare_json(cmp: Comparison) -> str:
     return json.dumps(cmp.as_json(), indent=2)
 
 
-def render_compare(cmp: Comparison, console) -> None:
-    from rich.table import Table
+# A narrow terminal keeps each stage's change; the A and B figures themselves go first.
+STAGE_RANKS = [0, 2, 4, 3, 0, 4, 3, 0, 1]
 
+
+def render_compare(cmp: Comparison, console, wide: bool = False) -> None:
     totals, stages = compare_tables(cmp)
     console.print(f"A = {cmp.label_a}\nB = {cmp.label_b}")
-    table = Table(title="totals", title_justify="left")
-    for i, header in enumerate(TOTAL_HEADERS):
-        table.add_column(header, justify="left" if i == 0 else "right")
-    for row in totals:
-        table.add_row(*row)
+    columns = [Column(h, "left" if i == 0 else "right") for i, h in enumerate(TOTAL_HEADERS)]
+    table, _, needed = fitted_table(columns, totals, console.width, True, "totals")
     console.print(table)
-    table = Table(title=f"per stage (depth {cmp.depth})", title_justify="left")
-    for i, header in enumerate(STAGE_HEADERS):
-        table.add_column(header, justify="left" if i < 2 else "right")
+    styles = []
     for row, stage in zip(stages, cmp.stages(), strict=True):
         changed = stage.a is None or stage.b is None or stage.delta("params") or stage.delta("macs") or "→" in row[1]
-        table.add_row(*row, style="bold" if changed else "dim")
+        styles.append("bold" if changed else "dim")
+    columns = [Column(h, "left" if i < 2 else "right", rank) for i, (h, rank) in
+               enumerate(zip(STAGE_HEADERS, STAGE_RANKS, strict=True))]
+    table, left_out, needed = fitted_table(columns, stages, console.width, wide, f"per stage (depth {cmp.depth})",
+                                           styles)
+    if wide:
+        console.width = max(console.width, needed)
     console.print(table)
+    if left_out:
+        console.print(left_out_note(left_out, console.width))

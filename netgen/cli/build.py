@@ -12,7 +12,7 @@ from ..codegen import generate_source
 from ..errors import NetgenError
 from ..shapes import format_shape
 from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
-from .summary import console
+from .summary import WideOption, console
 
 
 def build(
@@ -20,6 +20,7 @@ def build(
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
+    wide: bool = WideOption,
     format: str = FormatOption,
 ) -> None:
     """Write OUT/<name>.py, a readable standalone nn.Module (and OUT/<name>.svg), and print a
@@ -34,7 +35,7 @@ def build(
         files.update(extra(graph, out))
     write_files(files)
     result = summarize(graph)
-    render_summary(result, 1, console())  # one row per top-level item, then the totals
+    render_summary(result, 1, console(), wide)  # one row per top-level item, then the totals
     ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
     outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
     typer.echo(f"{graph.name}: {ins} -> {outs}, {result.params:,} parameters, {result.macs:,} MACs")

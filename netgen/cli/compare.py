@@ -7,7 +7,7 @@ import typer
 
 from ..errors import NetgenError
 from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
-from .summary import BatchOption, DTypeOption, OptimizerOption, console
+from .summary import BatchOption, DTypeOption, OptimizerOption, WideOption, console
 
 SetAOption = typer.Option(None, "--set-a", metavar="KEY=VALUE", help="Override a param of A only (repeatable).")
 
@@ -30,6 +30,7 @@ def compare(
     optimizer=OptimizerOption,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables."),
+    wide: bool = WideOption,
     format: str = FormatOption,
 ) -> None:
     """Compare A and B. --set and --input change B (or A's copy when B is omitted)."""
@@ -57,7 +58,7 @@ def compare(
     elif markdown:
         typer.echo(compare_markdown(result), nl=False)
     else:
-        render_compare(result, console())
+        render_compare(result, console(), wide)
 
 
 def register(app: typer.Typer) -> None:

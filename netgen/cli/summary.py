@@ -3,6 +3,7 @@ totals, as a terminal table, JSON, CSV or Markdown. Never imports torch."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from enum import Enum
@@ -29,15 +30,21 @@ DepthOption = typer.Option(None, "--depth", "-d", min=1,
                            help="Fold ops nested deeper than N scope levels into their block (torchinfo's depth).")
 BatchOption = typer.Option(1, "--batch", "-b", min=1, help="Batch size for activation and training memory.")
 DTypeOption = typer.Option(DType.float32, "--dtype", help="Element type for memory figures.")
+WideOption = typer.Option(False, "--wide", "-w",
+                          help="Every column, however wide the terminal (narrow ones leave some out).")
 OptimizerOption = typer.Option(Optimizer.adam, "--optimizer",
                                help="Optimizer whose state the training-memory estimate counts.")
 
 
 def console():
-    """A rich console on stdout; wide enough for the table when output is not a terminal."""
+    """A rich console on stdout: the terminal's width, so that tables fit it (formats.py leaves
+    columns out); when output is not a terminal, wide enough for the whole table."""
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
+    if os.environ.get("COLUMNS", "").isdigit():  # asked for explicitly: `COLUMNS=80 netgen summary | less`
+        width = int(os.environ["COLUMNS"])
+    else:
+        width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
     return Console(width=width, highlight=False)
 
 
@@ -52,6 +59,7 @@ def summary(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (schema in docs/analysis.md)."),
     csv_out: bool = typer.Option(False, "--csv", help="Print the rows as CSV (exact integers)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables, for slides and docs."),
+    wide: bool = WideOption,
     format: str = FormatOption,
 ) -> None:
     """Per-layer table and totals: params, MACs, FLOPs, memory, receptive field."""
@@ -73,7 +81,7 @@ def summary(
     elif markdown:
         typer.echo(to_markdown(result, depth), nl=False)
     else:
-        render_summary(result, depth, console())
+        render_summary(result, depth, console(), wide)
 
 
 def register(app: typer.Typer) -> None:
