@@ -53,6 +53,18 @@ def _int(value):
     return int(value)
 
 
+def _exp(x):
+    """math.exp, bounded: a result beyond a float's range is an error, not an OverflowError."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 700:
+        raise ValueError(f"exp({x}) is too large (the argument may be at most 700)")
+    return math.exp(x)
+
+
+def _log(x, base=None):
+    """math.log (natural, or to `base`); RegNet's widths are quantised in log space."""
+    return math.log(x) if base is None else math.log(x, base)
+
+
 FUNCTIONS = {
     "min": min,
     "max": max,
@@ -63,6 +75,8 @@ FUNCTIONS = {
     "ceil": math.ceil,
     "floor": math.floor,
     "sqrt": math.sqrt,
+    "log": _log,
+    "exp": _exp,
     "sum": sum,
     "len": len,
     "range": lambda *a: list(range(*a)),
@@ -231,7 +245,7 @@ class _Evaluator:
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
         try:
             return FUNCTIONS[node.func.id](*args, **kwargs)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
             raise ExprError(f"`{ast.unparse(node)}`: {exc}") from None
 
 
