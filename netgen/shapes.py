@@ -11,6 +11,53 @@ import math
 
 Shape = tuple[int, ...]
 
+# Axis letters of a tensor's non-batch dimensions: C channels (features), H and W the
+# spatial axes, N positions (tokens), `?` an axis whose meaning netgen does not know.
+MAP, CHANNELS_LAST, VECTOR, TOKENS = "CHW", "HWC", "C", "NC"
+KIND_NAMES = {MAP: "C×H×W map", CHANNELS_LAST: "channels-last H×W×C map", VECTOR: "feature vector",
+              TOKENS: "N×D token sequence"}
+
+
+class Dims(tuple):
+    """A shape that knows what its axes mean (`axes`, one letter per dimension).
+
+    A plain tuple is read by its rank (`axes_of`): rank 3 is a C×H×W map, rank 1 a feature
+    vector. Ops that make any other layout (permute, reshape, linear over a channels-last map)
+    return a `Dims`, so that an op applied to the wrong kind of tensor is refused statically.
+    Equal to a plain tuple of the same sizes, so shape arithmetic and comparisons are unchanged.
+    """
+
+    def __new__(cls, sizes, axes: str):
+        self = super().__new__(cls, sizes)
+        if len(axes) != len(self):
+            raise ValueError(f"axes {axes!r} do not match shape {tuple(self)}")
+        self.axes = axes
+        return self
+
+    def __getnewargs__(self):
+        return (tuple(self), self.axes)
+
+
+def axes_of(shape) -> str:
+    """The axis letters of a shape: its own when it is a `Dims`, else read from its rank."""
+    axes = getattr(shape, "axes", None)
+    if axes is not None:
+        return axes
+    return {3: MAP, 1: VECTOR}.get(len(shape), "?" * len(shape))
+
+
+def with_axes(sizes, axes: str) -> tuple[int, ...]:
+    """`sizes` carrying `axes`; a plain tuple where the rank already implies them."""
+    sizes = tuple(sizes)
+    default = {3: MAP, 1: VECTOR}.get(len(sizes), "?" * len(sizes))
+    return sizes if axes == default else Dims(sizes, axes)
+
+
+def kind_name(shape) -> str:
+    """`C×H×W map`, `channels-last H×W×C map`, ... or `rank-2 tensor (axes ??)`."""
+    axes = axes_of(shape)
+    return KIND_NAMES.get(axes, f"rank-{len(axes)} tensor (axes {axes})")
+
 
 class ShapeError(Exception):
     """An op cannot accept its input; `hint` says how to fix it."""
@@ -60,12 +107,17 @@ def conv2d_output(shape: tuple[int, ...], kernel, stride, padding, dilation=1, c
 
 
 def expect_rank(shape: tuple[int, ...], rank: int, op: str) -> None:
+    """Refuse an input of another rank, or a rank-3 tensor that is not a C×H×W map."""
     if len(shape) != rank:
         layout = {3: "C×H×W", 1: "features"}.get(rank, f"rank {rank}")
         raise ShapeError(
             f"{op} expects a {layout} input; received shape {format_shape(shape)}",
             "add `flatten` before a linear layer" if rank == 1 else "this op works on feature maps",
         )
+    if rank == 3 and axes_of(shape) != MAP:
+        hint = ("permute back to channels first: `permute: {dims: [2, 0, 1]}`" if axes_of(shape) == CHANNELS_LAST
+                else "this op works on C×H×W feature maps")
+        raise ShapeError(f"{op} expects a C×H×W map; received a {kind_name(shape)} {format_shape(shape)}", hint)
 
 
 def format_shape(shape) -> str:

@@ -63,7 +63,18 @@ CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
     "avgpool": [({"k": 2}, [(3, 8, 8)]), ({"k": 3, "stride": 1, "pad": 1, "count_include_pad": False}, [(2, 5, 5)])],
     "adaptive_avgpool": [({"out": [2, 3]}, [(3, 8, 8)])],
     "gap": [({}, [(3, 8, 8)])],
-    "flatten": [({}, [(3, 2, 2)])],
+    "flatten": [({}, [(3, 2, 2)]), ({"start": 1}, [(3, 4, 5)]), ({"start": 0, "end": 1}, [(3, 4, 5)]),
+                ({"start": -2, "end": -1}, [(2, 3, 4, 5)])],
+    "reshape": [({"shape": [4, -1]}, [(2, 4, 3)]), ({"shape": [6, 2, 2], "axes": "CHW"}, [(24,)])],
+    "permute": [({"dims": [1, 2, 0]}, [(3, 4, 5)]), ({"dims": [1, 0]}, [(6, 7)])],
+    "slice": [({"end": 2}, [(5, 3, 3)]), ({"dim": 1, "start": 1}, [(2, 7, 3)]),
+              ({"dim": -1, "start": -2}, [(2, 3, 5)]), ({"dim": -2, "end": -1}, [(2, 3, 5)])],
+    "channel_shuffle": [({"groups": 2}, [(6, 3, 3)]), ({"groups": 3}, [(6, 2, 1)])],
+    "layernorm": [({"eps": 1e-6}, [(7,)]), ({"affine": False}, [(3, 5)]), ({"bias": False}, [(2, 2, 4, 3)])],
+    "layernorm2d": [({}, [(6, 3, 4)]), ({"eps": 1e-6, "bias": False}, [(4, 2, 2)])],
+    "groupnorm": [({"groups": 2}, [(6, 3, 3)]), ({"groups": 3, "affine": False, "eps": 1e-3}, [(6, 2, 2)])],
+    "instancenorm": [({}, [(4, 3, 3)]), ({"affine": True, "track_running_stats": True}, [(3, 4, 4)])],
+    "learnable": [({"shape": [5, 1, 1], "init": 1e-6}, [(5, 3, 3)]), ({"shape": [4], "apply": "add"}, [(3, 4)])],
     "identity": [({}, [(3, 2, 2)])],
     "upsample": [
         ({"scale": 2}, [(3, 4, 5)]),
@@ -93,7 +104,8 @@ def run_emitted(op, in_shapes, training: bool = False):
     constructor = op.emit_module(in_shapes, out_shape)
     module = eval(module_call_text(constructor), namespace) if constructor else None
     if module is not None:
-        module.train(training)
+        if not op.is_tensor:  # an nn.Parameter has no train mode
+            module.train(training)
         namespace["module"] = module
     args = []
     for index, shape in enumerate(in_shapes):
@@ -153,10 +165,14 @@ def test_op_matches_torch(kind, index):
     for training in (False, True):
         module, y = run_emitted(op, in_shapes, training)
         assert tuple(y.shape) == (2, *out_shape), f"{kind} {params}: torch {tuple(y.shape)} vs static {out_shape}"
-    parameters = sum(p.numel() for p in module.parameters()) if module is not None else 0
+    if op.is_tensor:  # an nn.Parameter registered on the enclosing module
+        assert isinstance(module, nn.Parameter)
+        parameters, buffers = module.numel(), 0
+    else:
+        parameters = sum(p.numel() for p in module.parameters()) if module is not None else 0
+        # persistent buffers: what the state_dict holds beside the parameters
+        buffers = sum(v.numel() for v in module.state_dict().values()) - parameters if module is not None else 0
     assert op.param_count(in_shapes, out_shape) == parameters
-    # persistent buffers: what the state_dict holds beside the parameters
-    buffers = sum(v.numel() for v in module.state_dict().values()) - parameters if module is not None else 0
     assert op.buffer_count(in_shapes, out_shape) == buffers
     assert op.macs(in_shapes, out_shape) >= 0 and op.other_flops(in_shapes, out_shape) >= 0
     assert isinstance(op.label(in_shapes, out_shape), str) and op.label(in_shapes, out_shape)

@@ -181,8 +181,8 @@ class PythonEmitter:
         for index, unit in enumerate(units):
             if unit.name != str(index) or unit.inputs != [previous] or len(unit.outputs) != 1:
                 return False
-            if unit.node is not None and self.module_expr(unit.node) is None:
-                return False
+            if unit.node is not None and (self.module_expr(unit.node) is None or self.g[unit.node]["op"].is_tensor):
+                return False  # a functional op or a bare nn.Parameter cannot be a Sequential member
             value = unit.outputs[0]
             if index < len(units) - 1 and not set(self.g.users_of(value)) <= units[index + 1].node_set:
                 return False

@@ -91,6 +91,9 @@ class Op:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1  # None: any number
     doc: ClassVar[str] = ""
+    # True when `emit_module` builds a tensor (an nn.Parameter), not an nn.Module: it is an
+    # attribute of the enclosing module, never a member of an nn.Sequential
+    is_tensor: ClassVar[bool] = False
 
     def __init__(self, params: OpParams):
         self.p = params

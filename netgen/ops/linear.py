@@ -1,8 +1,13 @@
-"""Fully connected layer (`linear`, alias `fc`): torch.nn.Linear on a feature vector."""
+"""Fully connected layer (`linear`, alias `fc`): torch.nn.Linear over the last dimension.
+
+The input's features must be last: a feature vector, a channels-last map (ConvNeXt's
+pointwise MLP), a token sequence. A C×H×W map is refused with a hint, because torch would
+silently mix its W positions instead of its channels.
+"""
 
 from __future__ import annotations
 
-from ..shapes import ShapeError
+from ..shapes import MAP, ShapeError, axes_of, format_shape, numel, with_axes
 from .base import Op, OpParams, PosInt, module_call, register_op
 
 
@@ -17,26 +22,32 @@ class Linear(Op):
     aliases = ("fc",)
     family = "linear"
     Params = LinearParams
-    doc = "fully connected layer over the last dimension: out features, bias"
+    doc = "fully connected layer over the last dimension (the features): out features, bias"
 
     def infer_shape(self, in_shapes):
         (shape,) = in_shapes
-        if len(shape) != 1:
+        axes = axes_of(shape)
+        if axes == MAP:
             raise ShapeError(
-                f"linear expects a feature vector; received shape {'×'.join(map(str, shape))}",
-                "add `flatten` (or `gap` then `flatten`) before the linear layer",
+                f"linear expects the features last; received a C×H×W map {format_shape(shape)}",
+                "add `flatten` (or `gap` then `flatten`) for a classifier; to apply it at every position, "
+                "permute first: `permute: {dims: [1, 2, 0]}` makes the map channels-last",
             )
-        return (self.p.out,)
+        if axes[-1] not in "C?":
+            raise ShapeError(
+                f"linear expects the features last; received shape {format_shape(shape)} whose last axis is "
+                f"`{axes[-1]}`", "permute the features to the last dimension first")
+        return with_axes((*shape[:-1], self.p.out), axes)
 
     def param_count(self, in_shapes, out_shape):
-        return in_shapes[0][0] * self.p.out + (self.p.out if self.p.bias else 0)
+        return in_shapes[0][-1] * self.p.out + (self.p.out if self.p.bias else 0)
 
     def macs(self, in_shapes, out_shape):
-        return in_shapes[0][0] * self.p.out
+        return numel(in_shapes[0]) * self.p.out  # one dot product of length in_features per output
 
     def emit_module(self, in_shapes, out_shape):
         options = {} if self.p.bias else {"bias": False}
-        return module_call("nn.Linear", ("in_features", in_shapes[0][0]), ("out_features", self.p.out), **options)
+        return module_call("nn.Linear", ("in_features", in_shapes[0][-1]), ("out_features", self.p.out), **options)
 
     def label(self, in_shapes, out_shape):
-        return f"Linear {in_shapes[0][0]}→{self.p.out}"
+        return f"Linear {in_shapes[0][-1]}→{self.p.out}"

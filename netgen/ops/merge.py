@@ -1,10 +1,23 @@
 """Merges of several tensors: element-wise `add`, `mean` and `multiply` (with broadcasting, as a
-squeeze-and-excitation gate C×1×1 scaling a C×H×W map, Hu et al. 2018), and channel `concat`."""
+squeeze-and-excitation gate C×1×1 scaling a C×H×W map, Hu et al. 2018), and `concat` along
+any dimension. The inputs must be of one kind (their axes mean the same)."""
 
 from __future__ import annotations
 
-from ..shapes import format_shape, numel
+from ..shapes import axes_of, format_shape, kind_name, numel, with_axes
 from .base import INPUTS, BinOp, Call, Input, Int, ListOf, Op, OpParams, ShapeError, register_op
+
+
+def same_kind(op: str, in_shapes) -> str:
+    """The inputs' common axis letters; refuse a merge of, say, a C×H×W and an H×W×C map."""
+    kinds = {axes_of(s) for s in in_shapes}
+    if len(kinds) > 1:
+        raise ShapeError(
+            f"{op} needs inputs of one kind; received " + ", ".join(
+                f"a {kind_name(s)} {format_shape(s)}" for s in in_shapes),
+            "permute one of them first, so that their axes mean the same",
+        )
+    return kinds.pop()
 
 
 @register_op
@@ -22,6 +35,7 @@ class Add(Op):
                 "add needs inputs of one shape; received " + ", ".join(format_shape(s) for s in in_shapes),
                 "use a residual with `shortcut: auto` to project the shortcut, or change the body's channels/stride",
             )
+        same_kind("add", in_shapes)
         return first
 
     def other_flops(self, in_shapes, out_shape):
@@ -50,6 +64,7 @@ class Mean(Op):
                 "mean needs inputs of one shape; received " + ", ".join(format_shape(s) for s in in_shapes),
                 "make every branch produce the same channels and spatial size",
             )
+        same_kind("mean", in_shapes)
         return first
 
     def other_flops(self, in_shapes, out_shape):
@@ -100,7 +115,7 @@ class Multiply(Op):
     doc = "element-wise product with broadcasting (a C×1×1 gate times a C×H×W map)"
 
     def infer_shape(self, in_shapes):
-        return broadcast_shapes(in_shapes)
+        return with_axes(broadcast_shapes(in_shapes), same_kind("multiply", in_shapes))
 
     def other_flops(self, in_shapes, out_shape):
         return (len(in_shapes) - 1) * numel(out_shape)
@@ -138,9 +153,10 @@ class Concat(Op):
                     f"{self.p.dim}; received " + ", ".join(format_shape(s) for s in in_shapes),
                     "make the spatial sizes match (same strides and padding in every branch), or crop/pad first",
                 )
+        axes = same_kind("concat", in_shapes)
         out = list(in_shapes[0])
         out[dim] = sum(s[dim] for s in in_shapes)
-        return tuple(out)
+        return with_axes(out, axes)
 
     def emit_forward(self, in_shapes):
         dim = self.p.dim + 1 if self.p.dim >= 0 else self.p.dim

@@ -1,0 +1,51 @@
+"""Group normalisation (Wu & He 2018, arXiv:1803.08494): the channels of a C×H×W map are
+split into `groups`, each normalised over its channels and positions; nn.GroupNorm."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ..shapes import ShapeError, expect_rank, numel
+from .base import Float, Op, OpParams, PosInt, module_call, register_op
+
+
+class GroupNormParams(OpParams):
+    groups: PosInt
+    eps: Annotated[Float, Field(gt=0.0)] = 1e-5
+    affine: bool = True
+
+
+@register_op
+class GroupNorm(Op):
+    kind = "groupnorm"
+    aliases = ("group_norm",)
+    family = "norm"
+    Params = GroupNormParams
+    doc = "group normalisation of a C×H×W map: groups (dividing C), eps, affine"
+
+    def infer_shape(self, in_shapes):
+        shape = in_shapes[0]
+        expect_rank(shape, 3, self.kind)
+        if shape[0] % self.p.groups:
+            raise ShapeError(f"groupnorm groups={self.p.groups} must divide the {shape[0]} channels",
+                             "choose a group count that divides the channels (32 is usual)")
+        return shape
+
+    def param_count(self, in_shapes, out_shape):
+        return 2 * in_shapes[0][0] if self.p.affine else 0
+
+    def other_flops(self, in_shapes, out_shape):
+        return 5 * numel(out_shape)
+
+    def emit_module(self, in_shapes, out_shape):
+        options = {}
+        if self.p.eps != 1e-5:
+            options["eps"] = self.p.eps
+        if not self.p.affine:
+            options["affine"] = False
+        return module_call("nn.GroupNorm", ("num_groups", self.p.groups), ("num_channels", in_shapes[0][0]), **options)
+
+    def label(self, in_shapes, out_shape):
+        return f"GroupNorm {self.p.groups}"

@@ -1,0 +1,57 @@
+"""Instance normalisation (Ulyanov et al. 2016, arXiv:1607.08022): each channel of each
+sample normalised over its positions; nn.InstanceNorm2d, with torch's defaults (no affine
+terms, no running statistics) unless asked."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ..shapes import expect_rank, numel
+from .base import Float, Op, OpParams, module_call, register_op
+
+
+class InstanceNormParams(OpParams):
+    eps: Annotated[Float, Field(gt=0.0)] = 1e-5
+    momentum: Float = 0.1
+    affine: bool = False
+    track_running_stats: bool = False
+
+
+@register_op
+class InstanceNorm(Op):
+    kind = "instancenorm"
+    aliases = ("instance_norm",)
+    family = "norm"
+    Params = InstanceNormParams
+    doc = "instance normalisation of a C×H×W map: eps, momentum, affine, track_running_stats"
+
+    def infer_shape(self, in_shapes):
+        expect_rank(in_shapes[0], 3, self.kind)
+        return in_shapes[0]
+
+    def param_count(self, in_shapes, out_shape):
+        return 2 * in_shapes[0][0] if self.p.affine else 0
+
+    def buffer_count(self, in_shapes, out_shape):
+        # running_mean, running_var, num_batches_tracked
+        return 2 * in_shapes[0][0] + 1 if self.p.track_running_stats else 0
+
+    def other_flops(self, in_shapes, out_shape):
+        return 5 * numel(out_shape)
+
+    def emit_module(self, in_shapes, out_shape):
+        options = {}
+        if self.p.eps != 1e-5:
+            options["eps"] = self.p.eps
+        if self.p.momentum != 0.1:
+            options["momentum"] = self.p.momentum
+        if self.p.affine:
+            options["affine"] = True
+        if self.p.track_running_stats:
+            options["track_running_stats"] = True
+        return module_call("nn.InstanceNorm2d", ("num_features", in_shapes[0][0]), **options)
+
+    def label(self, in_shapes, out_shape):
+        return "InstanceNorm"

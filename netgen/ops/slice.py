@@ -1,0 +1,53 @@
+"""A contiguous slice along one dimension (`slice`), as `x[:, start:end]` (`torch.narrow`).
+
+ShuffleNet v2's stride-1 unit splits its channels in two halves (torchvision's `x.chunk(2,
+dim=1)`): two slices of the same input, `{dim: 0, end: c}` and `{dim: 0, start: c}`. The
+bounds follow Python's: negative ones count from the end, a missing `end` runs to the end.
+"""
+
+from __future__ import annotations
+
+from ..shapes import ShapeError, format_shape
+from .base import Call, Input, Int, Op, OpParams, register_op
+
+
+class SliceParams(OpParams):
+    dim: Int = 0  # counted after the batch; 0 = channels of a map
+    start: Int | None = None
+    end: Int | None = None
+
+
+@register_op
+class Slice(Op):
+    kind = "slice"
+    aliases = ("narrow",)
+    family = "reshape"
+    Params = SliceParams
+    doc = "x[start:end] along dim (0 = channels; Python's bounds, negative ones from the end)"
+
+    def bounds(self, shape) -> tuple[int, int, int]:
+        """(dimension, first index, length) on this input, all resolved to non-negative ints."""
+        rank = len(shape)
+        if not -rank <= self.p.dim < rank:
+            raise ShapeError(f"slice dim {self.p.dim} is out of range for a rank-{rank} input {format_shape(shape)}",
+                             f"dimensions are 0..{rank - 1}, counted after the batch")
+        dim = self.p.dim % rank
+        start, stop, _ = slice(self.p.start, self.p.end).indices(shape[dim])
+        return dim, start, max(0, stop - start)
+
+    def infer_shape(self, in_shapes):
+        shape = in_shapes[0]
+        dim, _, length = self.bounds(shape)
+        if length == 0:
+            raise ShapeError(f"slice {self.p.start}:{self.p.end} of dimension {self.p.dim} is empty; "
+                             f"received shape {format_shape(shape)}", "the slice must keep at least one element")
+        out = list(shape)
+        out[dim] = length
+        return shape.__class__(out, shape.axes) if hasattr(shape, "axes") else tuple(out)
+
+    def emit_forward(self, in_shapes):
+        dim, start, length = self.bounds(in_shapes[0])
+        return Call("torch.narrow", (Input(0), dim + 1, start, length))
+
+    def label(self, in_shapes, out_shape):
+        return f"Slice {'' if self.p.start is None else self.p.start}:{'' if self.p.end is None else self.p.end}"
