@@ -31,6 +31,9 @@ TRAINING_INPUTS = {
     "wide_resnet50_2": SMALL,
     "densenet121": SMALL,
     "efficientnet": SMALL,
+    # issue 12: ShuffleNet v2 (the family blueprint is its x1.0 row)
+    **{name: SMALL for name in ("shufflenet_v2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+                                "shufflenet_v2_x2_0")},
     "lenet5": None,  # its native 32x32 input
     # CIFAR ResNets at their native 32x32 (the paper tests train resnet20 and resnet110)
     **{name: None for name in ("resnet32", "resnet44", "resnet56")},
