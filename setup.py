@@ -10,5 +10,6 @@ setup(
     packages=[*find_namespace_packages(include=["netgen", "netgen.*"], exclude=["*.__pycache__"]),
               "netgen.blueprints", "netgen.blueprints.lib"],
     package_dir={"netgen.blueprints": "blueprints"},
-    package_data={"netgen": ["py.typed"], "netgen.blueprints": ["*.yaml"], "netgen.blueprints.lib": ["*.yaml"]},
+    package_data={"netgen": ["py.typed"], "netgen.blueprints": ["*.yaml", "netgen.schema.json"],
+                  "netgen.blueprints.lib": ["*.yaml"]},
 )

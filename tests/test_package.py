@@ -71,6 +71,7 @@ def test_the_wheel_carries_the_library_license_and_type_marker(built):
     expected = {f"netgen/blueprints/{p.relative_to(BLUEPRINTS).as_posix()}" for p in BLUEPRINTS.rglob("*.yaml")}
     assert shipped == expected
     assert "netgen/py.typed" in names
+    assert "netgen/blueprints/netgen.schema.json" in names  # what the library files' modelines name
     modules = {f"netgen/{p.relative_to(ROOT / 'netgen').as_posix()}" for p in (ROOT / "netgen").rglob("*.py")
                if "__pycache__" not in p.parts}
     assert modules <= names, sorted(modules - names)
