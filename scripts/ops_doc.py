@@ -8,6 +8,7 @@ params and defaults), so the reference cannot drift from the code.
 from __future__ import annotations
 
 import inspect
+import subprocess
 import sys
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def main() -> int:
             return 1
         return 0
     target.write_text(text)
+    # The language's JSON Schema is generated from the same registry: keep it in step too.
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "schema.py")], check=True)
     return 0
 
 

@@ -37,6 +37,16 @@ def test_the_op_reference_is_generated_from_the_registry():
     assert run.returncode == 0, run.stderr
 
 
+def test_the_json_schema_is_generated_and_every_library_file_names_it():
+    import subprocess
+    import sys
+
+    # stale after adding an op or a library blueprint: `python scripts/schema.py` (ops_doc.py runs it too)
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "schema.py"), "--check"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
 def test_the_code_passes_ruff():
     import subprocess
     import sys
