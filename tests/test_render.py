@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import netgen
 from netgen.cli.main import app
-from netgen.render import build_view, choose_view, dot_available, render, render_source
+from netgen.render import build_view, choose_view, dot_available, render, render_pages, render_source
 from netgen.render.fold import skip_edges
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
@@ -161,7 +161,8 @@ def test_same_blueprint_gives_identical_bytes_across_processes():
 
 @pytest.mark.parametrize(("name", "detail", "rankdir", "theme"), GOLDEN_CASES)
 def test_golden_dot(name, detail, rankdir, theme):
-    text = render_source(graph_of(name), detail, rankdir, theme)
+    # the slides a lecturer gets: at the blocks level a picture too large for one slide is several
+    text = "\n".join(render_pages(graph_of(name), detail, rankdir, theme))
     golden = GOLDEN / f"{name}.{detail}.{rankdir}.{theme}.gv"
     if os.environ.get("NETGEN_UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
@@ -221,8 +222,12 @@ def test_cli_render_formats(tmp_path):
         result = runner.invoke(app, ["render", "resnet18", "-o", str(target), "--detail", "blocks", "--theme", "dark",
                                      "--rankdir", "LR", "--expand", "layer2", "--params", "--set", "num_classes=10"])
         assert result.exit_code == 0, result.output
-        assert target.read_bytes().startswith(magic)
-    assert "params" in (tmp_path / "r.gv").read_text()
+        written = [tmp_path / line.split()[-1] for line in result.stdout.splitlines() if line.startswith("wrote")]
+        # the one picture, or the slides it is split into (r-1.svg, r-2.svg, ...), nothing else
+        assert written == ([target] if target.exists() else
+                           [tmp_path / f"r-{k + 1}{suffix}" for k in range(len(written))])
+        assert all(p.read_bytes().startswith(magic) for p in written)
+    assert all("params" in p.read_text() for p in tmp_path.glob("r*.gv"))
 
 
 def test_cli_render_rejects_bad_output_and_paths(tmp_path):

@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 NS = {"s": "http://www.w3.org/2000/svg"}
-SLIDE_WIDTH_PX = 1920
+SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX = 1920, 1080  # the slide a picture is scaled to fit inside
+MIN_TEXT_PX = 12.0
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -21,14 +23,25 @@ class SvgFacts:
     title: str
     font_sizes: list[float]
     font_families: set[str]
+    outside: int = 0  # drawn points (box corners, text anchors) beyond the picture's edge: cut off
 
     @property
     def aspect(self) -> float:
         return max(self.width / self.height, self.height / self.width)
 
     @property
+    def slide_scale(self) -> float:
+        """The factor that fits the whole picture inside a 1920x1080 slide."""
+        return min(SLIDE_WIDTH_PX / self.width, SLIDE_HEIGHT_PX / self.height)
+
+    @property
     def min_text_px(self) -> float:
-        return min(self.font_sizes) * SLIDE_WIDTH_PX / self.width
+        """The smallest text, in px, with the picture scaled to fit inside the slide."""
+        return min(self.font_sizes) * self.slide_scale
+
+    def fits_a_slide(self) -> bool:
+        """The slide rule: scaled to fit inside 1920x1080, the smallest text is at least 12 px, nothing cut."""
+        return self.min_text_px >= MIN_TEXT_PX and self.outside == 0
 
     def edge_labels(self) -> list[str]:
         return [t.text for e in self.edges for t in e.iter(f"{{{NS['s']}}}text")]
@@ -56,7 +69,22 @@ def parse_svg(svg: bytes | str) -> SvgFacts:
     sizes = [float(t.get("font-size")) for t in texts if t.get("font-size")]
     families = {t.get("font-family") for t in texts if t.get("font-family")}
     return SvgFacts(width, height, by_class["node"], by_class["cluster"], by_class["edge"], label[1:],
-                    label[0] if label else "", sizes, families)
+                    label[0] if label else "", sizes, families, _outside(graph, width, height))
+
+
+def _outside(graph: ET.Element, width: float, height: float) -> int:
+    """How many drawn points lie beyond the viewBox once the graph group's translate is applied."""
+    found = re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", graph.get("transform", ""))
+    dx, dy = (float(found.group(1)), float(found.group(2))) if found else (0.0, 0.0)
+    points: list[tuple[float, float]] = []
+    for element in graph.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in ("polygon", "polyline") and element.get("points"):
+            values = [float(v) for v in _NUMBER.findall(element.get("points"))]
+            points += list(zip(values[::2], values[1::2], strict=False))
+        elif tag == "text" and element.get("x"):
+            points.append((float(element.get("x")), float(element.get("y"))))
+    return sum(1 for x, y in points if not (-1 <= x + dx <= width + 1 and -1 <= y + dy <= height + 1))
 
 
 def count_marks(facts: SvgFacts) -> list[int]:

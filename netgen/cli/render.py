@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import NetgenError
+from ..render.output import DOT_TIMEOUT_S, run_dot
 from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
 
 EXIT_NO_DOT = 1
@@ -30,10 +31,13 @@ class ThemeName(str, Enum):
     dark = "dark"
 
 
+PROGRESS_BOXES = 150  # a picture this large takes dot seconds: say what is happening
+
+
 def render(
     blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file: .svg, .pdf, .png or .gv "
-                                       "(default: <name>.svg)."),
+                                       "(default: <name>.svg); a picture split into slides adds -1, -2, ..."),
     detail: Detail = typer.Option(Detail.overview, "--detail", "-d", help="overview: a node per block or stage; "
                                   "blocks: each block a cluster, repeats folded ×N; full: every op."),
     rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
@@ -41,13 +45,29 @@ def render(
     expand: list[str] | None = typer.Option(None, "--expand", "-e", metavar="PATH",
                                                help="Draw this block or stage one level finer (repeatable)."),
     params: bool = typer.Option(False, "--params/--no-params", help="Show parameter counts in the boxes."),
+    poster: bool = typer.Option(False, "--poster", help="Draw one picture even when it cannot keep 12 px text on "
+                                "a 1920x1080 slide (otherwise refused, or split into slides at --detail blocks)."),
+    timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds graphviz's dot may run."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     format: str = FormatOption,
 ) -> None:
-    """Draw BLUEPRINT as a diagram sized for a 16:9 slide. Without graphviz's `dot`, writes
-    the .gv source, says how to install graphviz and exits 1."""
-    from ..render import INSTALL_HINT, DotMissing, format_of, render_source, run_dot
+    """Draw BLUEPRINT as a diagram that fits a 1920x1080 slide with text of at least 12 px. At
+    --detail blocks a picture too large for one slide is split into slides (FILE-1.svg, ...);
+    at other levels it is refused (exit 2) unless --poster. Without graphviz's `dot`, writes the
+    .gv source, says how to install graphviz and exits 1."""
+    from ..render import (
+        INSTALL_HINT,
+        DotFailed,
+        DotMissing,
+        TooLarge,
+        choose_view,
+        format_of,
+        refusal,
+        slide_views,
+        to_dot,
+    )
+    from ..render.style import theme as theme_of
 
     try:
         graph = compile_from_cli(blueprint, sets, input)
@@ -56,20 +76,44 @@ def render(
     target = out or Path(f"{graph.name}.svg")
     try:
         fmt = format_of(target)
-        source = render_source(graph, detail.value, rankdir.value, theme.value, expand or [], params)
-    except ValueError as exc:
+        if poster or detail is not Detail.blocks:
+            views = [choose_view(graph, detail.value, rankdir.value, expand or [], params)]
+            problem = None if poster else refusal(views[0], rankdir.value)
+            if problem:
+                raise ValueError(f"{problem}; draw it with --detail blocks (split into slides), --expand PATH on "
+                                 f"the overview, `netgen slides {blueprint}`, or --poster for one large picture")
+        else:
+            views = slide_views(graph, detail.value, rankdir.value, expand or [], params)
+        sources = [to_dot(v, theme_of(theme.value), rankdir.value) for v in views]
+    except (ValueError, TooLarge) as exc:
         print(f"netgen: error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    targets = [target] if len(views) == 1 else [target.with_name(f"{target.stem}-{k + 1}{target.suffix}")
+                                                 for k in range(len(views))]
+    if len(views) > 1:
+        print(f"netgen: {graph.name} at --detail {detail.value} is too large for one 1920x1080 slide with 12 px "
+              f"text: drawn as {len(views)} slides", file=sys.stderr)
+    files: dict[Path, bytes | str] = {}
     try:
-        content = run_dot(source, fmt)
+        for k, (view, source) in enumerate(zip(views, sources, strict=True)):
+            if fmt != "gv" and (len(views) > 1 or len(view.nodes) >= PROGRESS_BOXES):
+                page = f"slide {k + 1}/{len(views)}: " if len(views) > 1 else ""
+                print(f"netgen: {page}laying out {len(view.nodes)} boxes with dot (at most {timeout:.0f} s)",
+                      file=sys.stderr)
+            files[targets[k]] = run_dot(source, fmt, timeout)
     except DotMissing:
-        gv = target.with_suffix(".gv")
-        write_files({gv: source})
+        gvs = {t.with_suffix(".gv"): s for t, s in zip(targets, sources, strict=True)}
+        write_files(gvs)
         print(f"netgen: error: cannot write {target}: {INSTALL_HINT}", file=sys.stderr)
-        typer.echo(f"wrote {gv}")
+        for gv in gvs:
+            typer.echo(f"wrote {gv}")
         raise typer.Exit(EXIT_NO_DOT) from None
-    write_files({target: content})
-    typer.echo(f"wrote {target}")
+    except DotFailed as exc:
+        print(f"netgen: error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_NO_DOT) from None
+    write_files(files)
+    for path in files:
+        typer.echo(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

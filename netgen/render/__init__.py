@@ -15,8 +15,9 @@ from pathlib import Path
 from ..graph import Graph
 from .dot import to_dot
 from .fold import LEVELS, View, build_view
-from .layout import MAX_WIDTH_PT, plan
-from .output import FORMATS, INSTALL_HINT, DotMissing, dot_available, format_of, run_dot
+from .layout import fits, plan, text_px
+from .output import FORMATS, INSTALL_HINT, DotFailed, DotMissing, dot_available, format_of, run_dot
+from .pages import TooLarge, paginate
 from .style import THEMES, theme
 
 MAX_BOXES = 100  # more boxes than this is no slide: a compact blocks picture also boxes its SE gates
@@ -32,17 +33,18 @@ def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
                 params: bool = False) -> View:
     """The view that `render_source` draws: at the blocks level, stages are framed unless
     dropping the frames (so the snake may wrap between a stage's blocks) fits a slide far better,
-    and a picture estimated too wide for 12 px text at 1920 px is drawn compact (`build_view`)."""
+    and a picture estimated not to keep 12 px text on a 1920x1080 slide is drawn compact (`build_view`)."""
     view = build_view(graph, detail, expand, params)
     if detail == "blocks" and view.clusters:
         loose = build_view(graph, detail, expand, params, frame_stages=False)
         if plan(loose, rankdir).score < plan(view, rankdir).score - 0.15:
             view = loose
     for level in (1, 2):
-        # too wide for its smallest text at 1920 px: chain titles on two lines, and only if that
+        # too large for its smallest text on the slide: chain titles on two lines, and only if that
         # is not enough (or the picture still has more than MAX_BOXES boxes), blocks nested in
         # blocks (SE gates) as one box each
-        if detail != "blocks" or plan(view, rankdir).width <= MAX_WIDTH_PT and len(view.nodes) <= MAX_BOXES:
+        layout = plan(view, rankdir)
+        if detail != "blocks" or fits(layout.width, layout.height) and len(view.nodes) <= MAX_BOXES:
             break
         best = view
         for frame in (True, False):
@@ -51,6 +53,49 @@ def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
                 best = compact
         view = best
     return view
+
+
+def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", expand: list[str] | None = None,
+                params: bool = False) -> list[View]:
+    """The pictures a slide shows: one view, or at the blocks level, where one picture would not
+    keep 12 px text on a 1920x1080 slide, several pages cut between items (`pages.paginate`)."""
+    view = choose_view(graph, detail, rankdir, expand, params)
+    if detail != "blocks":
+        return [view]
+    best = paginate(view, rankdir)
+    if len(best) > 1 and not all(fits(*_size(p, rankdir)) for p in best):
+        # an item that alone is too large for a slide (a tall stage frame): unframed stages let the
+        # pages cut between its blocks, and compact boxes narrow the blocks themselves
+        for frame, level in ((False, view.compact), (False, 1), (False, 2), (True, 2)):
+            pages = paginate(build_view(graph, detail, expand, params, frame_stages=frame, compact=level), rankdir)
+            if all(fits(*_size(p, rankdir)) for p in pages):
+                best = pages
+                break
+    return best
+
+
+def refusal(view: View, rankdir: str = "TB") -> str | None:
+    """Why `view` is no slide (its estimated smallest text on a 1920x1080 slide is under 12 px),
+    or None when it fits. Cheap: one layout plan, no graphviz."""
+    layout = plan(view, rankdir)
+    if fits(layout.width, layout.height):
+        return None
+    px = text_px(layout.width, layout.height)
+    return (f"{view.name} at --detail {view.level} is {len(view.nodes)} boxes, about {layout.width:.0f}x"
+            f"{layout.height:.0f} pt: on a 1920x1080 slide its smallest text would be about {px:.1f} px "
+            f"(12 px is the least a slide can use)")
+
+
+def _size(view: View, rankdir: str) -> tuple[float, float]:
+    layout = plan(view, rankdir)
+    return layout.width, layout.height
+
+
+def render_pages(graph: Graph, detail: str = "overview", rankdir: str = "TB", theme_name: str = "light",
+                 expand: list[str] | None = None, params: bool = False) -> list[str]:
+    """The DOT text of each slide of `graph` at a level of detail (see `slide_views`)."""
+    t = theme(theme_name)
+    return [to_dot(view, t, rankdir) for view in slide_views(graph, detail, rankdir, expand, params)]
 
 
 def render(graph: Graph, fmt: str = "svg", **options) -> bytes:
@@ -70,5 +115,6 @@ def build_diagram(graph: Graph, out: Path) -> dict[Path, str | bytes]:
         return {out / f"{graph.name}.gv": source}
 
 
-__all__ = ["render_source", "choose_view", "render", "build_diagram", "build_view", "to_dot", "View", "LEVELS",
-           "FORMATS", "THEMES", "DotMissing", "INSTALL_HINT", "dot_available", "format_of", "run_dot"]
+__all__ = ["render_source", "choose_view", "slide_views", "render_pages", "paginate", "TooLarge", "refusal",
+           "DotFailed", "render", "build_diagram", "build_view", "to_dot", "View", "LEVELS", "FORMATS", "THEMES",
+           "DotMissing", "INSTALL_HINT", "dot_available", "format_of", "run_dot"]

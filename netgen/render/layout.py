@@ -11,21 +11,31 @@ only on the blueprint: the same blueprint gives the same bytes whether or not `d
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 from .fold import View
-from .style import EDGE_PT, node_lines, text_width
+from .style import EDGE_PT, LEGEND_PT, SUB_PT, TITLE_PT, node_lines, text_width
 
-TARGET_ASPECT = 1.6  # width / height; a 16:9 slide minus a title
-MAX_SKEW = 2.4
-CROSSING_COST = 0.2  # per segment a long skip edge crosses  # estimates are rough: keep them well inside the 3:1 limit
-MAX_WIDTH_PT = 1550.0  # 11 pt text stays >= 12 px when the picture is scaled to 1920 px
+SLIDE_W_PX, SLIDE_H_PX = 1920.0, 1080.0  # the slide a picture is scaled to fit inside (16:9)
+MIN_TEXT_PX = 12.0  # the smallest text on that slide
+SMALLEST_PT = float(SUB_PT)  # the smallest font a picture uses
+# the largest picture, in points, whose smallest text is still MIN_TEXT_PX once it is scaled to fit the slide
+FIT_W_PT = SLIDE_W_PX * SMALLEST_PT / MIN_TEXT_PX  # 1760
+FIT_H_PT = SLIDE_H_PX * SMALLEST_PT / MIN_TEXT_PX  # 990
+# estimates are rough (measured against dot on the library: widths 0.7-1.07x, heights 0.85-1.2x what dot
+# draws): a plan counts as fitting only this far inside the limit
+WIDTH_MARGIN, HEIGHT_MARGIN = 0.9, 0.84
+LR_STAGGER = 1.5  # measured on the library's LR overviews: rows drawn up to 1.78x the estimated length
+MAX_SEGMENTS = 24  # more side-by-side columns than this is never a slide
+CROSSING_COST = 0.2  # per segment a long skip edge crosses
 RANKSEP_PT = 24.0
 NODESEP_PT = 18.0
 CLUSTER_PAD_PT = 12.0
 CLUSTER_LABEL_PT = 40.0
 U_ROW = 3  # boxes in a U's decoder row: skip target, merge, and the first box after them
-U_MAX_SKEW = 3.2  # the estimate overstates a U's height (U-Net full: 3.0:1 estimated, 2.4:1 drawn)
+U_MAX_SKEW = 3.2
+U_HEIGHT_FACTOR = 0.8  # the estimate overstates a U's height (U-Net full: 3.0:1 estimated, 2.4:1 drawn)
 CUT_SLACK = 0.12  # a segment may be this much longer than the shortest cut allows, for a cleaner turn
 
 
@@ -39,12 +49,34 @@ class Plan:
     rows: list[list[str]] = field(default_factory=list)  # nodes drawn side by side, left to right (a U's levels)
 
 
+def slide_scale(width: float, height: float) -> float:
+    """The factor that scales a picture of width x height points to fit inside the slide."""
+    return min(SLIDE_W_PX / max(width, 1.0), SLIDE_H_PX / max(height, 1.0))
+
+
+def text_px(width: float, height: float) -> float:
+    """The smallest text, in px, of a width x height pt picture scaled to fit the slide."""
+    return SMALLEST_PT * slide_scale(width, height)
+
+
+def fits(width: float, height: float) -> bool:
+    """Whether an estimated picture keeps MIN_TEXT_PX on the slide, with a margin for the estimate."""
+    return width <= FIT_W_PT * WIDTH_MARGIN and height <= FIT_H_PT * HEIGHT_MARGIN
+
+
 def fit_score(width: float, height: float) -> float:
-    """How far an estimated picture is from the target aspect, plus a penalty past the width
-    at which the smallest text would drop under 12 px on a 1920 px slide."""
-    lopsided = max(0.0, abs(math.log(width / height)) - math.log(MAX_SKEW))
-    return (abs(math.log(width / height / TARGET_ASPECT)) + 3 * max(0.0, math.log(width / MAX_WIDTH_PT))
-            + 6 * lopsided)
+    """0 for a picture that exactly fills the slide at scale 1; lower is better: the log of how
+    much the picture must shrink to fit inside the slide, so the best plan has the largest text."""
+    return math.log(max(width / SLIDE_W_PX, height / SLIDE_H_PX, 1e-9))
+
+
+def legend_width(view: View) -> float:
+    """The graph label (title and legend swatches) is a floor on the picture's width."""
+    from .style import family_name
+
+    title = text_width(view.name, TITLE_PT + 3)
+    swatches = sum(text_width(family_name(f), LEGEND_PT) + 30 for f in view.families())
+    return max(title, swatches) + 20
 
 
 def node_size(node) -> tuple[float, float]:
@@ -54,19 +86,13 @@ def node_size(node) -> tuple[float, float]:
     return w, max(h, 36.0)
 
 
-def item_extent(view: View, item: list[str], rankdir: str) -> tuple[float, float]:
-    """(length along the flow, breadth across it) of one spine item, in points."""
+def item_extent(view: View, item: list[str], rankdir: str, edges: list | None = None) -> tuple[float, float]:
+    """(length along the flow, breadth across it) of one spine item, in points. `edges`: the
+    view's edges inside the item, when the caller has them (plan does, to stay linear)."""
     members = set(item)
-    edges = [e for e in view.edges if e.src in members and e.dst in members]
-    level = {n: 0 for n in item}
-    for _ in range(len(item)):  # longest-path layering; items are small DAGs in topological order
-        changed = False
-        for e in edges:
-            if level[e.dst] < level[e.src] + 1:
-                level[e.dst] = level[e.src] + 1
-                changed = True
-        if not changed:
-            break
+    if edges is None:
+        edges = [e for e in view.edges if e.src in members and e.dst in members]
+    level = _longest_path_levels(item, edges)
     label_w = max((text_width(e.label, EDGE_PT) for e in edges), default=0.0)
     by_level: dict[int, list[tuple[float, float]]] = {}
     for n in item:
@@ -77,11 +103,30 @@ def item_extent(view: View, item: list[str], rankdir: str) -> tuple[float, float
     length = sum(max(a for a, _ in sizes) for sizes in by_level.values()) + gap * (len(by_level) - 1)
     breadth = max(sum(c for _, c in sizes) + NODESEP_PT * (len(sizes) - 1) for sizes in by_level.values())
     if rankdir == "TB" and edges:
-        breadth += label_w
+        breadth = max(breadth, breadth / 2 + label_w)  # a shape label sits beside its arrow, mid-column
     depth = max((_cluster_depth(view, view.nodes[n].cluster) for n in item), default=0)
     frames = len({c for n in item for c in _cluster_chain(view, view.nodes[n].cluster)})
     # each frame adds its label and margins along the flow (nested frames stack)
     return length + CLUSTER_LABEL_PT * frames + 2 * CLUSTER_PAD_PT * depth, breadth + 2 * CLUSTER_PAD_PT * depth
+
+
+def _longest_path_levels(item: list[str], edges: list) -> dict[str, int]:
+    """Longest-path layering of a small DAG (Kahn's order): O(boxes + edges)."""
+    succ: dict[str, list[str]] = {n: [] for n in item}
+    indegree = {n: 0 for n in item}
+    for e in edges:
+        succ[e.src].append(e.dst)
+        indegree[e.dst] += 1
+    level = {n: 0 for n in item}
+    ready = deque(n for n in item if indegree[n] == 0)
+    while ready:
+        n = ready.popleft()
+        for m in succ[n]:
+            level[m] = max(level[m], level[n] + 1)
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(m)
+    return level
 
 
 def _cluster_chain(view: View, cluster: str | None) -> list[str]:
@@ -100,52 +145,83 @@ def _cluster_depth(view: View, cluster: str | None) -> int:
     return depth
 
 
+def _min_longest(prefix: list[float], k: int, gap: float) -> float:
+    """The smallest possible longest part when cutting the sequence into at most k contiguous
+    parts: bisection on the limit with a greedy check, O(n) per step."""
+    n = len(prefix) - 1
+    lo = max(prefix[i + 1] - prefix[i] for i in range(n))
+    hi = prefix[n] + gap * (n - 1)
+    for _ in range(40):
+        if hi - lo <= 1e-3 * max(1.0, lo):
+            break
+        mid = (lo + hi) / 2
+        parts, start = 1, 0
+        for j in range(1, n + 1):
+            if prefix[j] - prefix[start] + gap * (j - start - 1) > mid:
+                parts, start = parts + 1, j - 1
+        if parts <= k:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _cut(prefix: list[float], k: int, gap: float, limit: float, penalty: list[int]) -> list[list[int]] | None:
+    """Exactly k contiguous parts, each at most `limit` long, with the fewest extra turn edges
+    (`penalty[i]` for a cut before item i): a dynamic programme whose inner minimum runs over a
+    sliding window (a monotone deque), so it costs O(k n), not O(k n^2)."""
+    n = len(prefix) - 1
+    inf = math.inf
+    prev = [inf] * (n + 1)
+    prev[0] = 0.0
+    choice = [[0] * (n + 1) for _ in range(k + 1)]
+    for part in range(1, k + 1):
+        cur = [inf] * (n + 1)
+        window: deque[tuple[float, int]] = deque()
+        lo = 0
+        for j in range(1, n + 1):
+            i = j - 1
+            if prev[i] < inf:
+                value = prev[i] + (penalty[i] if i else 0)
+                while window and window[-1][0] >= value:
+                    window.pop()
+                window.append((value, i))
+            while prefix[j] - prefix[lo] + gap * (j - lo - 1) > limit:
+                lo += 1
+            while window and window[0][1] < lo:
+                window.popleft()
+            if window:
+                cur[j], choice[part][j] = window[0]
+        prev = cur
+    if prev[n] == inf:
+        return None
+    bounds, j = [], n
+    for part in range(k, 0, -1):
+        i = choice[part][j]
+        bounds.append(list(range(i, j)))
+        j = i
+    return list(reversed(bounds))
+
+
 def _partition(lengths: list[float], k: int, gap: float, fan: list[int] | None = None) -> list[list[int]]:
     """Cut the sequence into k contiguous parts minimising the longest part (linear partition);
     among cuts whose longest part is within CUT_SLACK of that, prefer the ones crossed by the
     fewest edges (`fan[i]`: edges from items before i to items from i on), since every edge of a
     turn but one is routed freely by dot and a many-edge turn (into an Inception block's four
-    branches) tangles."""
-    n = len(lengths)
+    branches) tangles. O(n log) for the limit, O(k n) for the cuts."""
     prefix = [0.0]
     for x in lengths:
         prefix.append(prefix[-1] + x)
-
-    def cost(i: int, j: int) -> float:  # items i..j-1
-        return prefix[j] - prefix[i] + gap * (j - i - 1)
-
-    def solve(limit: float | None) -> tuple[float, list[list[int]]]:
-        best = [[math.inf] * (n + 1) for _ in range(k + 1)]
-        cut = [[0] * (n + 1) for _ in range(k + 1)]
-        best[0][0] = 0.0
-        for parts in range(1, k + 1):
-            for j in range(1, n + 1):
-                for i in range(parts - 1, j):
-                    if limit is None:
-                        value = max(best[parts - 1][i], cost(i, j))
-                    elif cost(i, j) > limit:
-                        continue
-                    else:  # the extra edges of this turn
-                        value = best[parts - 1][i] + (max(0, fan[i] - 1) if i else 0)
-                    if value < best[parts][j] - 1e-9:
-                        best[parts][j], cut[parts][j] = value, i
-        return best[k][n], cut
-
-    def bounds_of(cut: list[list[int]]) -> list[list[int]]:
-        bounds, j = [], n
-        for parts in range(k, 0, -1):
-            i = cut[parts][j]
-            bounds.append(list(range(i, j)))
-            j = i
-        return list(reversed(bounds))
-
-    longest, cut = solve(None)
-    if fan is not None and k > 1:
-        extra, relaxed = solve(longest * (1 + CUT_SLACK) + 1e-6)
-        now = sum(max(0, fan[part[0]] - 1) for part in bounds_of(cut)[1:] if part)
-        if extra < now:  # only for a cleaner turn, never just another cut
-            cut = relaxed
-    return bounds_of(cut)
+    penalty = [max(0, f - 1) for f in fan] if fan is not None else [0] * (len(lengths) + 1)
+    longest = _min_longest(prefix, k, gap)
+    tight = _cut(prefix, k, gap, longest * (1 + 1e-6) + 1e-6, penalty)
+    if tight is None:
+        return [[] for _ in range(k)]
+    if fan is None or k == 1:
+        return tight
+    relaxed = _cut(prefix, k, gap, longest * (1 + CUT_SLACK) + 1e-6, penalty)
+    extra = lambda parts: sum(penalty[p[0]] for p in parts[1:])  # noqa: E731
+    return relaxed if relaxed is not None and extra(relaxed) < extra(tight) else tight
 
 
 def _crossings(view: View, main: list[int], segments: list[list[int]]) -> int:
@@ -191,11 +267,13 @@ def _u_plan(view: View, main: list[int], lengths: list[float], extents: list[tup
         if k + 1 == len(targets):  # the last row ends like the others; the head climbs on above it
             row = row[: len(rows[-1])] if rows else row[:1]
         rows.append(row)
+    if any(not r for r in rows):
+        return None
     label_w = max((text_width(e.label, EDGE_PT) for e in view.edges), default=0.0)
     source = {t: a for a, t, _, _ in skips}
     width = max(extents[source[r[0]]][1] + sum(extents[i][1] for i in r) + (label_w + 40) * len(r) for r in rows)
     width = max(width, max(extents[i][1] for i in range(cut)) + max(extents[i][1] for i in range(cut, len(main))))
-    height = sum(lengths[i] for i in range(cut)) + gap * (cut - 1) + header_pt
+    height = (sum(lengths[i] for i in range(cut)) + gap * (cut - 1)) * U_HEIGHT_FACTOR + header_pt
     if max(width / height, height / width) > U_MAX_SKEW:
         return None
     result = Plan([[main[i] for i in range(cut)], [main[i] for i in range(cut, len(main))]], {}, width, height,
@@ -204,51 +282,93 @@ def _u_plan(view: View, main: list[int], lengths: list[float], extents: list[tup
     return result
 
 
+def _with_side_items(view: View, main: list[int], segments: list[list[int]], side_extents: dict, lengths: list[float],
+                     gap: float, along: float, across: float, between: float) -> tuple[float, float]:
+    """An auxiliary head hangs beside the segment of the item that feeds it, starting level with
+    that item: it widens the picture by its breadth and may reach past the segment's end."""
+    if not side_extents:
+        return along, across
+    where = {main[i]: (s, k) for s, segment in enumerate(segments) for k, i in enumerate(segment)}
+    for i, (length, breadth) in side_extents.items():
+        feeder = max((m for m in main if m < i), default=main[0] if main else 0)
+        if feeder not in where:
+            continue
+        s, k = where[feeder]
+        reach = sum(lengths[j] for j in segments[s][: k + 1]) + gap * (k + 1) + length
+        along, across = max(along, reach), across + breadth + between
+    return along, across
+
+
 def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
-    """Choose how many segments to cut the spine into, from estimated sizes."""
+    """Choose how many segments to cut the spine into, from estimated sizes: the plan whose
+    picture, scaled to fit the slide, has the largest text (fewest crossings breaking ties).
+    Linear in the boxes and edges per segment count tried (at most MAX_SEGMENTS)."""
     main = [i for i in range(len(view.spine)) if not view.side.get(i)]
-    extents = [item_extent(view, view.spine[i], rankdir) for i in main]
+    item_of = {n: pos for pos, i in enumerate(main) for n in view.spine[i]}
+    inside: dict[int, list] = {pos: [] for pos in range(len(main))}
+    fan_delta = [0] * (len(main) + 2)
+    for e in view.edges:
+        a, b = item_of.get(e.src), item_of.get(e.dst)
+        if a is not None and a == b:
+            inside[a].append(e)
+        elif a is not None and b is not None and a < b:  # crosses every cut a+1..b
+            fan_delta[a + 1] += 1
+            fan_delta[b + 1] -= 1
+    fan, running = [], 0
+    for pos in range(len(main) + 1):
+        running += fan_delta[pos]
+        fan.append(running)
+    extents = [item_extent(view, view.spine[i], rankdir, inside[pos]) for pos, i in enumerate(main)]
+    side_extents = {i: item_extent(view, view.spine[i], rankdir) for i in range(len(view.spine)) if view.side.get(i)}
     lengths = [a for a, _ in extents]
     label_w = max((text_width(e.label, EDGE_PT) for e in view.edges), default=0.0)
     gap = RANKSEP_PT + (EDGE_PT * 1.4 if rankdir == "TB" else label_w + 30)
     between = NODESEP_PT * 2 + label_w if rankdir == "TB" else NODESEP_PT
+    floor_w = legend_width(view)
     best: tuple[float, Plan] | None = None
-    item_of = {n: pos for pos, i in enumerate(main) for n in view.spine[i]}
-    fan = [0] * (len(main) + 1)
-    for e in view.edges:
-        a, b = item_of.get(e.src), item_of.get(e.dst)
-        if a is not None and b is not None and a < b:
-            for i in range(a + 1, b + 1):
-                fan[i] += 1
-    for k in range(1, max(1, len(main)) + 1):
-        segments = _partition(lengths, k, gap, fan) if main else [[]]
+    for k in range(1, min(len(main), MAX_SEGMENTS) + 1):
+        segments = _partition(lengths, k, gap, fan)
         if any(not s for s in segments):
             break
         along = max(sum(lengths[i] for i in s) + gap * (len(s) - 1) for s in segments)
         across = sum(max(extents[i][1] for i in s) for s in segments) + between * (len(segments) - 1)
+        along, across = _with_side_items(view, main, segments, side_extents, lengths, gap, along, across, between)
+        if rankdir == "LR" and len(segments) > 1:
+            along *= LR_STAGGER  # dot staggers the rows of an LR snake: each starts under the last one's end
         width, height = (across, along + header_pt) if rankdir == "TB" else (along, across + header_pt)
+        width = max(width, floor_w)
         score = fit_score(width, height) + CROSSING_COST * _crossings(view, main, segments)
         candidate = Plan(segments, {}, width, height, score)
-        if best is None or score < best[0] - 1e-9:
-            best = (score, candidate)
-    result = best[1] if best else Plan([[]], {}, 0.0, 0.0)
+        # a plan that keeps 12 px text beats one that does not, whatever it crosses
+        rank = score - (100.0 if fits(width, height) else 0.0)
+        if best is None or rank < best[0] - 1e-9:
+            best = (rank, candidate)
+        if across / (SLIDE_W_PX if rankdir == "TB" else SLIDE_H_PX) > 2 * along / (
+                SLIDE_H_PX if rankdir == "TB" else SLIDE_W_PX):
+            break  # the segments side by side already far exceed the slide: more only shrink it further
+    result = best[1] if best else Plan([[]], {}, floor_w, header_pt)
     u = _u_plan(view, main, lengths, extents, gap, rankdir, header_pt)
-    if u is not None:
-        result = u
-    if u is None:
+    if u is not None and (fits(u.width, u.height) or u.score <= result.score + 0.2):
+        result = u  # the U reads like the paper's figure: worth a little text size
+    else:
+        u = None
         result.segments = [[main[i] for i in segment] for segment in result.segments]
     for s, segment in enumerate(result.segments):
         for i in segment:
             for n in view.spine[i]:
                 result.segment_of[n] = s
     # an auxiliary head joins the segment of the item that feeds it
+    feeder: dict[str, int] = {}
+    for e in view.edges:
+        if e.src in result.segment_of:
+            feeder.setdefault(e.dst, result.segment_of[e.src])
     for i in range(len(view.spine)):
         if view.side.get(i):
-            feeders = [result.segment_of[e.src] for e in view.edges if e.dst in view.spine[i]
-                       and e.src in result.segment_of]
+            first = next((feeder[n] for n in view.spine[i] if n in feeder), 0)
             for n in view.spine[i]:
-                result.segment_of[n] = feeders[0] if feeders else 0
+                result.segment_of[n] = first
     return result
 
 
-__all__ = ["Plan", "plan", "fit_score", "item_extent", "node_size", "TARGET_ASPECT", "MAX_WIDTH_PT"]
+__all__ = ["Plan", "plan", "fit_score", "fits", "text_px", "slide_scale", "item_extent", "node_size", "FIT_W_PT",
+           "FIT_H_PT", "SLIDE_W_PX", "SLIDE_H_PX", "MIN_TEXT_PX"]

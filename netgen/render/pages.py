@@ -1,0 +1,141 @@
+"""Splitting a picture that cannot keep its text readable on one slide into several slides.
+
+A view's spine is cut, between top-level items, into pages that each fit the slide by the
+layout's estimate (`layout.fits`). Each page is a view of its own: the items it holds, the
+frames around them, the arrows among them, and for an arrow that leaves or enters the page a
+small input/output box naming the page and the box at the other end ("to page 2 · layer3.0").
+Every cost here is linear in the boxes, times the logarithm of the items for the search.
+"""
+
+from __future__ import annotations
+
+from .fold import VEdge, View, VNode
+from .layout import fits, plan
+
+MAX_PAGES = 12  # more slides than this is no longer one picture split, it is a poster: refuse instead
+
+
+class TooLarge(ValueError):
+    """The picture cannot be drawn to fit a slide at this level of detail (the CLI exits 2)."""
+
+
+def page_view(view: View, items: list[int], number: int, total: int, page_of: dict[str, int] | None = None) -> View:
+    """The part of `view` made of the spine items `items` (indices, in order), as its own view;
+    `page_of` (view node -> page number) names the page at the other end of a link box."""
+    page_of = page_of or {}
+    page = View(f"{view.name} ({number}/{total})", view.level, compact=view.compact)
+    nodes = {n for i in items for n in view.spine[i]}
+    frames: set[str] = set()
+    for n in nodes:
+        c = view.nodes[n].cluster
+        while c is not None and c not in frames:
+            frames.add(c)
+            c = view.clusters[c].parent
+    crossing_in: dict[str, str] = {}  # outside source -> entry box
+    crossing_out: dict[tuple[str, int], str] = {}  # (inside source, other slide) -> exit box
+    exit_targets: dict[str, list[str]] = {}
+    edges: list[VEdge] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(edge: VEdge) -> None:
+        if (edge.src, edge.dst) not in seen:
+            seen.add((edge.src, edge.dst))
+            edges.append(edge)
+
+    for e in view.edges:
+        inside_src, inside_dst = e.src in nodes, e.dst in nodes
+        if inside_src and inside_dst:
+            add(e)
+        elif inside_dst:
+            entry = crossing_in.get(e.src)
+            if entry is None:
+                entry = crossing_in[e.src] = f"page_from_{len(crossing_in) + 1}"
+            add(VEdge(entry, e.dst, e.label, e.skip, e.inserted))
+        elif inside_src:
+            # one exit box per box and slide: an Inception module's four branches start from one arrow
+            key = (e.src, page_of.get(e.dst, number + 1))
+            exit_ = crossing_out.get(key)
+            if exit_ is None:
+                exit_ = crossing_out[key] = f"page_to_{len(crossing_out) + 1}"
+            exit_targets.setdefault(exit_, []).append(e.dst)
+            add(VEdge(e.src, exit_, e.label, e.skip, e.inserted))
+    for outside, box in crossing_in.items():
+        page.nodes[box] = _link_box(box, "from", view, outside, page_of.get(outside, number - 1))
+        page.spine.append([box])
+    alone = all(view.side.get(i) for i in items)  # a slide of an auxiliary head only: it is the main path there
+    for i in items:
+        page.spine.append(list(view.spine[i]))
+        if view.side.get(i) and not alone:
+            page.side[len(page.spine) - 1] = True
+    for n in (n for i in items for n in view.spine[i]):
+        page.nodes[n] = view.nodes[n]
+    for (_, other), box in crossing_out.items():
+        targets = exit_targets[box]
+        page.nodes[box] = _link_box(box, "to", view, targets[0], other)
+        if len(targets) > 1:
+            page.nodes[box].sub += " …"
+        page.spine.append([box])
+    page.clusters = {cid: c for cid, c in view.clusters.items() if cid in frames}
+    page.edges = edges
+    page.owner = {g: v for g, v in view.owner.items() if v in nodes}
+    return page
+
+
+def _link_box(box: str, direction: str, view: View, other: str, number: int) -> VNode:
+    node = view.nodes[other]
+    where = node.sub or node.title
+    if node.cluster is not None:  # inside a block: name the block ("layer2.1 – layer2.3"), not its op
+        frame = view.clusters[node.cluster]
+        where = frame.sub or frame.title
+    return VNode(box, f"{direction} slide {number}", where, "io", None, "io")
+
+
+def paginate(view: View, rankdir: str = "TB") -> list[View]:
+    """`view` as one page when it fits the slide, else as the fewest pages that each fit
+    (by estimate), cut between spine items; raises TooLarge past MAX_PAGES."""
+    whole = plan(view, rankdir)
+    if fits(whole.width, whole.height):
+        return [view]
+    # cut between spine items in drawing order; an auxiliary head usually stays on the slide of the
+    # item that feeds it, but may open the next slide where the two do not fit together
+    main = list(range(len(view.spine)))
+
+    def page_fits(chunk: list[int]) -> bool:
+        layout = plan(page_view(view, chunk, 1, 2), rankdir)
+        return fits(layout.width, layout.height)
+
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while start < len(main):
+        lo, hi = start + 1, len(main)  # the largest end with main[start:end] fitting; at least one item
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if page_fits(main[start:mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        bounds.append((start, lo))
+        start = lo
+        if len(bounds) > MAX_PAGES:
+            raise TooLarge(f"{view.name} at --detail {view.level} needs more than {MAX_PAGES} slides")
+    bounds = _even_out(bounds, len(main), page_fits, main)
+    total = len(bounds)
+    chunks = [main[a:b] for a, b in bounds]
+    page_of = {n: k + 1 for k, chunk in enumerate(chunks) for i in chunk for n in view.spine[i]}
+    return [page_view(view, chunk, k + 1, total, page_of) for k, chunk in enumerate(chunks)]
+
+
+def _even_out(bounds: list[tuple[int, int]], n: int, page_fits, main: list[int]) -> list[tuple[int, int]]:
+    """The greedy cut leaves a short last page: with the same number of pages, move each cut
+    back toward an even share while every page still fits."""
+    if len(bounds) < 2:
+        return bounds
+    total = len(bounds)
+    share = n / total
+    even = [(round(k * share), round((k + 1) * share)) for k in range(total)]
+    if all(b > a for a, b in even) and all(page_fits(main[a:b]) for a, b in even):
+        return even
+    return bounds
+
+
+__all__ = ["paginate", "page_view", "TooLarge", "MAX_PAGES"]
