@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import library
+from . import library, limits
 from .blueprint import load_blueprint
-from .errors import Diagnostic, NetgenError
+from .errors import Diagnostic, NetgenError, Span
 from .graph import Graph
 from .lower import lower
 
@@ -46,13 +46,26 @@ def resolve_blueprint(path: str | os.PathLike) -> Path:
     from .errors import did_you_mean
 
     hint = did_you_mean(text.removeprefix(library.LIBRARY_PREFIX), known) or "run `netgen list`"
-    raise NetgenError([Diagnostic("NG001", f"no blueprint file `{path}` and no library model of that name", hint=hint)])
+    raise NetgenError([Diagnostic("NG001", f"no blueprint file `{path}` and no library model of that name",
+                                  Span(text[:200], 1, 1), hint=hint)])
 
 
-def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> Graph:
-    """Load, validate, lower and shape-check a blueprint; raise NetgenError on mistakes."""
-    bp = load_blueprint(resolve_blueprint(path), overrides=params, input_shape=list(input) if input else None)
-    return lower(bp)
+def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = None,
+                      allow_paths: Sequence[str | os.PathLike] = (), **params: Any) -> Graph:
+    """Load, validate, lower and shape-check a blueprint; raise NetgenError on mistakes.
+
+    The compile runs under the wall-clock budget of netgen/limits.py; `allow_paths` are
+    folders, besides the blueprint's own, $NETGEN_PATH and the library, that imports may use."""
+    file = resolve_blueprint(path)
+    with limits.compile_budget(where=Span(str(file), 1, 1)):
+        try:
+            bp = load_blueprint(file, overrides=params, input_shape=list(input) if input else None,
+                                allow_paths=[Path(p) for p in allow_paths])
+            return lower(bp)
+        except RecursionError:  # a structure nested past Python's stack: the user's input, not a bug
+            raise NetgenError([Diagnostic("NG013", "the blueprint nests too deeply to compile", Span(str(file), 1, 1),
+                                          hint="nested blocks, forms and imports stay within a few dozen levels")]
+                              ) from None
 
 
 def python_source(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> str:

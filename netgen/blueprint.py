@@ -6,7 +6,7 @@ A blueprint file is YAML with these top-level keys (docs/language.md is the refe
     name, doc            # model name (the generated class), one-line description
     input: [C, H, W]     # batch dimension implicit; entries may be expressions over params
     extends: base.yaml   # a variant: the base blueprint with other params (and name/doc/input)
-    use: [file.yaml]     # import block definitions (relative to this file)
+    use: [file.yaml]     # import block definitions (found through the search path: imports.py)
     params: {k: v}       # global params with defaults, overridable (--set, netgen.load kwargs)
     let: {k: expr}       # derived values, evaluated in order after params
     blocks: {name: def}  # reusable block definitions
@@ -19,14 +19,18 @@ can only be checked once expressions are evaluated: the lowering validates them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError, field_validator
 
+from . import limits
 from .errors import Diagnostic, Diagnostics, NetgenError, Span, did_you_mean
 from .expr import ExprError, interpolate
+from .imports import ImportRefused, ImportRoots
+from .names import model_name_problem, name_from_stem
 from .source import YDict, YList, load_yaml
 
 LANGUAGE_VERSION = 1
@@ -39,10 +43,10 @@ class FileModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    netgen: int = LANGUAGE_VERSION
+    netgen: StrictInt = LANGUAGE_VERSION
     name: str | None = None
     doc: str = ""
-    input: list[int | str] | None = None
+    input: list[StrictInt | str] | None = None  # StrictInt: `true` is not a size
     extends: str | None = None
     use: list[str] = []
     params: dict[str, Any] = {}
@@ -188,9 +192,10 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
 
 
 def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack: list[str],
-               blocks: dict[str, BlockDef], files: list[str],
+               blocks: dict[str, BlockDef], files: list[str], roots: ImportRoots,
                span: Span | None = None) -> tuple[FileModel, YDict] | None:
     key = str(path.resolve())
+    limits.check_deadline(span)
     if key in stack:
         diags.error("NG014", f"circular `use:` of {path.name}", span, hint="remove one of the imports")
         return None
@@ -210,22 +215,26 @@ def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack
     _check_implicit_names(data.get("let"), "let", diags)
     uses = data.get("use") or YList()
     for index, used in enumerate(model.use):
-        target = (path.parent / used)
-        use_span = uses.item_span(index) if isinstance(uses, YList) else None
-        if not target.is_file():
-            diags.error("NG014", f"cannot find `{used}` (looked in {path.parent})", use_span, "use",
-                        "paths in `use:` are relative to the file that names them")
+        use_span = uses.item_span(index) if isinstance(uses, YList) else data.value_span("use")
+        try:
+            target = roots.resolve(used, path)
+        except ImportRefused as exc:
+            diags.error("NG014", str(exc), use_span, "use", exc.hint)
             continue
-        _load_file(target, diags, seen, stack + [key], blocks, files, use_span)
+        _load_file(target, diags, seen, stack + [key], blocks, files, roots, use_span)
     for name, block in _block_defs(model, data, str(path), diags).items():
         blocks[name] = block  # a file's own definitions override imported ones
     return model, data
 
 
+# where errors about command-line values point (there is no file to point into)
+OVERRIDE_SPAN = Span("<--set>", 1, 1)
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """`k=v` from the command line; the value is read as YAML (`3`, `[1, 2]`, `true`)."""
     if "=" not in text:
-        raise NetgenError([Diagnostic("NG002", f"--set expects key=value; received {text!r}")])
+        raise NetgenError([Diagnostic("NG002", f"--set expects key=value; received {text[:80]!r}", OVERRIDE_SPAN)])
     key, value = text.split("=", 1)
     from .source import load_yaml_text
 
@@ -270,17 +279,25 @@ def type_name(expected: Any) -> str:
 
 
 def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
-                   input_shape: list[int] | None = None) -> Blueprint:
-    """Read a blueprint and its imports, apply param overrides; raise NetgenError on mistakes."""
+                   input_shape: list[int] | None = None, allow_paths: Sequence[str | Path] = (),
+                   roots: ImportRoots | None = None, variants: tuple[str, ...] = ()) -> Blueprint:
+    """Read a blueprint and its imports, apply param overrides; raise NetgenError on mistakes.
+
+    Imports resolve inside the folder of `path`, $NETGEN_PATH, the library and `allow_paths`
+    (netgen/library.py); `roots` and `variants` carry those and the `extends:` chain down a
+    variant's bases."""
     path = Path(path)
+    roots = roots or ImportRoots(path.parent, [Path(p) for p in allow_paths])
     diags = Diagnostics()
     blocks: dict[str, BlockDef] = {}
     files: list[str] = []
-    loaded = _load_file(path, diags, {}, [], blocks, files)
+    loaded = _load_file(path, diags, {}, [], blocks, files, roots)
     diags.raise_if_any()
     model, data = loaded
+    name = _model_name(model, data, path, diags)
+    diags.raise_if_any()
     if model.extends is not None:
-        return _load_variant(path, model, data, overrides, input_shape)
+        return _load_variant(path, model, data, overrides, input_shape, roots, variants)
     if model.network is None:
         diags.error("NG002", "this file has no `network:`; it can be imported with `use:` but not built",
                     data.span, hint="add `network: [...]`, or build a blueprint that uses this file")
@@ -290,10 +307,11 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
     defaults = _evaluated_defaults(params)
     for key, value in (overrides or {}).items():
         if key not in params:
-            diags.error("NG005", f"unknown param `{key}` in an override", None, key,
-                        did_you_mean(key, params) or "this blueprint has no params")
+            diags.error("NG005", f"unknown param `{str(key)[:80]}` in an override", OVERRIDE_SPAN, str(key)[:80],
+                        did_you_mean(str(key), params) or "this blueprint has no params")
         elif not type_matches(value, defaults[key]):
-            diags.error("NG007", f"param `{key}` expects {type_name(defaults[key])}; received {value!r}", None, key)
+            diags.error("NG007", f"param `{key}` expects {type_name(defaults[key])}; received {_short(value)}",
+                        OVERRIDE_SPAN, key)
         else:
             params[key] = value
     diags.raise_if_any()
@@ -306,10 +324,27 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
     shape = list(input_shape) if input_shape else _input_shape(model.input or [], params, data, diags)
     diags.raise_if_any()
     return Blueprint(
-        path=str(path), name=model.name or path.stem, doc=model.doc,
+        path=str(path), name=name, doc=model.doc,
         input=shape, params=params, let=data.get("let") or YDict(),
         blocks=blocks, network=data["network"], outputs=model.outputs, raw=data, files=files,
     )
+
+
+def _model_name(model: FileModel, data: YDict, path: Path, diags: Diagnostics) -> str:
+    """`name:` checked (it becomes the output file's name and the class name), or one made
+    from the file name."""
+    if model.name is None:
+        return name_from_stem(path.stem)
+    problem = model_name_problem(model.name)
+    if problem:
+        diags.error("NG002", problem, data.value_span("name"), "name",
+                    "the name becomes <name>.py and the class name; e.g. `name: resnet50`")
+    return model.name
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _evaluated_defaults(params: dict) -> dict:
@@ -322,6 +357,9 @@ def _evaluated_defaults(params: dict) -> dict:
         except ExprError:
             values[key] = None  # reported when the params are evaluated for real
     return values
+
+
+MAX_INPUT_SIZE = 2**31 - 1  # the largest size torch indexes everywhere
 
 
 def _input_shape(raw: list, params: dict, data: YDict, diags: Diagnostics) -> list[int]:
@@ -337,28 +375,38 @@ def _input_shape(raw: list, params: dict, data: YDict, diags: Diagnostics) -> li
             continue
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            diags.error("NG002", f"input sizes must be positive integers; received {value!r}", span, "input")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_INPUT_SIZE:
+            diags.error("NG002", f"input sizes must be integers from 1 to {MAX_INPUT_SIZE:,}; received {_short(value)}",
+                        span, "input")
             continue
         shape.append(value)
     return shape
 
 
-def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_shape) -> Blueprint:
+def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_shape, roots: ImportRoots,
+                  variants: tuple[str, ...]) -> Blueprint:
     """A file with `extends:` is its base blueprint with other params, name, doc or input."""
     diags = Diagnostics()
     for key in ("network", "blocks", "use", "let"):
         if key in data:
             diags.error("NG002", f"a variant (`extends:`) cannot define `{key}`", data.key_span(key), key,
                         "put the structure in the base blueprint and expose what varies as params")
-    base_path = path.parent / model.extends
-    if not base_path.is_file():
-        diags.error("NG014", f"cannot find `{model.extends}` (looked in {path.parent})", data.value_span("extends"),
-                    "extends", "`extends:` is relative to the file that names it")
+    chain = (*variants, str(path.resolve()))
+    base_path = None
+    try:
+        base_path = roots.resolve(model.extends, path)
+    except ImportRefused as exc:
+        diags.error("NG014", str(exc), data.value_span("extends"), "extends", exc.hint)
+    if base_path is not None and str(base_path.resolve()) in chain:
+        diags.error("NG014", f"circular `extends:`: {base_path.name} extends, through its bases, itself",
+                    data.value_span("extends"), "extends", "a variant names a base that does not extend it")
+    if len(chain) > limits.MAX_BLOCK_DEPTH:
+        diags.error("NG014", f"`extends:` chains deeper than {limits.MAX_BLOCK_DEPTH} files",
+                    data.value_span("extends"), "extends")
     diags.raise_if_any()
     params = {**{k: _plain(v) for k, v in model.params.items()}, **(overrides or {})}
     try:
-        base = load_blueprint(base_path, params, input_shape)
+        base = load_blueprint(base_path, params, input_shape, roots=roots, variants=chain)
     except NetgenError as exc:
         # point override errors of the variant's own params at the variant's lines
         spans = data.get("params") if isinstance(data.get("params"), YDict) else YDict()
@@ -366,7 +414,7 @@ def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_sh
                             d.path, d.hint) for d in exc.diagnostics]
         raise NetgenError(fixed) from None
     base.path = str(path)
-    base.name = model.name or path.stem
+    base.name = _model_name(model, data, path, diags)
     base.doc = model.doc or base.doc
     base.files = [str(path)] + base.files
     if model.outputs is not None:

@@ -69,12 +69,17 @@ class Diagnostic:
 
 
 def _source_line(span: Span) -> str | None:
+    """The line a span points at, for the snippet: only from a blueprint file (.yaml/.yml),
+    and only when it is printable text, so that an error never shows another file."""
+    if not span.file.endswith((".yaml", ".yml")):
+        return None
     try:
         with open(span.file, encoding="utf-8") as f:
             for number, line in enumerate(f, start=1):
                 if number == span.line:
-                    return line.rstrip("\n")
-    except OSError:
+                    line = line.rstrip("\n")
+                    return line if line.isprintable() and len(line) <= 400 else None
+    except (OSError, ValueError):  # unreadable, or not UTF-8
         return None
     return None
 
@@ -96,6 +101,7 @@ CODES = {
     "NG013": "cycle or recursion too deep",
     "NG014": "import error (`use:`)",
     "NG015": "malformed structure (repeat, residual, parallel, if, seq)",
+    "NG016": "output: `-o` names the wrong kind of path, or the files cannot be written",
 }
 
 

@@ -4,8 +4,10 @@ Blueprint values may be expressions over params: `${planes * 4}`, `${2 if i > 0 
 `layer${i+1}`. They are parsed with `ast` and evaluated by walking a whitelist of node
 types: arithmetic, comparisons, boolean logic, conditional expressions, list/tuple/dict
 literals, indexing and slicing, list comprehensions with one `for`, and calls to a fixed table of
-functions. There is no
-`eval`, no attribute access, no imports and no lambdas, so a blueprint cannot run Python.
+functions. There is no `eval`, no attribute access, no imports and no lambdas, so a blueprint
+cannot run Python. Every evaluation is bounded (netgen/limits.py): the steps it takes, and the
+size of every value it builds (strings, lists, ranges, integers by bit length), checked before
+a large result is computed; any failure, Python's own errors included, is an ExprError.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import operator
 import re
 from typing import Any
 
+from . import limits
 from .errors import did_you_mean
 
 
@@ -47,43 +50,6 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
-def _int(value):
-    if isinstance(value, float) and not value.is_integer():
-        return int(value)
-    return int(value)
-
-
-def _exp(x):
-    """math.exp, bounded: a result beyond a float's range is an error, not an OverflowError."""
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 700:
-        raise ValueError(f"exp({x}) is too large (the argument may be at most 700)")
-    return math.exp(x)
-
-
-def _log(x, base=None):
-    """math.log (natural, or to `base`); RegNet's widths are quantised in log space."""
-    return math.log(x) if base is None else math.log(x, base)
-
-
-FUNCTIONS = {
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "int": _int,
-    "float": float,
-    "round": round,
-    "ceil": math.ceil,
-    "floor": math.floor,
-    "sqrt": math.sqrt,
-    "log": _log,
-    "exp": _exp,
-    "sum": sum,
-    "len": len,
-    "range": lambda *a: list(range(*a)),
-    "list": list,
-    "make_divisible": make_divisible,
-}
-
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -104,33 +70,194 @@ _COMPARE = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
-_MAX_POWER = 64
-_MAX_SEQUENCE = 100_000
+# `'%3d' % x`: one conversion; its width and precision are bounded (`%0999999999d` is not)
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)")
+# what Python raises for a value of the wrong kind or size; all become ExprError
+_PYTHON_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, RecursionError, MemoryError)
 
 
 def evaluate(source: str, scope: dict[str, Any]) -> Any:
-    """Evaluate one expression (without the `${}`) against `scope`."""
+    """Evaluate one expression (without the `${}`) against `scope`, within the limits of
+    netgen/limits.py; any failure is an ExprError."""
+    if len(source) > limits.MAX_EXPR_CHARS:
+        raise ExprError(f"an expression of {len(source):,} characters (at most {limits.MAX_EXPR_CHARS:,})",
+                        "compute large values with params and `let:`")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"invalid expression `{source}`: {exc.msg}",
                         "expressions use Python syntax, e.g. ${planes * 4}") from None
-    return _Evaluator(scope).visit(tree.body)
+    except (RecursionError, MemoryError, ValueError):
+        raise ExprError("the expression is nested too deeply to parse") from None
+    try:
+        return _Evaluator(scope, _Budget()).visit(tree.body)
+    except RecursionError:
+        raise ExprError("the expression is nested too deeply") from None
+    except _PYTHON_ERRORS as exc:
+        raise ExprError(f"`{_short(source)}`: {type(exc).__name__}: {_short(str(exc))}") from None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _Budget:
+    """Steps left to one evaluation (comprehensions share it with their inner evaluators)."""
+
+    def __init__(self):
+        self.steps = 0
+        self.weights: dict[int, tuple[Any, int]] = {}  # see weight()
+
+    def spend(self, count: int = 1) -> None:
+        self.steps += count
+        if self.steps > limits.MAX_EXPR_STEPS:
+            raise ExprError(f"the expression takes more than {limits.MAX_EXPR_STEPS:,} steps",
+                            "expressions compute sizes and lists of sizes, not long loops")
+        limits.tick()
+
+
+def weight(value: Any, cache: dict[int, tuple[Any, int]] | None = None) -> int:
+    """Items and characters of a value counted through nesting, each shared part as often as
+    it appears (what printing or walking it costs). Memoised by identity in `cache` (which keeps
+    the objects alive, so identities stay unique), so linear in the distinct objects."""
+    if isinstance(value, str):
+        return len(value) or 1
+    if not isinstance(value, (list, tuple, dict)):
+        return 1
+    cache = {} if cache is None else cache
+    known = cache.get(id(value))
+    if known is None:
+        cache[id(value)] = (value, 0)  # a self-containing value (impossible from an expression) counts once
+        items = list(value.keys()) + list(value.values()) if isinstance(value, dict) else value
+        known = cache[id(value)] = (value, 1 + sum(weight(item, cache) for item in items))
+    return known[1]
+
+
+def bounded(value: Any, cache: dict | None = None) -> Any:
+    """Return `value` if it is a kind and size an expression may build, else raise ExprError."""
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):
+        if value.bit_length() > limits.MAX_INT_BITS:
+            raise ExprError(f"an integer of {value.bit_length():,} bits (at most {limits.MAX_INT_BITS})")
+        return value
+    if isinstance(value, str):
+        if len(value) > limits.MAX_STR_CHARS:
+            raise ExprError(f"a string of {len(value):,} characters (at most {limits.MAX_STR_CHARS:,})")
+        return value
+    if isinstance(value, (list, dict)):
+        if len(value) > limits.MAX_LIST_ITEMS:
+            raise ExprError(f"a list of {len(value):,} items (at most {limits.MAX_LIST_ITEMS:,})")
+        total = weight(value, cache)
+        if total > limits.MAX_VALUE_WEIGHT:
+            raise ExprError(f"a value of {total:,} items and characters in all (at most {limits.MAX_VALUE_WEIGHT:,})")
+        return value
+    raise ExprError(f"an expression cannot make a {type(value).__name__} value")
+
+
+def _int_of(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_binary(op: ast.operator, left: Any, right: Any, cache: dict) -> None:
+    """Refuse, before computing it, a result that would be too large to build."""
+    if isinstance(op, ast.Mult):
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, (str, list)) and isinstance(count, int) and count > 0:
+                size = weight(seq, cache) if isinstance(seq, list) else len(seq)
+                if len(seq) * count > limits.MAX_LIST_ITEMS or size * count > limits.MAX_VALUE_WEIGHT:
+                    raise ExprError(f"repeating a {type(seq).__name__} of {len(seq):,} items ({size:,} in all) "
+                                    f"{count:,} times is too large (at most {limits.MAX_LIST_ITEMS:,} items, "
+                                    f"{limits.MAX_VALUE_WEIGHT:,} in all)")
+    elif isinstance(op, ast.Pow) and _int_of(left) and _int_of(right) and right > 0 and abs(left) > 1:
+        if (abs(left).bit_length() - 1) * right > limits.MAX_INT_BITS:
+            raise ExprError(f"{left}**{right} has more than {limits.MAX_INT_BITS} bits")
+    elif isinstance(op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > limits.MAX_INT_BITS:
+        raise ExprError(f"exponent {right} is too large (at most {limits.MAX_INT_BITS})")
+    elif isinstance(op, ast.Mod) and isinstance(left, str):
+        for match in _PERCENT.finditer(left):
+            width, precision = match.group(1), match.group(2)
+            for part in (width, precision):
+                if part == "*" or (part and int(part) > limits.MAX_FORMAT_WIDTH):
+                    raise ExprError(f"format width or precision `{match.group()}` is too large "
+                                    f"(at most {limits.MAX_FORMAT_WIDTH})")
+
+
+def _exp(x):
+    """math.exp, bounded: a result beyond a float's range is an error, not an OverflowError."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 700:
+        raise ValueError(f"exp({x}) is too large (the argument may be at most 700)")
+    return math.exp(x)
+
+
+def _log(x, base=None):
+    """math.log (natural, or to `base`); RegNet's widths are quantised in log space."""
+    return math.log(x) if base is None else math.log(x, base)
+
+
+def _range(budget: _Budget, *args):
+    span = range(*args)
+    if len(span) > limits.MAX_LIST_ITEMS:
+        raise ExprError(f"range of {len(span):,} items (at most {limits.MAX_LIST_ITEMS:,})")
+    budget.spend(len(span))
+    return list(span)
+
+
+def _round(value, ndigits=None):
+    if ndigits is not None and (not _int_of(ndigits) or abs(ndigits) > 400):
+        raise ExprError(f"round() takes at most 400 digits; received {ndigits!r}")
+    return round(value) if ndigits is None else round(value, ndigits)
+
+
+def _sequence_call(fn):
+    """min, max, len, list: linear in their argument, which is bounded; charge the steps."""
+    def call(budget: _Budget, *args, **kwargs):
+        for arg in args:
+            if isinstance(arg, (list, str, dict)):
+                budget.spend(len(arg))
+        return fn(*args, **kwargs)
+    return call
+
+
+def _plain_call(fn):
+    return lambda budget, *args, **kwargs: fn(*args, **kwargs)
+
+
+FUNCTIONS = {
+    "min": _sequence_call(min),
+    "max": _sequence_call(max),
+    "abs": _plain_call(abs),
+    "int": _plain_call(int),
+    "float": _plain_call(float),
+    "round": _plain_call(_round),
+    "ceil": _plain_call(math.ceil),
+    "floor": _plain_call(math.floor),
+    "sqrt": _plain_call(math.sqrt),
+    "log": _plain_call(_log),
+    "exp": _plain_call(_exp),
+    "sum": None,  # the evaluator's own addition, so every partial sum is bounded
+    "len": _sequence_call(len),
+    "range": _range,
+    "list": _sequence_call(list),
+    "make_divisible": _plain_call(make_divisible),
+}
 
 
 class _Evaluator:
-    def __init__(self, scope: dict[str, Any]):
+    def __init__(self, scope: dict[str, Any], budget: _Budget):
         self.scope = scope
+        self.budget = budget
 
     def visit(self, node: ast.AST) -> Any:
+        self.budget.spend()
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise ExprError(
-                f"`{ast.unparse(node)}` is not allowed in an expression",
+                f"`{_short(ast.unparse(node))}` is not allowed in an expression",
                 "allowed: arithmetic, comparisons, and/or/not, `a if c else b`, literals, indexing, "
                 "and the functions " + ", ".join(sorted(FUNCTIONS)),
             )
-        return method(node)
+        return bounded(method(node), self.budget.weights)
 
     def visit_Constant(self, node):
         return node.value
@@ -144,29 +271,28 @@ class _Evaluator:
             return node.id == "true"
         raise ExprError(f"unknown name `{node.id}`", did_you_mean(node.id, self.scope))
 
-    def visit_BinOp(self, node):
-        left, right = self.visit(node.left), self.visit(node.right)
-        op = _BINARY.get(type(node.op))
-        if op is None:
-            raise ExprError(f"operator in `{ast.unparse(node)}` is not allowed")
-        if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > _MAX_POWER:
-            raise ExprError(f"exponent {right} is too large (at most {_MAX_POWER})")
-        if isinstance(node.op, ast.Mult) and isinstance(left, (list, str)) or isinstance(right, (list, str)):
-            count = right if isinstance(left, (list, str)) else left
-            if isinstance(count, int) and count > _MAX_SEQUENCE:
-                raise ExprError(f"sequence repetition by {count} is too large")
+    def binary(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
+        fn = _BINARY.get(type(op))
+        if fn is None:
+            raise ExprError(f"operator in `{_short(ast.unparse(node))}` is not allowed")
+        _check_binary(op, left, right, self.budget.weights)
         try:
-            return op(left, right)
+            return bounded(fn(left, right), self.budget.weights)
         except ZeroDivisionError:
-            raise ExprError(f"division by zero in `{ast.unparse(node)}`") from None
-        except TypeError as exc:
-            raise ExprError(f"`{ast.unparse(node)}`: {exc}") from None
+            raise ExprError(f"division by zero in `{_short(ast.unparse(node))}`") from None
+        except OverflowError:
+            raise ExprError(f"`{_short(ast.unparse(node))}`: the result is too large for a number") from None
+        except (TypeError, ValueError) as exc:
+            raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
+
+    def visit_BinOp(self, node):
+        return self.binary(node.op, self.visit(node.left), self.visit(node.right), node)
 
     def visit_UnaryOp(self, node):
         try:
             return _UNARY[type(node.op)](self.visit(node.operand))
         except (KeyError, TypeError) as exc:
-            raise ExprError(f"`{ast.unparse(node)}`: {exc}") from None
+            raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
 
     def visit_BoolOp(self, node):
         if isinstance(node.op, ast.And):
@@ -187,11 +313,13 @@ class _Evaluator:
         left = self.visit(node.left)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.visit(right_node)
+            if isinstance(right, (list, dict, str)):
+                self.budget.spend(len(right))
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False
             except TypeError as exc:
-                raise ExprError(f"`{ast.unparse(node)}`: {exc}") from None
+                raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
             left = right
         return True
 
@@ -205,23 +333,33 @@ class _Evaluator:
         return [self.visit(e) for e in node.elts]
 
     def visit_Dict(self, node):
-        return {self.visit(k): self.visit(v) for k, v in zip(node.keys, node.values, strict=True)}
+        out = {}
+        for key_node, value_node in zip(node.keys, node.values, strict=True):
+            if key_node is None:
+                raise ExprError("`**` is not allowed in a dict")
+            key = self.visit(key_node)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise ExprError(f"a dict key must be a number, string or bool; received {type(key).__name__}")
+            out[key] = self.visit(value_node)
+        return out
 
     def visit_ListComp(self, node):
         """`[d * 2 for d in depths if d > 1]`: one `for` over a list, names only as targets."""
         if len(node.generators) != 1 or node.generators[0].is_async:
-            raise ExprError(f"`{ast.unparse(node)}`: a list comprehension may have one `for`")
+            raise ExprError(f"`{_short(ast.unparse(node))}`: a list comprehension may have one `for`")
         generator = node.generators[0]
         if not isinstance(generator.target, ast.Name):
-            raise ExprError(f"`{ast.unparse(node)}`: the loop variable must be a plain name")
+            raise ExprError(f"`{_short(ast.unparse(node))}`: the loop variable must be a plain name")
         items = self.visit(generator.iter)
-        if not isinstance(items, (list, str)) or len(items) > _MAX_SEQUENCE:
-            raise ExprError(f"`{ast.unparse(node)}`: can only loop over a list of at most {_MAX_SEQUENCE} items")
+        if not isinstance(items, (list, str)):
+            raise ExprError(f"`{_short(ast.unparse(node))}`: can only loop over a list or a string")
         result = []
         for item in items:
-            inner = _Evaluator({**self.scope, generator.target.id: item})
+            inner = _Evaluator({**self.scope, generator.target.id: item}, self.budget)
             if all(inner.visit(condition) for condition in generator.ifs):
                 result.append(inner.visit(node.elt))
+                if len(result) > limits.MAX_LIST_ITEMS:
+                    bounded(result, self.budget.weights)
         return result
 
     def visit_Subscript(self, node):
@@ -234,19 +372,32 @@ class _Evaluator:
             index = self.visit(node.slice)
         try:
             return value[index]
-        except (IndexError, KeyError, TypeError) as exc:
-            raise ExprError(f"`{ast.unparse(node)}`: cannot index: {exc}") from None
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            raise ExprError(f"`{_short(ast.unparse(node))}`: cannot index: {exc}") from None
 
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = ast.unparse(node.func)
+            name = _short(ast.unparse(node.func))
             raise ExprError(f"unknown function `{name}`", did_you_mean(name, FUNCTIONS))
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise ExprError("`*args` and `**kwargs` are not allowed in a call")
         args = [self.visit(a) for a in node.args]
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
         try:
-            return FUNCTIONS[node.func.id](*args, **kwargs)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
-            raise ExprError(f"`{ast.unparse(node)}`: {exc}") from None
+            if node.func.id == "sum":
+                return self.sum(node, *args, **kwargs)
+            return FUNCTIONS[node.func.id](self.budget, *args, **kwargs)
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
+
+    def sum(self, node, items, start=0):
+        if not isinstance(items, (list, str)):
+            raise ExprError(f"`{_short(ast.unparse(node))}`: sum() takes a list")
+        total = start
+        for item in items:
+            self.budget.spend()
+            total = self.binary(ast.Add(), total, item, node)
+        return total
 
 
 _WHOLE = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
@@ -270,7 +421,14 @@ def interpolate(value: Any, scope: dict[str, Any]) -> Any:
     if name:
         return evaluate(name.group(1), scope)
 
+    total = 0
+
     def replace(match: re.Match) -> str:
-        return str(evaluate(match.group(1) or match.group(2), scope))
+        nonlocal total
+        text = str(evaluate(match.group(1) or match.group(2), scope))
+        total += len(text)
+        if total > limits.MAX_STR_CHARS:
+            raise ExprError(f"the text `{_short(value, 60)}` grows past {limits.MAX_STR_CHARS:,} characters")
+        return text
 
     return _EMBEDDED.sub(replace, value)

@@ -10,9 +10,10 @@ Adding an op is one file here and one test.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..shapes import Shape, ShapeError, format_shape, numel
 from .emission import (
@@ -58,6 +59,14 @@ def _int_pair(value: Any) -> Any:
     return _integral(value)
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
 def _strict_float(value: Any) -> Any:
     if isinstance(value, bool) or isinstance(value, str):
         raise ValueError(f"Expected a number; received {value!r}")
@@ -72,9 +81,18 @@ IntPair = Annotated[int | tuple[int, int], BeforeValidator(_int_pair)]
 
 
 class OpParams(BaseModel):
-    """Base of every op's parameter schema: unknown keys are errors, values are frozen."""
+    """Base of every op's parameter schema: unknown keys are errors, values are frozen, and no
+    value is an infinity or NaN (generated code could not spell it; no size or rate is one)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: Any) -> Any:
+        for key, value in data.items() if isinstance(data, dict) else ():
+            if _non_finite(value):
+                raise ValueError(f"Expected finite numbers; received {key}={value!r}")
+        return data
 
 
 class NoParams(OpParams):
