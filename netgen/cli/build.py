@@ -11,29 +11,33 @@ from ..analysis.formats import render_summary
 from ..codegen import generate_source
 from ..errors import NetgenError
 from ..shapes import format_shape
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .files import out_folder, write_files
 from .summary import WideOption, console
 
 
 def build(
     blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
-    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder (made if missing): OUT/<name>.py "
+                             "and a diagram; an existing file there is refused."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     wide: bool = WideOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Write OUT/<name>.py, a readable standalone nn.Module (and OUT/<name>.svg), and print a
     per-stage summary with the totals."""
     try:
-        graph = compile_from_cli(blueprint, sets, input)
+        out_folder(out)
+        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        source, class_name = generate_source(graph, Path(graph.meta["source"]).name)
+        files: dict[Path, str | bytes] = {out / f"{graph.name}.py": source}
+        for extra in BUILD_EXTRAS:
+            files.update(extra(graph, out))
+        write_files(files, root=out)
     except NetgenError as exc:
         fail(exc, format)
-    source, class_name = generate_source(graph, Path(graph.meta["source"]).name)
-    files: dict[Path, str | bytes] = {out / f"{graph.name}.py": source}
-    for extra in BUILD_EXTRAS:
-        files.update(extra(graph, out))
-    write_files(files)
     result = summarize(graph)
     render_summary(result, 1, console(), wide)  # one row per top-level item, then the totals
     ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)

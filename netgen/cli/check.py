@@ -6,7 +6,7 @@ import typer
 
 from ..errors import NetgenError
 from ..shapes import format_shape
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 
 
 def check(
@@ -14,10 +14,11 @@ def check(
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Validate a blueprint and check every shape, without importing torch."""
     try:
-        graph = compile_from_cli(blueprint, sets, input)
+        graph = compile_from_cli(blueprint, sets, input, allow_path)
     except NetgenError as exc:
         fail(exc, format)
     ops = sum(1 for _ in graph.ops())

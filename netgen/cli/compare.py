@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import NetgenError
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 from .summary import BatchOption, DTypeOption, OptimizerOption, WideOption, console
 
 SetAOption = typer.Option(None, "--set-a", metavar="KEY=VALUE", help="Override a param of A only (repeatable).")
@@ -32,6 +32,7 @@ def compare(
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables."),
     wide: bool = WideOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Compare A and B. --set and --input change B (or A's copy when B is omitted)."""
     from ..analysis import compare as compare_summaries
@@ -43,11 +44,11 @@ def compare(
         raise typer.Exit(2)
     b_path = b or a
     try:
-        graph_a = compile_from_cli(a, sets_a, input_a)
+        graph_a = compile_from_cli(a, sets_a, input_a, allow_path)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
     try:
-        graph_b = compile_from_cli(b_path, sets, input)
+        graph_b = compile_from_cli(b_path, sets, input, allow_path)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
     kwargs = {"batch": batch, "dtype": dtype.value, "optimizer": optimizer.value}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from ..errors import NetgenError
+from ..errors import Diagnostic, NetgenError
 from ..render.output import DOT_TIMEOUT_S, run_dot
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .files import option_span, out_file, write_files
 
 EXIT_NO_DOT = 1
 
@@ -51,8 +52,10 @@ def render(
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
-    """Draw BLUEPRINT as a diagram that fits a 1920x1080 slide with text of at least 12 px. At
+    """Draw BLUEPRINT (into one file, -o FILE; not a folder) as a diagram that fits a 1920x1080
+    slide with text of at least 12 px. At
     --detail blocks a picture too large for one slide is split into slides (FILE-1.svg, ...);
     at other levels it is refused (exit 2) unless --poster. Without graphviz's `dot`, writes the
     .gv source, says how to install graphviz and exits 1."""
@@ -70,10 +73,16 @@ def render(
     from ..render.style import theme as theme_of
 
     try:
-        graph = compile_from_cli(blueprint, sets, input)
+        if out is not None:
+            out_file(out)
+            format_of(out)
+        graph = compile_from_cli(blueprint, sets, input, allow_path)
+    except ValueError as exc:  # an -o suffix that is no picture format
+        fail(NetgenError([Diagnostic("NG016", str(exc), option_span("-o"), "-o")]), format)
     except NetgenError as exc:
         fail(exc, format)
-    target = out or Path(f"{graph.name}.svg")
+    target = out or Path(f"{graph.name}.svg")  # the model name is validated: a plain file name
+    root = target.parent if out is not None else Path.cwd()
     try:
         fmt = format_of(target)
         if poster or detail is not Detail.blocks:
@@ -103,7 +112,10 @@ def render(
             files[targets[k]] = run_dot(source, fmt, timeout)
     except DotMissing:
         gvs = {t.with_suffix(".gv"): s for t, s in zip(targets, sources, strict=True)}
-        write_files(gvs)
+        try:
+            write_files(gvs, root=root)
+        except NetgenError as exc:
+            fail(exc, format)
         print(f"netgen: error: cannot write {target}: {INSTALL_HINT}", file=sys.stderr)
         for gv in gvs:
             typer.echo(f"wrote {gv}")
@@ -111,7 +123,10 @@ def render(
     except DotFailed as exc:
         print(f"netgen: error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_NO_DOT) from None
-    write_files(files)
+    try:
+        write_files(files, root=root)
+    except NetgenError as exc:
+        fail(exc, format)
     for path in files:
         typer.echo(f"wrote {path}")
 

@@ -11,7 +11,7 @@ from enum import Enum
 import typer
 
 from ..errors import NetgenError
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 
 
 class DType(str, Enum):
@@ -61,6 +61,7 @@ def summary(
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables, for slides and docs."),
     wide: bool = WideOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Per-layer table and totals: params, MACs, FLOPs, memory, receptive field."""
     from ..analysis import summarize
@@ -70,7 +71,7 @@ def summary(
         typer.echo("netgen summary: choose one of --json, --csv, --markdown", err=True)
         raise typer.Exit(2)
     try:
-        graph = compile_from_cli(blueprint, sets, input)
+        graph = compile_from_cli(blueprint, sets, input, allow_path)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
     result = summarize(graph, batch=batch, dtype=dtype.value, optimizer=optimizer.value)
