@@ -11,7 +11,7 @@ from conftest import BLUEPRINTS, ROOT, write_blueprint
 
 import netgen
 from netgen.analysis import receptive_fields, summarize
-from netgen.analysis.receptive import adaptive_window
+from netgen.ops.pool import adaptive_reads
 
 
 def fields_of(tmp_path, text):
@@ -90,16 +90,19 @@ def test_global_pool_and_linear_see_everything_flatten_keeps_positions(tmp_path)
   - linear: {out: 10, name: fc}
 """)
     assert f["flat"].size_int == (3, 3) and not f["flat"].is_global
-    assert f["fc"].is_global and f["fc"].as_json() == {"size": None, "stride": None, "global": True}
+    assert f["fc"].is_global and f["fc"].as_json() == {"size": None, "size_min": None, "size_max": None, "stride": None,
+                                                   "global": True}
     g = fields_of(tmp_path, HEAD + "  - gap: {name: pool}\n")
     assert g["pool"].is_global and g["pool"].text() == "global"
 
 
 def test_adaptive_pool_windows():
-    assert adaptive_window(14, 7) == (2, 2)      # even split: a 2x2/2 pool
-    assert adaptive_window(7, 7) == (1, 1)       # identity
-    k, s = adaptive_window(13, 6)                # torch's windows [0,3) [2,5) [4,7) [6,9) [8,11) [10,13)
-    assert k == 3 and float(s) == 13 / 6
+    # torch's windows [floor(i*n/m), ceil((i+1)*n/m)), written out
+    even = adaptive_reads(14, 7)                 # a 2x2/2 pool: [0,2) [2,4) ...
+    assert (even.period, even.advance, even.first, even.last) == (1, 2, (0,), (1,))
+    assert adaptive_reads(7, 7).last == (0,)     # identity
+    odd = adaptive_reads(13, 6)                  # [0,3) [2,5) [4,7) [6,9) [8,11) [10,13)
+    assert [odd.span(i) for i in range(6)] == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10), (10, 12)]
 
 
 def test_adaptive_pool_in_a_network(tmp_path):
@@ -122,18 +125,26 @@ def test_decoder_ops(tmp_path):
   - convT: {out: 8, k: 2, stride: 2, name: up}                  # ceil(2/2) - 1 = 0 more inputs: 3, j 1
   - conv: {out: 8, k: 3, stride: 2, pad: 1, name: down2}       # 3 + 2*1 = 5, j 2
   - convT: {out: 8, k: 4, stride: 2, pad: 1, name: up2}         # ceil(4/2) - 1 = 1 more: 5 + 2 = 7, j 1
-  - maxpool: {k: 2, stride: 2, name: pool}                      # 7 + 1 = 8, j 2
-  - upsample: {scale: 2, name: near}                            # nearest: 8, j 1
-  - upsample: {scale: 2, mode: bilinear, name: bil}             # two neighbours: 8 + 1 = 9, j 1/2
+  - maxpool: {k: 2, stride: 2, name: pool}                      # see below: 9, j 2
+  - upsample: {scale: 2, name: near}                            # nearest: 9, j 1
+  - upsample: {scale: 2, mode: bilinear, name: bil}             # two neighbours: 9 to 11, j 1/2
 """)
+    # up2: output o = 2i - 1 + t (t < 4) reads i in {-1, 0} for o = 0 and {0, 1} for o = 1; down2's
+    # position i sees [2i + c, 2i + c + 4], so up2 sees [c - 2, c + 4] at o = 0 and [c, c + 6] at
+    # o = 1 (7 each, neighbours 2 then 0 apart: stride 1 on average); the 2x2 pool joins both: 9
     names = ("down", "up", "down2", "up2", "pool", "near", "bil")
     assert [(f[n].size_int[0], f[n].stride_value[0]) for n in names] == [
-        (3, 2), (3, 1), (5, 2), (7, 1), (8, 2), (8, 1), (9, 0.5)]
+        (3, 2), (3, 1), (5, 2), (7, 1), (9, 2), (9, 1), (11, 0.5)]
+    # bil: output 2m reads near m-1 and m (source m - 1/4), 2m+1 reads m and m+1; near n copies
+    # pool n // 2, so two neighbours are one pool position (9) or two adjacent ones (9 + 2 = 11)
+    assert f["bil"].size_min == (9, 9) and f["bil"].text() == "9–11/0.5"
 
 
 def test_decoder_example_blueprint():
     s = summarize(netgen.compile_blueprint(ROOT / "docs" / "examples" / "decoder_bits.yaml"))
     f = {r.path: r.rf for r in s.rows}
-    assert [f[n].text() for n in ("down", "drop", "up", "near", "pool")] == ["3/2", "3/2", "3/1", "3/0.5", "4/1"]
+    # up (k 2, stride 2) reads one input per output; near repeats each up position twice, so the
+    # 2x2 pool reads two copies of one up position: still 3, at stride 1
+    assert [f[n].text() for n in ("down", "drop", "up", "near", "pool")] == ["3/2", "3/2", "3/1", "3/0.5", "3/1"]
     up = next(r for r in s.rows if r.path == "up")
     assert up.window_text() == "2×2/↑2" and up.as_json()["transposed"] is True

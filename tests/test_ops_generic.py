@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from autograd_memory import TORCH_DTYPES, autocast, recording, storage_id
 from torch import nn
 
+from netgen.analysis.memory import kept_by
 from netgen.codegen.printer import expression_text, module_call_text
 from netgen.ops import REGISTRY
 from netgen.ops.emission import Arg, BinOp, Call, Input, ListOf, ModuleCall, Support
+from netgen.ops.traits import GLOBAL, Reads
 
 # the string-returning emission that emission.py replaced; an op defining one would be ignored
 LEGACY = ("torch_module", "torch_call", "support_code", "root_forward_code")
@@ -97,6 +100,14 @@ def unique_ops():
 
 def run_emitted(op, in_shapes, training: bool = False):
     """Execute the op's emission the way the generated file does; return (module, output)."""
+    module, namespace, expression = emitted(op, in_shapes, training)
+    with torch.no_grad():
+        return module, eval(expression, namespace)
+
+
+def emitted(op, in_shapes, training: bool = False, inputs=None):
+    """The op's module, a namespace holding it and its inputs (random unless given), and the
+    forward expression over them, as the generated file would run it."""
     namespace = {"torch": torch, "nn": nn}
     for support in op.emit_support():
         exec(support.source, namespace)
@@ -109,11 +120,10 @@ def run_emitted(op, in_shapes, training: bool = False):
         namespace["module"] = module
     args = []
     for index, shape in enumerate(in_shapes):
-        namespace[f"x{index}"] = torch.randn(2, *shape)
+        namespace[f"x{index}"] = torch.randn(2, *shape) if inputs is None else inputs[index]
         args.append(f"x{index}")
     expression = expression_text(op.emit_forward(in_shapes), args, "module" if module is not None else None)
-    with torch.no_grad():
-        return module, eval(expression, namespace)
+    return module, namespace, expression
 
 
 def check_structured_emission(op, in_shapes) -> None:
@@ -180,3 +190,46 @@ def test_op_matches_torch(kind, index):
     window = op.window()
     if window is not None:
         assert all(len(pair) == 2 and min(pair) >= 1 for pair in window)
+
+
+# (autocast dtype, dtype of the op's inputs): float32; bf16 autocast on bf16 inputs (the usual
+# case inside a network) and on float32 inputs (the first op, or after a float32-only op)
+PRECISIONS = [(None, "float32"), ("bfloat16", "bfloat16"), ("bfloat16", "float32"), ("float16", "float16")]
+
+
+@pytest.mark.parametrize(("kind", "index"), [(k, i) for k, cases in sorted(CASES.items()) for i in range(len(cases))])
+def test_op_memory_matches_autograd(kind, index):
+    """Every op says whether its output is a view or in place, what its backward keeps and its
+    dtype under autocast (netgen/ops/base.py); each statement must match what torch does."""
+    if kind not in REGISTRY:
+        pytest.skip(f"{kind} not registered")
+    params, in_shapes = CASES[kind][index]
+    op = REGISTRY[kind].from_config(params)
+    out_shape = tuple(op.infer_shape(in_shapes))
+    reads = op.reads(in_shapes, out_shape)  # required of every op, checked against torch elsewhere
+    assert reads == GLOBAL or (len(reads) == 2 and all(isinstance(r, Reads) for r in reads)), reads
+    assert set(op.value_inputs(len(in_shapes))) <= set(range(len(in_shapes)))
+    for low, in_dtype in PRECISIONS:
+        dtype = TORCH_DTYPES[in_dtype]
+        leaves = [torch.randn(2, *s, requires_grad=True) for s in in_shapes]
+        xs = [(leaf * 1.0).to(dtype) for leaf in leaves]  # outputs of an earlier op, needing gradients
+        module, namespace, expression = emitted(op, in_shapes, training=True, inputs=xs)
+        owned = [module] if op.is_tensor else list(module.parameters()) + list(module.buffers()) if module else []
+        with recording(owned) as seen, autocast(TORCH_DTYPES.get(low)):
+            y = eval(expression, namespace)
+        sources = {storage_id(x): i for i, x in enumerate(xs)}
+        where = f"{kind} {params} autocast={low} inputs={in_dtype}"
+        assert op.output_alias(in_shapes, True) == sources.get(storage_id(y)), f"{where}: output alias"
+        assert op.output_dtype([in_dtype] * len(xs), low) == str(y.dtype).removeprefix("torch."), f"{where}: dtype"
+        predicted, counted = 0, set()
+        for which, nbytes in kept_by(op, in_shapes, out_shape, [in_dtype] * len(xs), [True] * len(xs), 2, low):
+            tensor = y if which == "output" else xs[which] if which != "new" else None
+            if tensor is not None:
+                if storage_id(tensor) in counted:
+                    continue
+                counted.add(storage_id(tensor))
+                nbytes = tensor.untyped_storage().nbytes()
+            predicted += nbytes
+        measured = sum(nbytes for nbytes, _ in seen.values())
+        assert predicted == measured, f"{where}: netgen says backward keeps {predicted} bytes, torch {measured}: " + \
+            str([(tuple(t.shape), t.dtype) for _, t in seen.values()])

@@ -34,14 +34,15 @@ def test_json_has_the_stable_keys():
     assert isinstance(data["params"], int) and data["params"] == 25_557_032
     assert isinstance(data["macs"], int) and data["macs"] == 4_089_184_256  # torchvision: 4.089 GFLOPS
     assert data["flops"] == 2 * data["macs"]
-    assert data["schema"] == "netgen.summary/1"
+    assert data["schema"] == "netgen.summary/2"
     for key in ("buffers", "non_trainable_params", "other_flops", "param_bytes", "activation_bytes",
                 "training_bytes", "memory", "batch", "dtype"):
         assert key in data
     layer = data["layers"][0]
     assert {"path", "op", "output_shape", "params", "macs"} <= set(layer)
     assert layer == {**layer, "path": "conv1", "op": "conv", "output_shape": [64, 112, 112], "params": 9408}
-    assert layer["receptive_field"] == {"size": [7, 7], "stride": [2, 2], "global": False}
+    assert layer["receptive_field"] == {"size": [7, 7], "size_min": [7, 7], "size_max": [7, 7], "stride": [2, 2],
+                                        "global": False}
     assert sum(row["params"] for row in data["layers"]) == data["params"]
     assert sum(row["macs"] for row in data["layers"]) == data["macs"]
 
@@ -52,7 +53,10 @@ def test_json_memory_figures_follow_batch_and_dtype():
     assert big["activation_bytes"] == one["activation_bytes"] * 8 // 2
     assert big["param_bytes"] == one["param_bytes"] // 2
     t = big["memory"]["training"]
-    assert t["total"] == t["weights"] + t["buffers"] + t["gradients"] + t["optimizer_state"] + t["activations"]
+    parts = ("weights", "buffers", "gradients", "optimizer_state", "saved_activations", "transient")
+    assert t["total"] == sum(t[k] for k in parts)
+    # mixed precision keeps float32 weights: 4 bytes per parameter, whatever --dtype is
+    assert t["weights"] == t["gradients"] == 4 * big["params"]
     assert t["optimizer_state"] == 2 * t["weights"] and t["optimizer"] == "adam"
     sgd = json.loads(invoke(RESNET50, "--json", "--optimizer", "sgd"))["memory"]["training"]
     assert sgd["optimizer_state"] == 0

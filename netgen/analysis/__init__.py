@@ -4,7 +4,7 @@ One concept per module:
 
     layers.py     per-layer rows: params, buffers, MACs, other FLOPs, output bytes
     receptive.py  receptive field size and stride relative to the input
-    memory.py     bytes per element, which outputs are new tensors, training estimate
+    memory.py     saved activations, the training plan, the inference peak
     folding.py    folding rows into blocks by depth (torchinfo's `depth`)
     summary.py    totals of one graph and the `--json` object
     compare.py    two summaries side by side, totals and per stage
@@ -17,13 +17,12 @@ FLOPs = 2 x MACs; norm/activation/pool/merge work is `other_flops`, reported sep
 from .compare import Comparison, compare
 from .folding import fold
 from .layers import Row, layer_rows
-from .memory import DTYPE_BYTES, OPTIMIZER_STATES
+from .memory import OPTIMIZERS, inference_peak, saved_activations, training_plan
 from .receptive import Field, receptive_fields
 from .summary import SCHEMA, Summary, summarize
 
 __all__ = [
-           "DTYPE_BYTES",
-           "OPTIMIZER_STATES",
+           "OPTIMIZERS",
            "SCHEMA",
            "Comparison",
            "Field",
@@ -31,7 +30,10 @@ __all__ = [
            "Summary",
            "compare",
            "fold",
+           "inference_peak",
            "layer_rows",
            "receptive_fields",
+           "saved_activations",
            "summarize",
+           "training_plan",
 ]

@@ -40,6 +40,7 @@ def fold(rows: list[Row], depth: int | None, graph: Graph | None = None) -> list
             params=sum(r.params for r in members), buffers=sum(r.buffers for r in members),
             macs=sum(r.macs for r in members), other_flops=sum(r.other_flops for r in members),
             output_bytes=out.output_bytes, activation_bytes=sum(r.activation_bytes for r in members),
+            saved_bytes=sum(r.saved_bytes for r in members),
             rf=out.rf, depth=len(key), count=sum(r.count for r in members),
             training_only=all(r.training_only for r in members),
             inserted=all(r.inserted for r in members), nodes=[n for r in members for n in r.nodes],

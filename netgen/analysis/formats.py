@@ -99,12 +99,23 @@ def total_lines(summary: Summary) -> list[tuple[str, str]]:
         ("parameter memory", f"{human_bytes(s.param_bytes)}: (params + buffers) × {s.element_bytes} B ({s.dtype})"),
         ("activation memory", (f"{human_bytes(s.activation_bytes)}: input + new tensors of one forward pass, "
                                f"batch {s.batch}, {s.dtype}")),
-        ("training memory (est.)", (f"{human_bytes(t.total)} = weights {human_bytes(t.weights)}"
-                                    f" + buffers {human_bytes(t.buffers)} + gradients {human_bytes(t.gradients)}"
-                                    f" + {t.optimizer_name} state {human_bytes(t.optimizer)}"
-                                    f" + activations {human_bytes(t.activations)}")),
+        ("inference peak", (f"{human_bytes(s.inference_peak_bytes + s.param_bytes)} = weights "
+                            f"{human_bytes(s.param_bytes)} + live activations {human_bytes(s.inference_peak_bytes)}")),
+        *training_lines(t),
     ]
     return lines
+
+
+def training_lines(t) -> list[tuple[str, str]]:
+    """The training plan (memory.py), one part per line."""
+    precision = "float32" if t.dtype == "float32" else f"{t.dtype} autocast"
+    return [
+        ("training memory", f"{human_bytes(t.total)}: batch {t.batch}, {precision}, {t.optimizer}"),
+        ("  weights + grads", f"{human_bytes(t.weights + t.buffers)} + {human_bytes(t.gradients)} (float32)"),
+        ("  optimizer state", f"{human_bytes(t.optimizer_state)}"),
+        ("  saved activations", f"{human_bytes(t.saved_activations)}: kept by autograd for backward"),
+        ("  largest transient", f"{human_bytes(t.transient)}: gradients of one op's output and inputs"),
+    ]
 
 
 ROW_HEADERS = ["layer", "op", "kernel/stride", "output", "params", "MACs", "activations", "receptive field"]

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 
 from ..graph import Graph
 from ..shapes import numel, pair
-from .memory import makes_new_tensor
 from .receptive import Field, receptive_fields
 
 
@@ -28,6 +27,7 @@ class Row:
     other_flops: int = 0
     output_bytes: int = 0  # the output tensor at batch x dtype
     activation_bytes: int = 0  # memory newly allocated: 0 for in-place ops and views
+    saved_bytes: int = 0  # training: bytes autograd first keeps because of this op (memory.py)
     kernel: tuple[int, int] | None = None
     stride: tuple[int, int] | None = None
     dilation: tuple[int, int] | None = None
@@ -63,7 +63,7 @@ class Row:
             "path": self.path, "op": self.op, "output_shape": list(self.output_shape),
             "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
             "other_flops": self.other_flops, "output_bytes": self.output_bytes,
-            "activation_bytes": self.activation_bytes,
+            "activation_bytes": self.activation_bytes, "saved_bytes": self.saved_bytes,
             "kernel": list(self.kernel) if self.kernel else None,
             "stride": list(self.stride) if self.stride else None,
             "dilation": list(self.dilation) if self.dilation else None,
@@ -76,9 +76,11 @@ class Row:
         return replace(self, **changes)
 
 
-def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4) -> list[Row]:
-    """One `Row` per op node, in the graph's deterministic topological order."""
+def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4, saved: dict[str, int] | None = None) -> list[Row]:
+    """One `Row` per op node, in the graph's deterministic topological order; `saved` gives each
+    op's bytes kept for backward (memory.saved_activations)."""
     fields = receptive_fields(graph)
+    saved = saved or {}
     rows = []
     for node, data in graph.ops():
         op, ins, out = data["op"], data["in_shapes"], data["shape"]
@@ -91,7 +93,8 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4) -> list[Row
             path=".".join(data["path"]), op=op.kind, output_shape=tuple(out),
             params=op.param_count(ins, out), buffers=op.buffer_count(ins, out),
             macs=op.macs(ins, out), other_flops=op.other_flops(ins, out),
-            output_bytes=out_bytes, activation_bytes=out_bytes if makes_new_tensor(op) else 0,
+            output_bytes=out_bytes, activation_bytes=out_bytes if op.output_alias(ins, False) is None else 0,
+            saved_bytes=saved.get(node, 0),
             kernel=tuple(window[0]) if window else None, stride=tuple(window[1]) if window else None,
             dilation=tuple(window[2]) if window else None, rf=fields[node], depth=len(data["path"]),
             training_only=bool(data.get("training_only")), inserted=bool(data.get("inserted")),

@@ -1,23 +1,21 @@
-"""Receptive field: how much of the input, and at what spacing, one output position sees.
+"""Receptive field: which input pixels each output position of a node depends on, exactly.
 
-The standard recurrence (Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional
-Neural Networks", Distill 2019), per spatial axis, for a window op with kernel k, stride s
-and dilation d applied to a map whose positions are j input pixels apart and each see r:
+Per spatial axis, a node's field is, for every output position o, the interval of input pixels
+[lo(o), hi(o)] it reads, on an unbounded canvas (padding does not shrink it: the field may
+extend past the image border, the convention of Araujo, Norris & Sim, "Computing Receptive
+Fields of Convolutional Neural Networks", Distill 2019). Each op says which positions of its
+value inputs an output position reads (`Op.reads`, a periodic `Reads`; shape-only inputs such
+as crop's reference are left out, `Op.value_inputs`), so the fields compose exactly:
 
-    r_out = r_in + (k - 1) * d * j_in        j_out = j_in * s
+    lo_out(o) = min lo_in(i),  hi_out(o) = max hi_in(i)   over the inputs i that o reads
 
-starting from r = j = 1 at the input. Padding does not change the size (the field may
-extend past the image border); ops that act per position (activations, norms, element-wise
-merges) keep r and j. Where branches merge, the field is the largest over the incoming
-paths. An op that mixes every position into each output (global pooling to 1x1, a linear
-layer on a flattened map, and anything downstream of one) has a *global* field: every
-output sees the whole input. `flatten` only relabels positions, so it keeps the field.
-Ops without `window()` that still resize the map (adaptive pooling) use torch's adaptive
-windows: the largest window `ceil((i+1)*n/m) - floor(i*n/m)` and stride n/m. Ops that
-only move positions (`crop`, `pad`) keep the field. Upsampling divides the step by the
-scale; a transposed conv (kernel k, stride s, dilation d) mixes at most
-ceil(((k-1)*d + 1) / s) input positions per output, so r grows by that count minus one
-input steps and j is divided by s; bilinear upsampling reads two neighbours per axis.
+Every such map is periodic: lo(o + P) = lo(o) + Q, so one period of P positions describes the
+node. The **size** is hi − lo + 1, a range min–max where it depends on the position (after a
+transposed conv with stride s, P = s); the **stride** is Q / P input pixels between neighbours.
+For a plain conv stack this is the standard recurrence r_out = r_in + (k − 1)·d·j_in,
+j_out = j_in·s. An op whose outputs mix every position (global pooling, a linear layer) makes
+the field global, and so is everything downstream of one; where branches merge the field is the
+union over the value inputs. Maps from a vector (there are none in the library) have no field.
 """
 
 from __future__ import annotations
@@ -27,20 +25,88 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..graph import Graph
-from ..shapes import pair
+from ..ops.traits import GLOBAL as MIXES_ALL
+from ..ops.traits import Reads
+
+PERIOD_LIMIT = 1 << 12  # a longer period (adaptive pooling between coprime sizes) is cut short
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a field: over one period of output positions, the input interval each reads."""
+
+    period: int
+    advance: int
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]  # hi < lo: reads no input (a transposed conv with k < stride)
+
+    def at(self, o: int) -> tuple[int, int]:
+        q, r = divmod(o, self.period)
+        return self.lo[r] + q * self.advance, self.hi[r] + q * self.advance
+
+    def sizes(self) -> list[int]:
+        return [h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=True) if h >= lo]
+
+
+START_AXIS = Axis(1, 1, (0,), (0,))
+
+
+def _through(axis: Axis, reads: Reads) -> Axis:
+    """The field after an op that reads `reads` of a map whose field is `axis`."""
+    repeat = axis.period // math.gcd(axis.period, reads.advance) if reads.advance else 1
+    period = min(reads.period * repeat, PERIOD_LIMIT)
+    advance = axis.advance * (repeat * reads.advance) // axis.period if reads.advance else 0
+    lo, hi = [], []
+    for o in range(period):
+        first, last = reads.span(o)
+        spans = [axis.at(i) for i in range(first, last + 1)]
+        spans = [s for s in spans if s[1] >= s[0]]
+        lo.append(min((s[0] for s in spans), default=1))
+        hi.append(max((s[1] for s in spans), default=0))
+    return Axis(period, advance, tuple(lo), tuple(hi))
+
+
+def _union(axes: list[Axis]) -> Axis | None:
+    """The field of a per-position merge; None when the inputs step differently (broadcast)."""
+    if len(axes) == 1:
+        return axes[0]
+    steps = {Fraction(a.advance, a.period) for a in axes}
+    if len(steps) > 1:
+        return None
+    period = min(math.lcm(*(a.period for a in axes)), PERIOD_LIMIT)
+    advance = axes[0].advance * period // axes[0].period
+    lo, hi = [], []
+    for o in range(period):
+        spans = [a.at(o) for a in axes]
+        spans = [s for s in spans if s[1] >= s[0]]
+        lo.append(min((s[0] for s in spans), default=1))
+        hi.append(max((s[1] for s in spans), default=0))
+    return Axis(period, advance, tuple(lo), tuple(hi))
 
 
 @dataclass(frozen=True)
 class Field:
     """The receptive field of one node's outputs, per axis (H, W), relative to the input."""
 
-    size: tuple[Fraction, Fraction] | None  # None when global or unknown
-    stride: tuple[Fraction, Fraction] | None
+    axes: tuple[Axis, Axis] | None  # None when global or when there is no spatial input
     is_global: bool = False
 
     @property
+    def size_min(self) -> tuple[int, int] | None:
+        return None if self.axes is None else tuple(min(a.sizes(), default=0) for a in self.axes)
+
+    @property
+    def size_max(self) -> tuple[int, int] | None:
+        return None if self.axes is None else tuple(max(a.sizes(), default=0) for a in self.axes)
+
+    @property
     def size_int(self) -> tuple[int, int] | None:
-        return None if self.size is None else tuple(math.ceil(v) for v in self.size)
+        """The largest field per axis (the size, where it does not depend on the position)."""
+        return self.size_max
+
+    @property
+    def stride(self) -> tuple[Fraction, Fraction] | None:
+        return None if self.axes is None else tuple(Fraction(a.advance, a.period) for a in self.axes)
 
     @property
     def stride_value(self) -> tuple[int | float, int | float] | None:
@@ -48,84 +114,61 @@ class Field:
             return None
         return tuple(int(v) if v.denominator == 1 else float(v) for v in self.stride)
 
+    @property
+    def varies(self) -> bool:
+        return self.axes is not None and self.size_min != self.size_max
+
     def text(self) -> str:
         if self.is_global:
             return "global"
-        if self.size is None:
+        if self.axes is None:
             return ""
-        (h, w), (sh, sw) = self.size_int, self.stride_value
-        size = f"{h}" if h == w else f"{h}×{w}"
+        lows, highs, (sh, sw) = self.size_min, self.size_max, self.stride_value
+        per_axis = [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in zip(lows, highs, strict=True)]
+        size = per_axis[0] if per_axis[0] == per_axis[1] else f"{per_axis[0]}×{per_axis[1]}"
         stride = f"{sh:g}" if sh == sw else f"{sh:g}×{sw:g}"
         return f"{size}/{stride}"
 
     def as_json(self) -> dict | None:
-        if not self.is_global and self.size is None:
+        if not self.is_global and self.axes is None:
             return None
-        return {"size": list(self.size_int) if self.size else None,
-                "stride": list(self.stride_value) if self.stride else None, "global": self.is_global}
+        if self.is_global:
+            return {"size": None, "size_min": None, "size_max": None, "stride": None, "global": True}
+        return {"size": list(self.size_max), "size_min": list(self.size_min), "size_max": list(self.size_max),
+                "stride": list(self.stride_value), "global": False}
 
 
-GLOBAL = Field(None, None, True)
-NONE = Field(None, None, False)
-START = Field((Fraction(1), Fraction(1)), (Fraction(1), Fraction(1)))
-
-
-def adaptive_window(n_in: int, n_out: int) -> tuple[int, Fraction]:
-    """Largest window and stride of torch's adaptive pooling from n_in to n_out positions."""
-    largest = max(math.ceil((i + 1) * n_in / n_out) - (i * n_in) // n_out for i in range(n_out))
-    return largest, Fraction(n_in, n_out)
-
-
-def _slide(field: Field, kernel, stride, dilation) -> Field:
-    size = tuple(field.size[a] + (kernel[a] - 1) * dilation[a] * field.stride[a] for a in range(2))
-    step = tuple(field.stride[a] * stride[a] for a in range(2))
-    return Field(size, step)
-
-
-def _transposed(field: Field, kernel, stride, dilation) -> Field:
-    reach = [math.ceil(((kernel[a] - 1) * dilation[a] + 1) / stride[a]) - 1 for a in range(2)]
-    size = tuple(field.size[a] + reach[a] * field.stride[a] for a in range(2))
-    return Field(size, tuple(field.stride[a] / stride[a] for a in range(2)))
-
-
-def _largest(fields: list[Field]) -> Field:
-    if any(f.is_global for f in fields):
-        return GLOBAL
-    known = [f for f in fields if f.size is not None]
-    if not known:
-        return NONE
-    size = tuple(max(f.size[a] for f in known) for a in range(2))
-    step = tuple(max(f.stride[a] for f in known) for a in range(2))
-    return Field(size, step)
+GLOBAL = Field(None, True)
+NONE = Field(None, False)
+START = Field((START_AXIS, START_AXIS))
 
 
 def node_field(op, in_shapes, out_shape, in_fields: list[Field]) -> Field:
-    """The field of one op's output from its inputs' fields (the rule in the module docstring)."""
-    merged = _largest(in_fields)
-    if merged.is_global or merged.size is None:
-        return merged
-    window = op.window()
-    spatial_in = [s for s in in_shapes if len(s) == 3]
-    if window is not None and spatial_in:
-        return _slide(merged, *window)
-    if op.kind == "convT" and spatial_in:
-        return _transposed(merged, pair(op.p.k), pair(op.p.stride), pair(op.p.dilation))
-    if len(out_shape) != 3:
-        # flatten and friends only relabel positions; a linear layer mixes them all
-        return merged if op.family == "reshape" else GLOBAL
-    if not spatial_in:
-        return GLOBAL  # a map made from a vector (unflatten) sees what the vector saw
-    src = spatial_in[0]
-    if tuple(src[1:]) == tuple(out_shape[1:]) or op.family == "reshape":
-        return merged  # per position (activation, norm, merge) or moved positions (crop, pad)
-    if op.kind == "upsample":
-        reach = 1 if getattr(op.p, "mode", "nearest") == "bilinear" else 0
-        size = tuple(merged.size[a] + reach * merged.stride[a] for a in range(2))
-        return Field(size, tuple(merged.stride[a] * Fraction(src[1 + a], out_shape[1 + a]) for a in range(2)))
-    if tuple(out_shape[1:]) == (1, 1):
-        return GLOBAL  # global pooling
-    kernel, stride = zip(*(adaptive_window(src[1 + a], out_shape[1 + a]) for a in range(2)), strict=True)
-    return _slide(merged, kernel, stride, (1, 1))
+    """The field of one op's output from its value inputs' fields (the module docstring's rule)."""
+    values = [in_fields[i] for i in op.value_inputs(len(in_fields))]
+    if any(f.is_global for f in values):
+        return GLOBAL
+    known = [(i, f) for i, f in zip(op.value_inputs(len(in_fields)), values, strict=True) if f.axes is not None]
+    if not known:
+        return NONE
+    reads = op.reads(in_shapes, out_shape)
+    if reads == MIXES_ALL:
+        return GLOBAL
+    axes = []
+    for a in range(2):
+        mapped = [_through(f.axes[a], _broadcast(reads[a], in_shapes[i], out_shape, a)) for i, f in known]
+        merged = _union(mapped)
+        if merged is None:
+            return GLOBAL  # a map broadcast over positions (an SE gate) mixes its whole field in
+        axes.append(merged)
+    return Field(tuple(axes))
+
+
+def _broadcast(reads: Reads, in_shape, out_shape, axis: int) -> Reads:
+    """An input of size 1 along a spatial axis of a larger output is read at 0 everywhere."""
+    if len(in_shape) == 3 and len(out_shape) == 3 and in_shape[1 + axis] == 1 and out_shape[1 + axis] > 1:
+        return Reads(1, 0, (0,), (0,))
+    return reads
 
 
 def receptive_fields(graph: Graph) -> dict[str, Field]:

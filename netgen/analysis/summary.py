@@ -17,9 +17,18 @@ from ..graph import Graph
 from ..shapes import numel
 from .folding import fold
 from .layers import Row, layer_rows
-from .memory import TrainingMemory, bytes_per_element, training_memory
+from .memory import (
+    TrainingPlan,
+    autocast_of,
+    bytes_per_element,
+    canonical_dtype,
+    inference_peak,
+    largest_batch,
+    saved_activations,
+    training_plan,
+)
 
-SCHEMA = "netgen.summary/1"
+SCHEMA = "netgen.summary/2"  # 2: memory.training is the training plan, memory.inference the peak
 
 
 @dataclass
@@ -81,10 +90,19 @@ class Summary:
         return self.input_bytes + sum(r.activation_bytes for r in self._eval_rows())
 
     @property
-    def training(self) -> TrainingMemory:
-        """Training keeps the forward activations, those of training-only heads included."""
-        kept = self.activation_bytes + sum(r.activation_bytes for r in self.rows if r.training_only)
-        return training_memory(self.params, self.buffers, kept, self.element_bytes, self.optimizer)
+    def training(self) -> TrainingPlan:
+        """One training step at `batch`: float32 weights, gradients and optimizer state, the
+        activations autograd keeps (at `dtype`: autocast when not float32), the largest transient."""
+        return training_plan(self.graph, self.params, self.buffers, self.batch, self.dtype, self.optimizer)
+
+    def largest_batch(self, budget: int) -> int:
+        """The largest batch whose training plan fits in `budget` bytes."""
+        return largest_batch(self.graph, self.params, self.buffers, budget, self.dtype, self.optimizer)
+
+    @property
+    def inference_peak_bytes(self) -> int:
+        """Peak of live activations in an eval forward pass, tensors freed after their last use."""
+        return inference_peak(self.graph, self.batch, self.dtype)
 
     # -- views -------------------------------------------------------------------------
     def folded(self, depth: int | None) -> list[Row]:
@@ -96,7 +114,7 @@ class Summary:
             "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "other_flops": self.other_flops,
             "training_only_macs": self.training_only_macs, "param_bytes": self.param_bytes,
             "input_bytes": self.input_bytes, "activation_bytes": self.activation_bytes,
-            "training_bytes": self.training.total,
+            "training_bytes": self.training.total, "inference_peak_bytes": self.inference_peak_bytes,
         }
 
     def as_json(self, depth: int | None = None) -> dict:
@@ -111,7 +129,10 @@ class Summary:
             "depth": depth or None,
             **self.totals(),
             "memory": {"params": self.param_bytes, "input": self.input_bytes,
-                       "activations": self.activation_bytes, "training": self.training.as_json()},
+                       "activations": self.activation_bytes,
+                       "inference": {"peak_activations": self.inference_peak_bytes, "weights": self.param_bytes,
+                                     "peak": self.inference_peak_bytes + self.param_bytes},
+                       "training": self.training.as_json()},
             "layers": [r.as_json() for r in self.folded(depth)],
         }
 
@@ -120,12 +141,13 @@ def summarize(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: s
     """Per-layer rows and totals of a compiled graph (no torch involved)."""
     if batch <= 0:
         raise ValueError(f"Expected a strictly positive batch. Received batch={batch}")
+    dtype = canonical_dtype(dtype)
     element = bytes_per_element(dtype)
     outputs = [o for o in graph.outputs if not graph[o].get("training_only")] or list(graph.outputs)
     return Summary(
         name=graph.name, source=str(graph.meta.get("source", "")),
         inputs=[tuple(graph[i]["shape"]) for i in graph.inputs],
         outputs=[tuple(graph[o]["shape"]) for o in outputs],
-        rows=layer_rows(graph, batch, element), batch=batch, dtype=dtype, optimizer=optimizer,
+        rows=layer_rows(graph, batch, element, saved_activations(graph, batch, autocast_of(dtype)).per_node), batch=batch, dtype=dtype, optimizer=optimizer,
         blueprint_params=dict(graph.meta.get("params", {})), graph=graph,
     )

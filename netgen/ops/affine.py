@@ -4,6 +4,8 @@ torchvision's GoogLeNet and Inception v3 re-normalise their input this way when 
 `transform_input=True`, as their pretrained weights are: the weights were converted from
 models trained on inputs scaled to [-1, 1]. The constants are non-persistent buffers, so they
 follow `.to(device)` but stay out of the state_dict and torchvision's weights load strictly.
+Memory: backward keeps only the constant `scale` (a buffer, not an activation); the float32
+constants promote a low-precision input to float32. Acts per position.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from ..shapes import ShapeError, numel
-from .base import Float, Op, OpParams, Support, module_call, register_op
+from .base import PER_POSITION, Float, Op, OpParams, Saved, Support, module_call, promote, register_op
 
 SUPPORT = Support(("ChannelAffine",), '''
 class ChannelAffine(nn.Module):
@@ -69,3 +71,16 @@ class ChannelAffine(Op):
 
     def label(self, in_shapes, out_shape):
         return "x·scale + shift"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape) -> list[Saved]:
+        return []  # `x * scale` keeps the buffer `scale`, which is not an activation
+
+    def output_dtype(self, in_dtypes, low):
+        return promote([in_dtypes[0], "float32"])  # the constants are float32 buffers
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

@@ -9,6 +9,9 @@ PyTorch U-Net does. `pad` with one input and `amount` pads by fixed margins inst
 
 The two-input forms emit calls of small helper functions that read the sizes at run time,
 so the generated module still aligns correctly when fed another input size.
+Memory: `crop` is a slice, a view of x's storage (U-Net's crops allocate nothing); `pad` makes a
+new tensor; neither keeps anything for backward. Receptive field: only x's values reach the
+output (ref gives a shape), each output position reading one x position, shifted by the margin.
 """
 
 from __future__ import annotations
@@ -18,7 +21,19 @@ from typing import Annotated
 from pydantic import BeforeValidator
 
 from ..shapes import expect_rank, format_shape
-from .base import Call, Float, Input, Op, OpParams, ShapeError, Support, _integral, module_call, register_op
+from .base import (
+    Call,
+    Float,
+    Input,
+    Op,
+    OpParams,
+    ShapeError,
+    Support,
+    _integral,
+    module_call,
+    register_op,
+    shift_reads,
+)
 
 CROP_SUPPORT = Support(("crop_to",), '''
 def crop_to(x, ref):
@@ -68,6 +83,20 @@ class Crop(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Crop → {out_shape[1]}×{out_shape[2]}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0  # a slice: a view of x
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def value_inputs(self, n):
+        return (0,)
+
+    def reads(self, in_shapes, out_shape):
+        x = in_shapes[0]
+        return tuple(shift_reads((x[1 + a] - out_shape[1 + a]) // 2) for a in range(2))
 
 
 def _amount(value):
@@ -150,3 +179,21 @@ class Pad(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Pad → {out_shape[1]}×{out_shape[2]}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def value_inputs(self, n):
+        return (0,)
+
+    def reads(self, in_shapes, out_shape):
+        if len(in_shapes) == 2:
+            before = [(out_shape[1 + a] - in_shapes[0][1 + a]) // 2 for a in range(2)]
+        else:
+            left, _, top, _ = _margins(self.p.amount)
+            before = [top, left]
+        return tuple(shift_reads(-before[a]) for a in range(2))

@@ -30,12 +30,14 @@ from .emission import (
     Support,
     module_call,
 )
+from .traits import GLOBAL, POINTWISE, Reads, Saved, promote, shift_reads, window_reads
 
 Expr = Call | BinOp | ListOf | Input
 
 REGISTRY: dict[str, type[Op]] = {}
 # The keys the lowering consumes before an op's own params are validated.
 COMMON_KEYS = ("name", "from")
+PER_POSITION = (POINTWISE, POINTWISE)  # `reads` of an op that acts per position, on maps or vectors
 
 
 def _integral(value: Any) -> Any:
@@ -167,7 +169,42 @@ class Op:
         FractalNet's global drop-path column. Identical ones are emitted once."""
         return None
 
+    # -- memory: what autograd keeps (docs/analysis.md, "Training memory") -------------
+    # dtype under torch.autocast: "lower" runs in autocast's low-precision dtype (conv, linear),
+    # "float32" in float32 (ops on autocast's fp32 list), "same" in its inputs' promoted dtype.
+    autocast: ClassVar[str] = "same"
+
+    def output_alias(self, in_shapes: list[Shape], training: bool) -> int | None:
+        """The input whose storage the output shares (a view, an in-place op, a regularizer that
+        returns its input), in training or eval mode; None when the output is a new tensor."""
+        raise NotImplementedError(f"op {self.kind!r} does not say whether its output is a view or in place: "
+                                  "implement output_alias (netgen/ops/base.py)")
+
+    def saved_for_backward(self, in_shapes: list[Shape], out_shape: Shape) -> list[Saved]:
+        """The tensors autograd keeps for this op's backward in training mode (ops/traits.py)."""
+        raise NotImplementedError(f"op {self.kind!r} does not say what its backward keeps: "
+                                  "implement saved_for_backward (netgen/ops/base.py)")
+
+    def output_dtype(self, in_dtypes: list[str], low: str | None) -> str:
+        """The output's dtype from the inputs' dtypes; `low` is autocast's dtype (None: no autocast)."""
+        if low is not None and self.autocast == "lower":
+            return low
+        if low is not None and self.autocast == "float32":
+            return "float32"
+        return promote([in_dtypes[i] for i in self.value_inputs(len(in_dtypes))])
+
     # -- receptive field ---------------------------------------------------------------
+    def value_inputs(self, n: int) -> tuple[int, ...]:
+        """The inputs whose values reach the output; the others give only a shape (crop's ref)."""
+        return tuple(range(n))
+
+    def reads(self, in_shapes: list[Shape], out_shape: Shape) -> tuple[Reads, Reads] | str:
+        """Per spatial axis (H, W), which positions of each value input every output position reads
+        (ops/traits.py); `GLOBAL` when each output mixes all positions (global pooling, linear).
+        Ops that act per position, on maps or vectors (flatten keeps the field), return POINTWISE."""
+        raise NotImplementedError(f"op {self.kind!r} does not say which input positions it reads: "
+                                  "implement reads (netgen/ops/base.py)")
+
     def window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
         """((kh, kw), (sh, sw), (dh, dw)) for ops that slide a window over H and W; None for
         ops that act per position (activations, norms, merges) or that have no spatial map."""
@@ -197,4 +234,5 @@ __all__ = [
     "REGISTRY", "COMMON_KEYS", "Op", "OpParams", "NoParams", "register_op", "Int", "PosInt", "NonNegInt",
     "Float", "IntPair", "compact", "Shape", "ShapeError", "format_shape", "numel", "Arg", "ModuleCall", "module_call",
     "Call", "BinOp", "ListOf", "Input", "INPUTS", "MODULE", "ROOT", "CALL_MODULE", "Support", "Expr",
+    "Saved", "Reads", "GLOBAL", "POINTWISE", "PER_POSITION", "window_reads", "shift_reads",
 ]

@@ -6,7 +6,7 @@ transpose, view), so it adds no module and no state_dict entry."""
 from __future__ import annotations
 
 from ..shapes import ShapeError, expect_rank, format_shape
-from .base import Call, Input, Op, OpParams, PosInt, Support, register_op
+from .base import PER_POSITION, Call, Input, Op, OpParams, PosInt, Support, register_op
 
 SUPPORT = Support(("channel_shuffle",), '''
 def channel_shuffle(x, groups: int):
@@ -46,3 +46,13 @@ class ChannelShuffle(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Shuffle {self.p.groups}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None  # the transpose is made contiguous: a new tensor
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

@@ -1,6 +1,11 @@
 """2-D convolution (`conv`, alias `conv2d`): torch.nn.Conv2d, grouped and dilated included;
 and its depthwise form (`dwconv`, Howard et al. 2017, MobileNets): groups = input channels,
-out = input channels × `multiplier`, the same nn.Conv2d with `groups` set."""
+out = input channels × `multiplier`, the same nn.Conv2d with `groups` set.
+
+Memory: backward keeps the input and the weight (under autocast, low-precision copies of both,
+the input's only when it is not already in that dtype); with `pad: same` and an even kernel,
+torch pads asymmetrically first and keeps the padded input instead. Receptive field: a window
+of k taps, d apart, starting `pad` before o × stride."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from ..shapes import conv2d_output, expect_rank, pair
-from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, module_call, register_op
+from .base import IntPair, Op, OpParams, PosInt, Saved, ShapeError, compact, module_call, register_op, window_reads
 
 
 def _check_window(params) -> None:
@@ -118,6 +123,25 @@ class Conv(Op):
         if pair(self.p.dilation) != (1, 1):
             text += f", d{pair(self.p.dilation)[0]}"
         return text
+
+    # -- memory and receptive field ----------------------------------------------------
+    autocast = "lower"
+
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        weight = self.param_count(in_shapes, out_shape) - (self.out_channels(in_shapes[0][0]) if self.p.bias else 0)
+        pads, symmetric = same_padding(self.p.k, self.p.dilation) if self.p.pad == "same" else ((0, 0), True)
+        if not symmetric:  # torch pads the odd extra row and column first and convolves that copy
+            c, h, w = in_shapes[0]
+            total = [pair(self.p.dilation)[a] * (pair(self.p.k)[a] - 1) for a in range(2)]
+            return [Saved.new((c, h + total[0] % 2, w + total[1] % 2)), Saved.weight(weight)]
+        return [Saved.input(0, cast=True), Saved.weight(weight)]
+
+    def reads(self, in_shapes, out_shape):
+        k, s, d, p = pair(self.p.k), pair(self.p.stride), pair(self.p.dilation), self.padding()
+        return tuple(window_reads(k[a], s[a], d[a], p[a]) for a in range(2))
 
 
 class DepthwiseConvParams(OpParams):

@@ -11,6 +11,10 @@ multiplies its `in_C` values into a `k_h × k_w` patch of `out_C / groups` chann
     MACs = in_C / groups * out_C * k_h * k_w * H_in * W_in        (bias excluded)
 
 which is the cost of the equivalent direct convolution counted on the *input* grid.
+Memory: backward keeps the input and the weight (low-precision copies under autocast).
+Receptive field: output o receives input i when o = i*stride - pad + t*dilation for a tap t < k,
+so the inputs an output reads depend on o mod stride: the field of a decoder depends on the
+position (U-Net's dec3.conv1 sees 172 to 188 pixels).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from ..shapes import expect_rank, pair
-from .base import IntPair, Op, OpParams, PosInt, ShapeError, compact, module_call, register_op
+from .base import IntPair, Op, OpParams, PosInt, Reads, Saved, ShapeError, compact, module_call, register_op
 
 
 class ConvTransposeParams(OpParams):
@@ -62,6 +66,16 @@ def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int
             "reduce the padding or feed a larger input",
         )
     return out
+
+
+def transposed_reads(kernel: int, stride: int, dilation: int, pad: int) -> Reads:
+    """Output o (period `stride`) reads the inputs i with o = i*stride - pad + t*dilation, t < kernel."""
+    first, last = [], []
+    for o in range(stride):
+        sources = [(o + pad - t * dilation) // stride for t in range(kernel) if (o + pad - t * dilation) % stride == 0]
+        first.append(min(sources) if sources else 1)  # no tap lands here: an empty range (bias only)
+        last.append(max(sources) if sources else 0)
+    return Reads(stride, 1, tuple(first), tuple(last))
 
 
 @register_op
@@ -116,6 +130,20 @@ class ConvTranspose(Op):
     def label(self, in_shapes, out_shape):
         k, s = pair(self.p.k), pair(self.p.stride)
         return f"ConvT {k[0]}×{k[1]}" + (f" ×{s[0]}" if s != (1, 1) else "") + f", {self.p.out}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    autocast = "lower"
+
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        weight = self.param_count(in_shapes, out_shape) - (self.p.out if self.p.bias else 0)
+        return [Saved.input(0, cast=True), Saved.weight(weight)]
+
+    def reads(self, in_shapes, out_shape):
+        return tuple(transposed_reads(*(pair(v)[a] for v in (self.p.k, self.p.stride, self.p.dilation, self.p.pad)))
+                     for a in range(2))
 
 
 __all__ = ["ConvTranspose", "conv_transpose_output_size"]

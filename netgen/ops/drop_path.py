@@ -11,6 +11,8 @@ training-time form keeps eval an exact identity.
 
 Place it last in a residual body; a rate that grows with depth is an expression:
 `- drop_path: {p: "${0.5 * block / (blocks - 1)}"}`.
+Memory: in eval (and with p = 0) the op returns its input; in training `x * mask` is a new
+tensor and backward keeps the mask (N×1×1×1, or 1×1×1×1 in batch mode). Acts per position.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import Float, Op, OpParams, Support, module_call, register_op
+from .base import PER_POSITION, Float, Op, OpParams, Saved, Support, module_call, register_op
 
 SUPPORT = Support(("drop_path", "DropPath"), '''
 def drop_path(x, p: float = 0.0, training: bool = False, mode: str = "sample"):
@@ -80,3 +82,16 @@ class DropPath(Op):
 
     def label(self, in_shapes, out_shape):
         return f"DropPath {self.p.p:.3g}" + (" (batch)" if self.p.mode == "batch" else "")
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0 if (not training or self.p.p == 0) else None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        if self.p.p == 0:
+            return []
+        ones = (1,) * len(in_shapes[0])
+        return [Saved.new(ones, batched=self.p.mode == "sample")]
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

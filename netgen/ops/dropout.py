@@ -1,5 +1,11 @@
 """Dropout: zeroes elements (`dropout`) or whole channels (`dropout2d`, Tompson et al. 2015)
-with probability p in training, scaling the survivors by 1/(1-p); identity in eval."""
+with probability p in training, scaling the survivors by 1/(1-p); identity in eval.
+
+Memory: in eval (and with p = 0) torch returns the input itself. In training on the CPU (and
+on the meta device) torch multiplies by a noise tensor of the input's dtype, which backward
+keeps: one per element for `dropout`, one per channel (N×C×1×1) for `dropout2d`; in place, the
+output is the input's storage. (CUDA's fused kernel keeps a one-byte mask instead.) Acts per
+position, on maps and vectors alike: dropout after flatten keeps the field."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..shapes import expect_rank
-from .base import Float, Op, OpParams, module_call, register_op
+from .base import PER_POSITION, Float, Op, OpParams, Saved, module_call, register_op
 
 
 class DropoutParams(OpParams):
@@ -32,6 +38,19 @@ class Dropout(Op):
     def label(self, in_shapes, out_shape):
         return f"Dropout {self.p.p:.3g}"
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0 if (not training or self.p.p == 0 or self.p.inplace) else None
+
+    def noise_shape(self, shape):
+        return shape
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return [] if self.p.p == 0 else [Saved.new(self.noise_shape(in_shapes[0]))]
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
+
 
 @register_op
 class Dropout2d(Dropout):
@@ -47,3 +66,6 @@ class Dropout2d(Dropout):
 
     def label(self, in_shapes, out_shape):
         return f"Dropout2d {self.p.p:.3g}"
+
+    def noise_shape(self, shape):
+        return (shape[0], 1, 1)  # one draw per channel

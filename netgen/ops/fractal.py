@@ -28,6 +28,8 @@ and the recursive rule f_{K}(x) = join[f_{K-1}(f_{K-1}(x)), conv(x)] has the joi
 `columns: ["${list(range(K - 1))}", "${K - 1}"]`. Flat joins (the paper's figure, one input
 per column) may omit `columns`: input i carries column i. Every join should use the same
 `p_global`; the sampler refuses joins that disagree.
+Memory: the join makes a new tensor; in training its backward keeps the n keep-weights and
+their sum (a few bytes), in eval nothing. Acts per position.
 """
 
 from __future__ import annotations
@@ -37,7 +39,20 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..shapes import format_shape, numel
-from .base import ROOT, Call, Float, Op, OpParams, ShapeError, Support, _integral, module_call, register_op
+from .base import (
+    PER_POSITION,
+    ROOT,
+    Call,
+    Float,
+    Op,
+    OpParams,
+    Saved,
+    ShapeError,
+    Support,
+    _integral,
+    module_call,
+    register_op,
+)
 
 SUPPORT = Support(("FractalJoin", "sample_fractal_columns"), '''
 class FractalJoin(nn.Module):
@@ -185,3 +200,14 @@ class FractalJoin(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Join ({len(in_shapes)})"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        weights = Saved.new((len(in_shapes),), batched=False)  # keep-weights, for `stacked * w`
+        return [weights, Saved.new((), batched=False)]  # and their sum, for the division
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

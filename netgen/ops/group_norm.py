@@ -1,5 +1,8 @@
 """Group normalisation (Wu & He 2018, arXiv:1803.08494): the channels of a C×H×W map are
-split into `groups`, each normalised over its channels and positions; nn.GroupNorm."""
+split into `groups`, each normalised over its channels and positions; nn.GroupNorm.
+
+Memory: backward keeps the input and the mean and 1/std per sample and group. Receptive
+field: global, since the statistics span every position."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..shapes import ShapeError, expect_rank, numel
-from .base import Float, Op, OpParams, PosInt, module_call, register_op
+from .base import GLOBAL, Float, Op, OpParams, PosInt, Saved, module_call, register_op
 
 
 class GroupNormParams(OpParams):
@@ -49,3 +52,15 @@ class GroupNorm(Op):
 
     def label(self, in_shapes, out_shape):
         return f"GroupNorm {self.p.groups}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        # mean and 1/std per sample and group, in the float32 of the affine terms if any
+        stats = Saved.new((self.p.groups,), "float32" if self.p.affine else "compute")
+        return [Saved.input(0, cast=True), stats, stats]
+
+    def reads(self, in_shapes, out_shape):
+        return GLOBAL  # the statistics span every position of the map

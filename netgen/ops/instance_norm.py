@@ -1,6 +1,10 @@
 """Instance normalisation (Ulyanov et al. 2016, arXiv:1607.08022): each channel of each
 sample normalised over its positions; nn.InstanceNorm2d, with torch's defaults (no affine
-terms, no running statistics) unless asked."""
+terms, no running statistics) unless asked.
+
+Memory: torch runs it as batch norm over N·C channels; backward keeps the input and the
+mean and 1/std of every channel of every sample. Receptive field: global (statistics over
+every position)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..shapes import expect_rank, numel
-from .base import Float, Op, OpParams, module_call, register_op
+from .base import GLOBAL, Float, Op, OpParams, Saved, module_call, register_op
 
 
 class InstanceNormParams(OpParams):
@@ -55,3 +59,20 @@ class InstanceNorm(Op):
 
     def label(self, in_shapes, out_shape):
         return "InstanceNorm"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        c = in_shapes[0][0]
+        # torch runs batch norm over N*C channels: statistics per channel of each sample, in the
+        # float32 of the affine terms if there are any; the affine terms and running statistics
+        # repeated N times are new tensors that backward keeps too
+        stats = Saved.new((c,), "float32" if self.p.affine else "compute")
+        repeated = Saved.new((c,), "float32")
+        extra = [repeated] * ((1 if self.p.affine else 0) + (2 if self.p.track_running_stats else 0))
+        return [Saved.input(0), stats, stats, *extra]
+
+    def reads(self, in_shapes, out_shape):
+        return GLOBAL  # each channel is normalised over all its positions

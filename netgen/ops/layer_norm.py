@@ -7,6 +7,9 @@ torchvision's `LayerNorm2d` (an `nn.LayerNorm` that moves the channels last, nor
 moves them back), so its state_dict holds `weight` and `bias` as torchvision's does. Each
 refuses the other's kind of input with a hint, because torch would silently normalise a
 map's W positions instead of its channels.
+
+Memory: backward keeps the input, and the mean and 1/std of every normalised row. Receptive field: one position's features, so per position;
+over a vector, everything.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..shapes import MAP, ShapeError, axes_of, expect_rank, format_shape, numel
-from .base import Float, Op, OpParams, Support, module_call, register_op
+from ..shapes import MAP, VECTOR, ShapeError, axes_of, expect_rank, format_shape, numel
+from .base import GLOBAL, PER_POSITION, Float, Op, OpParams, Saved, Support, module_call, register_op
 
 SUPPORT = Support(("LayerNorm2d",), '''
 class LayerNorm2d(nn.LayerNorm):
@@ -60,6 +63,20 @@ class _LayerNorm(Op):
         if not self.p.bias:
             options["bias"] = False
         return module_call(self.target, ("normalized_shape", self.features(in_shapes[0])), **options)
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        rows = numel(in_shapes[0]) // self.features(in_shapes[0])
+        # mean and 1/std of every normalised row, in the float32 of the affine terms if any
+        stats = Saved.new((rows,), "float32" if self.p.affine else "compute")
+        return [Saved.input(0, cast=True), stats, stats]
+
+    def reads(self, in_shapes, out_shape):
+        # the features of one position (a channels-last map, tokens); a vector's are all of it
+        return GLOBAL if axes_of(in_shapes[0]) == VECTOR else PER_POSITION
 
 
 @register_op

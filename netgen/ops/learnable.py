@@ -6,6 +6,9 @@ Touvron et al. 2021's LayerScale; later a ViT's `pos_embedding`).
 `apply: scale` multiplies (`x * p`), `apply: add` adds (`x + p`); the parameter's shape must
 broadcast to the input's without growing it (torch's rules over the non-batch dimensions, a
 C×1×1 scale on a C×H×W map). Every element starts at `init`.
+
+Memory: `x * p` keeps x for the parameter's gradient, `x + p` nothing; a float32 parameter
+promotes a low-precision input. Acts per position.
 """
 
 from __future__ import annotations
@@ -15,7 +18,21 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..shapes import ShapeError, format_shape, numel
-from .base import MODULE, BinOp, Float, Input, Op, OpParams, PosInt, Support, module_call, register_op
+from .base import (
+    MODULE,
+    PER_POSITION,
+    BinOp,
+    Float,
+    Input,
+    Op,
+    OpParams,
+    PosInt,
+    Saved,
+    Support,
+    module_call,
+    promote,
+    register_op,
+)
 
 SUPPORT = Support(("full_parameter",), '''
 def full_parameter(shape, value: float):
@@ -70,3 +87,16 @@ class Learnable(Op):
 
     def label(self, in_shapes, out_shape):
         return f"{'×' if self.p.apply == 'scale' else '+'} learnable {format_shape(self.p.shape)}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return [Saved.input(0)] if self.p.apply == "scale" else []  # x, for the parameter's gradient
+
+    def output_dtype(self, in_dtypes, low):
+        return promote([in_dtypes[0], "float32"])  # the parameter is float32, under autocast too
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

@@ -3,12 +3,16 @@
 The input's features must be last: a feature vector, a channels-last map (ConvNeXt's
 pointwise MLP), a token sequence. A C×H×W map is refused with a hint, because torch would
 silently mix its W positions instead of its channels.
+
+Memory: backward keeps the input, and (as `addmm` keeps each factor for the other's gradient)
+the weight only when the input needs a gradient; under autocast both are low-precision copies.
+Every output mixes every input: after a linear layer the field is global.
 """
 
 from __future__ import annotations
 
 from ..shapes import MAP, ShapeError, axes_of, format_shape, numel, with_axes
-from .base import Op, OpParams, PosInt, module_call, register_op
+from .base import GLOBAL, Op, OpParams, PosInt, Saved, module_call, register_op
 
 
 class LinearParams(OpParams):
@@ -51,3 +55,15 @@ class Linear(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Linear {in_shapes[0][-1]}→{self.p.out}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    autocast = "lower"
+
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return [Saved.input(0, cast=True), Saved.weight(in_shapes[0][0] * self.p.out, if_grad=(0,))]
+
+    def reads(self, in_shapes, out_shape):
+        return GLOBAL

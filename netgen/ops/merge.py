@@ -1,11 +1,31 @@
 """Merges of several tensors: element-wise `add`, `mean` and `multiply` (with broadcasting, as a
 squeeze-and-excitation gate C×1×1 scaling a C×H×W map, Hu et al. 2018), and `concat` along
-any dimension. The inputs must be of one kind (their axes mean the same)."""
+any dimension. The inputs must be of one kind (their axes mean the same).
+
+Memory: `add`, `mean` and `concat` make a new tensor and keep nothing for backward (their
+gradients need only shapes), so an output used only by them is not kept at all (ResNet's
+shortcut); a one-input `mean` returns its input. `a * b` keeps each factor for the other's
+gradient; with more factors, the running product too. All act per position; a map broadcast
+over positions (an SE gate) brings in a global field."""
 
 from __future__ import annotations
 
 from ..shapes import axes_of, format_shape, kind_name, numel, with_axes
-from .base import INPUTS, BinOp, Call, Input, Int, ListOf, Op, OpParams, ShapeError, register_op
+from .base import (
+    GLOBAL,
+    INPUTS,
+    PER_POSITION,
+    BinOp,
+    Call,
+    Input,
+    Int,
+    ListOf,
+    Op,
+    OpParams,
+    Saved,
+    ShapeError,
+    register_op,
+)
 
 
 def same_kind(op: str, in_shapes) -> str:
@@ -47,6 +67,16 @@ class Add(Op):
     def label(self, in_shapes, out_shape):
         return "+"
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
+
 
 @register_op
 class Mean(Op):
@@ -77,6 +107,16 @@ class Mean(Op):
 
     def label(self, in_shapes, out_shape):
         return "Mean"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0 if len(in_shapes) == 1 else None  # `mean` of one input emits the input itself
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
 
 
 def broadcast_shapes(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
@@ -126,6 +166,21 @@ class Multiply(Op):
     def label(self, in_shapes, out_shape):
         return "×"
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        # `x0 * x1 * x2` runs left to right: each product keeps its two factors, each for the
+        # other's gradient; the running product x0 * x1 is a new tensor
+        saved = [Saved.input(0, if_grad=(1,)), Saved.input(1, if_grad=(0,))]
+        for k in range(2, len(in_shapes)):
+            saved += [Saved.new(broadcast_shapes(in_shapes[:k]), if_grad=(k,)), Saved.input(k, if_grad=tuple(range(k)))]
+        return saved
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
+
 
 class ConcatParams(OpParams):
     dim: Int = 0  # channels: the first dimension after the batch
@@ -164,3 +219,15 @@ class Concat(Op):
 
     def label(self, in_shapes, out_shape):
         return "Concat"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        # along channels: per position; along a spatial axis the positions of the inputs follow
+        # one another, so an output position's field depends on which input it came from
+        return PER_POSITION if self.p.dim % len(in_shapes[0]) == 0 or len(in_shapes[0]) != 3 else GLOBAL

@@ -1,9 +1,15 @@
-"""Normalisation: batch norm over channels (`bn`) and AlexNet-era local response norm (`lrn`)."""
+"""Normalisation: batch norm over channels (`bn`) and AlexNet-era local response norm (`lrn`).
+
+Memory: batch norm's backward keeps its input and the batch mean and inverse std (C values each,
+in float32, whatever the input's dtype). torch builds LRN from smaller ops
+(`F.local_response_norm`), whose backward keeps the input, the zero-padded squares
+(N×1×(C+size-1)×H×W), the normaliser and its power; under autocast its 3-D average pool runs in
+float32, and so does everything after it. Both act per position."""
 
 from __future__ import annotations
 
 from ..shapes import expect_rank, numel
-from .base import Float, Op, OpParams, PosInt, module_call, register_op
+from .base import PER_POSITION, Float, Op, OpParams, PosInt, Saved, module_call, register_op
 
 
 class BatchNormParams(OpParams):
@@ -46,6 +52,18 @@ class BatchNorm(Op):
     def label(self, in_shapes, out_shape):
         return "BatchNorm"
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        c = in_shapes[0][0]
+        stats = Saved.new((c,), "float32", batched=False)  # save_mean, save_invstd
+        return [Saved.input(0), stats, stats]
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
+
 
 class LRNParams(OpParams):
     size: PosInt = 5
@@ -75,3 +93,17 @@ class LocalResponseNorm(Op):
 
     def label(self, in_shapes, out_shape):
         return f"LRN {self.p.size}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    autocast = "float32"
+
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        c, h, w = in_shapes[0]
+        padded = Saved.new((1, c + self.p.size - 1, h, w))
+        return [Saved.input(0), padded, Saved.new(in_shapes[0]), Saved.new(in_shapes[0])]
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

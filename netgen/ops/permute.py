@@ -6,6 +6,8 @@ torch's `x.permute(0, 2, 3, 1)`) and `[2, 0, 1]` turns it back. The axes' meanin
 them, so the checker knows a channels-last map from a channels-first one.
 It is emitted as a small stateless `Permute` module, torchvision's own, so that it can sit
 in an `nn.Sequential` and keep its position in the numbering.
+
+Memory: a view that keeps nothing for backward; each element keeps its receptive field.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..shapes import ShapeError, axes_of, format_shape, with_axes
-from .base import Int, Op, OpParams, Support, module_call, register_op
+from .base import PER_POSITION, Int, Op, OpParams, Support, module_call, register_op
 
 SUPPORT = Support(("Permute",), '''
 class Permute(nn.Module):
@@ -62,3 +64,13 @@ class Permute(Op):
     def label(self, in_shapes, out_shape):
         axes = axes_of(out_shape)
         return f"Permute →{axes}" if "?" not in axes else f"Permute {list(self.p.dims)}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0  # a view
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION  # moves positions between dimensions; each keeps its field

@@ -1,11 +1,18 @@
-"""Pooling: max and average windows, adaptive average and global average pooling."""
+"""Pooling: max and average windows, adaptive average and global average pooling.
+
+Memory: max pooling's backward keeps its input and the argmax indices (int64, one per output,
+whatever the dtype); average pooling keeps its input; torch computes adaptive pooling to 1×1 as a
+mean, which keeps nothing. Receptive field: a window (pad before o × stride); adaptive pooling
+from n to m positions reads [floor(o·n/m), ceil((o+1)·n/m)); pooling to 1×1 mixes everything."""
 
 from __future__ import annotations
+
+from math import gcd
 
 from pydantic import model_validator
 
 from ..shapes import ShapeError, conv2d_output, expect_rank, numel, pair
-from .base import IntPair, Op, OpParams, compact, module_call, register_op
+from .base import GLOBAL, IntPair, Op, OpParams, Reads, Saved, compact, module_call, register_op, window_reads
 
 
 class WindowParams(OpParams):
@@ -63,6 +70,17 @@ class Window(Op):
         k, s = pair(self.p.k), pair(self.stride())
         return f"{self.short} {k[0]}×{k[1]}" + (f" /{s[0]}" if s != (1, 1) else "")
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return [Saved.input(0)]
+
+    def reads(self, in_shapes, out_shape):
+        k, s, p = pair(self.p.k), pair(self.stride()), pair(self.p.pad)
+        return tuple(window_reads(k[a], s[a], 1, p[a]) for a in range(2))
+
 
 @register_op
 class MaxPool(Window):
@@ -71,6 +89,9 @@ class MaxPool(Window):
     torch_class = "MaxPool2d"
     short = "MaxPool"
     doc = "max pooling: k, stride (default k), pad, ceil"
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return [Saved.input(0), Saved.new(out_shape, "int64")]  # the argmax of every window
 
 
 class AvgPoolParams(WindowParams):
@@ -103,6 +124,15 @@ class AdaptiveParams(OpParams):
         return self
 
 
+def adaptive_reads(n_in: int, n_out: int) -> Reads:
+    """torch's adaptive windows from n_in to n_out positions: [floor(o·n/m), ceil((o+1)·n/m))."""
+    g = gcd(n_in, n_out)
+    period, advance = n_out // g, n_in // g
+    first = tuple(o * n_in // n_out for o in range(period))
+    last = tuple(-(-(o + 1) * n_in // n_out) - 1 for o in range(period))
+    return Reads(period, advance, first, last)
+
+
 @register_op
 class AdaptiveAvgPool(Op):
     kind = "adaptive_avgpool"
@@ -126,6 +156,18 @@ class AdaptiveAvgPool(Op):
         o = pair(self.p.out)
         return f"AdaptiveAvgPool {o[0]}×{o[1]}"
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return [] if tuple(out_shape[1:]) == (1, 1) else [Saved.input(0)]  # to 1x1 torch takes a mean
+
+    def reads(self, in_shapes, out_shape):
+        if tuple(out_shape[1:]) == (1, 1):
+            return GLOBAL
+        return tuple(adaptive_reads(in_shapes[0][1 + a], out_shape[1 + a]) for a in range(2))
+
 
 @register_op
 class GlobalAvgPool(Op):
@@ -147,6 +189,16 @@ class GlobalAvgPool(Op):
 
     def label(self, in_shapes, out_shape):
         return "GlobalAvgPool"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []  # torch computes it as a mean over H and W, whose backward needs only the shape
+
+    def reads(self, in_shapes, out_shape):
+        return GLOBAL
 
 
 

@@ -4,6 +4,9 @@ Dimensions are counted after the batch (0 = the first non-batch dimension), as e
 netgen. What the axes mean survives where it can: flattening H and W of a map gives a
 sequence of positions (N), flattening a whole map gives a feature vector; a `reshape` gives
 axes netgen cannot read (`?`) unless `axes:` names them.
+
+Both return a view of their input and keep nothing for backward. `flatten` only relabels
+positions, so each element of the vector keeps the receptive field it had in the map.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from ..shapes import VECTOR, axes_of, format_shape, with_axes
-from .base import Call, Input, Int, Op, OpParams, ShapeError, module_call, numel, register_op
+from .base import PER_POSITION, Call, Input, Int, Op, OpParams, ShapeError, module_call, numel, register_op
 
 
 def _merged_axes(axes: str) -> str:
@@ -68,6 +71,16 @@ class Flatten(Op):
 
     def label(self, in_shapes, out_shape):
         return "Flatten"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
 
 
 _AXES = re.compile(r"^[CHWN?]{1,8}$")
@@ -128,6 +141,16 @@ class Reshape(Op):
     def label(self, in_shapes, out_shape):
         return "Reshape " + format_shape(out_shape)
 
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0  # flatten + unflatten of a contiguous tensor: a view
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION
+
 
 @register_op
 class Identity(Op):
@@ -140,3 +163,13 @@ class Identity(Op):
 
     def label(self, in_shapes, out_shape):
         return "Identity"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return PER_POSITION

@@ -7,6 +7,8 @@ zero channels (fb.resnet.torch's concatenation with zeros); `side: both` splits 
 and after (the common PyTorch CIFAR ResNet, `F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, c//4, c//4))`).
 
 In a blueprint: `residual: {body: [...], shortcut: [{shortcut_a: {out: 32, stride: 2}}]}`.
+Memory: the zero-padding makes a new tensor; backward keeps nothing. Receptive field: output o
+reads input o × stride (a 1×1 window).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from ..shapes import expect_rank, format_shape, pair
-from .base import IntPair, Op, OpParams, PosInt, ShapeError, Support, compact, module_call, register_op
+from .base import IntPair, Op, OpParams, PosInt, ShapeError, Support, compact, module_call, register_op, window_reads
 
 SUPPORT = Support(("ShortcutA",), '''
 class ShortcutA(nn.Module):
@@ -88,3 +90,13 @@ class ShortcutA(Op):
     def label(self, in_shapes, out_shape):
         s = pair(self.p.stride)
         return f"Shortcut A{' /' + str(s[0]) if s != (1, 1) else ''}, {self.p.out}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return tuple(window_reads(1, s) for s in pair(self.p.stride))

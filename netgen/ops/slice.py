@@ -3,12 +3,15 @@
 ShuffleNet v2's stride-1 unit splits its channels in two halves (torchvision's `x.chunk(2,
 dim=1)`): two slices of the same input, `{dim: 0, end: c}` and `{dim: 0, start: c}`. The
 bounds follow Python's: negative ones count from the end, a missing `end` runs to the end.
+
+Memory: a view (torch.narrow) that keeps nothing for backward. Receptive field: per
+position; a slice of rows or columns shifts them by `start`.
 """
 
 from __future__ import annotations
 
-from ..shapes import ShapeError, format_shape
-from .base import Call, Input, Int, Op, OpParams, register_op
+from ..shapes import MAP, ShapeError, axes_of, format_shape
+from .base import PER_POSITION, Call, Input, Int, Op, OpParams, register_op, shift_reads
 
 
 class SliceParams(OpParams):
@@ -51,3 +54,16 @@ class Slice(Op):
 
     def label(self, in_shapes, out_shape):
         return f"Slice {'' if self.p.start is None else self.p.start}:{'' if self.p.end is None else self.p.end}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return 0  # torch.narrow is a view
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        dim, start, _ = self.bounds(in_shapes[0])
+        if axes_of(in_shapes[0]) == MAP and dim in (1, 2):  # a slice of rows or columns shifts them
+            return tuple(shift_reads(start if dim == 1 + a else 0) for a in range(2))
+        return PER_POSITION

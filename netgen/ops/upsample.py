@@ -3,17 +3,23 @@
 Give either `scale` (a factor, or a pair [h, w]) or `size` (the output H×W, an int or a
 pair). With `scale`, the output size is torch's: floor(in * scale) per axis.
 `align_corners` applies to bilinear only (torch refuses it for nearest).
+
+Memory: a new tensor; backward needs only the sizes and keeps nothing. Receptive field (torch's
+source index, with r = input/output positions: 1/scale, or in/out for `size`): nearest reads
+floor(o·r); bilinear reads floor(s) and the next position, s = (o + 1/2)·r − 1/2, or s = o·(in−1)/(out−1)
+with align_corners (only floor(s) when s is a whole number: the neighbour's weight is 0).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, model_validator
 
 from ..shapes import expect_rank, numel, pair
-from .base import IntPair, Op, OpParams, ShapeError, module_call, register_op
+from .base import IntPair, Op, OpParams, Reads, ShapeError, module_call, register_op
 
 
 def _number_or_pair(value):
@@ -97,3 +103,34 @@ class Upsample(Op):
     def label(self, in_shapes, out_shape):
         how = f"×{self.p.scale:g}" if isinstance(self.p.scale, float) else f"→{out_shape[1]}×{out_shape[2]}"
         return f"Upsample {how} {self.p.mode}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def reads(self, in_shapes, out_shape):
+        return tuple(self._axis_reads(in_shapes[0][1 + a], out_shape[1 + a], a) for a in range(2))
+
+    def _axis_reads(self, n_in: int, n_out: int, axis: int) -> Reads:
+        if self.p.align_corners and n_out > 1:
+            ratio, half = Fraction(n_in - 1, n_out - 1), Fraction(0)
+        elif self.p.scale is not None:
+            ratio = 1 / Fraction(_pair_float(self.p.scale)[axis]).limit_denominator(10**6)
+            half = Fraction(1, 2)
+        else:
+            ratio, half = Fraction(n_in, n_out), Fraction(1, 2)
+        period, advance = ratio.denominator, ratio.numerator
+        first, last = [], []
+        for o in range(period):
+            if self.p.mode == "nearest":
+                source = math.floor(o * ratio)
+                first.append(source)
+                last.append(source)
+                continue
+            exact = (o + half) * ratio - half
+            first.append(math.floor(exact))
+            last.append(math.floor(exact) + (0 if exact.denominator == 1 else 1))
+        return Reads(period, advance, tuple(first), tuple(last))

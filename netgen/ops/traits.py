@@ -1,0 +1,106 @@
+"""What an op tells the memory and receptive-field analyses about itself, as plain data.
+
+* `Saved`: one tensor that autograd keeps for the op's backward pass (torch's
+  `SavedVariable`: what `torch.autograd.graph.saved_tensors_hooks` sees). An op lists them in
+  `Op.saved_for_backward`; the analysis resolves each to a storage (an input's, the output's, or
+  a new one), so that a storage kept by several ops is counted once, as torch keeps it once.
+* `Reads`: which input positions, along one spatial axis, each output position reads. Output
+  position `o` reads inputs `first[o % period] + (o // period) * advance` through
+  `last[o % period] + (o // period) * advance` (an empty range when first > last). Every
+  resampling op is periodic this way on an unbounded canvas: a conv with stride s has period 1
+  and advance s, a transposed conv with stride s period s and advance 1, adaptive pooling from
+  n to m positions period m/g and advance n/g (g = gcd(n, m)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One tensor an op's backward keeps.
+
+    what:     "input" (input `index` itself, or, with `cast`, as cast to the op's compute dtype:
+              a new copy when the dtypes differ, as under autocast), "output" (the op's result),
+              "new" (a tensor the op makes for its backward: indices, masks, statistics, a copy),
+              "weight" (a parameter in the compute dtype: a new tensor only when that dtype is
+              not the parameter's float32, i.e. under autocast).
+    shape:    for "new" and "weight": the shape, without the batch dimension when `batched`.
+    dtype:    "compute" (the op's compute dtype, that of its output) or a torch dtype name.
+    if_grad:  kept only when one of these inputs requires grad (torch saves `other` of `a * b`
+              only for the gradient of `a`); None: whenever the op records a backward at all.
+    """
+
+    what: Literal["input", "output", "new", "weight"]
+    index: int = 0
+    shape: Shape = ()
+    dtype: str = "compute"
+    batched: bool = True
+    cast: bool = False
+    if_grad: tuple[int, ...] | None = None
+
+    @classmethod
+    def input(cls, index: int = 0, cast: bool = False, if_grad: tuple[int, ...] | None = None) -> Saved:
+        return cls("input", index=index, cast=cast, if_grad=if_grad)
+
+    @classmethod
+    def output(cls) -> Saved:
+        return cls("output")
+
+    @classmethod
+    def new(cls, shape: Shape, dtype: str = "compute", batched: bool = True,
+            if_grad: tuple[int, ...] | None = None) -> Saved:
+        return cls("new", shape=tuple(shape), dtype=dtype, batched=batched, if_grad=if_grad)
+
+    @classmethod
+    def weight(cls, numel: int, if_grad: tuple[int, ...] | None = None) -> Saved:
+        return cls("weight", shape=(numel,), batched=False, if_grad=if_grad)
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The input positions each output position reads along one axis (module docstring)."""
+
+    period: int
+    advance: int
+    first: tuple[int, ...]
+    last: tuple[int, ...]
+
+    def span(self, o: int) -> tuple[int, int]:
+        q, r = divmod(o, self.period)
+        return self.first[r] + q * self.advance, self.last[r] + q * self.advance
+
+
+POINTWISE = Reads(1, 1, (0,), (0,))
+GLOBAL = "global"  # every output position mixes every input position (global pooling, linear)
+KEEP = "keep"  # the output is not a map but keeps its input's field (flatten, dropout on a vector)
+
+
+def window_reads(kernel: int, stride: int, dilation: int = 1, pad_before: int = 0) -> Reads:
+    """A sliding window: output o reads o*stride - pad_before ... + (kernel - 1) * dilation."""
+    return Reads(1, stride, (-pad_before,), (-pad_before + (kernel - 1) * dilation,))
+
+
+def shift_reads(offset: int) -> Reads:
+    """Output o reads input o + offset (crop: offset = the top/left margin; pad: minus it)."""
+    return Reads(1, 1, (offset,), (offset,))
+
+
+DTYPE_BYTES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2, "int64": 8, "bool": 1}
+
+
+def promote(dtypes) -> str:
+    """torch's type promotion among floating dtypes: the widest wins (bf16 + fp16 -> float32)."""
+    kinds = set(dtypes)
+    if len(kinds) == 1:
+        return kinds.pop()
+    if "float64" in kinds:
+        return "float64"
+    return "float32"
+
+
+__all__ = ["Saved", "Reads", "POINTWISE", "GLOBAL", "KEEP", "window_reads", "shift_reads", "DTYPE_BYTES", "promote"]
