@@ -34,7 +34,8 @@ PARAM_DTYPE = "float32"
 def canonical_dtype(dtype: str) -> str:
     name = DTYPE_ALIASES.get(dtype, dtype)
     if name not in ("float32", "bfloat16", "float16"):
-        raise ValueError(f"Expected a dtype among float32, bfloat16, float16 (or fp32, bf16, fp16); received dtype={dtype!r}")
+        raise ValueError("Expected a dtype among float32, bfloat16, float16 (or fp32, bf16, fp16); "
+                         f"received dtype={dtype!r}")
     return name
 
 

@@ -148,6 +148,7 @@ def summarize(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: s
         name=graph.name, source=str(graph.meta.get("source", "")),
         inputs=[tuple(graph[i]["shape"]) for i in graph.inputs],
         outputs=[tuple(graph[o]["shape"]) for o in outputs],
-        rows=layer_rows(graph, batch, element, saved_activations(graph, batch, autocast_of(dtype)).per_node), batch=batch, dtype=dtype, optimizer=optimizer,
+        rows=layer_rows(graph, batch, element, saved_activations(graph, batch, autocast_of(dtype)).per_node),
+        batch=batch, dtype=dtype, optimizer=optimizer,
         blueprint_params=dict(graph.meta.get("params", {})), graph=graph,
     )

@@ -8,8 +8,8 @@ moves them back), so its state_dict holds `weight` and `bias` as torchvision's d
 refuses the other's kind of input with a hint, because torch would silently normalise a
 map's W positions instead of its channels.
 
-Memory: backward keeps the input, and the mean and 1/std of every normalised row. Receptive field: one position's features, so per position;
-over a vector, everything.
+Memory: backward keeps the input, and the mean and 1/std of every normalised row. Receptive
+field: one position's features, so per position; over a vector, everything.
 """
 
 from __future__ import annotations
