@@ -16,7 +16,7 @@ app = typer.Typer(
 )
 
 # Each module has `register(app)`; the order is the order of `netgen --help`.
-COMMAND_MODULES = ["build", "check", "summary", "render", "compare", "library", "schema"]
+COMMAND_MODULES = ["build", "check", "summary", "render", "slides", "view", "compare", "library", "schema"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"netgen.cli.{_name}").register(app)

@@ -56,10 +56,12 @@ def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
 
 
 def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", expand: list[str] | None = None,
-                params: bool = False) -> list[View]:
+                params: bool = False, straight: bool = False) -> list[View]:
     """The pictures a slide shows: one view, or at the blocks level, where one picture would not
-    keep 12 px text on a 1920x1080 slide, several pages cut between items (`pages.paginate`)."""
+    keep 12 px text on a 1920x1080 slide, several pages cut between items (`pages.paginate`).
+    `straight`: one column wherever it fits (the deck draws a block's inside so)."""
     view = choose_view(graph, detail, rankdir, expand, params)
+    view.straight = straight
     if detail != "blocks":
         return [view]
     best = paginate(view, rankdir)
@@ -67,7 +69,9 @@ def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
         # an item that alone is too large for a slide (a tall stage frame): unframed stages let the
         # pages cut between its blocks, and compact boxes narrow the blocks themselves
         for frame, level in ((False, view.compact), (False, 1), (False, 2), (True, 2)):
-            pages = paginate(build_view(graph, detail, expand, params, frame_stages=frame, compact=level), rankdir)
+            variant = build_view(graph, detail, expand, params, frame_stages=frame, compact=level)
+            variant.straight = straight
+            pages = paginate(variant, rankdir)
             if all(fits(*_size(p, rankdir)) for p in pages):
                 best = pages
                 break

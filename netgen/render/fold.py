@@ -46,6 +46,7 @@ class VNode:
     members: list[str] = field(default_factory=list)
     detail: str = ""
     wrap: bool = False  # title on two lines: the first op, then the rest of the chain
+    scope: tuple[str, ...] = ()  # for a box that stands for a block or stage: its path (what --expand takes)
 
 
 @dataclass
@@ -81,6 +82,7 @@ class View:
     owner: dict[str, str] = field(default_factory=dict)  # graph node -> view node
     side: dict[int, bool] = field(default_factory=dict)  # spine items off the main path (auxiliary heads)
     compact: int = 0  # 1: chain titles on two lines; 2: also nested blocks as boxes (see build_view)
+    straight: bool = False  # one column wherever that fits a slide (a block's inside reads top to bottom)
 
     def families(self) -> list[str]:
         from .style import FAMILY_ORDER
@@ -409,7 +411,8 @@ class _Folder:
             else:
                 stride, detail = self.unit_detail(entry)
                 title += stride
-            node = VNode(self.new_id(".".join(entry.scope)), title, "", "block", cluster, "unit", detail=detail)
+            node = VNode(self.new_id(".".join(entry.scope)), title, "", "block", cluster, "unit", detail=detail,
+                         scope=entry.scope)
         else:
             labels = [short_label(self.g[n]["op"].label(self.g[n]["in_shapes"], self.g[n]["shape"])) for n in entry.ops]
             family = self.g[entry.ops[0]]["op"].family

@@ -341,6 +341,8 @@ def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
         candidate = Plan(segments, {}, width, height, score)
         # a plan that keeps 12 px text beats one that does not, whatever it crosses
         rank = score - (100.0 if fits(width, height) else 0.0)
+        if view.straight and k == 1 and fits(width, height):
+            rank -= 1000.0  # asked for one column, and it fits
         if best is None or rank < best[0] - 1e-9:
             best = (rank, candidate)
         if across / (SLIDE_W_PX if rankdir == "TB" else SLIDE_H_PX) > 2 * along / (

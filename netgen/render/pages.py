@@ -23,7 +23,7 @@ def page_view(view: View, items: list[int], number: int, total: int, page_of: di
     """The part of `view` made of the spine items `items` (indices, in order), as its own view;
     `page_of` (view node -> page number) names the page at the other end of a link box."""
     page_of = page_of or {}
-    page = View(f"{view.name} ({number}/{total})", view.level, compact=view.compact)
+    page = View(f"{view.name} ({number}/{total})", view.level, compact=view.compact, straight=view.straight)
     nodes = {n for i in items for n in view.spine[i]}
     frames: set[str] = set()
     for n in nodes:

@@ -1,0 +1,58 @@
+"""`netgen slides`: a lecture deck of a blueprint, each picture fitting a 1920x1080 slide."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import NetgenError
+from ..render.output import DOT_TIMEOUT_S
+from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+from .render import EXIT_NO_DOT, RankDir, ThemeName
+
+
+def slides(
+    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the deck (default: <name>-slides/)."),
+    rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
+    theme: ThemeName = typer.Option(ThemeName.light, "--theme", help="Colour theme: light or dark."),
+    timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds dot may run per picture."),
+    sets: list[str] | None = SetOption,
+    input: str | None = InputOption,
+    format: str = FormatOption,
+) -> None:
+    """Write a deck for BLUEPRINT into a folder, in lecture order: the overview, then the inside of
+    each distinct block definition (the bottleneck, the inception module, the dense layer), every
+    arrow with its shape; each slide as NN-name.svg and NN-name.png (1920x1080 at most), all of
+    them as deck.pdf, and as deck.pptx where python-pptx is installed. Needs graphviz's `dot`."""
+    from ..render import INSTALL_HINT, DotFailed, DotMissing
+    from ..render.deck import deck_slides, slide_files
+
+    try:
+        graph = compile_from_cli(blueprint, sets, input)
+    except NetgenError as exc:
+        fail(exc, format)
+    folder = out or Path(f"{graph.name}-slides")
+    deck = deck_slides(graph, rankdir.value)
+    print(f"netgen: {graph.name}: {len(deck)} slides", file=sys.stderr)
+    try:
+        files = slide_files(deck, theme.value, rankdir.value, timeout,
+                            progress=lambda line: print(f"netgen: {line}", file=sys.stderr))
+    except DotMissing:
+        print(f"netgen: error: cannot draw the deck: {INSTALL_HINT.split(', so only')[0]}", file=sys.stderr)
+        raise typer.Exit(EXIT_NO_DOT) from None
+    except DotFailed as exc:
+        print(f"netgen: error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_NO_DOT) from None
+    write_files({folder / name: content for name, content in files.items()})
+    if "deck.pptx" not in files:
+        print("netgen: note: no deck.pptx (install python-pptx for one)", file=sys.stderr)
+    for slide in deck:
+        typer.echo(f"{folder / slide.name}.svg  {slide.title}")
+    typer.echo(f"wrote {len(files)} files to {folder}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("slides")(slides)
