@@ -9,7 +9,8 @@ import typer
 
 from ..errors import NetgenError
 from ..render.output import DOT_TIMEOUT_S
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .files import out_folder, write_files
 from .render import EXIT_NO_DOT, RankDir, ThemeName
 
 
@@ -22,6 +23,7 @@ def slides(
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Write a deck for BLUEPRINT into a folder, in lecture order: the overview, then the inside of
     each distinct block definition (the bottleneck, the inception module, the dense layer), every
@@ -31,7 +33,9 @@ def slides(
     from ..render.deck import deck_slides, slide_files
 
     try:
-        graph = compile_from_cli(blueprint, sets, input)
+        if out is not None:
+            out_folder(out)
+        graph = compile_from_cli(blueprint, sets, input, allow_path)
     except NetgenError as exc:
         fail(exc, format)
     folder = out or Path(f"{graph.name}-slides")
@@ -46,7 +50,10 @@ def slides(
     except DotFailed as exc:
         print(f"netgen: error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_NO_DOT) from None
-    write_files({folder / name: content for name, content in files.items()})
+    try:
+        write_files({folder / name: content for name, content in files.items()}, root=folder)
+    except NetgenError as exc:
+        fail(exc, format)
     if "deck.pptx" not in files:
         print("netgen: note: no deck.pptx (install python-pptx for one)", file=sys.stderr)
     for slide in deck:

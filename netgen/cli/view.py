@@ -9,7 +9,8 @@ import typer
 
 from ..errors import NetgenError
 from ..render.output import DOT_TIMEOUT_S
-from .common import FormatOption, InputOption, SetOption, compile_from_cli, fail, write_files
+from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .files import out_file, write_files
 from .render import EXIT_NO_DOT, RankDir, ThemeName
 
 
@@ -23,6 +24,7 @@ def view(
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     format: str = FormatOption,
+    allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Write BLUEPRINT as one HTML page that needs no network: the overview with every block box
     opening in place (and closing again), each box's layers with shapes and costs on hover, the
@@ -31,7 +33,9 @@ def view(
     from ..render.html import html_page
 
     try:
-        graph = compile_from_cli(blueprint, sets, input)
+        if out is not None:
+            out_file(out)
+        graph = compile_from_cli(blueprint, sets, input, allow_path)
     except NetgenError as exc:
         fail(exc, format)
     target = out or Path(f"{graph.name}.html")
@@ -44,7 +48,10 @@ def view(
     except DotFailed as exc:
         print(f"netgen: error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_NO_DOT) from None
-    write_files({target: page})
+    try:
+        write_files({target: page}, root=target.parent if out is not None else Path.cwd())
+    except NetgenError as exc:
+        fail(exc, format)
     typer.echo(f"wrote {target}")
     if open_page:
         import webbrowser
