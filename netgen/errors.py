@@ -9,6 +9,7 @@ the blueprint, what is wrong and how to fix it (mypy/ruff style). Passes append 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from dataclasses import dataclass, field, replace
 
@@ -73,15 +74,21 @@ def _source_line(span: Span) -> str | None:
     and only when it is printable text, so that an error never shows another file."""
     if not span.file.endswith((".yaml", ".yml")):
         return None
-    try:
-        with open(span.file, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if number == span.line:
-                    line = line.rstrip("\n")
-                    return line if line.isprintable() and len(line) <= 400 else None
-    except (OSError, ValueError):  # unreadable, or not UTF-8
+    lines = _lines(span.file)
+    if not 0 < span.line <= len(lines):
         return None
-    return None
+    line = lines[span.line - 1]
+    return line if line.isprintable() and len(line) <= 400 else None
+
+
+@functools.lru_cache(maxsize=8)
+def _lines(file: str) -> tuple[str, ...]:
+    """A blueprint's lines, read once for all its snippets (a blueprint is at most 1 MiB)."""
+    try:
+        with open(file, encoding="utf-8") as f:
+            return tuple(f.read(1 << 20).split("\n"))
+    except (OSError, ValueError):  # unreadable, or not UTF-8
+        return ()
 
 
 # Error codes, one registry (mypy's errorcodes.py): the docs list them from here.
@@ -110,16 +117,24 @@ class Diagnostics:
     """Collects diagnostics during a pass; `raise_if_any` ends the run with all of them."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    # (code, message, span) -> index in items: finding a repeat stays O(1) with many errors
+    _index: dict = field(default_factory=dict, repr=False)
 
     def error(self, code: str, message: str, span: Span | None = None, path: str = "", hint: str = "",
               note: str = "") -> None:
         """Record a mistake; the same mistake at the same place reached through another
         path (a block called many times) is counted, not repeated."""
-        for index, known in enumerate(self.items):
-            if (known.code, known.message, known.span) == (code, message, span) and span is not None:
-                if known.path != path:
-                    self.items[index] = replace(known, more=known.more + 1)
-                return
+        for position in range(len(self._index), len(self.items)):  # items added directly
+            known = self.items[position]
+            self._index.setdefault((known.code, known.message, known.span), position)
+        key = (code, message, span)
+        index = self._index.get(key) if span is not None else None
+        if index is not None:
+            known = self.items[index]
+            if known.path != path:
+                self.items[index] = replace(known, more=known.more + 1)
+            return
+        self._index[key] = len(self.items)
         self.items.append(Diagnostic(code, message, span, path, hint, note=note))
 
     def __bool__(self) -> bool:
@@ -141,12 +156,20 @@ class NetgenError(Exception):
         super().__init__(self.format(snippet=False))
 
     def format(self, snippet: bool = True) -> str:
-        body = "\n".join(d.format(snippet) for d in self.diagnostics)
+        shown = self.diagnostics[:MAX_SHOWN]
+        body = "\n".join(d.format(snippet) for d in shown)
         count = len(self.diagnostics)
-        return f"{body}\nFound {count} error{'s' if count != 1 else ''}."
+        rest = f" (the first {MAX_SHOWN} are shown)" if count > MAX_SHOWN else ""
+        return f"{body}\nFound {count} error{'s' if count != 1 else ''}{rest}."
 
     def to_json(self) -> str:
-        return json.dumps({"errors": [d.to_json() for d in self.diagnostics]}, indent=2)
+        return json.dumps({"errors": [d.to_json() for d in self.diagnostics[:MAX_SHOWN_JSON]],
+                           "count": len(self.diagnostics)}, indent=2)
+
+
+# a hostile blueprint can hold tens of thousands of mistakes; what is printed stays readable
+MAX_SHOWN = 200
+MAX_SHOWN_JSON = 10_000
 
 
 def did_you_mean(name: str, candidates) -> str:

@@ -408,7 +408,8 @@ def mutants(per_file: int = 2, seed: int = 9) -> list[Case]:
                 files["net.yaml"] = user.read_text()
             else:
                 files["net.yaml"] = mutated
-            cases.append(Case(f"mutant_{rel.replace('/', '_').removesuffix('.yaml')}_{n}", "mutants", files))
+            argv = ["check", "net.yaml"] if n % 2 == 0 else ["summary", "net.yaml"]  # the analysis too
+            cases.append(Case(f"mutant_{rel.replace('/', '_').removesuffix('.yaml')}_{n}", "mutants", files, argv))
     return cases
 
 
