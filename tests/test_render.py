@@ -82,8 +82,9 @@ def test_a_stage_opening_block_says_what_its_shortcut_is(tmp_path):
     # shortcut subsamples and pads channels; every other block adds the identity
     view = build_view(graph_of("resnet20"), "overview")
     units = [(n.title, n.count, n.detail) for n in view.nodes.values() if n.kind == "unit"]
-    assert units == [("Basic block A", 3, ""), ("Basic block A /2", 1, "option-A shortcut"),
-                     ("Basic block A", 2, ""), ("Basic block A /2", 1, "option-A shortcut"), ("Basic block A", 2, "")]
+    # the shortcut's detail is its op's own label: subsample by 2, pad to 32 (then 64) channels
+    assert units == [("Basic block A", 3, ""), ("Basic block A /2", 1, "Shortcut A /2, 32"),
+                     ("Basic block A", 2, ""), ("Basic block A /2", 1, "Shortcut A /2, 64"), ("Basic block A", 2, "")]
     path = write_blueprint(tmp_path, """netgen: 1
 name: own
 input: [4, 8, 8]

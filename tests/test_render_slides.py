@@ -137,3 +137,12 @@ def test_a_split_picture_says_so_and_shows_progress(tmp_path):
     assert all(f"slide {k + 1}/{count}" in result.stderr for k in range(count))
     for name in written:
         assert parse_svg((tmp_path / name).read_bytes()).fits_a_slide()
+
+
+def test_an_opened_stage_splits_the_overview_into_slides_that_fit(tmp_path):
+    result = CliRunner().invoke(app, ["render", "resnet50", "--expand", "layer3", "-o", str(tmp_path / "r.svg")])
+    assert result.exit_code == 0, result.output
+    pictures = sorted(tmp_path.iterdir())
+    assert pictures and all(parse_svg(p.read_bytes()).fits_a_slide() for p in pictures)
+    texts = {t for p in pictures for facts in [parse_svg(p.read_bytes())] for n in facts.nodes for t in facts.texts(n)}
+    assert "Conv 3×3 /2, 256 · BN · ReLU" in texts  # layer3.0's strided conv, drawn because layer3 is open

@@ -47,7 +47,7 @@ def render(
                                                help="Draw this block or stage one level finer (repeatable)."),
     params: bool = typer.Option(False, "--params/--no-params", help="Show parameter counts in the boxes."),
     poster: bool = typer.Option(False, "--poster", help="Draw one picture even when it cannot keep 12 px text on "
-                                "a 1920x1080 slide (otherwise refused, or split into slides at --detail blocks)."),
+                                "a 1920x1080 slide (otherwise split into slides, or refused at --detail full)."),
     timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds graphviz's dot may run."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
@@ -55,9 +55,8 @@ def render(
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Draw BLUEPRINT (into one file, -o FILE; not a folder) as a diagram that fits a 1920x1080
-    slide with text of at least 12 px. At
-    --detail blocks a picture too large for one slide is split into slides (FILE-1.svg, ...);
-    at other levels it is refused (exit 2) unless --poster. Without graphviz's `dot`, writes the
+    slide with text of at least 12 px. A picture too large for one slide is split into slides
+    (FILE-1.svg, ...), or at --detail full refused (exit 2), unless --poster. Without graphviz's `dot`, writes the
     .gv source, says how to install graphviz and exits 1."""
     from ..render import (
         INSTALL_HINT,
@@ -85,12 +84,12 @@ def render(
     root = target.parent if out is not None else Path.cwd()
     try:
         fmt = format_of(target)
-        if poster or detail is not Detail.blocks:
+        if poster or detail is Detail.full:
             views = [choose_view(graph, detail.value, rankdir.value, expand or [], params)]
             problem = None if poster else refusal(views[0], rankdir.value)
             if problem:
                 raise ValueError(f"{problem}; draw it with --detail blocks (split into slides), --expand PATH on "
-                                 f"the overview, `netgen slides {blueprint}`, or --poster for one large picture")
+                                 f"the overview, `netgen slides {graph.name}`, or --poster for one large picture")
         else:
             views = slide_views(graph, detail.value, rankdir.value, expand or [], params)
         sources = [to_dot(v, theme_of(theme.value), rankdir.value) for v in views]

@@ -54,10 +54,13 @@ def view(
         fail(exc, format)
     typer.echo(f"wrote {target}")
     if open_page:
+        import os
         import webbrowser
 
-        if not webbrowser.open(target.resolve().as_uri()):
-            print(f"netgen: no browser to open; open {target} yourself", file=sys.stderr)
+        headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
+                                                             os.environ.get("WAYLAND_DISPLAY"))
+        if headless or not webbrowser.open(target.resolve().as_uri()):
+            print(f"netgen: no browser to open here; open {target} in one", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

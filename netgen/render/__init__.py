@@ -57,13 +57,15 @@ def choose_view(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
 
 def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", expand: list[str] | None = None,
                 params: bool = False, straight: bool = False) -> list[View]:
-    """The pictures a slide shows: one view, or at the blocks level, where one picture would not
-    keep 12 px text on a 1920x1080 slide, several pages cut between items (`pages.paginate`).
+    """The pictures a slide shows: one view, or at the blocks level (and an overview with --expand),
+    where one picture would not keep 12 px text on a 1920x1080 slide, several pages cut between
+    items (`pages.paginate`). The full level is one view (the CLI refuses it when it cannot fit).
     `straight`: one column wherever it fits (the deck draws a block's inside so)."""
     view = choose_view(graph, detail, rankdir, expand, params)
     view.straight = straight
-    if detail != "blocks":
+    if detail == "full":
         return [view]
+    # the overview is one slide, unless --expand opened a part too large for it
     best = paginate(view, rankdir)
     if len(best) > 1 and not all(fits(*_size(p, rankdir)) for p in best):
         # an item that alone is too large for a slide (a tall stage frame): unframed stages let the

@@ -445,11 +445,15 @@ class _Folder:
         inner = {path: scope.meta.get("role") for path, scope in self.g.scopes.items() if _under(path, entry.scope)}
         if "projection" in inner.values():
             return stride, "projection shortcut"
-        if any(self.g[n]["op"] is not None and self.g[n]["op"].kind == "shortcut_a" for n in entry.ops):
-            return stride, "option-A shortcut"
-        # a shortcut spelled out as ops (an empty one is the identity)
+        # a shortcut spelled out as ops (an empty one is the identity); one op says what it is in
+        # its own label (CIFAR ResNets' "Shortcut A /2, 32"), so the renderer names no op kind
         spelled = [path for path, role in inner.items() if role == "shortcut"]
-        if any(_under(self.g[n]["path"], p) for n in entry.ops for p in spelled):
+        ops = [n for n in entry.ops if any(_under(self.g[n]["path"], p) for p in spelled)]
+        if len(ops) == 1 and self.g[ops[0]]["op"] is not None:
+            data = self.g[ops[0]]
+            label = data["op"].label(data["in_shapes"], data["shape"])
+            return stride, label if "shortcut" in label.lower() else f"shortcut: {label}"
+        if ops:
             return stride, "shortcut: own ops"
         return stride, ""
 
