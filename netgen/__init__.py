@@ -2,7 +2,7 @@
 diagrams and PyTorch. The pipeline, one module per stage:
 
     source.py     YAML with positions          blueprint.py  file model, imports, params
-    expr.py       safe `${...}` expressions     lower.py      items/blocks -> graph, shapes
+    expr.py       safe `${...}` expressions     lowering/     items/blocks -> graph, shapes
     graph.py      the IR (networkx DAG)         ops/          one file per primitive op
     codegen/      PyTorch source and module     cli/          the `netgen` command
 """

@@ -20,7 +20,7 @@ from . import library, limits
 from .blueprint import load_blueprint
 from .errors import Diagnostic, NetgenError, Span
 from .graph import Graph
-from .lower import lower
+from .lowering import lower
 
 
 def library_dir() -> Path:

@@ -1,0 +1,95 @@
+"""Block calls: a user-defined block lowered with its arguments checked against its params.
+
+A block call is a scope (a submodule) unless it is the whole body of a block or iteration.
+Its env is the block's params, overridden by the call's arguments, plus `in_shape` and
+`in_channels` of its input, plus its `let:`. Recursion is bounded by depth and node count.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..blueprint import BlockDef, type_matches, type_name
+from ..errors import did_you_mean
+from ..expr import ExprError
+from ..source import YDict
+from .items import Item
+from .naming import ScopeCtx
+from .registry import register_form
+
+if TYPE_CHECKING:
+    from .lowerer import Lowerer
+
+MAX_BLOCK_DEPTH = 64
+MAX_NODES = 200_000
+
+
+class BlockCalls:
+    """Block calls: the mixin of `Lowerer` that lowers them."""
+
+    def lower_block(self: Lowerer, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
+        block: BlockDef = self.bp.blocks[item.key]
+        if len(self.call_sites) >= MAX_BLOCK_DEPTH or len(self.graph) > MAX_NODES:
+            chain = " > ".join(name for name, _ in self.call_sites[-5:])
+            self.error("NG013", f"block `{item.key}` nests deeper than {MAX_BLOCK_DEPTH} calls or the network exceeds "
+                       f"{MAX_NODES} nodes (call chain: {chain} ...)", item.span, scope.path,
+                       "give a recursive block a base case (`if:` on a param that shrinks with each call)")
+            return None
+        env = self.input_env(item.env, [x])
+        # with an unknown input (an earlier error) the call's arguments are still checked
+        values = self.block_args(block, item, env or item.env, scope.path, quiet_inputs=env is None)
+        if values is None or env is None:
+            return None
+        values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
+        self.call_sites.append((item.key, item.span))
+        try:
+            values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
+            scope.block_root, scope.block_input = True, x
+            scope.names.clear()
+            self.graph.scopes[scope.path].doc = block.doc
+            return self.lower_body(block.body, values, x, scope, block.span)
+        finally:
+            self.call_sites.pop()
+
+    def block_args(self: Lowerer, block: BlockDef, item: Item, env: dict, path,
+                   quiet_inputs: bool = False) -> dict | None:
+        args = item.args if isinstance(item.args, YDict) else YDict()
+        values = dict(block.params)
+        ok_all = True
+        for key, raw in args.items():
+            if key in ("name", "from"):
+                continue
+            span = args.key_span(key)
+            if key not in block.params and key not in block.required:
+                self.error("NG005", f"block `{block.name}` has no parameter `{key}`", span, path,
+                           did_you_mean(str(key), list(block.params) + list(block.required)))
+                ok_all = False
+                continue
+            try:
+                value = self.value(raw, env, args.value_span(key), path)
+            except ExprError as exc:
+                ok_all = False
+                if not (quiet_inputs and str(exc).startswith("unknown name `in_")):
+                    self.error("NG003", f"{key}: {exc}", args.value_span(key), path, exc.hint)
+                continue
+            expected = block.required.get(key, block.params.get(key))
+            if not type_matches(value, expected):
+                self.error("NG007", f"`{block.name}.{key}` expects {type_name(expected)}; received {value!r}",
+                           args.value_span(key), path)
+                ok_all = False
+                continue
+            if isinstance(value, float) and type_name(expected) == "int":
+                value = int(value)
+            values[key] = value
+        for key, kind in block.required.items():
+            if key not in args:
+                self.error("NG006", f"block `{block.name}` needs `{key}` ({kind})", item.span, path,
+                           f"add `{key}: ...` to the call")
+                ok_all = False
+        return values if ok_all else None
+
+
+
+@register_form("block", keyword=False)
+def lower_block_form(lw: Lowerer, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
+    return lw.lower_block(item, x, scope)

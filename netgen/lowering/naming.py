@@ -1,0 +1,75 @@
+"""Names and scopes: which module name each item gets, and the per-scope table of the names
+defined so far (what `from:` resolves against).
+
+Naming follows nn.Sequential so that state_dict keys are predictable: in a list where no
+item is named, items are numbered 0, 1, 2…; once any item in a list has a `name`, the
+unnamed ones are named after their op or block (`relu`, `relu_1`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .items import Item
+    from .lowerer import Lowerer
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+@dataclass
+class ScopeCtx:
+    """Lowering state of one scope: the names defined in it, for naming and `from`."""
+
+    path: tuple[str, ...]
+    parent: ScopeCtx | None = None
+    block_root: bool = False
+    block_input: str | None = None
+    names: dict[str, str] = field(default_factory=dict)  # local name -> node id of its output
+    failed: set[str] = field(default_factory=set)  # local names whose lowering reported an error
+    children: dict[str, ScopeCtx] = field(default_factory=dict)
+
+    def child(self, name: str) -> ScopeCtx:
+        ctx = ScopeCtx(self.path + (name,), parent=self)
+        self.children[name] = ctx
+        return ctx
+
+
+class Naming:
+    """Module names: the mixin of `Lowerer` that checks and assigns them."""
+
+    def check_name(self: Lowerer, name: Any, span, path) -> str | None:
+        name = str(name)
+        if not IDENTIFIER.match(name):
+            self.error("NG007", f"module name `{name}` may only use letters, digits and `_`", span, path,
+                       "names become state_dict keys and Python attributes")
+            return None
+        return name
+
+    def assign_names(self: Lowerer, items: list[Item], scope: ScopeCtx, numbered: bool) -> list[str]:
+        explicit = [it.name for it in items if it.name]
+        seen: set[str] = set()
+        for it in items:
+            if it.name and (it.name in seen or it.name in scope.names):
+                self.duplicates.add(scope.path + (it.name,))
+                self.error("NG011", f"two modules named `{it.name}` in `{'.'.join(scope.path) or 'network'}`",
+                           it.name_span or it.span, scope.path + (it.name,), "give each item a distinct `name`")
+            if it.name:
+                seen.add(it.name)
+        taken = set(scope.names) | set(explicit) | {"input", "output"}
+        names = []
+        for position, it in enumerate(items):
+            if it.name:
+                names.append(it.name)
+                continue
+            base = str(position) if numbered and not explicit else it.default_name
+            name, n = base, 0
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+            taken.add(name)
+            names.append(name)
+        return names
+

@@ -1,0 +1,120 @@
+"""Op nodes: an op's params evaluated and validated (its pydantic schema), its arity
+checked and its shape rule applied as the node is created.
+
+With an unknown input (an earlier error) the params are still checked, not the shape,
+which would only repeat the first error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..errors import Span, did_you_mean
+from ..expr import ExprError
+from ..ops import REGISTRY
+from ..shapes import ShapeError, format_shape
+from ..source import YDict
+from .items import Item
+from .naming import ScopeCtx
+
+if TYPE_CHECKING:
+    from .lowerer import Lowerer
+
+
+class OpNodes:
+    """Op nodes: the mixin of `Lowerer` that validates ops and infers their shapes."""
+
+    def input_env(self: Lowerer, env: dict, inputs: list[str | None]) -> dict | None:
+        """The item's env plus `in_shape`/`in_channels` of its first input (None if unknown)."""
+        shapes = [self.graph[i]["shape"] if i is not None else None for i in inputs]
+        if any(s is None for s in shapes):
+            return None
+        return {**env, "in_shape": list(shapes[0]), "in_channels": shapes[0][0]}
+
+    def add_op(self: Lowerer, kind: str, args: Any, env: dict, name: str, inputs: list[str | None], scope: ScopeCtx,
+               span: Span | None, inserted: bool = False, shape_code: str = "NG009") -> str | None:
+        cls = REGISTRY[kind]
+        path = scope.path + (name,)
+        node_id = ".".join(path)
+        known = all(i is not None for i in inputs)
+        if known and not (cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs))):
+            want = f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs else f"at least {cls.min_inputs}"
+            self.error("NG015", f"`{kind}` takes {want} input(s); received {len(inputs)}", span, path,
+                       "list its inputs with `from: [a, b]`" if cls.min_inputs > 1 else "")
+            return None
+        # with an unknown input (an earlier error) the params are still checked, not the shape
+        item_env = self.input_env(env, inputs) if known else env
+        if isinstance(args, YDict):
+            raw = {k: v for k, v in args.items() if k not in ("name", "from")}
+        elif args is None:
+            raw = {}
+        else:
+            self.error("NG007", f"`{kind}` takes a mapping of parameters; received {args!r}", span, path,
+                       f"write `{kind}: {{...}}`")
+            return None
+        values, ok = {}, True
+        for key, value in raw.items():
+            try:
+                values[key] = self.value(value, item_env, args.value_span(key), path)
+            except ExprError as exc:
+                ok = False
+                if known or not str(exc).startswith("unknown name `in_"):
+                    self.error("NG003", f"{key}: {exc}", args.value_span(key), path, exc.hint)
+        if not ok:
+            return None
+        try:
+            params = cls.Params(**values)
+        except ValidationError as exc:
+            self.report_params(exc, cls, args if isinstance(args, YDict) else YDict(), span, path)
+            return None
+        if not known:
+            return None
+        op = cls(params)
+        in_shapes = [self.graph[i]["shape"] for i in inputs]
+        shape = None
+        try:
+            shape = tuple(op.infer_shape(in_shapes))
+        except ShapeError as exc:
+            shown = ", ".join(format_shape(s) for s in in_shapes)
+            message = str(exc) if "received" in str(exc) else f"`{kind}` cannot take input {shown}: {exc}"
+            code = "NG010" if cls.family == "merge" else shape_code
+            self.error(code, message, span, path, exc.hint)
+        if node_id in self.graph:
+            if path not in self.duplicates:  # assign_names has usually said so already
+                self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
+            return None
+        self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=inputs, shape=shape,
+                            inserted=inserted)
+        self.graph[node_id]["in_shapes"] = in_shapes
+        if shape is None:
+            return None
+        return node_id
+
+    def report_params(self: Lowerer, exc: ValidationError, cls, args: YDict, span, path) -> None:
+        fields = list(cls.Params.model_fields)
+        for err in exc.errors():
+            key = err["loc"][0] if err["loc"] else None
+            where = args.value_span(key) if key in args else span
+            if err["type"] == "extra_forbidden":
+                self.error("NG005", f"`{cls.kind}` has no parameter `{key}`", args.key_span(key), path,
+                           did_you_mean(str(key), fields) or f"it takes: {', '.join(fields) or 'no parameters'}")
+            elif err["type"] == "missing":
+                self.error("NG006", f"`{cls.kind}` needs `{key}`", span, path, f"add `{key}: ...`; {cls.doc}")
+            else:
+                message = err["msg"].removeprefix("Value error, ")
+                says_received = key is not None and "received" in message.lower()
+                received = f"; received {key}={err['input']!r}" if key is not None and not says_received else ""
+                self.error("NG007", f"`{cls.kind}`{'.' + str(key) if key else ''}: {message}{received}", where, path)
+
+
+    def add_merge(self: Lowerer, kind: str, args: Any, env: dict, inputs: list[str | None], scope: ScopeCtx,
+                  span: Span | None) -> str | None:
+        """A merge op that a form adds (residual's add, dense's and parallel's concat), named
+        after its op in `scope`; a shape mismatch is reported as a merge error (NG010)."""
+        name = self.assign_names([Item("op", kind, None, env, span)], scope, numbered=False)[0]
+        out = self.add_op(kind, args, env, name, inputs, scope, span, shape_code="NG010")
+        if out is not None:
+            scope.names[name] = out
+        return out

@@ -1,0 +1,78 @@
+"""Outputs: the graph's output nodes from `outputs:` (or the last item), training-only
+marking, and the check that every op's output is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..source import YList
+from .naming import ScopeCtx
+
+if TYPE_CHECKING:
+    from .lowerer import Lowerer
+
+
+class Outputs:
+    """Outputs: the mixin of `Lowerer` that finishes the graph."""
+
+    def finish_outputs(self: Lowerer, root: ScopeCtx, last: str | None, env: dict) -> None:
+        """`outputs:` lists references, or mappings {from: ref, name: field, training: true,
+        if: expr}: `training` marks outputs that exist only in training mode (GoogLeNet's
+        auxiliary heads); `if` drops an output when a param switches it off."""
+        bp = self.bp
+        if not bp.outputs:
+            if last is not None:
+                self.graph.add_node("output", kind="output", path=("output",), inputs=[last],
+                                    shape=self.graph[last]["shape"], span=bp.raw.key_span("network"))
+            return
+        outputs_yaml = bp.raw.get("outputs")
+        for index, spec in enumerate(bp.outputs):
+            span = outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None
+            training = False
+            if isinstance(spec, dict):
+                unknown = [k for k in spec if k not in ("from", "name", "training", "if")]
+                if unknown or "from" not in spec:
+                    self.error("NG015",
+                               "an output is a reference or {from: ref, name: field, training: bool, if: expr}",
+                               span, "outputs")
+                    continue
+                ok, wanted = self.try_value(spec.get("if", True), env, span, "outputs", "if")
+                if not ok or not wanted:
+                    continue
+                ref, field_name = str(spec["from"]), str(spec.get("name", spec["from"]))
+                training = bool(spec.get("training", False))
+            else:
+                ref = field_name = str(spec)
+            node = self.resolve(ref, root, span)
+            if node is None:
+                continue
+            out_id = f"output:{field_name}"
+            if out_id in self.graph:
+                self.error("NG011", f"two outputs named `{field_name}`", span, "outputs")
+                continue
+            self.graph.add_node(out_id, kind="output", path=("output", field_name), inputs=[node],
+                                shape=self.graph[node]["shape"], span=span)
+            self.graph[out_id]["training_only"] = training
+        if self.graph.outputs and all(self.graph[o].get("training_only") for o in self.graph.outputs):
+            self.error("NG015", "every output is training-only; the model would return nothing in eval mode",
+                       None, "outputs")
+        self.mark_training_only()
+
+    def mark_training_only(self: Lowerer) -> None:
+        """Nodes that feed only training-only outputs run only in training mode."""
+        graph = self.graph
+        for node in reversed(graph.topological()):
+            data = graph[node]
+            if data["kind"] == "output":
+                data.setdefault("training_only", False)
+                continue
+            users = list(graph.nx.successors(node))
+            data["training_only"] = bool(users) and all(graph[u].get("training_only") for u in users)
+
+    def check_unused(self: Lowerer) -> None:
+        for node, data in self.graph.nx.nodes(data=True):
+            if data["kind"] == "op" and self.graph.nx.out_degree(node) == 0:
+                self.error("NG012", f"the output of `{node}` is never used", data["span"], data["path"],
+                           "feed it to a later item with `from:`, list it in `outputs:`, or remove it")
+

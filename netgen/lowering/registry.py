@@ -1,0 +1,51 @@
+"""The form registry: each composite form (`seq`, `residual`, `parallel`, `dense`, and a
+block call) is one handler, registered by name, that lowers an `Item` of that form into its
+own scope and returns the id of its output node (None after an error).
+
+`repeat` and `if` are not forms: they expand into items before anything is lowered
+(`repeat.py`). Adding a form is one module with a `@register_form` handler, imported in
+`lowerer.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .items import Item
+    from .lowerer import Lowerer
+    from .naming import ScopeCtx
+
+FormHandler = Callable[["Lowerer", "Item", "str | None", "ScopeCtx"], "str | None"]
+
+# the keys that expand into items rather than being lowered as one (repeat.py)
+META = ("repeat", "if")
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    lower: FormHandler
+    keyword: bool  # written as its own key (`residual: {...}`); a block call is named by its block
+    names_inside: bool  # `name:`/`from:` inside the form's mapping name the item itself
+
+
+FORMS: dict[str, Form] = {}
+
+
+def register_form(name: str, keyword: bool = True,
+                  names_inside: bool = True) -> Callable[[FormHandler], FormHandler]:
+    def decorate(handler: FormHandler) -> FormHandler:
+        if name in FORMS:
+            raise ValueError(f"form {name!r} registered twice")
+        FORMS[name] = Form(name, handler, keyword, names_inside)
+        return handler
+
+    return decorate
+
+
+def keyword_forms() -> list[str]:
+    """The form keywords a blueprint may write as an item's key, in registration order."""
+    return [name for name, form in FORMS.items() if form.keyword]
