@@ -7,10 +7,11 @@ diagrams and PyTorch. The pipeline, one module per stage:
     codegen/      PyTorch source and module     cli/          the `netgen` command
 """
 
-from .api import compile_blueprint, library_blueprints, load, python_source
+from .api import compile_blueprint, compile_text, library_blueprints, load, loads, python_source
 from .errors import Diagnostic, NetgenError
 
 __version__ = "0.1.0"
 __all__ = [
-    "compile_blueprint", "load", "python_source", "library_blueprints", "NetgenError", "Diagnostic", "__version__",
+    "compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints", "NetgenError",
+    "Diagnostic", "__version__",
 ]

@@ -4,6 +4,7 @@
     graph = netgen.compile_blueprint("blueprints/resnet50.yaml", num_classes=10)
     model = netgen.load("blueprints/resnet50.yaml", num_classes=10)    # an nn.Module
     text = netgen.python_source("blueprints/resnet50.yaml")
+    model = netgen.loads(yaml_text)      # or netgen.load({...}): a blueprint without a file
 
 Keyword arguments override the blueprint's params; `input=(3, 32, 32)` overrides its input.
 A bare library name (`"resnet50"`) is looked up in the blueprint library.
@@ -12,15 +13,17 @@ A bare library name (`"resnet50"`) is looked up in the blueprint library.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import library, limits
+from . import library, limits, plugins
 from .blueprint import load_blueprint
 from .errors import Diagnostic, NetgenError, Span
 from .graph import Graph
 from .lowering import lower
+from .names import name_from_stem
+from .source import MAX_FILE_BYTES, load_yaml_text
 
 
 def library_dir() -> Path:
@@ -51,16 +54,27 @@ def resolve_blueprint(path: str | os.PathLike) -> Path:
 
 
 def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = None,
-                      allow_paths: Sequence[str | os.PathLike] = (), **params: Any) -> Graph:
+                      allow_paths: Sequence[str | os.PathLike] = (), *, allow_plugins: bool = False,
+                      **params: Any) -> Graph:
     """Load, validate, lower and shape-check a blueprint; raise NetgenError on mistakes.
 
     The compile runs under the wall-clock budget of netgen/limits.py; `allow_paths` are
-    folders, besides the blueprint's own, $NETGEN_PATH and the library, that imports may use."""
-    file = resolve_blueprint(path)
+    folders, besides the blueprint's own, $NETGEN_PATH and the library, that imports may use;
+    `allow_plugins=True` lets the blueprint import the Python modules its `plugins:` names."""
+    return _compile(resolve_blueprint(path), None, input, params, allow_paths, allow_plugins)
+
+
+def _compile(file: Path, text: str | None, input, params: dict, allow_paths, allow_plugins: bool) -> Graph:
+    """One compile of a file, or of `text` named `file` (compile_text)."""
     with limits.compile_budget(where=Span(str(file), 1, 1)):
         try:
             bp = load_blueprint(file, overrides=params, input_shape=list(input) if input else None,
-                                allow_paths=[Path(p) for p in allow_paths])
+                                allow_paths=[Path(p) for p in allow_paths], text=text)
+            preloaded = {bp.files[0]: load_yaml_text(text, str(file))} if text is not None and bp.files else {}
+            plugins.activate(bp.files, allow_plugins, preloaded)
+            named = _names_itself(preloaded.get(bp.files[0])) if preloaded else True
+            if not named and bp.name == name_from_stem(file.stem):
+                bp.name = "model"  # not `net__string_`: text has no file name to take one from
             return lower(bp)
         except RecursionError:  # a structure nested past Python's stack: the user's input, not a bug
             raise NetgenError([Diagnostic("NG013", "the blueprint nests too deeply to compile", Span(str(file), 1, 1),
@@ -68,17 +82,75 @@ def compile_blueprint(path: str | os.PathLike, input: Sequence[int] | None = Non
                               ) from None
 
 
-def python_source(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any) -> str:
+# The file name errors show for a blueprint given as text or as a dict (there is no file).
+TEXT_SOURCE, DICT_SOURCE = "<string>", "<dict>"
+
+
+def compile_text(text: str, input: Sequence[int] | None = None, allow_paths: Sequence[str | os.PathLike] = (), *,
+                 allow_plugins: bool = False, source: str = TEXT_SOURCE, **params: Any) -> Graph:
+    """`compile_blueprint` for a blueprint held in a string (a notebook cell). `use:` and
+    `extends:` resolve as for a file in the current folder (then NETGEN_PATH, the library);
+    errors name `<string>:line:col`. Without `name:` the model is called `model`."""
+    if not isinstance(text, str):
+        raise TypeError(f"netgen.loads takes the blueprint's YAML text; received {type(text).__name__}")
+    if len(text) > MAX_FILE_BYTES:  # the bound a file has (characters are at least a byte each)
+        raise NetgenError([Diagnostic("NG001", f"the blueprint text is longer than {MAX_FILE_BYTES:,} characters",
+                                      Span(source, 1, 1), hint="a blueprint is a short YAML text")])
+    return _compile(Path(source), text, input, params, allow_paths, allow_plugins)
+
+
+def _names_itself(data: Any) -> bool:
+    return isinstance(data, dict) and "name" in data
+
+
+def _dict_text(blueprint: Mapping) -> str:
+    """A blueprint dict as YAML text, so that it is checked exactly as a file is."""
+    import yaml
+
+    try:
+        return yaml.safe_dump(_plain_data(blueprint), sort_keys=False, allow_unicode=True)
+    except yaml.representer.RepresenterError as exc:
+        raise NetgenError([Diagnostic("NG002", f"a blueprint dict holds only dicts, lists, strings, numbers, booleans "
+                                               f"and None; received {type(exc.args[1]).__name__}",
+                                      hint="convert other values (tuples are fine) before netgen.load")]) from None
+
+
+def _plain_data(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_data(v) for v in value]
+    return value
+
+
+def python_source(path: str | os.PathLike | Mapping, input: Sequence[int] | None = None, *,
+                  allow_plugins: bool = False, **params: Any) -> str:
     """The standalone PyTorch source that `netgen build` writes."""
     from .codegen import generate_source
 
-    graph = compile_blueprint(path, input, **params)
+    graph = _compile_any(path, input, allow_plugins, params)
     return generate_source(graph, Path(graph.meta["source"]).name)[0]
 
 
-def load(path: str | os.PathLike, input: Sequence[int] | None = None, **params: Any):
-    """Compile a blueprint into an in-memory `torch.nn.Module` (the generated source, executed)."""
+def _compile_any(source: str | os.PathLike | Mapping, input, allow_plugins: bool, params: dict) -> Graph:
+    if isinstance(source, Mapping):
+        return compile_text(_dict_text(source), input, allow_plugins=allow_plugins, source=DICT_SOURCE, **params)
+    return compile_blueprint(source, input, allow_plugins=allow_plugins, **params)
+
+
+def load(path: str | os.PathLike | Mapping, input: Sequence[int] | None = None, *, allow_plugins: bool = False,
+         **params: Any):
+    """Compile a blueprint into an in-memory `torch.nn.Module` (the generated source, executed).
+    `path` is a file, a library name (`"resnet50"`), or the blueprint itself as a dict."""
     from .codegen.module import build_module  # imports torch only here
 
-    graph = compile_blueprint(path, input, **params)
+    graph = _compile_any(path, input, allow_plugins, params)
+    return build_module(graph, Path(graph.meta["source"]).name)
+
+
+def loads(text: str, input: Sequence[int] | None = None, *, allow_plugins: bool = False, **params: Any):
+    """`load` for a blueprint held in a string: `netgen.loads(cell_text, num_classes=10)`."""
+    from .codegen.module import build_module  # imports torch only here
+
+    graph = compile_text(text, input, allow_plugins=allow_plugins, **params)
     return build_module(graph, Path(graph.meta["source"]).name)

@@ -31,7 +31,7 @@ from .errors import Diagnostic, Diagnostics, NetgenError, Span, did_you_mean
 from .expr import ExprError, interpolate
 from .imports import ImportRefused, ImportRoots
 from .names import model_name_problem, name_from_stem
-from .source import YDict, YList, load_yaml
+from .source import YDict, YList, load_yaml, load_yaml_text
 
 LANGUAGE_VERSION = 1
 # `size` is an int or a pair [h, w] of ints, as conv and pool take for kernel, stride and padding.
@@ -49,6 +49,7 @@ class FileModel(BaseModel):
     input: list[StrictInt | str] | None = None  # StrictInt: `true` is not a size
     extends: str | None = None
     use: list[str] = []
+    plugins: list[str] = []  # Python modules with user-defined ops, imported only when allowed (plugins.py)
     params: dict[str, Any] = {}
     let: dict[str, Any] = {}
     blocks: dict[str, Any] = {}
@@ -193,7 +194,7 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
 
 def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack: list[str],
                blocks: dict[str, BlockDef], files: list[str], roots: ImportRoots,
-               span: Span | None = None) -> tuple[FileModel, YDict] | None:
+               span: Span | None = None, text: str | None = None) -> tuple[FileModel, YDict] | None:
     key = str(path.resolve())
     limits.check_deadline(span)
     if key in stack:
@@ -202,7 +203,7 @@ def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack
     if key in seen:
         return None
     try:
-        data = load_yaml(path)
+        data = load_yaml(path) if text is None else load_yaml_text(text, str(path))
     except NetgenError as exc:
         diags.items.extend(exc.diagnostics)
         return None
@@ -280,18 +281,20 @@ def type_name(expected: Any) -> str:
 
 def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
                    input_shape: list[int] | None = None, allow_paths: Sequence[str | Path] = (),
-                   roots: ImportRoots | None = None, variants: tuple[str, ...] = ()) -> Blueprint:
+                   roots: ImportRoots | None = None, variants: tuple[str, ...] = (),
+                   text: str | None = None) -> Blueprint:
     """Read a blueprint and its imports, apply param overrides; raise NetgenError on mistakes.
 
     Imports resolve inside the folder of `path`, $NETGEN_PATH, the library and `allow_paths`
     (netgen/library.py); `roots` and `variants` carry those and the `extends:` chain down a
-    variant's bases."""
+    variant's bases. `text`: the blueprint's YAML when it is not a file (`path` is then only its
+    name)."""
     path = Path(path)
     roots = roots or ImportRoots(path.parent, [Path(p) for p in allow_paths])
     diags = Diagnostics()
     blocks: dict[str, BlockDef] = {}
     files: list[str] = []
-    loaded = _load_file(path, diags, {}, [], blocks, files, roots)
+    loaded = _load_file(path, diags, {}, [], blocks, files, roots, text=text)
     diags.raise_if_any()
     model, data = loaded
     name = _model_name(model, data, path, diags)

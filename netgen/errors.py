@@ -109,6 +109,7 @@ CODES = {
     "NG014": "import error (`use:`)",
     "NG015": "malformed structure (repeat, residual, parallel, if, seq)",
     "NG016": "output: `-o` names the wrong kind of path, or the files cannot be written",
+    "NG017": "plugin refused (not allowed), malformed, missing or failing to import (`plugins:`)",
 }
 
 

@@ -10,7 +10,7 @@ A blueprint is untrusted input, and importing a module runs its code. So a bluep
 *asks* for plugins; netgen imports them only when the user allows it, with `--allow-plugins`
 on the command line, `allow_plugins=True` in the Python API, or the setting
 `NETGEN_ALLOW_PLUGINS=mod1,mod2` (an allow-list of module names). Without that, a blueprint
-that names a plugin is refused (NG016) before anything is imported: no Python runs from a
+that names a plugin is refused (NG017) before anything is imported: no Python runs from a
 blueprint.
 """
 
@@ -27,7 +27,7 @@ from .errors import Diagnostic, NetgenError, Span
 from .ops import REGISTRY
 
 ALLOW_ENV = "NETGEN_ALLOW_PLUGINS"
-CODE = "NG016"
+CODE = "NG017"
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 # module name -> the op names it registered (imported once per process)
 LOADED: dict[str, list[str]] = {}
@@ -47,10 +47,16 @@ def requested(raw: Any) -> list[tuple[Any, Span | None]]:
     return [(name, spans(i)) for i, name in enumerate(names)]
 
 
-def activate(raw: Any, allow: bool = False, file: str = "") -> list[str]:
-    """Import the plugins a blueprint asks for, if the user allows them; return their names.
-    Raise NetgenError (NG016) naming each refused or broken plugin, before importing any."""
-    wanted = requested(raw)
+def activate(files: Iterable[str], allow: bool = False, preloaded: dict[str, Any] | None = None) -> list[str]:
+    """Import the plugins that the blueprint files of one compile (the one built, its bases,
+    its imports) ask for, if the user allows them; return their names. Raise NetgenError
+    (NG017) naming each refused or malformed entry before importing any. `preloaded` holds
+    the parsed data of files that are not on disk (a blueprint given as text)."""
+    from .source import load_yaml
+
+    wanted: list[tuple[Any, Span | None]] = []
+    for file in dict.fromkeys(files):
+        wanted += requested((preloaded or {}).get(file) if file in (preloaded or {}) else load_yaml(file))
     if not wanted:
         return []
     setting = allowed_by_setting()
@@ -66,9 +72,11 @@ def activate(raw: Any, allow: bool = False, file: str = "") -> list[str]:
                 f"--allow-plugins (Python: allow_plugins=True) or set {ALLOW_ENV}={name}"))
     if problems:
         raise NetgenError(problems)
-    for name, span in wanted:
-        load(name, span)
-    return [name for name, _ in wanted]
+    names = list(dict.fromkeys(name for name, _ in wanted))
+    spans = dict(reversed(wanted))
+    for name in names:
+        load(name, spans[name])
+    return names
 
 
 def load(name: str, span: Span | None = None) -> list[str]:
@@ -91,10 +99,14 @@ def load(name: str, span: Span | None = None) -> list[str]:
 
 
 def _failed(name: str, exc: BaseException, span: Span | None) -> NetgenError:
+    # the innermost line of the plugin's own code (not netgen's, not importlib's)
+    netgen_dir = os.path.dirname(os.path.abspath(__file__))
     where = ""
     tb = exc.__traceback__
     while tb is not None:
-        where = f" ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
+        file = tb.tb_frame.f_code.co_filename
+        if not file.startswith("<") and not os.path.abspath(file).startswith(netgen_dir + os.sep):
+            where = f" ({file}:{tb.tb_lineno})"
         tb = tb.tb_next
     return NetgenError([Diagnostic(CODE, f"the plugin `{name}` failed to import: {type(exc).__name__}: {exc}{where}",
                                    span, "plugins", "the error is in the plugin's code; see docs/plugins.md")])

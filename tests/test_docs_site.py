@@ -93,21 +93,25 @@ def test_every_command_in_the_docs_runs(block, tmp_path):
         pytest.skip(block.skip)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
+    # this checkout's netgen, after whatever the block itself puts on PYTHONPATH
+    path_line = f'export PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{ROOT}"\n'
     for name, target in (("netgen", f'"{sys.executable}" -m netgen'), ("python", f'"{sys.executable}"')):
-        (bin_dir / name).write_text(f'#!/bin/sh\nexec {target} "$@"\n')
+        (bin_dir / name).write_text(f'#!/bin/sh\n{path_line}exec {target} "$@"\n')
         (bin_dir / name).chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
     for linked in ("blueprints", "docs"):
         (work / linked).symlink_to(ROOT / linked)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
-           "NO_MKDOCS_2_WARNING": "1"}
-    env.pop("COLUMNS", None)
-    for command in block.commands:
-        run = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=work, env=env, capture_output=True,
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "NO_MKDOCS_2_WARNING": "1"}
+    for name in ("COLUMNS", "PYTHONPATH", "NETGEN_ALLOW_PLUGINS"):
+        env.pop(name, None)
+    # an sh block is one script (an `export` holds for the lines after it); quoted commands run one by one
+    scripts = ["set -e -o pipefail\n" + "\n".join(block.commands)] if block.lang == "sh" else block.commands
+    for script in scripts:
+        run = subprocess.run(["bash", "-o", "pipefail", "-c", script], cwd=work, env=env, capture_output=True,
                              text=True, timeout=300)
         expected = 2 if block.expect_error else 0
-        assert run.returncode == expected, f"{block.id}: `{command}` exited {run.returncode}\n{run.stdout[-2000:]}" \
+        assert run.returncode == expected, f"{block.id}: `{script}` exited {run.returncode}\n{run.stdout[-2000:]}" \
                                            f"\n{run.stderr[-2000:]}"
 
 

@@ -11,7 +11,7 @@ from ..analysis.formats import render_summary
 from ..codegen import generate_source
 from ..errors import NetgenError
 from ..shapes import format_shape
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 from .files import out_folder, write_files
 from .summary import WideOption, console
 
@@ -23,6 +23,7 @@ def build(
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     wide: bool = WideOption,
+    allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
@@ -30,7 +31,7 @@ def build(
     per-stage summary with the totals."""
     try:
         out_folder(out)
-        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
         source, class_name = generate_source(graph, Path(graph.meta["source"]).name)
         files: dict[Path, str | bytes] = {out / f"{graph.name}.py": source}
         for extra in BUILD_EXTRAS:

@@ -6,19 +6,20 @@ import typer
 
 from ..errors import NetgenError
 from ..shapes import format_shape
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 
 
 def check(
     blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
+    allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Validate a blueprint and check every shape, without importing torch."""
     try:
-        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, format)
     ops = sum(1 for _ in graph.ops())

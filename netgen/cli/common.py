@@ -23,6 +23,8 @@ AllowPathOption = typer.Option(None, "--allow-path", metavar="DIR",
                                help="Let `use:`/`extends:` import from DIR too (repeatable); by default imports "
                                     "stay in the blueprint's folder, NETGEN_PATH and the library.")
 INPUT_SPAN = Span("<--input>", 1, 1)
+AllowPluginsOption = typer.Option(False, "--allow-plugins",
+                                  help="Let the blueprint import the Python modules its `plugins:` names (runs them).")
 
 
 def parse_input(text: str | None) -> list[int] | None:
@@ -39,9 +41,10 @@ def parse_input(text: str | None) -> list[int] | None:
 
 
 def compile_from_cli(blueprint: str, sets: list[str] | None, input_text: str | None,
-                     allow_paths: list[str] | None = None) -> Graph:
+                     allow_paths: list[str] | None = None, allow_plugins: bool = False) -> Graph:
     overrides = dict(parse_override(s) for s in (sets or []))
-    return compile_blueprint(blueprint, parse_input(input_text), allow_paths=allow_paths or (), **overrides)
+    return compile_blueprint(blueprint, parse_input(input_text), allow_paths=allow_paths or (),
+                             allow_plugins=allow_plugins, **overrides)
 
 
 def fail(exc: NetgenError, fmt: str = "text") -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import NetgenError
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 from .summary import BatchOption, DTypeOption, OptimizerOption, WideOption, console
 
 SetAOption = typer.Option(None, "--set-a", metavar="KEY=VALUE", help="Override a param of A only (repeatable).")
@@ -31,6 +31,7 @@ def compare(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables."),
     wide: bool = WideOption,
+    allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
@@ -44,11 +45,11 @@ def compare(
         raise typer.Exit(2)
     b_path = b or a
     try:
-        graph_a = compile_from_cli(a, sets_a, input_a, allow_path)
+        graph_a = compile_from_cli(a, sets_a, input_a, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
     try:
-        graph_b = compile_from_cli(b_path, sets, input, allow_path)
+        graph_b = compile_from_cli(b_path, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
     kwargs = {"batch": batch, "dtype": dtype.value, "optimizer": optimizer.value}

@@ -17,8 +17,27 @@ def list_blueprints() -> None:
         typer.echo(f"{path.stem:<24} {doc}")
 
 
-def list_ops() -> None:
-    """List the primitive ops with their parameters."""
+PluginNamesOption = typer.Option(None, "--plugin", "-p", metavar="MODULE",
+                                 help="Also import this plugin module (repeatable): naming it is the permission.")
+
+
+def load_plugins_or_fail(names: list[str] | None) -> None:
+    """Import the plugins named on the command line; a broken one is a located user error."""
+    from ..errors import NetgenError
+    from ..plugins import load_named
+    from .common import fail
+
+    try:
+        load_named(names or [])
+    except NetgenError as exc:
+        fail(exc)
+
+
+def list_ops(plugin: list[str] | None = PluginNamesOption) -> None:
+    """List the primitive ops with their parameters (and those of the plugins named)."""
+    from ..plugins import plugin_of
+
+    load_plugins_or_fail(plugin)
     seen = set()
     for name in sorted(REGISTRY):
         cls = REGISTRY[name]
@@ -26,7 +45,8 @@ def list_ops() -> None:
             continue
         seen.add(cls)
         aliases = f" (alias {', '.join(cls.aliases)})" if cls.aliases else ""
-        typer.echo(f"{cls.kind:<18} {cls.doc}{aliases}")
+        source = f" [plugin {plugin_of(cls.kind)}]" if plugin_of(cls.kind) else ""
+        typer.echo(f"{cls.kind:<18} {cls.doc}{aliases}{source}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import Diagnostic, NetgenError
 from ..render.output import DOT_TIMEOUT_S, run_dot
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 from .files import option_span, out_file, write_files
 
 EXIT_NO_DOT = 1
@@ -51,6 +51,7 @@ def render(
     timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds graphviz's dot may run."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
+    allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
@@ -75,7 +76,7 @@ def render(
         if out is not None:
             out_file(out)
             format_of(out)
-        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except ValueError as exc:  # an -o suffix that is no picture format
         fail(NetgenError([Diagnostic("NG016", str(exc), option_span("-o"), "-o")]), format)
     except NetgenError as exc:

@@ -11,7 +11,7 @@ from enum import Enum
 import typer
 
 from ..errors import NetgenError
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
 
 
 class DType(str, Enum):
@@ -60,6 +60,7 @@ def summary(
     csv_out: bool = typer.Option(False, "--csv", help="Print the rows as CSV (exact integers)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables, for slides and docs."),
     wide: bool = WideOption,
+    allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
@@ -71,7 +72,7 @@ def summary(
         typer.echo("netgen summary: choose one of --json, --csv, --markdown", err=True)
         raise typer.Exit(2)
     try:
-        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
     result = summarize(graph, batch=batch, dtype=dtype.value, optimizer=optimizer.value)
