@@ -120,6 +120,8 @@ def test_the_cli_sees_plugin_ops_as_ops(tmp_path):
     assert rows["down2"]["output_shape"] == [64, 8, 8]
     assert rows["down1"]["buffers"] == 32 * 3 * 3 and rows["down1"]["params"] == 0
     assert rows["down1"]["other_flops"] == 2 * 9 * 32 * 16 * 16
+    # conv1's 3x3 window, then the blur's 3x3 at stride 1 on conv1's grid: 3 + (3 - 1) = 5, stride 2
+    assert rows["down1"]["receptive_field"]["size"] == [5, 5] and rows["down1"]["receptive_field"]["stride"] == [2, 2]
 
     rendered = netgen_cli("render", BLURNET, "--allow-plugins", "-o", tmp_path / "blurnet.gv", cwd=tmp_path)
     assert rendered.returncode == 0, rendered.stderr

@@ -13,7 +13,7 @@ diagram style, registered with `@register_op`. A blueprint asks for it with
 from __future__ import annotations
 
 from netgen.ops import Op, OpParams, register_op
-from netgen.ops.base import PosInt, ShapeError, Support, format_shape, module_call
+from netgen.ops.base import PosInt, Saved, ShapeError, Support, format_shape, module_call, window_reads
 
 SUPPORT = Support(("BlurPool2d",), '''
 class BlurPool2d(nn.Module):
@@ -65,6 +65,19 @@ class BlurPool(Op):
 
     def window(self):
         return ((3, 3), (self.p.stride, self.p.stride), (1, 1))
+
+    # -- what the memory and receptive-field analyses need (netgen/ops/traits.py) ----------
+    def output_alias(self, in_shapes, training):
+        return None  # a new tensor, in training and in eval
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        channels, height, width = in_shapes[0]
+        # the reflect pad keeps its input; conv2d keeps the padded copy (the filter is a buffer)
+        return [Saved.input(0), Saved.new((channels, height + 2, width + 2))]
+
+    def reads(self, in_shapes, out_shape):
+        # per axis: output o reads inputs o*stride - 1 ... o*stride + 1 (reflected at the borders)
+        return (window_reads(3, self.p.stride, 1, 1), window_reads(3, self.p.stride, 1, 1))
 
     def emit_support(self):
         return (SUPPORT,)
