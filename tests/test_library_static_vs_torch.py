@@ -118,9 +118,17 @@ def check_against_torch(path, input_shape=None) -> int:
         # batch 2: BN in training mode needs more than one value per channel
         train_calls, _ = measure(model, torch.randn(2, *shape, generator=gen), training=True)
     modules = dict(model.named_modules())
+    parameters = dict(model.named_parameters())
     compared, problems = 0, []
     for node, data in graph.ops():
         op = data["op"]
+        if op.is_tensor:  # a learnable tensor is a parameter of its scope, under the node's name
+            param = parameters.get(node)
+            static = op.param_count(data["in_shapes"], data["shape"])
+            if param is None or param.numel() != static:
+                problems.append(f"{node}: static {static} parameters, torch {None if param is None else param.numel()}")
+            compared += 1
+            continue
         if node not in modules:
             # ops emitted as expressions (`+`, torch.flatten, torch.cat) have no module
             if op.emit_module(data["in_shapes"], data["shape"]) is not None:

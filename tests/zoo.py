@@ -80,7 +80,8 @@ def check_static(torchvision, name: str, blueprint: str | None = None) -> None:
 
 def check_outputs(torchvision, name: str, input_shape=(3, 64, 64), blueprint: str | None = None) -> None:
     """torchvision's weights load into netgen's module with strict=True; eval-mode outputs and
-    hook-measured MACs agree at `input_shape`, and equal the static count."""
+    hook-measured MACs agree at `input_shape`, and equal the static count; training-mode outputs
+    agree for the same random seed."""
     path = BLUEPRINTS / f"{blueprint or name}.yaml"
     torch.manual_seed(0)
     tv = torchvision.models.get_model(name, weights=None)
@@ -97,3 +98,12 @@ def check_outputs(torchvision, name: str, input_shape=(3, 64, 64), blueprint: st
     assert torch.isfinite(tv_out).all() and tv_out.abs().max() > 0
     assert (ng_out - tv_out).abs().max().item() <= 1e-5 * max(1.0, tv_out.abs().max().item())
     assert static_macs(graph) == ng_macs == tv_macs
+    # training mode: batch statistics, and stochastic depth drawing the same random numbers
+    tv.train()
+    ng.train()
+    outs = []
+    for model in (tv, ng):
+        torch.manual_seed(3)
+        with torch.no_grad():
+            outs.append(model(x))
+    assert (outs[1] - outs[0]).abs().max().item() <= 1e-5 * max(1.0, outs[0].abs().max().item())
