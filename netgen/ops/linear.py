@@ -63,7 +63,7 @@ class Linear(Op):
         return None
 
     def saved_for_backward(self, in_shapes, out_shape):
-        return [Saved.input(0, cast=True), Saved.weight(in_shapes[0][0] * self.p.out, if_grad=(0,))]
+        return [Saved.input(0, cast=True), Saved.weight(in_shapes[0][-1] * self.p.out, if_grad=(0,))]
 
     def reads(self, in_shapes, out_shape):
         return GLOBAL
