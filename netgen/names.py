@@ -38,7 +38,7 @@ type isinstance getattr setattr open exec eval compile __import__ globals locals
 # tuple methods a NamedTuple field would shadow (`_fields`, `_make`... start with `_`)
 TUPLE_NAMES = frozenset({"count", "index"})
 
-_MODULE = re.compile(r"[A-Za-z0-9_]+")
+_MODULE = re.compile(r"[A-Za-z0-9_-]+")  # `-`: torchvision's RegNet keys (block1-0), via add_module
 _MODEL = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -58,7 +58,7 @@ def module_name_problem(name: object) -> str | None:
     """A module or branch name: a state_dict key part and a Python attribute (or, all
     digits, an nn.Sequential index)."""
     if not isinstance(name, str) or not _MODULE.fullmatch(name):
-        return f"module name `{_shown(name)}` may only use letters, digits and `_`"
+        return f"module name `{_shown(name)}` may only use letters, digits, `_` and `-`"
     if _length(name):
         return _length(name)
     if name.startswith("_"):

@@ -53,6 +53,13 @@ def with_axes(sizes, axes: str) -> tuple[int, ...]:
     return sizes if axes == default else Dims(sizes, axes)
 
 
+def channels(shape) -> int:
+    """The size of the channel axis: a map's first, a channels-last map's last; the first
+    dimension where no axis (or several) is `C`."""
+    axes = axes_of(shape)
+    return shape[axes.index("C")] if axes.count("C") == 1 else shape[0]
+
+
 def kind_name(shape) -> str:
     """`C×H×W map`, `channels-last H×W×C map`, ... or `rank-2 tensor (axes ??)`."""
     axes = axes_of(shape)

@@ -215,7 +215,8 @@ def test_module_names_that_would_break_the_module_are_refused(name):
     assert module_name_problem(name)
 
 
-@pytest.mark.parametrize("name", ["conv1", "0", "layer1", "downsample", "Mixed_5b", "AuxLogits", "branch3x3dbl_1"])
+@pytest.mark.parametrize("name", ["conv1", "0", "layer1", "downsample", "Mixed_5b", "AuxLogits", "branch3x3dbl_1",
+                                  "block1-0"])
 def test_module_names_of_the_library_pass(name):
     assert module_name_problem(name) is None
 

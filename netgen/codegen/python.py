@@ -116,6 +116,7 @@ class ClassDraft:
     args: list[str]
     returns: list[tuple[str, bool]]  # (variable, training only)
     return_names: list[str] = field(default_factory=list)  # the network's output fields (top class only)
+    tensors: frozenset[str] = frozenset()  # attributes that hold an nn.Parameter, not a module
 
 
 class PythonEmitter:
@@ -235,6 +236,7 @@ class PythonEmitter:
             base = camel(local if not local.isdigit() else (scope.kind if scope else "Block"))
         init: list[tuple[str, str]] = []
         values: list[int | float] = []
+        tensors = {u.name for u in units if u.node is not None and self.g[u.node]["op"].is_tensor}
         attrs = Namespace()
         attr_of: dict[str, str] = {}
         for unit in units:
@@ -313,7 +315,8 @@ class PythonEmitter:
             names = [self.g[o]["path"][-1] for o in self.g.outputs]
         else:
             returns, names = [(var[v], False) for v in outs], []
-        return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns, names)
+        return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns, names,
+                          frozenset(tensors))
 
     # -- rendering -------------------------------------------------------------------------
     def render_class(self, signature: tuple) -> str:
@@ -355,6 +358,8 @@ class PythonEmitter:
             text, cursor = self.fill(template, cursor, instances[0], column_param)
             if attr.isidentifier():
                 lines.append(f"{INDENT * 2}self.{attr} = {_indent(text, 2)}")
+            elif attr in draft.tensors:  # add_module takes modules only
+                lines.append(f'{INDENT * 2}self.register_parameter("{attr}", {_indent(text, 2)})')
             else:
                 lines.append(f'{INDENT * 2}self.add_module("{attr}", {_indent(text, 2)})')
         lines.append("")

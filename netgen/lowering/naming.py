@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from .items import Item
     from .lowerer import Lowerer
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
+# letters, digits, `_` and `-` (torchvision's RegNet keys: `trunk_output.block1.block1-0`); a name
+# that is not a Python identifier is emitted with add_module/getattr and a string literal
+IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -42,8 +44,8 @@ class Naming:
 
     def check_name(self: Lowerer, name: Any, span, path) -> str | None:
         name = str(name)
-        if not IDENTIFIER.match(name):
-            self.error("NG007", f"module name `{name}` may only use letters, digits and `_`", span, path,
+        if not IDENTIFIER.fullmatch(name):  # fullmatch: `$` would let a trailing newline through
+            self.error("NG007", f"module name `{name}` may only use letters, digits, `_` and `-`", span, path,
                        "names become state_dict keys and Python attributes")
             return None
         return name

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from ..errors import Span, did_you_mean
 from ..expr import ExprError
 from ..ops import REGISTRY
-from ..shapes import ShapeError, format_shape
+from ..shapes import ShapeError, channels, format_shape
 from ..source import YDict
 from .items import Item
 from .naming import ScopeCtx
@@ -27,11 +27,12 @@ class OpNodes:
     """Op nodes: the mixin of `Lowerer` that validates ops and infers their shapes."""
 
     def input_env(self: Lowerer, env: dict, inputs: list[str | None]) -> dict | None:
-        """The item's env plus `in_shape`/`in_channels` of its first input (None if unknown)."""
+        """The item's env plus `in_shape`/`in_channels` of its first input (None if unknown):
+        `in_channels` is the size of its channel axis (the last of a channels-last map)."""
         shapes = [self.graph[i]["shape"] if i is not None else None for i in inputs]
         if any(s is None for s in shapes):
             return None
-        return {**env, "in_shape": list(shapes[0]), "in_channels": shapes[0][0]}
+        return {**env, "in_shape": list(shapes[0]), "in_channels": channels(shapes[0])}
 
     def add_op(self: Lowerer, kind: str, args: Any, env: dict, name: str, inputs: list[str | None], scope: ScopeCtx,
                span: Span | None, inserted: bool = False, shape_code: str = "NG009") -> str | None:
@@ -75,7 +76,9 @@ class OpNodes:
         in_shapes = [self.graph[i]["shape"] for i in inputs]
         shape = None
         try:
-            shape = tuple(op.infer_shape(in_shapes))
+            shape = op.infer_shape(in_shapes)
+            if not isinstance(shape, tuple):  # a `Dims` (a tuple that knows its axes) stays as it is
+                shape = tuple(shape)
         except ShapeError as exc:
             shown = ", ".join(format_shape(s) for s in in_shapes)
             message = str(exc) if "received" in str(exc) else f"`{kind}` cannot take input {shown}: {exc}"

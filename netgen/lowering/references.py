@@ -43,8 +43,9 @@ class References:
                        "`input`; naming a later item would make a cycle")
             return None
         node = ctx.names[parts[0]]
-        for part in parts[1:]:
-            ctx = ctx.children.get(parts[parts.index(part) - 1]) if ctx else None
+        # `a.b.a`: each part is looked up in the scope the part before it names
+        for previous, part in zip(parts[:-1], parts[1:], strict=True):
+            ctx = ctx.children.get(previous) if ctx else None
             if ctx is None or part not in ctx.names:
                 self.error("NG008", f"unknown reference `{ref}` in `from`", span, scope.path,
                            did_you_mean(part, ctx.names if ctx else ()) or "")

@@ -1,0 +1,103 @@
+"""Issue 12's language: tensor kinds checked through whole blueprints (a located error with a
+hint on the wrong kind, `in_channels` of a channels-last map), module names with `-` emitted as
+valid Python, a learnable tensor keyed by its item's name, and dotted references whose parts
+repeat (`from: a.b.a`)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_blueprint
+
+import netgen
+from netgen.errors import NetgenError
+
+HEADER = "netgen: 1\nname: t\ninput: [8, 6, 6]\n"
+
+
+def errors_of(tmp_path, text):
+    path = write_blueprint(tmp_path, HEADER + text)
+    with pytest.raises(NetgenError) as info:
+        netgen.compile_blueprint(path)
+    return info.value.diagnostics
+
+
+def test_linear_on_a_map_is_a_located_error_with_a_hint(tmp_path):
+    (d,) = errors_of(tmp_path, "network:\n  - conv: {out: 4, k: 3}\n  - linear: {out: 10}\n")
+    assert d.code == "NG009" and (d.span.line, d.span.col) == (6, 5)
+    assert "linear expects the features last" in d.message and "4×4×4" in d.message
+    assert "permute first" in d.hint and "flatten" in d.hint
+
+
+def test_a_conv_on_a_channels_last_map_says_permute_back(tmp_path):
+    (d,) = errors_of(tmp_path, "network:\n  - permute: {dims: [1, 2, 0]}\n  - conv: {out: 4, k: 1}\n")
+    assert d.code == "NG009" and d.span.line == 6
+    assert "channels-last" in d.message and "6×6×8" in d.message and "permute" in d.hint
+
+
+def test_a_channels_last_mlp_compiles_with_its_shapes_and_in_channels(tmp_path):
+    path = write_blueprint(tmp_path, HEADER + """network:
+  - permute: {dims: [1, 2, 0]}
+  - layernorm: {eps: 1.0e-6}
+  - linear: {out: "${4 * in_channels}"}
+  - gelu
+  - linear: {out: 8}
+  - permute: {dims: [2, 0, 1]}
+  - conv: {out: 3, k: 1}
+""")
+    graph = netgen.compile_blueprint(path)
+    shapes = [tuple(d["shape"]) for _, d in graph.ops()]
+    # in_channels of the 6×6×8 channels-last map is its last dimension, 8
+    assert shapes == [(6, 6, 8), (6, 6, 8), (6, 6, 32), (6, 6, 32), (6, 6, 8), (8, 6, 6), (3, 6, 6)]
+    torch = pytest.importorskip("torch")
+    model = netgen.load(path)
+    assert tuple(model(torch.randn(2, 8, 6, 6)).shape) == (2, 3, 6, 6)
+
+
+def test_names_with_a_dash_become_add_module_and_getattr(tmp_path):
+    path = write_blueprint(tmp_path, HEADER + """network:
+  - seq:
+      name: block1
+      body:
+        repeat: 2
+        as: i
+        name: block1-${i}
+        body:
+          - conv: {out: 8, k: 1, name: conv}
+          - learnable: {shape: [8, 1, 1], init: 0.5, name: layer-scale}
+""")
+    source = netgen.python_source(path)
+    compile(source, "t.py", "exec")  # valid Python
+    assert 'self.add_module("block1-0"' in source and 'getattr(self, "block1-1")' in source
+    assert 'self.register_parameter("layer-scale"' in source
+    torch = pytest.importorskip("torch")
+    model = netgen.load(path)
+    keys = list(model.state_dict())
+    assert keys == ["block1.block1-0.layer-scale", "block1.block1-0.conv.weight", "block1.block1-0.conv.bias",
+                    "block1.block1-1.layer-scale", "block1.block1-1.conv.weight", "block1.block1-1.conv.bias"]
+    x = torch.randn(1, 8, 6, 6)
+    first, second = getattr(model.block1, "block1-0"), getattr(model.block1, "block1-1")
+    assert torch.allclose(model(x), second(first(x)))
+
+
+@pytest.mark.parametrize("bad", ["a.b", "two words", "conv\\n", "x+y"])
+def test_other_characters_in_names_are_refused(tmp_path, bad):
+    (d,) = errors_of(tmp_path, f'network:\n  - conv: {{out: 4, k: 1, name: "{bad}"}}\n')
+    assert d.code == "NG007" and "may only use letters, digits, `_` and `-`" in d.message
+
+
+def test_a_dotted_reference_whose_parts_repeat_resolves(tmp_path):
+    path = write_blueprint(tmp_path, HEADER + """network:
+  - seq:
+      name: a
+      body:
+        - seq:
+            name: b
+            body:
+              - conv: {out: 4, k: 1, name: a}
+              - relu
+  - conv: {out: 5, k: 1, from: a.b.a, name: head}
+  - concat: {from: [a, head]}
+""")
+    graph = netgen.compile_blueprint(path)
+    assert graph.inputs_of("head") == ["a.b.a"]
+    assert tuple(graph[graph.outputs[0]]["shape"]) == (9, 6, 6)
