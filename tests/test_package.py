@@ -130,6 +130,38 @@ def test_load_from_another_folder_uses_the_installed_package(venv, tmp_path):
     assert result["params"] == 25_557_032
 
 
+def test_a_users_blueprint_builds_on_the_installed_library(venv, tmp_path):
+    # the example: a variant of the library's ResNet-50 and a network of the library's
+    # blocks, written in a folder that has nothing else. 25,557,032 is torchvision's ResNet-50;
+    # 10 classes instead of 1000 drop 2048 x 990 weights and 990 biases from fc.
+    (tmp_path / "mine.yaml").write_text("netgen: 1\nextends: netgen:resnet50\nparams: {num_classes: 10}\n")
+    run = run_in(tmp_path, venv / "netgen", "check", "mine.yaml")
+    assert run.returncode == 0, run.stderr
+    assert f"{25_557_032 - 2048 * 990 - 990:,} parameters" in run.stdout
+    (tmp_path / "blocks.yaml").write_text(
+        "netgen: 1\ninput: [3, 32, 32]\nuse: [netgen:lib/resnet_blocks.yaml]\nnetwork:\n"
+        "  - conv: {out: 64, k: 3, pad: 1, bias: false}\n  - basic_block: {planes: 64}\n  - gap\n  - flatten\n"
+        "  - linear: {out: 10}\n")
+    run = run_in(tmp_path, venv / "netgen", "check", "blocks.yaml")
+    assert run.returncode == 0, run.stderr
+    # conv 3->64 3x3; a basic block: two 3x3 64->64 convs and their BNs; fc 64->10 with bias
+    assert f"{3 * 64 * 9 + 2 * (64 * 64 * 9 + 2 * 64) + 64 * 10 + 10:,} parameters" in run.stdout
+
+
+def test_the_installed_package_prints_the_schema_and_loads_text(venv, tmp_path):
+    schema = run_in(tmp_path, venv / "netgen", "schema")
+    assert schema.returncode == 0 and json.loads(schema.stdout)["title"] == "netgen blueprint"
+    shipped = run_in(tmp_path, venv / "python", "-c",
+                     "import netgen.library as l; print((l.root() / 'netgen.schema.json').read_text(), end='')")
+    assert shipped.stdout == schema.stdout
+    script = ("import netgen\n"
+              "m = netgen.loads('netgen: 1\\ninput: [3, 8, 8]\\nnetwork: [{conv: {out: 4, k: 3}}]\\n')\n"
+              "print(sum(p.numel() for p in m.parameters()))\n")
+    run = run_in(tmp_path, venv / "python", "-c", script)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(3 * 4 * 9 + 4)
+
+
 def test_bash_completion_offers_the_commands(venv, tmp_path):
     shown = run_in(tmp_path, venv / "netgen", "--show-completion", "bash")
     assert shown.returncode == 0 and "_NETGEN_COMPLETE" in shown.stdout, shown.stdout + shown.stderr
