@@ -168,3 +168,7 @@ def test_bash_completion_offers_the_commands(venv, tmp_path):
     # What the installed bash function does on `netgen bu<TAB>`.
     run = run_in(tmp_path, venv / "netgen", _NETGEN_COMPLETE="complete_bash", COMP_WORDS="netgen bu", COMP_CWORD="1")
     assert run.stdout.split() == ["build"], run.stdout + run.stderr
+    # `netgen build resnet1<TAB>`: the library's names, from the installed package
+    run = run_in(tmp_path, venv / "netgen", _NETGEN_COMPLETE="complete_bash", COMP_WORDS="netgen build resnet1",
+                 COMP_CWORD="2")
+    assert set(run.stdout.split()) == {n for n in library_names() if n.startswith("resnet1")}, run.stdout + run.stderr

@@ -11,13 +11,22 @@ from ..analysis.formats import render_summary
 from ..codegen import generate_source
 from ..errors import NetgenError
 from ..shapes import format_shape
-from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    BlueprintArgument,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    fail,
+)
 from .files import out_folder, write_files
 from .summary import WideOption, console
 
 
 def build(
-    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    blueprint: str = BlueprintArgument,
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder (made if missing): OUT/<name>.py "
                              "and a diagram; an existing file there is refused."),
     sets: list[str] | None = SetOption,

@@ -6,11 +6,20 @@ import typer
 
 from ..errors import NetgenError
 from ..shapes import format_shape
-from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    BlueprintArgument,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    fail,
+)
 
 
 def check(
-    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    blueprint: str = BlueprintArgument,
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     allow_plugins: bool = AllowPluginsOption,

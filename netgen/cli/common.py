@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import typer
 
@@ -23,6 +24,26 @@ AllowPathOption = typer.Option(None, "--allow-path", metavar="DIR",
                                help="Let `use:`/`extends:` import from DIR too (repeatable); by default imports "
                                     "stay in the blueprint's folder, NETGEN_PATH and the library.")
 INPUT_SPAN = Span("<--input>", 1, 1)
+def complete_blueprint(incomplete: str) -> list[str]:
+    """Shell completion of a blueprint argument: library names, `netgen:` names, and .yaml
+    files under the folder being typed."""
+    from .. import library
+
+    names = [p.stem for p in library.models()]
+    if incomplete.startswith(library.LIBRARY_PREFIX):
+        return [library.LIBRARY_PREFIX + n for n in names if (library.LIBRARY_PREFIX + n).startswith(incomplete)]
+    folder = Path(incomplete).parent if "/" in incomplete else Path(".")
+    try:
+        files = sorted(str(p) + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                       if p.suffix in (".yaml", ".yml") or (p.is_dir() and not p.name.startswith(".")))
+    except OSError:
+        files = []
+    files = [f[2:] if f.startswith("./") else f for f in files]
+    return [c for c in (*names, *files) if c.startswith(incomplete)]
+
+
+BlueprintArgument = typer.Argument(..., help="Blueprint file, or a library model name.",
+                                   autocompletion=complete_blueprint)
 AllowPluginsOption = typer.Option(False, "--allow-plugins",
                                   help="Let the blueprint import the Python modules its `plugins:` names (runs them).")
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 import typer
 
 from ..errors import NetgenError
-from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    complete_blueprint,
+    fail,
+)
 from .summary import BatchOption, DTypeOption, OptimizerOption, WideOption, console
 
 SetAOption = typer.Option(None, "--set-a", metavar="KEY=VALUE", help="Override a param of A only (repeatable).")
@@ -18,8 +27,9 @@ def _label(blueprint: str, sets: list[str] | None, input_text: str | None) -> st
 
 
 def compare(
-    a: str = typer.Argument(..., help="Blueprint A (the baseline)."),
-    b: str | None = typer.Argument(None, help="Blueprint B; omitted: A again, changed by --set/--input."),
+    a: str = typer.Argument(..., help="Blueprint A (the baseline).", autocompletion=complete_blueprint),
+    b: str | None = typer.Argument(None, help="Blueprint B; omitted: A again, changed by --set/--input.",
+                                   autocompletion=complete_blueprint),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     sets_a: list[str] | None = SetAOption,

@@ -10,7 +10,16 @@ import typer
 
 from ..errors import Diagnostic, NetgenError
 from ..render.output import DOT_TIMEOUT_S, run_dot
-from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    BlueprintArgument,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    fail,
+)
 from .files import option_span, out_file, write_files
 
 EXIT_NO_DOT = 1
@@ -36,7 +45,7 @@ PROGRESS_BOXES = 150  # a picture this large takes dot seconds: say what is happ
 
 
 def render(
-    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    blueprint: str = BlueprintArgument,
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file: .svg, .pdf, .png or .gv "
                                        "(default: <name>.svg); a picture split into slides adds -1, -2, ..."),
     detail: Detail = typer.Option(Detail.overview, "--detail", "-d", help="overview: a node per block or stage; "

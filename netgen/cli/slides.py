@@ -9,13 +9,22 @@ import typer
 
 from ..errors import NetgenError
 from ..render.output import DOT_TIMEOUT_S
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    BlueprintArgument,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    fail,
+)
 from .files import out_folder, write_files
 from .render import EXIT_NO_DOT, RankDir, ThemeName
 
 
 def slides(
-    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    blueprint: str = BlueprintArgument,
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the deck (default: <name>-slides/)."),
     rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
     theme: ThemeName = typer.Option(ThemeName.light, "--theme", help="Colour theme: light or dark."),
@@ -24,6 +33,7 @@ def slides(
     input: str | None = InputOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
+    allow_plugins: bool = AllowPluginsOption,
 ) -> None:
     """Write a deck for BLUEPRINT into a folder, in lecture order: the overview, then the inside of
     each distinct block definition (the bottleneck, the inception module, the dense layer), every
@@ -35,7 +45,7 @@ def slides(
     try:
         if out is not None:
             out_folder(out)
-        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, format)
     folder = out or Path(f"{graph.name}-slides")

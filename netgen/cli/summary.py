@@ -11,7 +11,16 @@ from enum import Enum
 import typer
 
 from ..errors import NetgenError
-from .common import AllowPathOption, AllowPluginsOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    BlueprintArgument,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    fail,
+)
 
 
 class DType(str, Enum):
@@ -49,7 +58,7 @@ def console():
 
 
 def summary(
-    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    blueprint: str = BlueprintArgument,
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     depth: int | None = DepthOption,

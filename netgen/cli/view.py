@@ -9,13 +9,22 @@ import typer
 
 from ..errors import NetgenError
 from ..render.output import DOT_TIMEOUT_S
-from .common import AllowPathOption, FormatOption, InputOption, SetOption, compile_from_cli, fail
+from .common import (
+    AllowPathOption,
+    AllowPluginsOption,
+    BlueprintArgument,
+    FormatOption,
+    InputOption,
+    SetOption,
+    compile_from_cli,
+    fail,
+)
 from .files import out_file, write_files
 from .render import EXIT_NO_DOT, RankDir, ThemeName
 
 
 def view(
-    blueprint: str = typer.Argument(..., help="Blueprint file, or a library model name."),
+    blueprint: str = BlueprintArgument,
     out: Path | None = typer.Option(None, "--out", "-o", help="The page to write (default: <name>.html)."),
     open_page: bool = typer.Option(True, "--open/--no-open", help="Open the page in the default browser."),
     rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
@@ -25,6 +34,7 @@ def view(
     input: str | None = InputOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
+    allow_plugins: bool = AllowPluginsOption,
 ) -> None:
     """Write BLUEPRINT as one HTML page that needs no network: the overview with every block box
     opening in place (and closing again), each box's layers with shapes and costs on hover, the
@@ -35,7 +45,7 @@ def view(
     try:
         if out is not None:
             out_file(out)
-        graph = compile_from_cli(blueprint, sets, input, allow_path)
+        graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, format)
     target = out or Path(f"{graph.name}.html")
