@@ -25,7 +25,7 @@ FILE_NAME = "netgen.schema.json"
 MODELINE = "# yaml-language-server: $schema="
 
 # Forms and the keys each takes (lower.py's check_keys calls).
-FORMS = ("seq", "residual", "parallel", "dense")
+FORMS = ("seq", "residual", "parallel", "dense", "split")
 ITEM_SIDE_KEYS = ("name", "from")
 EXPRESSION = {"type": "string", "pattern": r"\$", "description": "an expression: `$name` or `${...}`"}
 _BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
@@ -133,6 +133,15 @@ def _forms() -> dict[str, dict]:
                        "properties": {"dense": {**closed, "required": ["repeat", "body"], "properties": {
                            "repeat": count, "as": {"type": "string"}, "name": {"type": "string"}, "body": items,
                            "from": {"$ref": "#/definitions/from"}}}, **_side_keys()}},
+        "form.split": {**closed, "required": ["split"], "description": "named parts along a dimension",
+                       "properties": {"split": {**closed, "required": ["names"], "properties": {
+                           "dim": {"anyOf": [{"type": "integer"}, {"$ref": "#/definitions/expression"}]},
+                           "chunks": count,
+                           "sizes": {"anyOf": [{"type": "array", "items": count},
+                                               {"$ref": "#/definitions/expression"}]},
+                           "names": {"anyOf": [{"type": "array", "items": {"type": "string"}},
+                                               {"$ref": "#/definitions/expression"}]},
+                           "from": {"$ref": "#/definitions/from"}}}, "from": {"$ref": "#/definitions/from"}}},
     }
 
 

@@ -101,3 +101,36 @@ def test_a_dotted_reference_whose_parts_repeat_resolves(tmp_path):
     graph = netgen.compile_blueprint(path)
     assert graph.inputs_of("head") == ["a.b.a"]
     assert tuple(graph[graph.outputs[0]]["shape"]) == (9, 6, 6)
+
+
+def test_split_makes_named_parts_as_torch_chunk_and_split_do(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: t
+input: [7, 4, 4]
+network:
+  - split: {dim: 0, chunks: 3, names: [a, b, c]}
+  - split: {dim: 1, sizes: [1, 3], names: [top, rest], from: a}
+  - concat: {from: [rest, top], dim: 1, name: rows}
+  - concat: {from: [c, b, rows]}
+""")
+    graph = netgen.compile_blueprint(path)
+    # torch.chunk(7 channels, 3): 3, 3, 1; then the 4 rows of `a` as 1 + 3
+    assert [tuple(graph[n]["shape"]) for n in ("a", "b", "c", "top", "rest")] == [
+        (3, 4, 4), (3, 4, 4), (1, 4, 4), (3, 1, 4), (3, 3, 4)]
+    assert not any(n.startswith("split") for n, _ in graph.ops())  # no scope, no module of its own
+    torch = pytest.importorskip("torch")
+    x = torch.randn(2, 7, 4, 4)
+    a, b, c = x.chunk(3, dim=1)
+    top, rest = a.split([1, 3], dim=2)
+    assert torch.equal(netgen.load(path)(x), torch.cat([c, b, torch.cat([rest, top], 2)], 1))
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{chunks: 4, names: [a, b, c, d]}", "makes 3 parts"),  # torch.chunk of 6 into 4: 2, 2, 2
+    ("{sizes: [2, 3], names: [a, b]}", "add up to 5"),
+    ("{names: [a, b]}", "either `chunks`"),
+])
+def test_split_mistakes_are_located_and_reported_once(tmp_path, spec, message):
+    (d,) = errors_of(tmp_path, f"network:\n  - conv: {{out: 6, k: 1}}\n  - split: {spec}\n"
+                               "  - concat: {from: [a, b]}\n")
+    assert d.code == "NG007" and message in d.message and d.span.line == 6

@@ -18,7 +18,7 @@ from ..errors import Diagnostics, Span, did_you_mean
 from ..expr import ExprError, interpolate
 from ..graph import Graph, Scope
 from ..source import YDict
-from . import dense, parallel, residual, seq  # noqa: F401  (registers the forms, in this order)
+from . import dense, parallel, residual, seq, split  # noqa: F401  (registers the forms, in this order)
 from .blocks import BlockCalls
 from .items import Item, ItemSyntax, is_single_item, span_of
 from .naming import Naming, ScopeCtx
@@ -131,6 +131,8 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         inputs = self.inputs_for(item, x, scope)
         if item.form == "op":
             out = self.add_op(item.key, item.args, item.env, name, inputs, scope, item.span)
+        elif FORMS[item.form].in_place:
+            out = FORMS[item.form].lower(self, item, inputs, scope)
         else:
             child = scope.child(name)
             out = self.lower_composite(item, inputs, child)

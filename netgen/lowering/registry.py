@@ -30,17 +30,19 @@ class Form:
     lower: FormHandler
     keyword: bool  # written as its own key (`residual: {...}`); a block call is named by its block
     names_inside: bool  # `name:`/`from:` inside the form's mapping name the item itself
+    # lowered into the enclosing scope, with no scope (submodule) of its own (`split`)
+    in_place: bool = False
 
 
 FORMS: dict[str, Form] = {}
 
 
-def register_form(name: str, keyword: bool = True,
-                  names_inside: bool = True) -> Callable[[FormHandler], FormHandler]:
+def register_form(name: str, keyword: bool = True, names_inside: bool = True,
+                  in_place: bool = False) -> Callable[[FormHandler], FormHandler]:
     def decorate(handler: FormHandler) -> FormHandler:
         if name in FORMS:
             raise ValueError(f"form {name!r} registered twice")
-        FORMS[name] = Form(name, handler, keyword, names_inside)
+        FORMS[name] = Form(name, handler, keyword, names_inside, in_place)
         return handler
 
     return decorate

@@ -1,8 +1,8 @@
 """A contiguous slice along one dimension (`slice`), as `x[:, start:end]` (`torch.narrow`).
 
-ShuffleNet v2's stride-1 unit splits its channels in two halves (torchvision's `x.chunk(2,
-dim=1)`): two slices of the same input, `{dim: 0, end: c}` and `{dim: 0, start: c}`. The
-bounds follow Python's: negative ones count from the end, a missing `end` runs to the end.
+The bounds follow Python's: negative ones count from the end, a missing `end` runs to the
+end. The `split:` form (docs/language.md) cuts one tensor into several named slices, as
+ShuffleNet v2's `x.chunk(2, dim=1)`.
 
 Memory: a view (torch.narrow) that keeps nothing for backward. Receptive field: per
 position; a slice of rows or columns shifts them by `start`.
