@@ -42,6 +42,12 @@ def render() -> str:
         "Every op takes `name` and `from` besides the params below. Pairs may be one int or",
         "`[h, w]`. `inputs` is how many tensors the op takes (`from: [a, b]` for more than one).",
         "",
+        "Dimensions are counted after the batch (`dim: 0` is a map's channels). Each shape knows what",
+        "its axes mean: a C×H×W map, a channels-last H×W×C map (after `permute: {dims: [1, 2, 0]}`), a",
+        "feature vector, a token sequence. Ops that need a C×H×W map (conv, bn, pools, `layernorm2d`,",
+        "`groupnorm`, ...) refuse a channels-last one, and `linear` and `layernorm`, which work over the",
+        "last dimension, refuse a C×H×W map, each with a hint (docs/language.md, \"Tensor kinds\").",
+        "",
     ]
     family = None
     for cls in classes:
