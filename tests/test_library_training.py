@@ -1,9 +1,9 @@
 """Every library model trains: one SGD step on a tiny batch lowers the loss, and every parameter
 receives a non-zero gradient (issue 3's promise, for the whole library).
 
-The models of issue 3's torchvision set and of the paper set are trained in their own test
-files (with their drop-path and auxiliary-head cases); this file takes the rest, and checks
-that together the three cover every blueprint in the library, so that a new one cannot land
+The models of issue 3's torchvision set, of the paper set and of issue 12's zoo are trained in
+their own test files (with their drop-path and auxiliary-head cases); this file takes the rest,
+and checks that together they cover every blueprint in the library, so that a new one cannot land
 without a training test.
 """
 
@@ -81,8 +81,10 @@ def test_one_sgd_step_lowers_the_loss_and_reaches_every_parameter(name):
 def test_every_library_blueprint_has_a_training_test():
     from test_library_issue3_torchvision import CASES
     from test_library_papers import TRAINING
+    from test_library_zoo_models import TRAINING as ZOO_TRAINING
 
-    covered = set(TRAINING_INPUTS) | {case.blueprint for case in CASES} | {row[0] for row in TRAINING}
+    covered = (set(TRAINING_INPUTS) | {case.blueprint for case in CASES} | {row[0] for row in TRAINING}
+               | {row[0] for row in ZOO_TRAINING})
     library = {path.stem for path in BLUEPRINTS.glob("*.yaml")}
     assert library - covered == set()
     assert covered - library == set()

@@ -84,6 +84,11 @@ CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
         ({"scale": 1.5, "mode": "bilinear", "align_corners": True}, [(2, 5, 5)]),
         ({"size": [7, 9], "mode": "bilinear"}, [(2, 3, 4)]),
     ],
+    "resize": [
+        ({}, [(3, 1, 1), (5, 7, 9)]),
+        ({"align_corners": True}, [(2, 4, 5), (1, 9, 6)]),
+        ({"mode": "nearest"}, [(2, 6, 6), (4, 3, 2)]),
+    ],
     "crop": [({}, [(3, 9, 10), (8, 4, 7)])],
     "pad": [({}, [(3, 5, 6), (8, 8, 9)]), ({"amount": [1, 2]}, [(3, 4, 4)]), ({"amount": [0, 1, 2, 3], "value": 1.5},
                                                                                [(2, 3, 3)])],

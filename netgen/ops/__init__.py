@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     permute,
     pool,
     reshape,
+    resize,
     shortcut,
     slice,
     upsample,
