@@ -7,6 +7,10 @@ DeepLabv3, Long et al. 2015 and Chen et al. 2017) and DeepLabv3's image-pooling 
 1×1 map is spread back over the ASPP input. The size is read from `ref` at run time, so the
 generated module follows any input size; the static shape is ref's. `align_corners` is
 torch's (default false, what torchvision's segmentation models use); nearest mode has none.
+
+Memory: a new tensor; interpolation's backward needs only the sizes, so nothing is kept.
+Receptive field: only x's values reach the output (ref gives a shape); each output position
+reads the one or two x positions per axis that torch's interpolation weighs.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from typing import Literal
 from pydantic import model_validator
 
 from ..shapes import expect_rank, numel
-from .base import Op, OpParams, register_op
+from .base import Call, Input, Op, OpParams, Support, register_op
+from .upsample import interpolation_reads
+
+RESIZE_SUPPORT = Support(("resize_to",), '''
+def resize_to(x, ref, mode="bilinear", align_corners=False):
+    """Interpolate x (N, C, H, W) to the H×W of ref (read at run time: any input size)."""
+    return nn.functional.interpolate(x, size=ref.shape[-2:], mode=mode,
+                                     align_corners=align_corners if mode == "bilinear" else None)
+''')
 
 
 class ResizeParams(OpParams):
@@ -33,7 +45,7 @@ class ResizeParams(OpParams):
 @register_op
 class Resize(Op):
     kind = "resize"
-    aliases = ("interpolate", "resize_to")
+    aliases = ("interpolate",)
     family = "pool"  # spatial resampling, as upsample
     Params = ResizeParams
     min_inputs = 2
@@ -51,13 +63,32 @@ class Resize(Op):
         # bilinear: 4 weighted taps per output element, as upsample counts; nearest only copies
         return 7 * numel(out_shape) if self.p.mode == "bilinear" else 0
 
-    def torch_call(self, args, module):
-        how = f"mode={self.p.mode!r}"
-        if self.p.mode == "bilinear":
-            how += f", align_corners={bool(self.p.align_corners)!r}"
-        return f"nn.functional.interpolate({args[0]}, size={args[1]}.shape[-2:], {how})"
+    def emit_support(self):
+        return (RESIZE_SUPPORT,)
+
+    def emit_forward(self, in_shapes):
+        if self.p.mode == "nearest":
+            return Call("resize_to", (Input(0), Input(1), "nearest"))
+        if self.p.align_corners:
+            return Call("resize_to", (Input(0), Input(1), "bilinear", True))
+        return Call("resize_to", (Input(0), Input(1)))
 
     # window(): None; resampling does not slide a window over the map.
 
     def label(self, in_shapes, out_shape):
         return f"Resize → {out_shape[1]}×{out_shape[2]} {self.p.mode}"
+
+    # -- memory and receptive field ----------------------------------------------------
+    def output_alias(self, in_shapes, training):
+        return None
+
+    def saved_for_backward(self, in_shapes, out_shape):
+        return []
+
+    def value_inputs(self, n):
+        return (0,)
+
+    def reads(self, in_shapes, out_shape):
+        x = in_shapes[0]
+        return tuple(interpolation_reads(x[1 + a], out_shape[1 + a], self.p.mode, bool(self.p.align_corners))
+                     for a in range(2))

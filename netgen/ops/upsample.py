@@ -115,22 +115,30 @@ class Upsample(Op):
         return tuple(self._axis_reads(in_shapes[0][1 + a], out_shape[1 + a], a) for a in range(2))
 
     def _axis_reads(self, n_in: int, n_out: int, axis: int) -> Reads:
-        if self.p.align_corners and n_out > 1:
-            ratio, half = Fraction(n_in - 1, n_out - 1), Fraction(0)
-        elif self.p.scale is not None:
-            ratio = 1 / Fraction(_pair_float(self.p.scale)[axis]).limit_denominator(10**6)
-            half = Fraction(1, 2)
-        else:
-            ratio, half = Fraction(n_in, n_out), Fraction(1, 2)
-        period, advance = ratio.denominator, ratio.numerator
-        first, last = [], []
-        for o in range(period):
-            if self.p.mode == "nearest":
-                source = math.floor(o * ratio)
-                first.append(source)
-                last.append(source)
-                continue
-            exact = (o + half) * ratio - half
-            first.append(math.floor(exact))
-            last.append(math.floor(exact) + (0 if exact.denominator == 1 else 1))
-        return Reads(period, advance, tuple(first), tuple(last))
+        scale = _pair_float(self.p.scale)[axis] if self.p.scale is not None else None
+        return interpolation_reads(n_in, n_out, self.p.mode, bool(self.p.align_corners), scale)
+
+
+def interpolation_reads(n_in: int, n_out: int, mode: str, align_corners: bool, scale: float | None = None) -> Reads:
+    """Which input positions each output position of torch's interpolate reads along one axis
+    (n_in -> n_out; `scale` when the caller gave a scale factor rather than a size); shared
+    with `resize`."""
+    if align_corners and n_out > 1:
+        ratio, half = Fraction(n_in - 1, n_out - 1), Fraction(0)
+    elif scale is not None:
+        ratio = 1 / Fraction(scale).limit_denominator(10**6)
+        half = Fraction(1, 2)
+    else:
+        ratio, half = Fraction(n_in, n_out), Fraction(1, 2)
+    period, advance = ratio.denominator, ratio.numerator
+    first, last = [], []
+    for o in range(period):
+        if mode == "nearest":
+            source = math.floor(o * ratio)
+            first.append(source)
+            last.append(source)
+            continue
+        exact = (o + half) * ratio - half
+        first.append(math.floor(exact))
+        last.append(math.floor(exact) + (0 if exact.denominator == 1 else 1))
+    return Reads(period, advance, tuple(first), tuple(last))

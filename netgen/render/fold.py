@@ -234,6 +234,14 @@ class _Folder:
         blocks = {self.g.scopes[k[1]].block for k in kids}
         return len(blocks) == 1 and None not in blocks
 
+    def is_backbone(self, path: tuple[str, ...]) -> bool:
+        """A block whose members are mostly blocks or stages of blocks (torchvision's segmentation
+        backbones, MobileNetV3's features): framed whole it can be taller than a slide."""
+        kids = self.children[path]
+        scopes = [k[1] for k in kids if k[0] == "scope"]
+        nested = [q for q in scopes if self.g.scopes[q].block is not None or self.is_stage(q)]
+        return self.g.scopes[path].block is not None and len(nested) >= 4 and 2 * len(nested) > len(kids)
+
     def chain_of(self, ops: list[str]) -> bool:
         """A conv/linear → norm → activation chain (any two or three in that order)."""
         if not 2 <= len(ops) <= 3:
@@ -268,6 +276,8 @@ class _Folder:
             return "node"  # compact: a block in another block (an SE gate; not a fractal in a fractal) is a box
         if plain and not stage and not side or stage and not self.frame_stages:
             return "transparent"
+        if not self.frame_stages and level == "blocks" and not side and self.is_backbone(path):
+            return "transparent"  # a block that is a run of blocks (a backbone): pages may cut inside it
         if linear and not stage and not side and len(self.fold_chains(self.entries(path), path)) > 3:
             return "transparent"  # a long straight block (VGG's features) reads best as its chains
         return "cluster" if level == "blocks" else "node"
