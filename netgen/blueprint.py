@@ -32,6 +32,7 @@ from .expr import ExprError, interpolate
 from .imports import ImportRefused, ImportRoots
 from .names import model_name_problem, name_from_stem
 from .source import YDict, YList, load_yaml, load_yaml_text
+from .values import as_int, int_if_integral, is_int
 
 LANGUAGE_VERSION = 1
 # `size` is an int or a pair [h, w] of ints, as conv and pool take for kernel, stride and padding.
@@ -257,8 +258,7 @@ def type_matches(value: Any, expected: Any) -> bool:
     if kind in ("any", "NoneType"):
         return True
     if kind == "int":
-        is_int = isinstance(value, int) and not isinstance(value, bool)
-        return is_int or (isinstance(value, float) and value.is_integer())
+        return as_int(value) is not None
     if kind == "size":
         pair = isinstance(value, list) and len(value) == 2
         return type_matches(value, "int") or (pair and all(type_matches(v, "int") for v in value))
@@ -376,9 +376,8 @@ def _input_shape(raw: list, params: dict, data: YDict, diags: Diagnostics) -> li
         except ExprError as exc:
             diags.error("NG003", f"input: {exc}", span, "input", exc.hint)
             continue
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_INPUT_SIZE:
+        value = int_if_integral(value)
+        if not is_int(value) or not 0 < value <= MAX_INPUT_SIZE:
             diags.error("NG002", f"input sizes must be integers from 1 to {MAX_INPUT_SIZE:,}; received {_short(value)}",
                         span, "input")
             continue

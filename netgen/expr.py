@@ -20,6 +20,7 @@ from typing import Any
 
 from . import limits
 from .errors import did_you_mean
+from .values import is_int
 
 
 class ExprError(Exception):
@@ -155,10 +156,6 @@ def bounded(value: Any, cache: dict | None = None) -> Any:
     raise ExprError(f"an expression cannot make a {type(value).__name__} value")
 
 
-def _int_of(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_binary(op: ast.operator, left: Any, right: Any, cache: dict) -> None:
     """Refuse, before computing it, a result that would be too large to build."""
     if isinstance(op, ast.Mult):
@@ -169,7 +166,7 @@ def _check_binary(op: ast.operator, left: Any, right: Any, cache: dict) -> None:
                     raise ExprError(f"repeating a {type(seq).__name__} of {len(seq):,} items ({size:,} in all) "
                                     f"{count:,} times is too large (at most {limits.MAX_LIST_ITEMS:,} items, "
                                     f"{limits.MAX_VALUE_WEIGHT:,} in all)")
-    elif isinstance(op, ast.Pow) and _int_of(left) and _int_of(right) and right > 0 and abs(left) > 1:
+    elif isinstance(op, ast.Pow) and is_int(left) and is_int(right) and right > 0 and abs(left) > 1:
         if (abs(left).bit_length() - 1) * right > limits.MAX_INT_BITS:
             raise ExprError(f"{left}**{right} has more than {limits.MAX_INT_BITS} bits")
     elif isinstance(op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > limits.MAX_INT_BITS:
@@ -204,7 +201,7 @@ def _range(budget: _Budget, *args):
 
 
 def _round(value, ndigits=None):
-    if ndigits is not None and (not _int_of(ndigits) or abs(ndigits) > 400):
+    if ndigits is not None and (not is_int(ndigits) or abs(ndigits) > 400):
         raise ExprError(f"round() takes at most 400 digits; received {ndigits!r}")
     return round(value) if ndigits is None else round(value, ndigits)
 

@@ -19,7 +19,7 @@ state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -56,6 +56,7 @@ class Graph:
         self.meta: dict = {}
         self._order = 0
         self._topological: list[str] | None = None  # cached; reset by every change
+        self._under: dict[tuple[str, ...], list[str]] | None = None  # nodes_under's index; reset likewise
 
     # -- construction ------------------------------------------------------------------
     def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
@@ -65,7 +66,7 @@ class Graph:
         self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
                          inserted=inserted, shape=shape, in_shapes=None, training_only=False)
         self._order += 1
-        self._topological = None
+        self._topological = self._under = None
         for index, source in enumerate(inputs):
             self.nx.add_edge(source, node_id, index=index)
         if kind == "input":
@@ -108,6 +109,16 @@ class Graph:
             if data["kind"] == "op":
                 yield node_id, data
 
+    def parameter_count(self, nodes: Iterable[str] | None = None) -> int:
+        """Trainable parameters of `nodes` (every op by default): the one definition of a
+        parameter total, what `sum(p.numel() for p in module.parameters())` counts."""
+        total = 0
+        for node_id in self.nx if nodes is None else nodes:
+            data = self.nx.nodes[node_id]
+            if data["op"] is not None and data["shape"] is not None:
+                total += data["op"].param_count(data["in_shapes"], data["shape"])
+        return total
+
     def scope_of(self, node_id: str) -> tuple[str, ...]:
         return self.nx.nodes[node_id]["path"][:-1]
 
@@ -115,9 +126,14 @@ class Graph:
         return [s for p, s in self.scopes.items() if len(p) == len(path) + 1 and p[: len(path)] == path]
 
     def nodes_under(self, path: tuple[str, ...]) -> list[str]:
-        """Op nodes inside a scope (at any depth), in topological order."""
-        n = len(path)
-        return [node for node, data in self.ops() if data["path"][:n] == path and len(data["path"]) > n]
+        """Op nodes inside a scope (at any depth), in topological order: the one index of the
+        module tree's contents (every path prefix, built once per graph)."""
+        if self._under is None:
+            self._under = {}
+            for node, data in self.ops():
+                for depth in range(len(data["path"])):
+                    self._under.setdefault(data["path"][:depth], []).append(node)
+        return list(self._under.get(path, ()))
 
     # -- checking ----------------------------------------------------------------------
     def lint(self) -> list[str]:

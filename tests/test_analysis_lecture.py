@@ -150,7 +150,7 @@ def test_vgg16_activation_memory_mostly_in_early_convs():
     assert early / forward > 0.6  # 63%: "most memory is in early CONV"
     assert per_layer[0] * 2 / forward > 0.4  # block 1 alone: 42%
     # A fraction that folding keeps: the first two blocks at depth 2 (features.0 .. features.9)
-    folded = {r.path: r for r in s.folded(2)}
+    folded = {r.path: r for r in s.rows_at_depth(2)}
     assert folded["features.0"].activation_bytes == 224 * 224 * 64 * 4
 
 

@@ -96,7 +96,7 @@ def test_markdown_tables_parse():
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_depth_folding_keeps_the_sums(depth):
     s = summarize(netgen.compile_blueprint(RESNET50))
-    folded = s.folded(depth)
+    folded = s.rows_at_depth(depth)
     for key in ("params", "buffers", "macs", "other_flops", "activation_bytes"):
         assert sum(getattr(r, key) for r in folded) == sum(getattr(r, key) for r in s.rows), key
     assert sum(r.count for r in folded) == len(s.rows)
@@ -148,3 +148,24 @@ def test_summary_does_not_import_torch():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "NO-TORCH"
+
+
+def test_cli_choices_are_the_registries():
+    """The --dtype/--optimizer/--detail/--rankdir/--theme choices are read from the registries the
+    analysis and the renderer use, so a new entry there (adamw) is accepted here."""
+    import typing
+
+    from netgen.analysis.memory import DTYPES, OPTIMIZERS
+    from netgen.cli import choices
+    from netgen.render.fold import LEVELS
+    from netgen.render.style import THEMES
+
+    assert typing.get_args(choices.DType) == tuple(DTYPES)
+    assert typing.get_args(choices.Optimizer) == tuple(OPTIMIZERS) and "adamw" in OPTIMIZERS
+    assert typing.get_args(choices.Detail) == tuple(LEVELS)
+    assert typing.get_args(choices.ThemeName) == tuple(THEMES)
+    adamw = CliRunner().invoke(app, ["summary", "lenet5", "--json", "--optimizer", "adamw"])
+    assert adamw.exit_code == 0, adamw.output
+    result = json.loads(adamw.stdout)
+    # AdamW keeps two float32 states (m and v) per parameter
+    assert result["memory"]["training"]["optimizer_state"] == 2 * result["params"] * 4

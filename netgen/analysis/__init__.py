@@ -5,7 +5,7 @@ One concept per module:
     layers.py     per-layer rows: params, buffers, MACs, other FLOPs, output bytes
     receptive.py  receptive field size and stride relative to the input
     memory.py     saved activations, the training plan, the inference peak
-    folding.py    folding rows into blocks by depth (torchinfo's `depth`)
+    depth.py      rows summed into their blocks by depth (torchinfo's `depth`)
     summary.py    totals of one graph and the `--json` object
     compare.py    two summaries side by side, totals and per stage
     formats.py    rich tables, JSON, CSV and Markdown
@@ -15,7 +15,7 @@ FLOPs = 2 x MACs; norm/activation/pool/merge work is `other_flops`, reported sep
 """
 
 from .compare import Comparison, compare
-from .folding import fold
+from .depth import rows_at_depth
 from .layers import Row, layer_rows
 from .memory import OPTIMIZERS, inference_peak, saved_activations, training_plan
 from .receptive import Field, receptive_fields
@@ -29,7 +29,7 @@ __all__ = [
            "Row",
            "Summary",
            "compare",
-           "fold",
+           "rows_at_depth",
            "inference_peak",
            "layer_rows",
            "receptive_fields",

@@ -1,6 +1,6 @@
 """Comparison of two summaries: "what did my change cost", in totals and per stage.
 
-Stages are the rows folded to one path level (the top-level scopes: `features`,
+Stages are the rows summed to one path level (the top-level scopes: `features`,
 `layer3`, `classifier`, and top-level ops such as `conv1`), matched by path. A stage
 present on one side only is shown against nothing. Differences are B - A.
 """
@@ -77,7 +77,7 @@ class Comparison:
         return [(key, label, kind, ta[key], tb[key]) for key, label, kind in TOTALS]
 
     def stages(self) -> list[StageDiff]:
-        return align(self.a.folded(self.depth), self.b.folded(self.depth))
+        return align(self.a.rows_at_depth(self.depth), self.b.rows_at_depth(self.depth))
 
     def as_json(self) -> dict:
         return {

@@ -68,7 +68,7 @@ def to_csv(summary: Summary, depth: int | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for r in summary.folded(depth):
+    for r in summary.rows_at_depth(depth):
         rf = r.rf.as_json() if r.rf else None
         writer.writerow([
             r.path, r.op, _pair_text(r.kernel), _pair_text(r.stride), _pair_text(r.dilation),
@@ -131,7 +131,7 @@ def row_cells(r: Row) -> list[str]:
 def to_markdown(summary: Summary, depth: int | None = None) -> str:
     lines = [f"### {summary.name}", "", "| " + " | ".join(ROW_HEADERS) + " |",
              "|" + "|".join(["---"] * 2 + ["---"] * 2 + ["--:"] * 3 + ["--:"]) + "|"]
-    for r in summary.folded(depth):
+    for r in summary.rows_at_depth(depth):
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row_cells(r)) + " |")
     lines += ["", "| total | value |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in total_lines(summary)]
@@ -150,7 +150,7 @@ SUMMARY_COLUMNS = [
 def render_summary(summary: Summary, depth: int | None, console, wide: bool = False) -> None:
     from rich.table import Table
 
-    rows = summary.folded(depth)
+    rows = summary.rows_at_depth(depth)
     table, left_out, needed = fitted_table(SUMMARY_COLUMNS, [row_cells(r) for r in rows], console.width, wide,
                                            f"{summary.name}  ({summary.source})",
                                            ["dim" if r.training_only else None for r in rows])

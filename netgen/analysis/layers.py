@@ -2,7 +2,7 @@
 
 A row carries what the op reports about itself (parameters, buffers, MACs, other FLOPs,
 window) and what the analysis derives (output bytes at a batch and dtype, the receptive
-field). Rows are plain data; folding, totals and formats only read them.
+field). Rows are plain data; depth, totals and formats only read them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .receptive import Field, receptive_fields
 
 @dataclass
 class Row:
-    """One line of a summary: an op, or a block of ops folded together (`count` > 1)."""
+    """One line of a summary: an op, or a block of ops summed together (`count` > 1)."""
 
     path: str
     op: str

@@ -29,11 +29,12 @@ from ..shapes import numel
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}  # state tensors per parameter
 DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
 PARAM_DTYPE = "float32"
+DTYPES = ("float32", "bfloat16", "float16")  # what the memory figures can be computed for
 
 
 def canonical_dtype(dtype: str) -> str:
     name = DTYPE_ALIASES.get(dtype, dtype)
-    if name not in ("float32", "bfloat16", "float16"):
+    if name not in DTYPES:
         raise ValueError("Expected a dtype among float32, bfloat16, float16 (or fp32, bf16, fp16); "
                          f"received dtype={dtype!r}")
     return name

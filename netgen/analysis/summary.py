@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..shapes import numel
-from .folding import fold
+from .depth import rows_at_depth
 from .layers import Row, layer_rows
 from .memory import (
     TrainingPlan,
@@ -37,7 +37,7 @@ class Summary:
     source: str
     inputs: list[tuple[int, ...]]
     outputs: list[tuple[int, ...]]
-    rows: list[Row]  # every op, unfolded
+    rows: list[Row]  # every op, one row each
     batch: int = 1
     dtype: str = "float32"
     optimizer: str = "adam"
@@ -105,8 +105,8 @@ class Summary:
         return inference_peak(self.graph, self.batch, self.dtype)
 
     # -- views -------------------------------------------------------------------------
-    def folded(self, depth: int | None) -> list[Row]:
-        return fold(self.rows, depth, self.graph)
+    def rows_at_depth(self, depth: int | None) -> list[Row]:
+        return rows_at_depth(self.rows, depth, self.graph)
 
     def totals(self) -> dict:
         return {
@@ -133,7 +133,7 @@ class Summary:
                        "inference": {"peak_activations": self.inference_peak_bytes, "weights": self.param_bytes,
                                      "peak": self.inference_peak_bytes + self.param_bytes},
                        "training": self.training.as_json()},
-            "layers": [r.as_json() for r in self.folded(depth)],
+            "layers": [r.as_json() for r in self.rows_at_depth(depth)],
         }
 
 

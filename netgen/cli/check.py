@@ -32,7 +32,7 @@ def check(
     except NetgenError as exc:
         fail(exc, format)
     ops = sum(1 for _ in graph.ops())
-    params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    params = graph.parameter_count()
     ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
     outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
     typer.echo(f"ok: {graph.name}: {ops} ops, {ins} -> {outs}, {params:,} parameters")

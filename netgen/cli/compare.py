@@ -62,7 +62,7 @@ def compare(
         graph_b = compile_from_cli(b_path, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
-    kwargs = {"batch": batch, "dtype": dtype.value, "optimizer": optimizer.value}
+    kwargs = {"batch": batch, "dtype": dtype, "optimizer": optimizer}
     result = compare_summaries(summarize(graph_a, **kwargs), summarize(graph_b, **kwargs),
                                _label(a, sets_a, input_a), _label(b_path, sets, input), depth)
     if json_out:

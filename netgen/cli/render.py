@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 
 import typer
 
 from ..errors import Diagnostic, NetgenError
 from ..render.output import DOT_TIMEOUT_S, run_dot
+from .choices import Detail, RankDir, ThemeName
 from .common import (
     AllowPathOption,
     AllowPluginsOption,
@@ -25,22 +25,6 @@ from .files import option_span, out_file, write_files
 EXIT_NO_DOT = 1
 
 
-class Detail(str, Enum):
-    overview = "overview"
-    blocks = "blocks"
-    full = "full"
-
-
-class RankDir(str, Enum):
-    TB = "TB"
-    LR = "LR"
-
-
-class ThemeName(str, Enum):
-    light = "light"
-    dark = "dark"
-
-
 PROGRESS_BOXES = 150  # a picture this large takes dot seconds: say what is happening
 
 
@@ -48,10 +32,10 @@ def render(
     blueprint: str = BlueprintArgument,
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file: .svg, .pdf, .png or .gv "
                                        "(default: <name>.svg); a picture split into slides adds -1, -2, ..."),
-    detail: Detail = typer.Option(Detail.overview, "--detail", "-d", help="overview: a node per block or stage; "
+    detail: Detail = typer.Option("overview", "--detail", "-d", help="overview: a node per block or stage; "
                                   "blocks: each block a cluster, repeats folded ×N; full: every op."),
-    rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
-    theme: ThemeName = typer.Option(ThemeName.light, "--theme", help="Colour theme: light or dark."),
+    rankdir: RankDir = typer.Option("TB", "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
+    theme: ThemeName = typer.Option("light", "--theme", help="Colour theme: light or dark."),
     expand: list[str] | None = typer.Option(None, "--expand", "-e", metavar="PATH",
                                                help="Draw this block or stage one level finer (repeatable)."),
     params: bool = typer.Option(False, "--params/--no-params", help="Show parameter counts in the boxes."),
@@ -94,22 +78,22 @@ def render(
     root = target.parent if out is not None else Path.cwd()
     try:
         fmt = format_of(target)
-        if poster or detail is Detail.full:
-            views = [choose_view(graph, detail.value, rankdir.value, expand or [], params)]
-            problem = None if poster else refusal(views[0], rankdir.value)
+        if poster or detail == "full":
+            views = [choose_view(graph, detail, rankdir, expand or [], params)]
+            problem = None if poster else refusal(views[0], rankdir)
             if problem:
                 raise ValueError(f"{problem}; draw it with --detail blocks (split into slides), --expand PATH on "
                                  f"the overview, `netgen slides {graph.name}`, or --poster for one large picture")
         else:
-            views = slide_views(graph, detail.value, rankdir.value, expand or [], params)
-        sources = [to_dot(v, theme_of(theme.value), rankdir.value) for v in views]
+            views = slide_views(graph, detail, rankdir, expand or [], params)
+        sources = [to_dot(v, theme_of(theme), rankdir) for v in views]
     except (ValueError, TooLarge) as exc:
         print(f"netgen: error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     targets = [target] if len(views) == 1 else [target.with_name(f"{target.stem}-{k + 1}{target.suffix}")
                                                  for k in range(len(views))]
     if len(views) > 1:
-        print(f"netgen: {graph.name} at --detail {detail.value} is too large for one 1920x1080 slide with 12 px "
+        print(f"netgen: {graph.name} at --detail {detail} is too large for one 1920x1080 slide with 12 px "
               f"text: drawn as {len(views)} slides", file=sys.stderr)
     files: dict[Path, bytes | str] = {}
     try:

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import NetgenError
 from ..render.output import DOT_TIMEOUT_S
+from .choices import RankDir, ThemeName
 from .common import (
     AllowPathOption,
     AllowPluginsOption,
@@ -20,14 +21,14 @@ from .common import (
     fail,
 )
 from .files import out_folder, write_files
-from .render import EXIT_NO_DOT, RankDir, ThemeName
+from .render import EXIT_NO_DOT
 
 
 def slides(
     blueprint: str = BlueprintArgument,
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the deck (default: <name>-slides/)."),
-    rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
-    theme: ThemeName = typer.Option(ThemeName.light, "--theme", help="Colour theme: light or dark."),
+    rankdir: RankDir = typer.Option("TB", "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
+    theme: ThemeName = typer.Option("light", "--theme", help="Colour theme: light or dark."),
     timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds dot may run per picture."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
@@ -49,10 +50,10 @@ def slides(
     except NetgenError as exc:
         fail(exc, format)
     folder = out or Path(f"{graph.name}-slides")
-    deck = deck_slides(graph, rankdir.value)
+    deck = deck_slides(graph, rankdir)
     print(f"netgen: {graph.name}: {len(deck)} slides", file=sys.stderr)
     try:
-        files = slide_files(deck, theme.value, rankdir.value, timeout,
+        files = slide_files(deck, theme, rankdir, timeout,
                             progress=lambda line: print(f"netgen: {line}", file=sys.stderr))
     except DotMissing:
         print(f"netgen: error: cannot draw the deck: {INSTALL_HINT.split(', so only')[0]}", file=sys.stderr)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from enum import Enum
 
 import typer
 
 from ..errors import NetgenError
+from .choices import DType, Optimizer
 from .common import (
     AllowPathOption,
     AllowPluginsOption,
@@ -22,26 +22,13 @@ from .common import (
     fail,
 )
 
-
-class DType(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-
-
-class Optimizer(str, Enum):
-    adam = "adam"
-    momentum = "momentum"
-    sgd = "sgd"
-
-
 DepthOption = typer.Option(None, "--depth", "-d", min=1,
                            help="Fold ops nested deeper than N scope levels into their block (torchinfo's depth).")
 BatchOption = typer.Option(1, "--batch", "-b", min=1, help="Batch size for activation and training memory.")
-DTypeOption = typer.Option(DType.float32, "--dtype", help="Element type for memory figures.")
+DTypeOption = typer.Option("float32", "--dtype", help="Element type for memory figures.")
 WideOption = typer.Option(False, "--wide", "-w",
                           help="Every column, however wide the terminal (narrow ones leave some out).")
-OptimizerOption = typer.Option(Optimizer.adam, "--optimizer",
+OptimizerOption = typer.Option("adam", "--optimizer",
                                help="Optimizer whose state the training-memory estimate counts.")
 
 
@@ -84,7 +71,7 @@ def summary(
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
-    result = summarize(graph, batch=batch, dtype=dtype.value, optimizer=optimizer.value)
+    result = summarize(graph, batch=batch, dtype=dtype, optimizer=optimizer)
     if json_out:
         typer.echo(to_json(result, depth))
     elif csv_out:

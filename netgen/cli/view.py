@@ -9,6 +9,7 @@ import typer
 
 from ..errors import NetgenError
 from ..render.output import DOT_TIMEOUT_S
+from .choices import RankDir, ThemeName
 from .common import (
     AllowPathOption,
     AllowPluginsOption,
@@ -20,15 +21,15 @@ from .common import (
     fail,
 )
 from .files import out_file, write_files
-from .render import EXIT_NO_DOT, RankDir, ThemeName
+from .render import EXIT_NO_DOT
 
 
 def view(
     blueprint: str = BlueprintArgument,
     out: Path | None = typer.Option(None, "--out", "-o", help="The page to write (default: <name>.html)."),
     open_page: bool = typer.Option(True, "--open/--no-open", help="Open the page in the default browser."),
-    rankdir: RankDir = typer.Option(RankDir.TB, "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
-    theme: ThemeName = typer.Option(ThemeName.light, "--theme", help="Colour theme: light or dark."),
+    rankdir: RankDir = typer.Option("TB", "--rankdir", help="Flow direction: TB (top to bottom) or LR."),
+    theme: ThemeName = typer.Option("light", "--theme", help="Colour theme: light or dark."),
     timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds dot may run per picture."),
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
@@ -50,7 +51,7 @@ def view(
         fail(exc, format)
     target = out or Path(f"{graph.name}.html")
     try:
-        page = html_page(graph, rankdir.value, theme.value, timeout,
+        page = html_page(graph, rankdir, theme, timeout,
                          progress=lambda line: print(f"netgen: {line}", file=sys.stderr))
     except DotMissing:
         print(f"netgen: error: cannot draw the page: {INSTALL_HINT.split(', so only')[0]}", file=sys.stderr)

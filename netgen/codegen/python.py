@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ..graph import Graph
 from ..ops.emission import Arg, ModuleCall
 from ..shapes import format_shape
+from ..values import unique_name
 from .literals import docstring_text
 from .printer import calls_torch, expression_text, literal, module_call_text
 
@@ -46,10 +47,7 @@ class Namespace:
             base = "x_" + base
         if base in _RESERVED and base not in ("x",):
             base = base + "_"
-        name, n = base, 0
-        while name in self.used:
-            n += 1
-            name = f"{base}_{n}"
+        name = unique_name(base, self.used)
         self.used.add(name)
         return name
 
@@ -129,13 +127,12 @@ class PythonEmitter:
         self.uses_torch = False
         self.order = {n: d["order"] for n, d in graph.nx.nodes(data=True)}
         self.topo_index = {n: i for i, n in enumerate(graph.topological())}
-        self._under: dict[tuple[str, ...], list[str]] | None = None
 
     # -- structure -----------------------------------------------------------------------
     def units(self, path: tuple[str, ...]) -> list[Unit]:
         n = len(path)
         members: dict[str, Unit] = {}
-        for node in self.nodes_under(path):
+        for node in self.g.nodes_under(path):
             data = self.g[node]
             local = data["path"][n]
             if local not in members:
@@ -154,19 +151,8 @@ class PythonEmitter:
                         unit.outputs.append(node)
         return sorted(members.values(), key=lambda u: u.first)
 
-    def nodes_under(self, path: tuple[str, ...]) -> list[str]:
-        """Op nodes inside a scope, in topological order (indexed once for all scopes)."""
-        if self._under is None:
-            self._under = {}
-            for node in self.topo_index:
-                data = self.g[node]
-                if data["kind"] == "op":
-                    for depth in range(len(data["path"])):
-                        self._under.setdefault(data["path"][:depth], []).append(node)
-        return self._under.get(path, [])
-
     def scope_io(self, path: tuple[str, ...]) -> tuple[list[str], list[str]]:
-        nodes = set(self.nodes_under(path))
+        nodes = set(self.g.nodes_under(path))
         ins, outs = [], []
         for node in sorted(nodes, key=self.topo_index.get):
             for src in self.g.inputs_of(node):
@@ -393,9 +379,7 @@ class PythonEmitter:
 
     def outputs_class(self, top_name: str, draft: ClassDraft) -> tuple[str, str]:
         """`class <Model>Outputs(NamedTuple)`: one field per output; training-only ones default to None."""
-        name = f"{top_name}Outputs"
-        while name in self.class_names:
-            name += "_"
+        name = unique_name(f"{top_name}Outputs", self.class_names)
         self.class_names.add(name)
         training = [t for _, t in draft.returns]
         # a field with a default may not precede one without: then every field gets one
@@ -478,10 +462,7 @@ class PythonEmitter:
         for signature in self.class_order:
             entry = self.classes[signature]
             base = entry["draft"].base_name
-            name, n = base, 1
-            while name in self.class_names or name in ("Module", "Sequential"):
-                n += 1
-                name = f"{base}{n}"
+            name = unique_name(base, self.class_names | {"Module", "Sequential"}, first=2, sep="")
             entry["name"] = name
             self.class_names.add(name)
         top_entry = self.classes[top.class_key]
@@ -505,7 +486,7 @@ class PythonEmitter:
         g = self.g
         inputs = ", ".join(format_shape(g[i]["shape"]) for i in g.inputs)
         outputs = ", ".join(format_shape(g[o]["shape"]) for o in g.outputs)
-        params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in g.ops())
+        params = g.parameter_count()
         macs = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in g.ops() if not d["training_only"])
         extra = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in g.ops() if d["training_only"])
         cost = f"{params:,} parameters, {macs:,} MACs" + (f" (+{extra:,} in training mode)" if extra else "")

@@ -13,6 +13,7 @@ from ..blueprint import BlockDef, type_matches, type_name
 from ..errors import did_you_mean
 from ..expr import ExprError
 from ..source import YDict
+from ..values import as_int
 from .items import Item
 from .naming import ScopeCtx
 from .registry import register_form
@@ -78,8 +79,8 @@ class BlockCalls:
                            args.value_span(key), path)
                 ok_all = False
                 continue
-            if isinstance(value, float) and type_name(expected) == "int":
-                value = int(value)
+            if type_name(expected) == "int":
+                value = as_int(value)
             values[key] = value
         for key, kind in block.required.items():
             if key not in args:

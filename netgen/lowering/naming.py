@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..values import unique_name
+
 if TYPE_CHECKING:
     from .items import Item
     from .lowerer import Lowerer
@@ -67,10 +69,7 @@ class Naming:
                 names.append(it.name)
                 continue
             base = str(position) if numbered and not explicit else it.default_name
-            name, n = base, 0
-            while name in taken:
-                n += 1
-                name = f"{base}_{n}"
+            name = unique_name(base, taken)
             taken.add(name)
             names.append(name)
         return names

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Span
 from ..source import YDict
+from ..values import int_if_integral, is_int
 from .items import Item, as_list, is_single_item, span_of
 
 if TYPE_CHECKING:
@@ -50,9 +51,8 @@ class Repetition:
         ok, count = self.try_value(raw["repeat"], env, raw.value_span("repeat"), path, "repeat")
         if not ok:
             return []
-        if isinstance(count, float) and count.is_integer():
-            count = int(count)
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_REPEAT:
+        count = int_if_integral(count)
+        if not is_int(count) or not 0 <= count <= MAX_REPEAT:
             self.error("NG007", f"repeat expects a count from 0 to {MAX_REPEAT}; received {count!r}",
                        raw.value_span("repeat"), path)
             return []

@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..shapes import Shape, ShapeError, format_shape, numel
+from ..values import as_int
 from .emission import (
     CALL_MODULE,
     INPUTS,
@@ -42,11 +43,10 @@ PER_POSITION = (POINTWISE, POINTWISE)  # `reads` of an op that acts per position
 
 def _integral(value: Any) -> Any:
     """Accept 64 and 64.0 as ints; refuse bools, 2.5 and strings (no silent coercion)."""
-    if isinstance(value, bool):
-        raise ValueError(f"Expected an integer; received {value!r}")
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
+    integer = as_int(value)
+    if integer is not None:
+        return integer
+    if isinstance(value, (bool, float)):
         raise ValueError(f"Expected an integer; received {value!r}")
     if isinstance(value, str):
         raise ValueError(f"Expected an integer; received the string {value!r}")

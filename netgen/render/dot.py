@@ -32,8 +32,11 @@ def legend_label(view: View, t: Theme, title: str) -> str:
     return f'<<table border="0" cellspacing="2" cellpadding="2">{head}{row}</table>>'
 
 
+RANKDIRS = ("TB", "LR")  # graphviz flow directions the layout knows
+
+
 def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) -> str:
-    if rankdir not in ("TB", "LR"):
+    if rankdir not in RANKDIRS:
         raise ValueError(f"Expected rankdir TB or LR; received rankdir={rankdir!r}")
     layout = plan(view, rankdir)
     seg = layout.segment_of

@@ -23,6 +23,8 @@ import networkx as nx
 
 from ..graph import Graph
 from ..shapes import format_shape
+from ..values import unique_name
+from .style import FAMILY_ORDER, format_count
 
 LEVELS = ("overview", "blocks", "full")
 _CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2}
@@ -85,8 +87,6 @@ class View:
     straight: bool = False  # one column wherever that fits a slide (a block's inside reads top to bottom)
 
     def families(self) -> list[str]:
-        from .style import FAMILY_ORDER
-
         present = {n.family for n in self.nodes.values()}
         return [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER))
 
@@ -174,14 +174,11 @@ class _Folder:
         self.topo = graph.topological()
         self.index = {n: i for i, n in enumerate(self.topo)}
         self.children: dict[tuple, list] = {p: [] for p in graph.scopes}
-        self.ops_in: dict[tuple, list[str]] = {p: [] for p in graph.scopes}
+        self.ops_in: dict[tuple, list[str]] = {p: graph.nodes_under(p) for p in graph.scopes}
         for node in self.topo:
             data = graph[node]
             parent = self._scope_parent(data["path"][:-1]) if data["kind"] == "op" else ()
             self.children[parent].append(("op", node))
-            if data["kind"] == "op":
-                for p in self._prefixes(data["path"][:-1]):
-                    self.ops_in[p].append(node)
         for path in sorted(graph.scopes, key=len):
             if path and self.ops_in[path]:
                 self.children[self._scope_parent(path[:-1])].append(("scope", path))
@@ -363,10 +360,7 @@ class _Folder:
     # -- building the view -----------------------------------------------------------------
     def new_id(self, base: str) -> str:
         candidate = "n_" + "".join(c if c.isalnum() else "_" for c in base)
-        name, k = candidate, 1
-        while name in self.ids:
-            k += 1
-            name = f"{candidate}_{k}"
+        name = unique_name(candidate, self.ids, first=2)
         self.ids.add(name)
         return name
 
@@ -374,14 +368,6 @@ class _Folder:
         if path[: len(base)] == base and len(path) > len(base):
             path = path[len(base):]
         return ".".join(path)
-
-    def params_of(self, nodes: list[str]) -> int:
-        total = 0
-        for n in nodes:
-            d = self.g[n]
-            if d["op"] is not None and d["shape"] is not None:
-                total += d["op"].param_count(d["in_shapes"], d["shape"])
-        return total
 
     def span_text(self, members: list[list[_Entry]], base: tuple[str, ...], position: int) -> str:
         """`conv1 – relu` for a chain, `layer1.1 – layer1.2` for a run, relative to `base`."""
@@ -434,7 +420,7 @@ class _Folder:
         if inserted:
             node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
         node.count, node.inserted, node.members = (count if mark else 1), inserted, every
-        node.params = self.params_of(every) if self.with_params else 0
+        node.params = self.g.parameter_count(every) if self.with_params else 0
         self.view.nodes[node.id] = node
         for n in every:
             self.view.owner[n] = node.id
@@ -532,7 +518,7 @@ class _Folder:
             drawn += self.place(rep, runs, cid, entry.scope)
         if self.with_params:
             every = [n for member in members for n in member[position].ops]
-            self.view.clusters[cid].sub += f" · {format_count(self.params_of(every))} params"
+            self.view.clusters[cid].sub += f" · {format_count(self.g.parameter_count(every))} params"
         if len(drawn) == 1 and not any(c.parent == cid for c in self.view.clusters.values()):
             # a frame around one box (U-Net's double conv, folded to "Conv 3×3, 64 · ReLU ×2") says
             # nothing the box does not: the box stands alone and names its block underneath
@@ -563,14 +549,6 @@ class _Folder:
                 seen[key] = VEdge(a, b, format_shape(self.g[u]["shape"]), skip, inserted)
                 order.append(key)
         return [seen[k] for k in order]
-
-
-def format_count(n: int) -> str:
-    """12345678 -> `12.3M`, 4608 -> `4.6k`."""
-    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if n >= size:
-            return f"{n / size:.3g}{unit}"
-    return str(n)
 
 
 def build_view(graph: Graph, level: str = "overview", expand: list[str] | None = None, params: bool = False,

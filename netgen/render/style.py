@@ -70,6 +70,14 @@ DARK = Theme(
 THEMES = {"light": LIGHT, "dark": DARK}
 
 
+def format_count(n: int) -> str:
+    """12345678 -> `12.3M`, 4608 -> `4.6k`."""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
+
+
 def theme(name: str) -> Theme:
     if name not in THEMES:
         raise ValueError(f"Expected a theme in {sorted(THEMES)}; received theme={name!r}")
@@ -93,8 +101,6 @@ def node_lines(node) -> list[tuple[str, int, bool]]:
     if node.sub:
         lines.append((node.sub, SUB_PT, True))
     if node.params:
-        from .fold import format_count
-
         lines.append((f"{format_count(node.params)} params", SUB_PT, True))
     return lines
 

@@ -1,9 +1,9 @@
-"""Folding rows by depth, as torchinfo's `depth`: ops nested deeper than N levels of the
+"""Rows summed by depth, as torchinfo's `depth`: ops nested deeper than N levels of the
 module tree are summed into their enclosing scope at depth N.
 
 Depth counts path components: `conv1` is depth 1, `layer1.0.conv1` depth 3. With depth 1,
 ResNet-50 shows conv1, bn1, relu, maxpool, layer1..layer4, avgpool, flatten and fc, each
-stage one row. A folded row sums params, buffers, MACs, other FLOPs and allocated activation
+stage one row. A summed row adds up params, buffers, MACs, other FLOPs and allocated activation
 bytes of its ops; its output shape and receptive field are those of the scope's output (the
 last of its ops, in topological order, that something outside the scope reads).
 """
@@ -21,21 +21,21 @@ def scope_label(graph: Graph | None, key: tuple[str, ...]) -> str:
     return scope.block or scope.kind
 
 
-def fold(rows: list[Row], depth: int | None, graph: Graph | None = None) -> list[Row]:
-    """Rows folded to at most `depth` path levels; `None` (or 0) keeps every op."""
+def rows_at_depth(rows: list[Row], depth: int | None, graph: Graph | None = None) -> list[Row]:
+    """Rows summed to at most `depth` path levels; `None` (or 0) keeps every op."""
     if not depth or depth < 0:
         return list(rows)
     groups: dict[tuple[str, ...], list[Row]] = {}
     for row in rows:
         parts = tuple(row.path.split("."))
         groups.setdefault(parts[:depth], []).append(row)
-    folded = []
+    rows_out = []
     for key, members in groups.items():
         if len(members) == 1 and tuple(members[0].path.split(".")) == key:
-            folded.append(members[0])
+            rows_out.append(members[0])
             continue
         out = _scope_output(members, graph)
-        folded.append(Row(
+        rows_out.append(Row(
             path=".".join(key), op=scope_label(graph, key), output_shape=out.output_shape,
             params=sum(r.params for r in members), buffers=sum(r.buffers for r in members),
             macs=sum(r.macs for r in members), other_flops=sum(r.other_flops for r in members),
@@ -45,7 +45,7 @@ def fold(rows: list[Row], depth: int | None, graph: Graph | None = None) -> list
             training_only=all(r.training_only for r in members),
             inserted=all(r.inserted for r in members), nodes=[n for r in members for n in r.nodes],
         ))
-    return folded
+    return rows_out
 
 
 def _scope_output(members: list[Row], graph: Graph | None) -> Row:

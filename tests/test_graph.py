@@ -1,0 +1,138 @@
+"""The blueprint model, the graph IR and the shared value rules, without the rest of the pipeline.
+
+Expected numbers are written out: a conv's parameters are out * (in * k * k) + out.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_blueprint
+
+from netgen.blueprint import load_blueprint, parse_override, type_matches
+from netgen.errors import NetgenError
+from netgen.graph import Graph, Scope
+from netgen.ops import REGISTRY
+from netgen.values import as_int, int_if_integral, is_int, unique_name
+
+
+# -- values --------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, expected", [(3, 3), (3.0, 3), (-2.0, -2), (2.5, None), (True, None),
+                                             ("3", None), (None, None), (float("inf"), None)])
+def test_as_int_accepts_ints_and_integral_floats_only(value, expected):
+    assert as_int(value) == expected and (as_int(value) is None) == (expected is None)
+
+
+def test_is_int_and_int_if_integral():
+    assert is_int(3) and not is_int(True) and not is_int(3.0)
+    assert int_if_integral(4.0) == 4 and type(int_if_integral(4.0)) is int
+    assert int_if_integral(2.5) == 2.5 and int_if_integral("x") == "x"
+
+
+def test_unique_name_styles():
+    assert unique_name("relu", set()) == "relu"
+    assert unique_name("relu", {"relu", "relu_1"}) == "relu_2"
+    assert unique_name("Block", {"Block"}, first=2, sep="") == "Block2"
+    assert unique_name("n_a", {"n_a", "n_a_2"}, first=2) == "n_a_3"
+
+
+# -- the graph -----------------------------------------------------------------------------
+def _conv(out: int, k: int):
+    cls = REGISTRY["conv"]
+    return cls(cls.Params(out=out, k=k))
+
+
+def small_graph() -> Graph:
+    """input 3x8x8 -> a.conv (4, k=3) -> b.c.conv (2, k=1) -> output."""
+    g = Graph("g")
+    g.add_node("input", kind="input", path=("input",), shape=(3, 8, 8))
+    g.add_scope(Scope(("a",), "seq"))
+    g.add_node("a.conv", kind="op", op=_conv(4, 3), path=("a", "conv"), inputs=["input"], shape=(4, 6, 6))
+    g["a.conv"]["in_shapes"] = [(3, 8, 8)]
+    g.add_scope(Scope(("b",), "seq"))
+    g.add_scope(Scope(("b", "c"), "seq"))
+    g.add_node("b.c.conv", kind="op", op=_conv(2, 1), path=("b", "c", "conv"), inputs=["a.conv"], shape=(2, 6, 6))
+    g["b.c.conv"]["in_shapes"] = [(4, 6, 6)]
+    g.add_node("output", kind="output", path=("output",), inputs=["b.c.conv"], shape=(2, 6, 6))
+    return g
+
+
+def test_parameter_count_totals_and_subsets():
+    g = small_graph()
+    first, second = 4 * (3 * 3 * 3) + 4, 2 * (4 * 1 * 1) + 2
+    assert g.parameter_count() == first + second
+    assert g.parameter_count(["b.c.conv"]) == second
+    assert g.parameter_count(["input", "output"]) == 0
+
+
+def test_nodes_under_indexes_every_prefix_and_follows_changes():
+    g = small_graph()
+    assert g.nodes_under(()) == ["a.conv", "b.c.conv"]
+    assert g.nodes_under(("b",)) == g.nodes_under(("b", "c")) == ["b.c.conv"]
+    assert g.nodes_under(("b", "c", "conv")) == []  # an op is not a scope
+    g.add_node("b.extra", kind="op", op=_conv(2, 1), path=("b", "extra"), inputs=["b.c.conv"], shape=(2, 6, 6))
+    assert g.nodes_under(("b",)) == ["b.c.conv", "b.extra"]
+
+
+def test_graph_order_inputs_users_and_lint():
+    g = small_graph()
+    assert g.topological() == ["input", "a.conv", "b.c.conv", "output"]
+    assert g.inputs_of("b.c.conv") == ["a.conv"] and g.users_of("a.conv") == ["b.c.conv"]
+    assert [s.name for s in g.child_scopes(("b",))] == ["c"]
+    assert g.lint() == []
+    with pytest.raises(ValueError):
+        g.add_node("a.conv", kind="op")
+    g.add_node("orphan", kind="op", path=("orphan",))
+    assert any("no shape" in p for p in g.lint())
+
+
+# -- the blueprint model -------------------------------------------------------------------
+FILE = """netgen: 1
+name: tiny
+input: [3, '${size}', '${size}']
+params: {size: 16, width: 8}
+blocks:
+  unit:
+    params: {c: int, act: relu}
+    body: [{conv: {out: $c, k: 1}}]
+network:
+  - unit: {c: $width}
+"""
+
+
+def test_blueprint_reads_params_blocks_and_input(tmp_path):
+    bp = load_blueprint(write_blueprint(tmp_path, FILE))
+    assert bp.name == "tiny" and bp.input == [3, 16, 16] and bp.params == {"size": 16, "width": 8}
+    unit = bp.blocks["unit"]
+    assert unit.required == {"c": "int"} and unit.params["act"] == "relu"
+    assert len(bp.network) == 1
+
+
+def test_blueprint_overrides_and_input_shape(tmp_path):
+    bp = load_blueprint(write_blueprint(tmp_path, FILE), overrides={"size": 8.0}, input_shape=None)
+    assert bp.input == [3, 8, 8] and type(bp.input[1]) is int  # 8.0 counts as the integer 8
+    with pytest.raises(NetgenError) as info:
+        load_blueprint(write_blueprint(tmp_path, FILE), overrides={"nope": 1})
+    (d,) = info.value.diagnostics
+    assert d.code == "NG005" and "`nope`" in d.message and "size, width" in d.hint
+
+
+def test_blueprint_extends_overrides_its_base(tmp_path):
+    write_blueprint(tmp_path, FILE, "base.yaml")
+    child = write_blueprint(tmp_path, "netgen: 1\nname: tiny_wide\nextends: base.yaml\nparams: {width: 32}\n",
+                            "wide.yaml")
+    bp = load_blueprint(child)
+    assert bp.name == "tiny_wide" and bp.params["width"] == 32 and bp.params["size"] == 16
+
+
+def test_parse_override_reads_yaml_values():
+    assert parse_override("layers=[2, 2]") == ("layers", [2, 2])
+    assert parse_override("flag=true") == ("flag", True)
+    with pytest.raises(NetgenError):
+        parse_override("no_equals_sign")
+
+
+@pytest.mark.parametrize("value, kind, ok", [(3, "int", True), (3.0, "int", True), (True, "int", False),
+                                             (2.5, "float", True), ([3, 5], "size", True), ([3], "size", False),
+                                             ("x", "str", True), (1, "bool", False)])
+def test_type_matches(value, kind, ok):
+    assert type_matches(value, kind) is ok
