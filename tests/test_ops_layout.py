@@ -141,3 +141,23 @@ def test_dims_survive_pickling_and_compare_as_tuples():
     shape = Dims((7, 7, 96), CHANNELS_LAST)
     for clone in (pickle.loads(pickle.dumps(shape)), copy.deepcopy(shape)):
         assert clone == (7, 7, 96) and clone.axes == CHANNELS_LAST
+
+
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_drop_path_is_torchvisions_stochastic_depth(mode):
+    """`drop_path` in torchvision's "row" (alias of `sample`) and "batch" modes draws and scales
+    exactly as torchvision.ops.stochastic_depth, for the same seed."""
+    ops = import_torchvision().ops
+    op = REGISTRY["drop_path"].from_config({"p": 0.4, "mode": mode})
+    namespace = {"torch": torch, "nn": nn}
+    for support in op.emit_support():
+        exec(support.source, namespace)
+    module = eval(module_call_text(op.emit_module([(3, 2, 2)], (3, 2, 2))), namespace).train()
+    x = torch.randn(16, 3, 2, 2)
+    torch.manual_seed(5)
+    ours = module(x)
+    torch.manual_seed(5)
+    theirs = ops.stochastic_depth(x, 0.4, mode, training=True)
+    assert torch.equal(ours, theirs)
+    assert not torch.equal(ours, x)  # something was dropped and the rest scaled
+    assert torch.equal(module.eval()(x), x)
