@@ -38,7 +38,7 @@ def inputs(graph, node: str) -> list[str]:
 
 # -- the registry -------------------------------------------------------------------------
 def test_every_composite_keyword_has_a_handler_and_block_calls_are_a_form():
-    assert set(keyword_forms()) == {"seq", "residual", "parallel", "dense"}
+    assert {"seq", "residual", "parallel", "dense"} <= set(keyword_forms())
     assert "block" in FORMS and not FORMS["block"].keyword
     assert all(callable(form.lower) for form in FORMS.values())
 
