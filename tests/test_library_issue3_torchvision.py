@@ -330,3 +330,25 @@ def test_efficientnet_variants_differ_only_in_scaling(variant):
     b = netgen.compile_blueprint(BLUEPRINTS / "efficientnet.yaml", variant=variant)
     assert a[a.inputs[0]]["shape"] == b[b.inputs[0]]["shape"]
     assert static_params(a) == static_params(b) and static_macs(a) == static_macs(b)
+
+
+def test_googlenet_aux_heads_called_alone_give_their_logits_in_eval(torchvision):
+    """Training-only guards stand at the outermost call site: `model.aux1`, called on its own in
+    eval mode, computes its logits as torchvision's InceptionAux does (it used to return its
+    input unchanged), while the whole model still skips it in eval."""
+    tv = torchvision.models.get_model("googlenet", weights=None, aux_logits=True, **NO_INIT)
+    perturb(tv)
+    ng = netgen.load(BLUEPRINTS / "googlenet.yaml", input=(3, 96, 96))
+    ng.load_state_dict(tv.state_dict(), strict=True)
+    tv.eval()
+    ng.eval()
+    x = torch.randn(2, 512, 14, 14, generator=torch.Generator().manual_seed(0))  # inception4a's output
+    with torch.no_grad():
+        for head in ("aux1", "aux2"):
+            channels = 512 if head == "aux1" else 528
+            h = x if channels == 512 else torch.randn(2, 528, 14, 14, generator=torch.Generator().manual_seed(1))
+            want, got = getattr(tv, head)(h), getattr(ng, head)(h)
+            assert got.shape == want.shape == (2, 1000)
+            assert (got - want).abs().max().item() <= 1e-5 * max(1.0, want.abs().max().item())
+        out = ng(torch.randn(1, 3, 96, 96))
+    assert isinstance(out, torch.Tensor) and out.shape == (1, 1000)  # eval: the logits alone

@@ -103,6 +103,23 @@ def test_a_dotted_reference_whose_parts_repeat_resolves(tmp_path):
     assert tuple(graph[graph.outputs[0]]["shape"]) == (9, 6, 6)
 
 
+def test_a_dotted_reference_into_numbered_scopes_resolves(tmp_path):
+    """`s.0.0`: the first op of the first numbered member of `s` (the parts repeat)."""
+    path = write_blueprint(tmp_path, HEADER + """network:
+  - seq:
+      name: s
+      body:
+        - seq: [{conv: {out: 4, k: 1}}, relu]
+        - seq: [{conv: {out: 6, k: 1}}, relu]
+  - conv: {out: 5, k: 1, from: s.0.0, name: head}
+  - concat: {from: [s, head]}
+""")
+    graph = netgen.compile_blueprint(path)
+    assert graph.inputs_of("head") == ["s.0.0"]
+    assert tuple(graph["s.0.0"]["shape"])[0] == 4
+    assert tuple(graph[graph.outputs[0]]["shape"])[0] == 11
+
+
 def test_split_makes_named_parts_as_torch_chunk_and_split_do(tmp_path):
     path = write_blueprint(tmp_path, """netgen: 1
 name: t

@@ -235,6 +235,7 @@ class PythonEmitter:
             init.append((attr, code.template))
             values += code.values
         # forward
+        whole_training = bool(path) and all(self.g[n]["training_only"] for u in units for n in u.node_set)
         ns = Namespace()
         var: dict[str, str] = {}
         consumers: dict[str, int] = {}
@@ -293,7 +294,9 @@ class PythonEmitter:
                     free.remove(name)
                 var[value] = name
                 out_vars.append(name)
-            training = all(self.g[n]["training_only"] for n in unit.node_set)
+            # the guard stands at the outermost call site: a class whose whole scope runs in
+            # training only (GoogLeNet's aux1) computes unguarded, and its caller guards the call
+            training = not whole_training and all(self.g[n]["training_only"] for n in unit.node_set)
             lines.append((f"{', '.join(out_vars)} = {expr}", shape, training))
         if not path:
             # the network's outputs, in the blueprint's order; training-only ones flagged
