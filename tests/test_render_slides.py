@@ -146,3 +146,17 @@ def test_an_opened_stage_splits_the_overview_into_slides_that_fit(tmp_path):
     assert pictures and all(parse_svg(p.read_bytes()).fits_a_slide() for p in pictures)
     texts = {t for p in pictures for facts in [parse_svg(p.read_bytes())] for n in facts.nodes for t in facts.texts(n)}
     assert "Conv 3×3 /2, 256 · BN · ReLU" in texts  # layer3.0's strided conv, drawn because layer3 is open
+
+
+@pytest.mark.parametrize("name", [m for m in ("resnet50", "googlenet") if m in MODELS])
+def test_golden_deck_dot(name):
+    # the deck's layout: each block's inside in its frame, one column where it fits (regenerate
+    # with NETGEN_UPDATE_GOLDEN=1 and review the diff, as for tests/test_render.py's golden files)
+    import os
+    from pathlib import Path
+
+    text = "\n".join(to_dot(s.view, theme("light")) for s in deck_slides(netgen.compile_blueprint(name)))
+    golden = Path(__file__).parent / "golden" / "render" / f"{name}.deck.TB.light.gv"
+    if os.environ.get("NETGEN_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")

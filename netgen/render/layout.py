@@ -360,13 +360,13 @@ def plan(view: View, rankdir: str = "TB", header_pt: float = 70.0) -> Plan:
             for n in view.spine[i]:
                 result.segment_of[n] = s
     # an auxiliary head joins the segment of the item that feeds it
-    feeder: dict[str, int] = {}
+    sources: dict[str, list[str]] = {}
     for e in view.edges:
-        if e.src in result.segment_of:
-            feeder.setdefault(e.dst, result.segment_of[e.src])
-    for i in range(len(view.spine)):
+        sources.setdefault(e.dst, []).append(e.src)
+    for i in range(len(view.spine)):  # in spine order, so a head's own output follows the head
         if view.side.get(i):
-            first = next((feeder[n] for n in view.spine[i] if n in feeder), 0)
+            first = next((result.segment_of[src] for n in view.spine[i] for src in sources.get(n, [])
+                          if src in result.segment_of), 0)
             for n in view.spine[i]:
                 result.segment_of[n] = first
     return result

@@ -86,7 +86,7 @@ def _link_box(box: str, direction: str, view: View, other: str, number: int) -> 
     where = node.sub or node.title
     if node.cluster is not None:  # inside a block: name the block ("layer2.1 – layer2.3"), not its op
         frame = view.clusters[node.cluster]
-        where = frame.sub or frame.title
+        where = ".".join(frame.path) or frame.sub or frame.title  # the whole path: features.denseblock2
     return VNode(box, f"{direction} slide {number}", where, "io", None, "io")
 
 
@@ -96,14 +96,17 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
     whole = plan(view, rankdir)
     if fits(whole.width, whole.height):
         return [view]
-    # cut between spine items in drawing order; an auxiliary head usually stays on the slide of the
-    # item that feeds it, but may open the next slide where the two do not fit together
-    main = list(range(len(view.spine)))
+    units = _units(view)
 
-    def page_fits(chunk: list[int]) -> bool:
-        layout = plan(page_view(view, chunk, 1, 2), rankdir)
+    def page_fits(chunk: list[list[int]]) -> bool:
+        layout = plan(page_view(view, [i for unit in chunk for i in unit], 1, 2), rankdir)
         return fits(layout.width, layout.height)
 
+    # an auxiliary head (and its own output) travels with the item that feeds it, unless together
+    # they are too large for a slide; then it may open the next one
+    units = [part for unit in units for part in ([unit] if len(unit) == 1 or page_fits([unit])
+                                                  else [unit[:1], unit[1:]])]
+    main = units
     bounds: list[tuple[int, int]] = []
     start = 0
     while start < len(main):
@@ -120,14 +123,36 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
             raise TooLarge(f"{view.name} at --detail {view.level} needs more than {MAX_PAGES} slides")
     bounds = _even_out(bounds, len(main), page_fits, main)
     total = len(bounds)
-    chunks = [main[a:b] for a, b in bounds]
+    chunks = [[i for unit in main[a:b] for i in unit] for a, b in bounds]
     page_of = {n: k + 1 for k, chunk in enumerate(chunks) for i in chunk for n in view.spine[i]}
     return [page_view(view, chunk, k + 1, total, page_of) for k, chunk in enumerate(chunks)]
 
 
+def _units(view: View) -> list[list[int]]:
+    """Spine items grouped for cutting: each main item, with the auxiliary items it feeds after it."""
+    item_of = {n: i for i, item in enumerate(view.spine) for n in item}
+    sources: dict[str, list[str]] = {}
+    for e in view.edges:
+        sources.setdefault(e.dst, []).append(e.src)
+    units: list[list[int]] = []
+    unit_of: dict[int, int] = {}
+    for i, item in enumerate(view.spine):
+        if view.side.get(i):
+            feeders = [unit_of[item_of[src]] for n in item for src in sources.get(n, [])
+                       if src in item_of and item_of[src] in unit_of]
+            if feeders:
+                unit_of[i] = max(feeders)
+                units[unit_of[i]].append(i)
+                continue
+        unit_of[i] = len(units)
+        units.append([i])
+    return units
+
+
 def _even_out(bounds: list[tuple[int, int]], n: int, page_fits, main: list[int]) -> list[tuple[int, int]]:
-    """The greedy cut leaves a short last page: with the same number of pages, move each cut
-    back toward an even share while every page still fits."""
+    """The greedy cut leaves a short last slide: with the same number of slides, try an even
+    share of the items; else move each cut back, from the last, while the later slide still fits
+    and stays the shorter one. O(n) plans at most."""
     if len(bounds) < 2:
         return bounds
     total = len(bounds)
@@ -135,7 +160,15 @@ def _even_out(bounds: list[tuple[int, int]], n: int, page_fits, main: list[int])
     even = [(round(k * share), round((k + 1) * share)) for k in range(total)]
     if all(b > a for a, b in even) and all(page_fits(main[a:b]) for a, b in even):
         return even
-    return bounds
+    cuts = [a for a, _ in bounds[1:]]  # where slides 2.. start
+    for k in range(len(cuts) - 1, -1, -1):
+        start = cuts[k - 1] if k else 0
+        end = cuts[k + 1] if k + 1 < len(cuts) else n
+        while cuts[k] - 1 > start and end - (cuts[k] - 1) <= (cuts[k] - 1) - start \
+                and page_fits(main[cuts[k] - 1:end]):
+            cuts[k] -= 1
+    edges = [0, *cuts, n]
+    return list(zip(edges, edges[1:], strict=False))
 
 
 __all__ = ["paginate", "page_view", "TooLarge", "MAX_PAGES"]
