@@ -47,3 +47,71 @@ def saved_bytes(model: torch.nn.Module, x: torch.Tensor, low: torch.dtype | None
 
 
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def profiled_peak(run) -> int:
+    """The peak of the memory `run()` allocates on the CPU beyond what existed before it, from
+    torch's profiler memory view (`profile_memory=True`: every storage created and destroyed)."""
+    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler._memory_profiler import Action
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as prof:
+        run()
+    live = peak = 0
+    for _, action, _, size in prof._memory_profile().timeline:
+        if action == Action.CREATE:
+            live += size
+        elif action == Action.DESTROY:
+            live -= size
+        peak = max(peak, live)
+    return peak
+
+
+def state_bytes(model, optimizer=None) -> int:
+    """Bytes of the parameters, buffers and optimizer state that exist before a step."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    if optimizer is not None:
+        tensors += [v for state in optimizer.state.values() for v in state.values() if torch.is_tensor(v)]
+    return sum(t.untyped_storage().nbytes() for t in tensors)
+
+
+def training_step(model, x, optimizer, low: torch.dtype | None = None):
+    """One training step as a user writes it: zero_grad(set_to_none), forward, backward, step."""
+    def run():
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(low):
+            out = model(x)
+            out = out[0] if isinstance(out, tuple) else out
+            loss = out.float().square().mean()
+        loss.backward()
+        optimizer.step()
+    return run
+
+
+def measured_training_peak(model, x, optimizer, low: torch.dtype | None = None, warmup: int = 2) -> int:
+    """Peak memory of a steady-state training step (optimizer state already allocated): the
+    weights, buffers, optimizer state and input, plus the peak of what the step allocates."""
+    step = training_step(model, x, optimizer, low)
+    for _ in range(warmup):
+        step()
+    optimizer.zero_grad(set_to_none=True)
+    return state_bytes(model, optimizer) + x.untyped_storage().nbytes() + profiled_peak(step)
+
+
+def measured_inference_peak(model, x) -> int:
+    """Peak activation memory of one eval forward pass under no_grad: the input plus the peak of
+    what the pass allocates (weights not included)."""
+    model.eval()
+
+    def run():
+        with torch.no_grad():
+            model(x)
+    return x.untyped_storage().nbytes() + profiled_peak(run)
+
+
+OPTIMIZERS = {
+    "sgd": lambda params: torch.optim.SGD(params, lr=1e-3),
+    "momentum": lambda params: torch.optim.SGD(params, lr=1e-3, momentum=0.9),
+    "adam": lambda params: torch.optim.Adam(params, lr=1e-4),
+    "adamw": lambda params: torch.optim.AdamW(params, lr=1e-4),
+}

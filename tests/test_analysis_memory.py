@@ -17,11 +17,11 @@ import os
 
 import pytest
 import torch
-from autograd_memory import TORCH_DTYPES, saved_bytes
+from autograd_memory import OPTIMIZERS, TORCH_DTYPES, measured_inference_peak, measured_training_peak, saved_bytes
 from conftest import BLUEPRINTS
 
 import netgen
-from netgen.analysis import saved_activations
+from netgen.analysis import saved_activations, summarize
 from netgen.codegen.module import build_module
 
 FULL = os.environ.get("NETGEN_MEMORY_FULL") == "1"
@@ -67,3 +67,31 @@ def test_saved_activations_equal_autograd_under_autocast(name, low):
     torch.manual_seed(0)
     predicted, measured = measure(name, 2, "cpu", low, shape)
     assert predicted == measured, f"{name} {low}: netgen {predicted:,} B, torch {measured:,} B"
+
+
+# training step and inference pass against torch's profiler memory view (CPU, for real)
+PEAK_CASES = [("resnet20", None, 32, "adamw", None), ("mobilenet_v2", (3, 64, 64), 8, "sgd", None),
+              ("resnet20", None, 32, "momentum", "bfloat16")]
+
+
+@pytest.mark.parametrize(("name", "shape", "batch", "optimizer", "low"), PEAK_CASES)
+def test_training_plan_bounds_the_measured_step_and_the_peak_estimate_is_close(name, shape, batch, optimizer, low):
+    graph = netgen.compile_blueprint(name, input=shape)
+    torch.manual_seed(0)
+    model = build_module(graph, name).train()
+    x = torch.randn(batch, *graph[graph.inputs[0]]["shape"])
+    measured = measured_training_peak(model, x, OPTIMIZERS[optimizer](model.parameters()), TORCH_DTYPES.get(low))
+    plan = summarize(graph, batch=batch, dtype=low or "float32", optimizer=optimizer).training
+    assert measured <= plan.total, f"{name}: the plan {plan.total:,} B is below torch's peak {measured:,} B"
+    assert abs(plan.peak / measured - 1) < 0.1, f"{name}: estimated peak {plan.peak:,} B, torch {measured:,} B"
+
+
+@pytest.mark.parametrize(("name", "shape", "batch"), [("resnet20", None, 16), ("googlenet", (3, 96, 96), 2),
+                                                      ("unet", (1, 188, 188), 1)])
+def test_inference_peak_is_close_to_torch(name, shape, batch):
+    graph = netgen.compile_blueprint(name, input=shape)
+    model = build_module(graph, name)
+    x = torch.randn(batch, *graph[graph.inputs[0]]["shape"])
+    measured = measured_inference_peak(model, x)
+    predicted = summarize(graph, batch=batch).inference_peak_bytes
+    assert abs(predicted / measured - 1) < 0.1, f"{name}: netgen {predicted:,} B, torch {measured:,} B"

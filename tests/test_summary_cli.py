@@ -160,7 +160,7 @@ def test_cli_choices_are_the_registries():
     from netgen.render.fold import LEVELS
     from netgen.render.style import THEMES
 
-    assert typing.get_args(choices.DType) == tuple(DTYPES)
+    assert typing.get_args(choices.DType)[:len(DTYPES)] == tuple(DTYPES)  # then bf16, fp16... aliases
     assert typing.get_args(choices.Optimizer) == tuple(OPTIMIZERS) and "adamw" in OPTIMIZERS
     assert typing.get_args(choices.Detail) == tuple(LEVELS)
     assert typing.get_args(choices.ThemeName) == tuple(THEMES)
@@ -169,3 +169,24 @@ def test_cli_choices_are_the_registries():
     result = json.loads(adamw.stdout)
     # AdamW keeps two float32 states (m and v) per parameter
     assert result["memory"]["training"]["optimizer_state"] == 2 * result["params"] * 4
+
+
+def test_train_prints_the_plan_and_fit_the_largest_batch():
+    text = invoke(RESNET50, "--train", "--batch", 128, "--optimizer", "adamw", "--dtype", "bf16")
+    assert "batch 128, bfloat16 autocast, adamw" in text and "saved activations" in text
+    assert "layer" not in text  # the plan alone, no per-layer table
+    fit = json.loads(invoke(RESNET50, "--json", "--fit", "24GB", "--dtype", "bf16", "--optimizer", "adamw"))
+    best = fit["memory"]["training"]["fit"]["largest_batch"]
+    assert fit["memory"]["training"]["fit"]["budget"] == 24 * 10**9
+    # the plan at that batch fits and the next one does not (each read from its own summary)
+    at = json.loads(invoke(RESNET50, "--json", "--batch", best, "--dtype", "bf16", "--optimizer", "adamw"))
+    after = json.loads(invoke(RESNET50, "--json", "--batch", best + 1, "--dtype", "bf16", "--optimizer", "adamw"))
+    assert at["memory"]["training"]["total"] <= 24 * 10**9 < after["memory"]["training"]["total"]
+    assert f"batch {best:,}" in invoke(RESNET50, "--fit", "24GB", "--dtype", "bf16", "--optimizer", "adamw")
+    gib = json.loads(invoke(RESNET50, "--json", "--fit", "1GiB"))["memory"]["training"]["fit"]
+    assert gib["budget"] == 2**30
+
+
+def test_fit_refuses_a_size_it_cannot_read():
+    result = CliRunner().invoke(app, ["summary", str(RESNET50), "--fit", "lots"])
+    assert result.exit_code == 2 and "24GB" in result.output

@@ -60,8 +60,11 @@ def _pair_text(pair) -> str:
 
 
 # -- summary ---------------------------------------------------------------------------
-def to_json(summary: Summary, depth: int | None = None) -> str:
-    return json.dumps(summary.as_json(depth), indent=2)
+def to_json(summary: Summary, depth: int | None = None, budget: int | None = None) -> str:
+    data = summary.as_json(depth)
+    if budget is not None:
+        data["memory"]["training"]["fit"] = {"budget": budget, "largest_batch": summary.largest_batch(budget)}
+    return json.dumps(data, indent=2)
 
 
 def to_csv(summary: Summary, depth: int | None = None) -> str:
@@ -110,12 +113,24 @@ def training_lines(t) -> list[tuple[str, str]]:
     """The training plan (memory.py), one part per line."""
     precision = "float32" if t.dtype == "float32" else f"{t.dtype} autocast"
     return [
-        ("training memory", f"{human_bytes(t.total)}: batch {t.batch}, {precision}, {t.optimizer}"),
+        ("training memory", f"{human_bytes(t.total)} planned: batch {t.batch}, {precision}, {t.optimizer}"),
         ("  weights + grads", f"{human_bytes(t.weights + t.buffers)} + {human_bytes(t.gradients)} (float32)"),
         ("  optimizer state", f"{human_bytes(t.optimizer_state)}"),
         ("  saved activations", f"{human_bytes(t.saved_activations)}: kept by autograd for backward"),
-        ("  largest transient", f"{human_bytes(t.transient)}: gradients of one op's output and inputs"),
+        ("  largest transient", f"{human_bytes(t.transient)}: one op's gradients, or the optimizer's"),
+        ("  estimated peak", f"{human_bytes(t.peak)}: the parts that are live at once"),
     ]
+
+
+def training_text(summary: Summary, budget: int | None = None) -> str:
+    """`netgen summary --train [--fit SIZE]`: the training plan, and the largest batch that fits."""
+    lines = [(f"{summary.name}", f"({summary.source})"), *training_lines(summary.training)]
+    if budget is not None:
+        best = summary.largest_batch(budget)
+        at = f": {human_bytes(summary.with_batch(best).training.total)} at that batch" if best else ""
+        lines.append((f"fits in {human_bytes(budget)}", f"batch {best:,}{at}" if best else "not even batch 1"))
+    width = max(len(label) for label, _ in lines)
+    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in lines)
 
 
 ROW_HEADERS = ["layer", "op", "kernel/stride", "output", "params", "MACs", "activations", "receptive field"]

@@ -58,6 +58,8 @@ class SavedActivations:
     per_node: dict[str, int]  # bytes first kept because of this op (its row's `saved_bytes`)
     dtypes: dict[str, str]  # each node's output dtype in that pass
     storages: dict[str, str] = field(repr=False, default_factory=dict)  # node -> node that allocated it
+    # bytes autograd lets go after this op's backward: storages no op before it keeps
+    released: dict[str, int] = field(repr=False, default_factory=dict)
 
 
 def _storage_plan(graph: Graph, training: bool, autocast: str | None, batch: int):
@@ -122,29 +124,53 @@ def saved_activations(graph: Graph, batch: int = 1, autocast: str | None = None)
         grad[node] = any(grad[i] for i in ins) or op.param_count(in_shapes, shape) > 0
         if not grad[node]:
             continue  # no input needs a gradient and there is nothing to train: no backward
-        before = sum(kept.values())
+        added = 0
         entries = kept_by(op, in_shapes, shape, [dtype[i] for i in ins], [grad[i] for i in ins], batch, autocast)
         for index, (which, nbytes) in enumerate(entries):
             if which == "new":
-                kept[(node, index)] = nbytes
+                key = (node, index)
             else:
                 key = storage[node] if which == "output" else storage[ins[which]]
-                kept[key] = size[key]
-        per_node[node] = sum(kept.values()) - before
-    return SavedActivations(sum(kept.values()), per_node, dtype, storage)
+                nbytes = size[key]
+            if key not in kept:  # the first op to keep it runs its backward last
+                kept[key] = nbytes
+                added += nbytes
+        per_node[node] = added
+    return SavedActivations(sum(kept.values()), per_node, dtype, storage, released=per_node)
+
+
+def workspace_bytes(op, in_shapes, out_shape, batch: int, dtype: str) -> int:
+    """Bytes of the temporaries an op's kernel holds while it runs (`Op.workspace`)."""
+    return sum(numel(t.shape) * (batch if t.batched else 1) * DTYPE_BYTES[dtype if t.dtype == "compute" else t.dtype]
+               for t in op.workspace(in_shapes, out_shape))
+
+
+def op_transient(graph: Graph, node: str, batch: int, dtypes: dict[str, str]) -> int:
+    """The extra memory one op needs while its backward runs: the gradient of its output and
+    those of its inputs, live together, and its kernel's workspace (`Op.workspace`)."""
+    data = graph[node]
+    work = workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, dtypes[node])
+    grads = numel(data["shape"]) * DTYPE_BYTES[dtypes[node]]
+    ins = zip(graph.inputs_of(node), data["in_shapes"], strict=True)
+    grads += sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in ins)
+    return grads * batch + work
 
 
 def largest_transient(graph: Graph, batch: int, dtypes: dict[str, str]) -> int:
-    """The largest extra memory one op needs while it runs in the backward pass: the gradient of
-    its output and those of its inputs, live together (workspaces of the math libraries are not
-    counted; docs/analysis.md)."""
-    largest = 0
-    for node, data in graph.ops():
-        ins = graph.inputs_of(node)
-        grads = numel(data["shape"]) * DTYPE_BYTES[dtypes[node]]
-        grads += sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in zip(ins, data["in_shapes"], strict=True))
-        largest = max(largest, grads * batch)
-    return largest
+    return max((op_transient(graph, node, batch, dtypes) for node, _ in graph.ops()), default=0)
+
+
+def backward_peak(graph: Graph, saved: SavedActivations, batch: int) -> int:
+    """The most that saved activations, parameter gradients and one op's transient hold at once
+    while backward runs the ops in reverse: each op adds its parameters' float32 gradients and
+    lets go of the storages that no earlier op keeps."""
+    live, grads, peak = saved.total, 0, 0
+    for node, data in reversed(list(graph.ops())):
+        own = data["op"].param_count(data["in_shapes"], data["shape"]) * DTYPE_BYTES[PARAM_DTYPE]
+        peak = max(peak, live + grads + own + op_transient(graph, node, batch, saved.dtypes))
+        grads += own
+        live -= saved.released.get(node, 0)
+    return peak
 
 
 @dataclass(frozen=True)
@@ -160,6 +186,7 @@ class TrainingPlan:
     optimizer: str
     batch: int
     dtype: str
+    peak: int = 0  # the estimated peak: backward's or the optimizer step's, whichever is larger
 
     @property
     def total(self) -> int:
@@ -169,7 +196,8 @@ class TrainingPlan:
     def as_json(self) -> dict:
         return {"batch": self.batch, "dtype": self.dtype, "optimizer": self.optimizer, "weights": self.weights,
                 "buffers": self.buffers, "gradients": self.gradients, "optimizer_state": self.optimizer_state,
-                "saved_activations": self.saved_activations, "transient": self.transient, "total": self.total}
+                "saved_activations": self.saved_activations, "transient": self.transient, "total": self.total,
+                "peak": self.peak}
 
 
 def training_plan(graph: Graph, params: int, buffers: int, batch: int = 1, dtype: str = "float32",
@@ -180,11 +208,14 @@ def training_plan(graph: Graph, params: int, buffers: int, batch: int = 1, dtype
     weights = params * DTYPE_BYTES[PARAM_DTYPE]
     largest_param = max((data["op"].param_count(data["in_shapes"], data["shape"]) for _, data in graph.ops()),
                         default=0)
-    # the step itself: torch's for-loop Adam makes a temporary of one parameter's size at a time
-    step = largest_param * DTYPE_BYTES[PARAM_DTYPE] if OPTIMIZERS[optimizer] else 0
+    # the step: torch's for-loop Adam computes sqrt(v) / c, two temporaries of one parameter's
+    # size at a time; SGD, with or without momentum, works in place
+    step = 2 * largest_param * DTYPE_BYTES[PARAM_DTYPE] if optimizer in ("adam", "adamw") else 0
     transient = max(largest_transient(graph, batch, saved.dtypes), step)
-    return TrainingPlan(weights, buffers * DTYPE_BYTES[PARAM_DTYPE], weights, OPTIMIZERS[optimizer] * weights,
-                        saved.total, transient, optimizer, batch, canonical_dtype(dtype))
+    state, kept = OPTIMIZERS[optimizer] * weights, buffers * DTYPE_BYTES[PARAM_DTYPE]
+    peak = weights + kept + state + max(backward_peak(graph, saved, batch), weights + step)
+    return TrainingPlan(weights, kept, weights, state, saved.total, transient, optimizer, batch,
+                        canonical_dtype(dtype), peak)
 
 
 def largest_batch(graph: Graph, params: int, buffers: int, budget: int, dtype: str = "float32",
@@ -195,17 +226,21 @@ def largest_batch(graph: Graph, params: int, buffers: int, budget: int, dtype: s
 
     if not fits(1):
         return 0
-    # every part of the plan is affine in the batch, so two plans give the slope exactly
-    one, two = (training_plan(graph, params, buffers, b, dtype, optimizer).total for b in (1, 2))
-    slope = two - one
-    if slope <= 0:
-        return limit
-    guess = min(limit, 1 + (budget - one) // slope)
-    while guess > 1 and not fits(guess):  # max() of two affine parts is not affine: step down
-        guess -= 1
-    while guess < limit and fits(guess + 1):
-        guess += 1
-    return guess
+    low, high = 1, 2  # the plan grows with the batch: double until it no longer fits, then bisect
+    while high <= limit and fits(high):
+        low, high = high, high * 2
+    high = min(high, limit + 1)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def _common(a: tuple, b: tuple) -> tuple:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def inference_peak(graph: Graph, batch: int = 1, dtype: str = "float32") -> int:
@@ -213,24 +248,44 @@ def inference_peak(graph: Graph, batch: int = 1, dtype: str = "float32") -> int:
     dtypes, storage, size = _storage_plan(graph, False, None, batch)
     element = bytes_per_element(dtype)
     scale = {s: size[s] // DTYPE_BYTES[dtypes[s]] * element for s in size}  # every tensor at `dtype`
-    order = [n for n in graph.topological() if graph[n]["kind"] != "output"]
+    order = [n for n in graph.topological()
+             if graph[n]["kind"] != "output" and not graph[n].get("training_only")]
     position = {n: i for i, n in enumerate(order)}
-    last_use: dict[str, int] = {}
+    scope = {n: tuple(graph[n].get("path", ()))[:-1] for n in order}
+    scope_end: dict[tuple, int] = {}
     for node in order:
-        users = [u for u in graph.users_of(node) if graph[u]["kind"] == "op" and not graph[u].get("training_only")]
-        end = max((position[u] for u in users), default=position[node])
-        if any(graph[u]["kind"] == "output" for u in graph.users_of(node)):
-            end = len(order)  # returned to the caller
+        path = tuple(graph[node].get("path", ()))
+        for depth in range(1, len(path)):
+            scope_end[path[:depth]] = position[node]
+    free_at: dict[object, int] = {}
+    for node in order:
+        users = [u for u in graph.users_of(node) if u in position]
+        if graph[node]["kind"] == "input" or len(users) < len(graph.users_of(node)):
+            end = len(order)  # held by the caller, or returned to it
+        else:
+            end = position[node]
+            entries: dict[tuple, set] = {}  # per frame that uses it, the calls and ops that do
+            for user in users:
+                frame = _common(scope[node], scope[user])
+                # an argument of a submodule's call lives until that call returns
+                entered = scope[user][:len(frame) + 1] if len(scope[user]) > len(frame) else None
+                end = max(end, scope_end[entered] if entered else position[user])
+                entries.setdefault(frame, set()).add(entered or user)
+            for frame, uses in entries.items():
+                if len(uses) > 1:  # used twice in one function: it has a name until that returns
+                    end = max(end, scope_end[frame] if frame else len(order))
         key = storage[node]
-        last_use[key] = max(last_use.get(key, 0), end)
+        free_at[key] = max(free_at.get(key, 0), end)
+    frees: dict[int, list] = {}
+    for key, end in free_at.items():
+        frees.setdefault(end, []).append(key)
     live, peak = 0, 0
     for step, node in enumerate(order):
-        if graph[node].get("training_only"):
-            continue
+        data = graph[node]
         if storage[node] == node:
             live += scale[node]
+        if data["kind"] == "op":  # the op's output and its kernel's temporaries, its inputs still alive
+            peak = max(peak, live + workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, dtype))
         peak = max(peak, live)
-        for key in [k for k, end in last_use.items() if end == step]:
-            live -= scale[key]
-            del last_use[key]
+        live -= sum(scale[key] for key in frees.get(step, ()))
     return peak

@@ -95,6 +95,9 @@ class Summary:
         activations autograd keeps (at `dtype`: autocast when not float32), the largest transient."""
         return training_plan(self.graph, self.params, self.buffers, self.batch, self.dtype, self.optimizer)
 
+    def with_batch(self, batch: int) -> Summary:
+        return summarize(self.graph, batch, self.dtype, self.optimizer)
+
     def largest_batch(self, budget: int) -> int:
         """The largest batch whose training plan fits in `budget` bytes."""
         return largest_batch(self.graph, self.params, self.buffers, budget, self.dtype, self.optimizer)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..analysis.memory import DTYPES, OPTIMIZERS
+from ..analysis.memory import DTYPE_ALIASES, DTYPES, OPTIMIZERS
 from ..render.dot import RANKDIRS
 from ..render.fold import LEVELS
 from ..render.style import THEMES
@@ -16,7 +16,7 @@ from ..render.style import THEMES
 if TYPE_CHECKING:
     DType = Optimizer = Detail = RankDir = ThemeName = str
 else:
-    DType = Literal[tuple(DTYPES)]
+    DType = Literal[tuple(DTYPES) + tuple(DTYPE_ALIASES)]  # bf16 as well as bfloat16
     Optimizer = Literal[tuple(OPTIMIZERS)]
     Detail = Literal[tuple(LEVELS)]
     RankDir = Literal[tuple(RANKDIRS)]

@@ -22,14 +22,34 @@ from .common import (
     fail,
 )
 
+UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+         "tib": 2**40}
+
+
+def parse_bytes(text: str) -> int:
+    """`24GB` -> 24e9 bytes (decimal, as the summary prints them), `24GiB` -> 24 * 2**30."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in UNITS and unit not in ("k", "m", "g", "t"):
+        raise typer.BadParameter(f"Expected a size such as 24GB, 16GiB or 500MB; received {text!r}")
+    factor = UNITS.get(unit) or UNITS[unit + "b"]
+    return int(float(match.group(1)) * factor)
+
+
 DepthOption = typer.Option(None, "--depth", "-d", min=1,
                            help="Fold ops nested deeper than N scope levels into their block (torchinfo's depth).")
 BatchOption = typer.Option(1, "--batch", "-b", min=1, help="Batch size for activation and training memory.")
-DTypeOption = typer.Option("float32", "--dtype", help="Element type for memory figures.")
+DTypeOption = typer.Option("float32", "--dtype",
+                           help="Element type for memory figures; for training, bf16/fp16 mean autocast.")
 WideOption = typer.Option(False, "--wide", "-w",
                           help="Every column, however wide the terminal (narrow ones leave some out).")
 OptimizerOption = typer.Option("adam", "--optimizer",
-                               help="Optimizer whose state the training-memory estimate counts.")
+                               help="Optimizer whose state the training plan counts (adam and adamw: 2 per weight).")
+TrainOption = typer.Option(False, "--train", help="Print only the training-memory plan (docs/analysis.md).")
+FitOption = typer.Option(None, "--fit", metavar="SIZE",
+                         help="Print the largest batch whose training plan fits in SIZE (24GB, 16GiB).")
 
 
 def console():
@@ -56,13 +76,15 @@ def summary(
     csv_out: bool = typer.Option(False, "--csv", help="Print the rows as CSV (exact integers)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print Markdown tables, for slides and docs."),
     wide: bool = WideOption,
+    train: bool = TrainOption,
+    fit: str | None = FitOption,
     allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
     """Per-layer table and totals: params, MACs, FLOPs, memory, receptive field."""
     from ..analysis import summarize
-    from ..analysis.formats import render_summary, to_csv, to_json, to_markdown
+    from ..analysis.formats import render_summary, to_csv, to_json, to_markdown, training_text
 
     if sum((json_out, csv_out, markdown)) > 1:
         typer.echo("netgen summary: choose one of --json, --csv, --markdown", err=True)
@@ -71,9 +93,12 @@ def summary(
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
+    budget = parse_bytes(fit) if fit is not None else None
     result = summarize(graph, batch=batch, dtype=dtype, optimizer=optimizer)
     if json_out:
-        typer.echo(to_json(result, depth))
+        typer.echo(to_json(result, depth, budget))
+    elif train or budget is not None:
+        typer.echo(training_text(result, budget))
     elif csv_out:
         typer.echo(to_csv(result, depth), nl=False)
     elif markdown:

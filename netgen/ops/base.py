@@ -185,6 +185,11 @@ class Op:
         raise NotImplementedError(f"op {self.kind!r} does not say what its backward keeps: "
                                   "implement saved_for_backward (netgen/ops/base.py)")
 
+    def workspace(self, in_shapes: list[Shape], out_shape: Shape) -> list[Saved]:
+        """Temporaries the op's CPU kernel holds while it runs, beyond its inputs and output (as
+        `Saved.new` records): oneDNN's reordered copies for a conv, max pooling's indices."""
+        return []
+
     def output_dtype(self, in_dtypes: list[str], low: str | None) -> str:
         """The output's dtype from the inputs' dtypes; `low` is autocast's dtype (None: no autocast)."""
         if low is not None and self.autocast == "lower":

@@ -139,6 +139,11 @@ class Conv(Op):
             return [Saved.new((c, h + total[0] % 2, w + total[1] % 2)), Saved.weight(weight)]
         return [Saved.input(0, cast=True), Saved.weight(weight)]
 
+    def workspace(self, in_shapes, out_shape):
+        # oneDNN convolves into a reordered output and reorders the weight (measured on the CPU)
+        weight = self.param_count(in_shapes, out_shape) - (self.out_channels(in_shapes[0][0]) if self.p.bias else 0)
+        return [Saved.new(out_shape), Saved.new((weight,), batched=False)]
+
     def reads(self, in_shapes, out_shape):
         k, s, d, p = pair(self.p.k), pair(self.p.stride), pair(self.p.dilation), self.padding()
         return tuple(window_reads(k[a], s[a], d[a], p[a]) for a in range(2))

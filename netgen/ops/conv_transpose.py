@@ -141,6 +141,9 @@ class ConvTranspose(Op):
         weight = self.param_count(in_shapes, out_shape) - (self.p.out if self.p.bias else 0)
         return [Saved.input(0, cast=True), Saved.weight(weight)]
 
+    def workspace(self, in_shapes, out_shape):
+        return [Saved.new(out_shape), Saved.new(out_shape)]  # two output-sized temporaries (CPU)
+
     def reads(self, in_shapes, out_shape):
         return tuple(transposed_reads(*(pair(v)[a] for v in (self.p.k, self.p.stride, self.p.dilation, self.p.pad)))
                      for a in range(2))

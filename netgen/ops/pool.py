@@ -93,6 +93,9 @@ class MaxPool(Window):
     def saved_for_backward(self, in_shapes, out_shape):
         return [Saved.input(0), Saved.new(out_shape, "int64")]  # the argmax of every window
 
+    def workspace(self, in_shapes, out_shape):
+        return [Saved.new(out_shape, "int64")]  # the indices, computed under no_grad too
+
 
 class AvgPoolParams(WindowParams):
     count_include_pad: bool = True
