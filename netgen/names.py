@@ -55,8 +55,8 @@ def _length(name: str) -> str | None:
 
 
 def module_name_problem(name: object) -> str | None:
-    """A module or branch name: a state_dict key part and a Python attribute (or, all
-    digits, an nn.Sequential index)."""
+    """A module or branch name: a state_dict key part and a Python attribute (or, all digits,
+    an nn.Sequential index; with a `-`, an add_module name)."""
     if not isinstance(name, str) or not _MODULE.fullmatch(name):
         return f"module name `{_shown(name)}` may only use letters, digits, `_` and `-`"
     if _length(name):

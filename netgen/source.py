@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .errors import Diagnostic, NetgenError, Span
 
 
@@ -117,10 +118,14 @@ class _PositionLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Pars
         _Core12Resolver.__init__(self)
         self.file = file
         self.depth = 0
+        self.nodes = 0
 
     def compose_node(self, parent, index):
         # the composer recurses once per level: bound it before Python's own stack gives out
         self.depth += 1
+        self.nodes += 1
+        if not self.nodes & 1023:  # parsing is slow (pure Python): the compile's clock runs here too
+            limits.check_deadline(_span(self.peek_event().start_mark, self.file))
         try:
             if self.depth > MAX_DEPTH:
                 raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",

@@ -7,11 +7,13 @@ from __future__ import annotations
 import ast
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from netgen import limits
 from netgen.api import compile_blueprint
 from netgen.cli.files import write_files
 from netgen.cli.main import app
@@ -233,7 +235,28 @@ def test_model_names_are_never_paths(name):
     assert model_name_problem(name)
 
 
-@pytest.mark.parametrize("text", ['He et al. 2016, "Deep Residual Learning"', 'a"""b', '"""', "\\", "\ud800",
-                                  "x\x00y\x7f\u2028z", "a\\N{", '""""""""', "end\\", "tab\there"])
+@pytest.mark.parametrize("text", ['He et al. 2016, "Deep Residual Learning"', 'a"""b', '"""', "\\", "a\\N{",
+                                  '""""""""', "end\\", "two\nlines"])
 def test_docstring_text_round_trips_through_python(text):
     assert ast.literal_eval(f'"""{docstring_text(text)}"""') == text
+
+
+@pytest.mark.parametrize(("text", "shown"), [("\ud800", "\\ud800"), ("x\x00y", "x\\x00y"),
+                                             ("bell\x1b[31m", "bell\\x1b[31m"), ("a\u2028b", "a\\u2028b"),
+                                             ("tab\there", "tab\\there")])
+def test_what_is_not_printable_is_shown_as_its_escape(text, shown):
+    value = ast.literal_eval(f'"""{docstring_text(text)}"""')
+    assert value == shown and value.isprintable()
+
+
+# -- budgets ---------------------------------------------------------------------------------------------
+
+def test_the_wall_clock_budget_ends_a_compile_soon_after_its_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv(limits.TIME_LIMIT_ENV, "0.5")
+    net = tmp_path / "net.yaml"
+    net.write_text("netgen: 1\ninput: [3, 8, 8]\nnetwork:\n" + "  - relu\n" * 40000)
+    start = time.monotonic()
+    (diag,) = errors_of(lambda: compile_blueprint(net))
+    elapsed = time.monotonic() - start
+    assert diag.code == "NG013" and "0.5 s budget" in diag.message and diag.span.file == str(net)
+    assert elapsed < 0.5 + 1.0

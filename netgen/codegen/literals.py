@@ -11,8 +11,9 @@ from __future__ import annotations
 
 def docstring_text(text: str) -> str:
     """`text` escaped for the inside of a triple-double-quoted docstring: no run of three
-    quotes and no final quote can close it early, a backslash cannot start an escape,
-    and what is not printable (other than a newline) is written as an escape sequence."""
+    quotes and no final quote can close it early, a backslash cannot start an escape, and
+    a character that is not printable (other than a newline; a control character, a lone
+    surrogate) becomes the visible text of its escape (`\\x1b`, `\\ud800`)."""
     out = []
     for index, char in enumerate(text):
         if char == "\\":
@@ -21,9 +22,8 @@ def docstring_text(text: str) -> str:
             out.append('\\"')
         elif char == "\n" or char.isprintable():
             out.append(char)
-        else:
-            out.append(char.encode("unicode_escape").decode("ascii") if ord(char) > 0xFF or ord(char) < 0x20
-                       else f"\\x{ord(char):02x}")
+        else:  # shown as its escape, in the text itself: a docstring holds only printable text
+            out.append("\\" + char.encode("unicode_escape").decode("ascii"))
     return "".join(out)
 
 

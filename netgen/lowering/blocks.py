@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import limits
 from ..blueprint import BlockDef, type_matches, type_name
 from ..errors import did_you_mean
 from ..expr import ExprError
@@ -21,8 +22,8 @@ from .registry import register_form
 if TYPE_CHECKING:
     from .lowerer import Lowerer
 
-MAX_BLOCK_DEPTH = 64
-MAX_NODES = 200_000
+MAX_BLOCK_DEPTH = limits.MAX_BLOCK_DEPTH
+MAX_NODES = limits.MAX_NODES
 
 
 class BlockCalls:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import limits
 from ..errors import Span, did_you_mean
 from ..ops import REGISTRY
 from ..source import YDict, YList, located
@@ -62,6 +63,7 @@ class ItemSyntax:
     """Reading items: the mixin of `Lowerer` that owns item syntax."""
 
     def parse_item(self: Lowerer, raw: Any, env: dict, span: Span | None, path: tuple) -> Item | None:
+        limits.check_deadline(span)
         if isinstance(raw, str):
             ok, key = self.try_value(raw, env, span, path)
             if not ok:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import limits
 from ..blueprint import Blueprint
 from ..errors import Diagnostics, Span, did_you_mean
 from ..expr import ExprError, interpolate
@@ -100,6 +101,18 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
             env[key] = value if ok else None
         return env
 
+    def check_budget(self, span: Span | None, path, inputs: int = 0) -> None:
+        """Before each node: the node and edge caps and the wall-clock budget (netgen/limits.py).
+        Past a cap the compile ends here, with the errors found so far: going on would only
+        repeat it."""
+        limits.note(span)
+        limits.check_deadline()
+        self.edge_count = getattr(self, "edge_count", 0) + inputs
+        if len(self.graph) >= limits.MAX_NODES or self.edge_count > limits.MAX_EDGES:
+            self.error("NG013", f"the network has more than {limits.MAX_NODES:,} nodes or {limits.MAX_EDGES:,} "
+                       "connections", span, path, "a repeat, dense block or recursive block grows without bound here")
+            self.diags.raise_if_any()
+
     def check_keys(self, raw: YDict, allowed: tuple, form: str, path) -> None:
         for key in raw:
             if key not in allowed:
@@ -128,6 +141,8 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         return self.lower_list(body, env, x, scope, span)
 
     def lower_item(self, item: Item, name: str, x: str | None, scope: ScopeCtx) -> str | None:
+        limits.note(item.span)
+        limits.check_deadline()
         inputs = self.inputs_for(item, x, scope)
         if item.form == "op":
             out = self.add_op(item.key, item.args, item.env, name, inputs, scope, item.span)

@@ -12,15 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..names import module_name_problem
 from ..values import unique_name
 
 if TYPE_CHECKING:
     from .items import Item
     from .lowerer import Lowerer
 
-# letters, digits, `_` and `-` (torchvision's RegNet keys: `trunk_output.block1.block1-0`); a name
-# that is not a Python identifier is emitted with add_module/getattr and a string literal
-IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -45,10 +43,12 @@ class Naming:
     """Module names: the mixin of `Lowerer` that checks and assigns them."""
 
     def check_name(self: Lowerer, name: Any, span, path) -> str | None:
+        """A module name from the blueprint, checked by the identifier rules (netgen/names.py):
+        it becomes a Python attribute and a state_dict key of the generated module."""
         name = str(name)
-        if not IDENTIFIER.fullmatch(name):  # fullmatch: `$` would let a trailing newline through
-            self.error("NG007", f"module name `{name}` may only use letters, digits, `_` and `-`", span, path,
-                       "names become state_dict keys and Python attributes")
+        problem = module_name_problem(name)
+        if problem:
+            self.error("NG007", problem, span, path, "names become state_dict keys and Python attributes")
             return None
         return name
 
@@ -68,9 +68,18 @@ class Naming:
             if it.name:
                 names.append(it.name)
                 continue
-            base = str(position) if numbered and not explicit else it.default_name
+            base = str(position) if numbered and not explicit else safe_default(it.default_name)
             name = unique_name(base, taken)
             taken.add(name)
             names.append(name)
         return names
 
+
+
+def safe_default(name: str) -> str:
+    """A default module name (an op's kind or a block's name, not chosen as a module name)
+    made to pass the identifier rules: `a-b` -> `a_b`, `forward` -> `forward_`."""
+    if module_name_problem(name) is None:
+        return name
+    text = re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_")[:60] or "module"
+    return text if module_name_problem(text) is None else text + "_"

@@ -39,6 +39,7 @@ class OpNodes:
         cls = REGISTRY[kind]
         path = scope.path + (name,)
         node_id = ".".join(path)
+        self.check_budget(span, path, len(inputs))
         known = all(i is not None for i in inputs)
         if known and not (cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs))):
             want = f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs else f"at least {cls.min_inputs}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..names import field_name_problem
 from ..source import YList
 from .naming import ScopeCtx
 
@@ -41,9 +42,19 @@ class Outputs:
                 if not ok or not wanted:
                     continue
                 ref, field_name = str(spec["from"]), str(spec.get("name", spec["from"]))
-                training = bool(spec.get("training", False))
+                training = spec.get("training", False)
+                if not isinstance(training, bool):
+                    self.error("NG007", f"`training` is true or false; received {str(training)[:40]!r}", span,
+                               "outputs")
+                    continue
             else:
                 ref = field_name = str(spec)
+            # the outputs' names are the fields of the generated NamedTuple (netgen/names.py)
+            problem = field_name_problem(field_name)
+            if problem and (len(bp.outputs) > 1 or isinstance(spec, dict) and "name" in spec):
+                self.error("NG007", problem, span, "outputs",
+                           "name it: {from: " + ref[:40] + ", name: a_python_identifier}")
+                continue
             node = self.resolve(ref, root, span)
             if node is None:
                 continue
@@ -56,7 +67,7 @@ class Outputs:
             self.graph[out_id]["training_only"] = training
         if self.graph.outputs and all(self.graph[o].get("training_only") for o in self.graph.outputs):
             self.error("NG015", "every output is training-only; the model would return nothing in eval mode",
-                       None, "outputs")
+                       bp.raw.key_span("outputs"), "outputs", "leave `training: true` off the main output")
         self.mark_training_only()
 
     def mark_training_only(self: Lowerer) -> None:

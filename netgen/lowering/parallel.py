@@ -53,6 +53,10 @@ def lower_parallel(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | No
         lw.error("NG015", "`branches` is a mapping of named branches or a list of branches",
                  opts.value_span("branches"), scope.path)
         return None
+    if not branches:
+        lw.error("NG015", "parallel needs at least one branch", opts.value_span("branches"), scope.path,
+                 "parallel: {merge: concat, branches: {a: [...], b: [...]}}")
+        return None
     if any(o is None for o in outs) or not outs:
         return None
     merge = opts.get("merge", "concat")

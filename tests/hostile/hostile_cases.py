@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "blueprints"
 SECRET_MARK = "SECRET-CONTENT-4242"
 PWNED = "PWNED"
+# the corpus runs with a 2 s compile budget (hostile_harness.TIME_LIMIT); a budgeted case must
+# end soon after it, with room for a loaded machine (tests/test_security.py times the overshoot)
+BUDGETED = 6.0
 
 
 @dataclass
@@ -110,11 +113,15 @@ def codegen_cases() -> list[Case]:
         cases.append(Case(f"model_name_{key}", "codegen", {"net.yaml": net(name=value)}, BUILD,
                           0 if key == "class" else 2))
     block_names = ["f", "torch", "nn", "module", "sequential", "named_tuple", "drop_path", "identity", "self",
-                   "super", "class", "a-b", "__init__", "x"]
-    for name in block_names:
+                   "super", "class", "a-b", "__init__", "x", "forward", "training", 'a\\"b\\nc{}<>|']
+    for index, name in enumerate(block_names):
+        key = name if name.isidentifier() else f"odd{index}"
         block = f"blocks:\n  '{name}':\n    params: {{c: 4}}\n    body: [conv: {{out: $c, k: 1}}, relu]\n"
-        cases.append(Case(f"block_name_{name}", "codegen", {"net.yaml": net(_network(f"'{name}': {{c: 8}}"),
+        cases.append(Case(f"block_name_{key}", "codegen", {"net.yaml": net(_network(f"'{name}': {{c: 8}}"),
                                                                             extra=block)}, BUILD))
+        # beside a named item, the block's name becomes the call's module name
+        cases.append(Case(f"block_default_name_{key}", "codegen", {"net.yaml": net(_network(
+            "conv: {out: 4, k: 1, name: first}", f"'{name}': {{c: 8}}"), extra=block)}, BUILD))
     cases.append(Case("string_param_payload", "codegen", {"net.yaml": net(_network(
         "conv: {out: 4, k: 3}", "upsample: {scale: 2, mode: \"nearest'); " + PAYLOAD + "; ('\"}"))}, BUILD, 2))
     for key, item in {"nan_dropout": "dropout: {p: .nan}", "inf_slope": "leaky_relu: {slope: .inf}",
@@ -198,6 +205,9 @@ def import_cases() -> list[Case]:
             "net.yaml": net(_network("unit"), extra="use: [../victim/blocks.yaml]\n"),
             "../victim/blocks.yaml": "netgen: 1\n" + blocks}, expect=2),
         Case("top_level_not_blueprint", "imports", {}, ["check", "{SANDBOX}/victim/secret.txt"], 2),
+        Case("plugin_not_allowed", "imports", {"net.yaml": net(extra="plugins: [evil]\n"),
+                                               "evil.py": "open('PWNED', 'w')\n"}, expect=2),
+        Case("plugin_path", "imports", {"net.yaml": net(extra="plugins: [../victim/evil.py]\n")}, expect=2),
     ]
     return cases
 
@@ -224,24 +234,25 @@ def resource_cases() -> list[Case]:
         "round_digits": "round(10**70, -10**9)", "doubling": "len([1]*99999 + [1]*99999)",
         "str_int": "int('9'*5000)", "shift": "1 << 10**9",
     }
-    cases = [Case(f"expr_{key}", "resources", {"net.yaml": expr(text)}, expect=2, within=3.0)
+    cases = [Case(f"expr_{key}", "resources", {"net.yaml": expr(text)}, expect=2, within=BUDGETED)
              for key, text in exprs.items()]
     cases += [
         Case("expr_in_input", "resources", {"net.yaml": net(input="[3, '${len(range(10**9))}', 8]")}, expect=2),
         Case("expr_in_set", "resources", {"net.yaml": net(extra="params: {n: 4}\n",
                                                            network=_network("conv: {out: $n, k: 3}"))},
              ["check", "net.yaml", "--set", "n=${len(range(10**9))}"], 2),
-        Case("alias_bomb_params", "resources", {"net.yaml": net(extra="params:\n" + _bomb())}, expect=2, within=3.0),
-        Case("alias_bomb_let", "resources", {"net.yaml": net(extra="let:\n" + _bomb())}, expect=2, within=3.0),
+        Case("alias_bomb_params", "resources", {"net.yaml": net(extra="params:\n" + _bomb())}, expect=2,
+             within=BUDGETED),
+        Case("alias_bomb_let", "resources", {"net.yaml": net(extra="let:\n" + _bomb())}, expect=2, within=BUDGETED),
         Case("alias_recursive", "resources", {"net.yaml": net(extra="params:\n  a: &a [*a]\n")}, expect=2),
         Case("binary_recursion", "resources", {"net.yaml": net(_network("tree: {d: 40}"), extra=(
             "blocks:\n  tree:\n    params: {d: int}\n    body:\n"
             "      - if: ${d > 0}\n        then: [{tree: {d: '${d-1}'}}, {tree: {d: '${d-1}'}}]\n"
-            "        else: [identity]\n"))}, expect=2, within=4.0),
+            "        else: [identity]\n"))}, expect=2, within=BUDGETED),
         Case("dense_10000", "resources", {"net.yaml": net(_network(
-            "dense: {repeat: 10000, body: [bn, relu, {conv: {out: 4, k: 3, pad: 1}}]}"))}, expect=2, within=4.0),
+            "dense: {repeat: 10000, body: [bn, relu, {conv: {out: 4, k: 3, pad: 1}}]}"))}, expect=2, within=BUDGETED),
         Case("repeat_of_repeat", "resources", {"net.yaml": net(_network(
-            "repeat: 10000\n    body: {repeat: 30, body: relu}"))}, expect=2, within=4.0),
+            "repeat: 10000\n    body: {repeat: 30, body: relu}"))}, expect=2, within=BUDGETED),
         Case("repeat_huge", "resources", {"net.yaml": net(_network("repeat: ${10**9}\n    body: relu"))}, expect=2),
         Case("yaml_deep_flow", "resources", {"net.yaml": net(extra="params: {a: " + "[" * 10000 + "]" * 10000
                                                              + "}\n")}, expect=2),
@@ -252,7 +263,7 @@ def resource_cases() -> list[Case]:
         Case("seq_deep", "resources", {"net.yaml": net("  - " + "[" * 95 + "relu" + "]" * 95 + "\n")}),
         Case("long_expression", "resources", {"net.yaml": expr("1" + "+1" * 6000)}, expect=2),
         Case("many_items", "resources", {"net.yaml": net("".join("  - relu\n" for _ in range(60000)))},
-             within=4.0),
+             within=BUDGETED),
         Case("huge_sizes", "resources", {"net.yaml": net(_network("conv: {out: '${2**60}', k: 3}"),
                                                          input="[3, 2147483647, 2147483647]")}),
     ]
@@ -325,7 +336,8 @@ def internal_error_cases() -> list[Case]:
         "long_key": net(_network("relu: {" + "k" * 5000 + ": 1}")),
     }
     cases += [Case(f"file_{key}", "internal", {"net.yaml": text}, expect=None if key in (
-        "bom", "only_comment", "network_empty", "merge_key", "op_name_expr", "block_param_self") else 2)
+        "bom", "only_comment", "network_empty", "merge_key", "op_name_expr", "block_param_self",
+        "conv_out_huge_float", "params_cycle") else 2)
         for key, text in files.items()]
     cases += [
         Case("cli_set_no_equals", "internal", {"net.yaml": net()}, ["check", "net.yaml", "--set", "x"], 2),
