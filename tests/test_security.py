@@ -260,3 +260,37 @@ def test_the_wall_clock_budget_ends_a_compile_soon_after_its_limit(tmp_path, mon
     elapsed = time.monotonic() - start
     assert diag.code == "NG013" and "0.5 s budget" in diag.message and diag.span.file == str(net)
     assert elapsed < 0.5 + 1.0
+
+
+# -- a bool is not an int ------------------------------------------------------------------------------
+
+def test_no_op_takes_a_bool_where_it_takes_an_int():
+    from pydantic import ValidationError
+
+    from netgen.ops import REGISTRY
+
+    checked = 0
+    for cls in set(REGISTRY.values()):
+        for name, field in cls.Params.model_fields.items():
+            if "int" not in str(field.annotation):
+                continue
+            for bad in (True, [True, 3]):
+                with pytest.raises(ValidationError) as info:
+                    cls.Params(**{name: bad})
+                assert any(err["loc"][:1] == (name,) for err in info.value.errors()), (cls.kind, name, bad)
+                checked += 1
+    assert checked > 40
+
+
+@pytest.mark.parametrize(("where", "text"), [
+    ("input", TINY.replace("input: [3, 8, 8]", "input: [true, 8, 8]")),
+    ("repeat", TINY.replace("  - relu\n", "  - repeat: true\n    body: relu\n")),
+    ("block argument", TINY.replace("  - relu\n", "  - unit: {c: true}\n")
+     + "blocks:\n  unit:\n    params: {c: 4}\n    body: [conv: {out: $c, k: 1}]\n"),
+    ("outputs training", TINY.replace("  - relu\n", "  - relu: {name: r}\n")
+     + "outputs: [r, {from: conv, name: aux, training: 1}]\n"),
+])
+def test_a_bool_is_refused_where_an_int_is_expected(tmp_path, where, text):
+    (tmp_path / "net.yaml").write_text(text.replace("pad: 1}", "pad: 1, name: conv}"))
+    diags = errors_of(lambda: compile_blueprint(tmp_path / "net.yaml"))
+    assert diags and all(d.span is not None for d in diags), where
