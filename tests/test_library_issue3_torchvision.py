@@ -37,6 +37,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import BLUEPRINTS, one_step_descends, perturb  # noqa: E402
+from harness import count, measured_macs, module_config, one_thread, static_macs, static_params  # noqa: E402, F401
 
 import netgen  # noqa: E402
 
@@ -84,51 +85,6 @@ PUBLISHED_PARAMS = {
     "efficientnet_b0": 5_288_548,
 }
 PUBLISHED_GFLOPS = {"mobilenet_v2": 0.301}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: these are many small workloads, and on a shared 2-core machine
-    torch's two OpenMP threads spin against other processes (10-20x slower, measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def measured_macs(model, x) -> tuple[int, object]:
-    """Conv2d and Linear multiply-accumulates of one forward pass, per sample, bias excluded,
-    from each module's weight shape and its real output shape."""
-    total = 0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        total += output.numel() // output.shape[0] * module.weight[0].numel()
-
-    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    handles = [m.register_forward_hook(hook) for m in layers]
-    try:
-        with torch.no_grad():
-            out = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return total, out
-
-
-def static_params(graph) -> int:
-    return sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
-
-
-def static_macs(graph, eval_only: bool = True) -> int:
-    """MACs of the graph's ops; by default only those that run in eval mode (GoogLeNet's
-    auxiliary heads run in training only, and torchvision's GFLOPS leave them out)."""
-    return sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops()
-               if not (eval_only and d.get("training_only")))
-
-
-def count(model) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def as_tuple(out) -> tuple:
@@ -188,31 +144,6 @@ def test_state_dict_keys_and_shapes(pair):
     assert ng_state == tv_state
 
 
-def _config(module) -> tuple | None:
-    """The hyper-parameters of a module that decide what it computes (not its weights)."""
-    name = type(module).__name__
-    pair2 = torch.nn.modules.utils._pair
-    if isinstance(module, torch.nn.Conv2d):
-        return ("conv", module.kernel_size, module.stride, module.padding, module.dilation, module.groups,
-                module.bias is not None)
-    if isinstance(module, torch.nn.BatchNorm2d):
-        return ("bn", module.eps, module.momentum, module.affine)
-    if isinstance(module, torch.nn.Linear):
-        return ("linear", module.in_features, module.out_features, module.bias is not None)
-    if isinstance(module, torch.nn.Dropout):
-        return ("dropout", module.p)
-    if name in ("StochasticDepth", "DropPath"):
-        return ("drop_path", module.p, {"row": "sample"}.get(module.mode, module.mode))
-    if isinstance(module, torch.nn.MaxPool2d):
-        return ("maxpool", pair2(module.kernel_size), pair2(module.stride), pair2(module.padding), module.ceil_mode)
-    if isinstance(module, torch.nn.AvgPool2d):
-        return ("avgpool", pair2(module.kernel_size), pair2(module.stride), pair2(module.padding), module.ceil_mode,
-                module.count_include_pad)
-    if isinstance(module, torch.nn.AdaptiveAvgPool2d):
-        return ("adaptive_avgpool", pair2(module.output_size))
-    return None
-
-
 def test_module_hyperparameters(pair):
     """Every torchvision module that computes something has a same-named netgen module with
     the same hyper-parameters; the exceptions are torchvision's StochasticDepth modules in
@@ -220,7 +151,7 @@ def test_module_hyperparameters(pair):
     ng_modules = dict(pair.ng.named_modules())
     checked = 0
     for name, module in pair.tv.named_modules():
-        want = _config(module)
+        want = module_config(module)
         if want is None:
             continue
         parent = pair.tv.get_submodule(name.rsplit(".", 1)[0]) if "." in name else pair.tv
@@ -228,13 +159,13 @@ def test_module_hyperparameters(pair):
             assert name not in ng_modules, f"{name}: netgen drops a branch that has no skip"
             continue
         assert name in ng_modules, f"torchvision's `{name}` ({type(module).__name__}) has no netgen counterpart"
-        assert _config(ng_modules[name]) == want, name
+        assert module_config(ng_modules[name]) == want, name
         checked += 1
     assert checked > 0
     # and netgen has no stochastic depth that torchvision lacks
     for name, module in ng_modules.items():
         if type(module).__name__ == "DropPath":
-            assert _config(pair.tv.get_submodule(name)) == _config(module), name
+            assert module_config(pair.tv.get_submodule(name)) == module_config(module), name
 
 
 def test_loads_torchvision_weights_and_eval_outputs_match(pair):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import BLUEPRINTS
+from harness import one_thread  # noqa: F401
 
 import netgen
 
@@ -35,15 +36,6 @@ EXTRA_INPUTS = [
     ("alexnet", (3, 63, 63)),  # torchvision's min_size: features end at 256×1×1, pooled up to 6×6
     ("vgg11_bn", (3, 32, 32)),  # features end at 512×1×1; adaptive pool repeats it to 7×7
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads contend badly."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def node_params(graph) -> list[int]:

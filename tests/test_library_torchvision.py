@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 from conftest import BLUEPRINTS, perturb
+from harness import count, measured_macs, one_thread, static_macs, static_params  # noqa: F401
 
 import netgen
 
@@ -42,36 +43,6 @@ PUBLISHED_PARAMS = {
 }
 # Published GFLOPS quoted in shared/env-notes.md; the rest come from the weights metadata.
 PUBLISHED_GFLOPS = {"resnet50": 4.089, "vgg16": 15.47}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads contend badly."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def measured_macs(model, x) -> tuple[int, object]:
-    """Conv2d and Linear multiply-accumulates of one forward pass, per sample, bias excluded,
-    computed in forward hooks from each module's weight shape and its real output shape."""
-    total = 0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        per_output = module.weight[0].numel()  # in_channels/groups * kh * kw, or in_features
-        total += output.numel() // output.shape[0] * per_output
-
-    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    handles = [m.register_forward_hook(hook) for m in layers]
-    try:
-        with torch.no_grad():
-            out = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return total, out
 
 
 @dataclass
@@ -109,18 +80,6 @@ def pair(request, torchvision):
     graph = netgen.compile_blueprint(path)
     meta = torchvision.models.get_model_weights(name).DEFAULT.meta
     yield Pair(name, meta, tv_model, ng_model, graph)
-
-
-def static_params(graph) -> int:
-    return sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
-
-
-def static_macs(graph) -> int:
-    return sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops())
-
-
-def count(model) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def test_parameter_count(pair):

@@ -16,6 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import BLUEPRINTS, one_step_descends  # noqa: E402
+from harness import one_thread  # noqa: E402, F401
 
 import netgen  # noqa: E402
 
@@ -53,16 +54,6 @@ TRAINING_INPUTS = {
 # then rightly gets no gradient: the step is taken without it (the drop itself is compared with
 # torchvision's in training mode in test_library_zoo_convnext.py)
 OVERRIDES = {name: {"stochastic_depth_prob": 0.0} for name in CONVNEXT}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine torch's OpenMP threads spin against
-    other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING_INPUTS))

@@ -2,7 +2,7 @@
 tables) against torchvision: parameter counts, state_dict keys and shapes (layer_scale
 included) and published GFLOPS on the meta device for all four; eval-mode outputs with
 torchvision's weights loaded strictly, and hook-measured MACs, for tiny at 64x64; and the
-stochastic-depth rates and LayerNorm eps of every block (tests/zoo.py)."""
+stochastic-depth rates and LayerNorm eps of every block (tests/harness.py)."""
 
 from __future__ import annotations
 
@@ -10,37 +10,30 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import zoo  # noqa: E402
+import harness  # noqa: E402
 from conftest import BLUEPRINTS  # noqa: E402
+from harness import one_thread  # noqa: E402, F401
 
 import netgen  # noqa: E402
 
 VARIANTS = ["convnext_tiny", "convnext_small", "convnext_base", "convnext_large"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("name", VARIANTS)
 def test_counts_keys_and_published_gflops(torchvision, name):
-    zoo.check_static(torchvision, name)
+    harness.check_static(torchvision, name)
 
 
 def test_tiny_loads_torchvisions_weights_and_outputs_match(torchvision):
-    zoo.check_outputs(torchvision, "convnext_tiny")
+    harness.check_outputs(torchvision, "convnext_tiny")
 
 
 @pytest.mark.parametrize("name", ["convnext_tiny", "convnext_large"])
 def test_stochastic_depth_and_norms_are_torchvisions(torchvision, name):
     """Rates grow linearly over the blocks (0 ... stochastic_depth_prob) in torchvision's row
     mode, and every LayerNorm has eps 1e-6: same-named modules, same settings."""
-    tv = zoo.on_meta(lambda: torchvision.models.get_model(name, weights=None))
-    ng = zoo.on_meta(lambda: netgen.load(BLUEPRINTS / f"{name}.yaml"))
+    tv = harness.on_meta(lambda: torchvision.models.get_model(name, weights=None))
+    ng = harness.on_meta(lambda: netgen.load(BLUEPRINTS / f"{name}.yaml"))
     ng_modules = dict(ng.named_modules())
     depth = norms = 0
     for key, module in tv.named_modules():

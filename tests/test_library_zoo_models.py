@@ -32,8 +32,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import BLUEPRINTS, one_step_descends, perturb  # noqa: E402
-from test_library_issue3_torchvision import _config, count, measured_macs, static_macs, static_params  # noqa: E402
+from conftest import BLUEPRINTS, one_step_descends  # noqa: E402
+from harness import (  # noqa: E402, F401
+    count,
+    materialised_torchvision,
+    measured_macs,
+    module_config,
+    netgen_with_weights,
+    one_thread,
+    static_macs,
+    static_params,
+)
 
 import netgen  # noqa: E402
 
@@ -77,39 +86,6 @@ PUBLISHED = {
     "resnext101_64x4d": (83_455_272, 15.46),
     "wide_resnet101_2": (126_886_696, 22.753),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine torch's OpenMP threads contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def materialised_torchvision(torchvision, name: str, **kwargs):
-    """torchvision's model with perturbed weights, skipping its own (slow) initialisation:
-    built on the meta device, given storage, and every parameter and buffer set by perturb."""
-    with torch.device("meta"):
-        model = torchvision.models.get_model(name, weights=None, **kwargs)
-    model = model.to_empty(device="cpu")
-    for name_, buffer in model.named_buffers():
-        if name_.endswith("num_batches_tracked"):
-            buffer.zero_()
-    covered = {id(p) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear,
-                                                                 torch.nn.BatchNorm2d)) for p in m.parameters()}
-    assert all(id(p) in covered for p in model.parameters()), "perturb would leave a parameter uninitialised"
-    perturb(model)
-    return model
-
-
-def netgen_with_weights(path, state_dict, input_shape, **params):
-    """netgen's module, built without initialisation, holding `state_dict` (strict load)."""
-    with torch.device("meta"):
-        model = netgen.load(path, input=input_shape, **params)
-    model.load_state_dict(state_dict, strict=True, assign=True)
-    return model
 
 
 @dataclass
@@ -168,7 +144,7 @@ def test_module_hyperparameters(pair):
     ng_modules = dict(pair.ng.named_modules())
     checked = 0
     for name, module in pair.tv.named_modules():
-        want = _config(module)
+        want = module_config(module)
         if want is None:
             continue
         parent = pair.tv.get_submodule(name.rsplit(".", 1)[0]) if "." in name else pair.tv
@@ -176,7 +152,7 @@ def test_module_hyperparameters(pair):
             assert name not in ng_modules, f"{name}: netgen drops a branch that has no skip"
             continue
         assert name in ng_modules, f"torchvision's `{name}` ({type(module).__name__}) has no netgen counterpart"
-        assert _config(ng_modules[name]) == want, name
+        assert module_config(ng_modules[name]) == want, name
         checked += 1
     assert checked > 0
 

@@ -3,7 +3,7 @@ paper's (depth, w_0, w_a, w_m, group width, SE ratio), against torchvision: the 
 depths and group widths against torchvision's own BlockParams.from_init_params; parameter
 counts, state_dict keys (`trunk_output.block1.block1-0...`) and shapes and every weights
 entry's published GFLOPS on the meta device; eval-mode outputs with torchvision's weights
-loaded strictly, and hook-measured MACs, for the two 400MF models at 64x64 (tests/zoo.py)."""
+loaded strictly, and hook-measured MACs, for the two 400MF models at 64x64 (tests/harness.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import zoo  # noqa: E402
+import harness  # noqa: E402
 from conftest import BLUEPRINTS  # noqa: E402
+from harness import one_thread  # noqa: E402, F401
 
 import netgen  # noqa: E402
 
@@ -20,14 +21,6 @@ X = ["regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "re
      "regnet_x_32gf"]
 Y = ["regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
      "regnet_y_32gf", "regnet_y_128gf"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)
@@ -64,9 +57,9 @@ def test_stage_table_is_torchvisions(torchvision, name):
 
 @pytest.mark.parametrize("name", X + Y)
 def test_counts_keys_and_published_gflops(torchvision, name):
-    zoo.check_static(torchvision, name)
+    harness.check_static(torchvision, name)
 
 
 @pytest.mark.parametrize("name", ["regnet_x_400mf", "regnet_y_400mf"])
 def test_weights_load_and_outputs_match(torchvision, name):
-    zoo.check_outputs(torchvision, name)
+    harness.check_outputs(torchvision, name)
