@@ -21,6 +21,8 @@ PWNED = "PWNED"
 # the corpus runs with a 2 s compile budget (hostile_harness.TIME_LIMIT); a budgeted case must
 # end soon after it, with room for a loaded machine (tests/test_security.py times the overshoot)
 BUDGETED = 6.0
+# an expression case must fail in the evaluator or in the check of the value it gave, not in YAML
+EXPRESSION_CODES = ("NG003", "NG007", "NG009", "NG013")
 
 
 @dataclass
@@ -31,7 +33,8 @@ class Case:
     argv: list[str] = field(default_factory=lambda: ["check", "net.yaml"])
     expect: int | None = None  # 0 or 2 when the outcome is known; None: either
     env: dict[str, str] = field(default_factory=dict)
-    within: float | None = None  # seconds the case must finish in (budget cases)
+    within: float | None = None  # CPU seconds the case may take (budget cases)
+    codes: tuple[str, ...] = ()  # when it fails, its errors carry one of these codes
     symlinks: dict[str, str] = field(default_factory=dict)  # link (under the sandbox) -> target
     folders: list[str] = field(default_factory=list)  # folders to create before the run
 
@@ -42,6 +45,11 @@ def net(network: str = "  - conv: {out: 4, k: 3, pad: 1, name: conv}\n  - relu\n
     head = "netgen: 1\n" + (f"name: {name}\n" if name is not None else "")
     head += f"doc: {doc}\n" if doc is not None else ""
     return head + f"input: {input}\n" + extra + "network:\n" + network
+
+
+def _quoted(text: str) -> str:
+    """`text` as a YAML double-quoted scalar (expressions hold single quotes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _network(*items: str) -> str:
@@ -223,7 +231,7 @@ def resource_cases() -> list[Case]:
     """A few lines that would hang or exhaust memory: each must end, located, within the
     budget (the corpus runs with NETGEN_TIME_LIMIT=2)."""
     def expr(text: str) -> str:
-        return net(_network(f"conv: {{out: '${{{text}}}', k: 3}}"))
+        return net(_network(f"conv: {{out: {_quoted('${' + text + '}')}, k: 3}}"))
     exprs = {
         "string_bomb": "len('a'*100000*100000)", "range_bomb": "len(range(10**9))",
         "power_tower": "((((10**64)**64)**64)**64)**64 % 7 + 1", "sum_lists": "len(sum([[1]*100000]*100000, []))",
@@ -234,8 +242,8 @@ def resource_cases() -> list[Case]:
         "round_digits": "round(10**70, -10**9)", "doubling": "len([1]*99999 + [1]*99999)",
         "str_int": "int('9'*5000)", "shift": "1 << 10**9",
     }
-    cases = [Case(f"expr_{key}", "resources", {"net.yaml": expr(text)}, expect=2, within=BUDGETED)
-             for key, text in exprs.items()]
+    cases = [Case(f"expr_{key}", "resources", {"net.yaml": expr(text)}, expect=2, within=BUDGETED,
+                  codes=EXPRESSION_CODES) for key, text in exprs.items()]
     cases += [
         Case("expr_in_input", "resources", {"net.yaml": net(input="[3, '${len(range(10**9))}', 8]")}, expect=2),
         Case("expr_in_set", "resources", {"net.yaml": net(extra="params: {n: 4}\n",
@@ -274,7 +282,7 @@ def internal_error_cases() -> list[Case]:
     """The issue's 32 internal errors (exit 3, no location) and their relatives: each must be
     a located error, exit 2."""
     def expr(text: str) -> str:
-        return net(_network(f"conv: {{out: '${{{text}}}', k: 3}}"))
+        return net(_network(f"conv: {{out: {_quoted('${' + text + '}')}, k: 3}}"))
     exprs = {
         "zero_step": "[8][::0]", "int_inf": "int(float('inf'))", "float_overflow": "1e300**2",
         "make_divisible_zero": "make_divisible(8, 0)", "unhashable_key": "{[1]: 2}", "div_zero": "1/0",
@@ -289,7 +297,8 @@ def internal_error_cases() -> list[Case]:
         "set": "{1, 2}", "generator": "sum(i for i in [1])", "nested_for": "[i for i in [1] for j in [2]]",
         "tuple_target": "[a for a, b in [[1, 2]]]",
     }
-    cases = [Case(f"expr_{key}", "internal", {"net.yaml": expr(text)}, expect=2) for key, text in exprs.items()]
+    cases = [Case(f"expr_{key}", "internal", {"net.yaml": expr(text)}, expect=2, codes=EXPRESSION_CODES)
+             for key, text in exprs.items()]
     files = {
         "non_utf8": b"netgen: 1\nname: \xff\xfe\n", "nul_byte": b"netgen: 1\nname: a\x00b\n",
         "bom": "\ufeff" + net(), "control_char": "netgen: 1\nname: a\x1bb\n", "empty": "", "only_comment": "# hi\n",

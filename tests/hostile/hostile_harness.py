@@ -164,7 +164,7 @@ def run_case(case: Case, sandbox: Path, in_process: bool = True) -> dict:
 
     previous = signal.signal(signal.SIGALRM, hang)
     signal.setitimer(signal.ITIMER_REAL, HARD_LIMIT)
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     try:
         code, output = invoke(argv)
     except CaseHang:
@@ -180,8 +180,8 @@ def run_case(case: Case, sandbox: Path, in_process: bool = True) -> dict:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    seconds = time.monotonic() - start
-    problems = check(case, argv, code, output, seconds, before, snapshot(sandbox), sandbox)
+    seconds, cpu = time.monotonic() - start, time.process_time() - cpu
+    problems = check(case, argv, code, output, cpu, before, snapshot(sandbox), sandbox)
     emitted = sorted(str(p) for p in (work / "out").glob("*.py")) if code == 0 and argv[0] == "build" else []
     return {"id": case.id, "code": code, "seconds": round(seconds, 3), "problems": problems, "emitted": emitted,
             "output": output[-2000:]}
@@ -198,8 +198,11 @@ def check(case: Case, argv, code: int, output: str, seconds: float, before: dict
         problems.append(f"exit {code}")
     elif case.expect is not None and code != case.expect:
         problems.append(f"exit {code}, expected {case.expect}")
-    if case.within is not None and seconds > case.within:
+    if case.within is not None and seconds > case.within:  # CPU seconds in process: a loaded machine is no hang
         problems.append(f"took {seconds:.1f} s (at most {case.within})")
+    codes = re.findall(r"error\[(NG\d{3})\]", output)
+    if code == 2 and case.codes and not set(codes) & set(case.codes):
+        problems.append(f"failed with {sorted(set(codes))}, not one of {list(case.codes)}")
     if "Traceback" in output or "internal error" in output:
         problems.append("a traceback or an internal error")
     for line in output.splitlines():
