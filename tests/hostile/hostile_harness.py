@@ -89,6 +89,10 @@ def allowed_outputs(case: Case, argv: list[str]) -> tuple[str, ...]:
         if out is None:
             return ("work/*.svg", "work/*.gv")
         return ("work/" + out, "work/" + str(Path(out).with_suffix(".gv")))
+    if command == "slides":
+        return ("work/" + (out.strip("/") + "/" if out else "*-slides/"),)
+    if command == "view":
+        return ("work/" + out,) if out else ("work/*.html",)
     return ()
 
 
@@ -97,6 +101,9 @@ def _allowed(rel: str, prefixes: tuple[str, ...]) -> bool:
         if prefix.endswith("/") and (rel + "/").startswith(prefix):
             return True
         if "*" in prefix and rel.startswith("work/") and "/" not in rel[5:] and rel.endswith(prefix.split("*")[1]):
+            return True
+        if prefix.endswith("-slides/") and "*" in prefix and rel.startswith("work/") \
+                and rel[5:].split("/")[0].endswith("-slides"):
             return True
         if rel == prefix or prefix.startswith(rel + "/"):
             return True
