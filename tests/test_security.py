@@ -294,3 +294,23 @@ def test_a_bool_is_refused_where_an_int_is_expected(tmp_path, where, text):
     (tmp_path / "net.yaml").write_text(text.replace("pad: 1}", "pad: 1, name: conv}"))
     diags = errors_of(lambda: compile_blueprint(tmp_path / "net.yaml"))
     assert diags and all(d.span is not None for d in diags), where
+
+
+# -- the node cap ------------------------------------------------------------------------------------------
+
+def test_the_node_cap_holds_at_every_node_not_only_at_block_calls(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_NODES", 1000)
+    net = tmp_path / "net.yaml"
+    net.write_text("netgen: 1\ninput: [3, 8, 8]\nnetwork:\n  - repeat: 100\n    body: {repeat: 30, body: relu}\n")
+    diags = errors_of(lambda: compile_blueprint(net))
+    assert [d.code for d in diags] == ["NG013"] and "more than 1,000 nodes" in diags[0].message
+    assert diags[0].span.file == str(net) and diags[0].span.line == 5  # the repeated item
+
+
+def test_the_connection_cap_bounds_a_long_dense_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_EDGES", 5000)
+    net = tmp_path / "net.yaml"
+    net.write_text("netgen: 1\ninput: [3, 8, 8]\nnetwork:\n"
+                   "  - dense: {repeat: 200, body: [{conv: {out: 2, k: 1}}]}\n")  # about 200**2 / 2 inputs
+    (diag,) = errors_of(lambda: compile_blueprint(net))
+    assert diag.code == "NG013" and "5,000 connections" in diag.message and diag.span.line == 4
