@@ -10,7 +10,7 @@ position; a slice of rows or columns shifts them by `start`.
 
 from __future__ import annotations
 
-from ..shapes import MAP, ShapeError, axes_of, format_shape
+from ..shapes import MAP, ShapeError, axes_of, format_shape, with_axes
 from .base import PER_POSITION, Call, Input, Int, Op, OpParams, register_op, shift_reads
 
 
@@ -46,7 +46,7 @@ class Slice(Op):
                              f"received shape {format_shape(shape)}", "the slice must keep at least one element")
         out = list(shape)
         out[dim] = length
-        return shape.__class__(out, shape.axes) if hasattr(shape, "axes") else tuple(out)
+        return with_axes(out, axes_of(shape))
 
     def emit_forward(self, in_shapes):
         dim, start, length = self.bounds(in_shapes[0])
