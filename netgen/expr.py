@@ -5,9 +5,10 @@ Blueprint values may be expressions over params: `${planes * 4}`, `${2 if i > 0 
 types: arithmetic, comparisons, boolean logic, conditional expressions, list/tuple/dict
 literals, indexing and slicing, list comprehensions with one `for`, and calls to a fixed table of
 functions. There is no `eval`, no attribute access, no imports and no lambdas, so a blueprint
-cannot run Python. Every evaluation is bounded (netgen/limits.py): the steps it takes, and the
-size of every value it builds (strings, lists, ranges, integers by bit length), checked before
-a large result is computed; any failure, Python's own errors included, is an ExprError.
+cannot run Python. Every evaluation is bounded (expr_bounds.py, with the numbers in limits.py):
+the steps it takes, and the size of every value it builds (strings, lists, ranges, integers by
+bit length), checked before a large result is computed; any failure, Python's own errors
+included, is an ExprError.
 """
 
 from __future__ import annotations
@@ -20,15 +21,8 @@ from typing import Any
 
 from . import limits
 from .errors import did_you_mean
+from .expr_bounds import Budget, ExprError, bounded, check_binary, short, weight  # noqa: F401 (ExprError, weight: API)
 from .values import is_int
-
-
-class ExprError(Exception):
-    """An expression that cannot be evaluated; `hint` says how to fix it."""
-
-    def __init__(self, message: str, hint: str = ""):
-        super().__init__(message)
-        self.hint = hint
 
 
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -71,8 +65,6 @@ _COMPARE = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
-# `'%3d' % x`: one conversion; its width and precision are bounded (`%0999999999d` is not)
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)")
 # what Python raises for a value of the wrong kind or size; all become ExprError
 _PYTHON_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, RecursionError, MemoryError)
 
@@ -91,93 +83,11 @@ def evaluate(source: str, scope: dict[str, Any]) -> Any:
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("the expression is nested too deeply to parse") from None
     try:
-        return _Evaluator(scope, _Budget()).visit(tree.body)
+        return _Evaluator(scope, Budget()).visit(tree.body)
     except RecursionError:
         raise ExprError("the expression is nested too deeply") from None
     except _PYTHON_ERRORS as exc:
-        raise ExprError(f"`{_short(source)}`: {type(exc).__name__}: {_short(str(exc))}") from None
-
-
-def _short(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-class _Budget:
-    """Steps left to one evaluation (comprehensions share it with their inner evaluators)."""
-
-    def __init__(self):
-        self.steps = 0
-        self.weights: dict[int, tuple[Any, int]] = {}  # see weight()
-
-    def spend(self, count: int = 1) -> None:
-        self.steps += count
-        if self.steps > limits.MAX_EXPR_STEPS:
-            raise ExprError(f"the expression takes more than {limits.MAX_EXPR_STEPS:,} steps",
-                            "expressions compute sizes and lists of sizes, not long loops")
-        limits.tick()
-
-
-def weight(value: Any, cache: dict[int, tuple[Any, int]] | None = None) -> int:
-    """Items and characters of a value counted through nesting, each shared part as often as
-    it appears (what printing or walking it costs). Memoised by identity in `cache` (which keeps
-    the objects alive, so identities stay unique), so linear in the distinct objects."""
-    if isinstance(value, str):
-        return len(value) or 1
-    if not isinstance(value, (list, tuple, dict)):
-        return 1
-    cache = {} if cache is None else cache
-    known = cache.get(id(value))
-    if known is None:
-        cache[id(value)] = (value, 0)  # a self-containing value (impossible from an expression) counts once
-        items = list(value.keys()) + list(value.values()) if isinstance(value, dict) else value
-        known = cache[id(value)] = (value, 1 + sum(weight(item, cache) for item in items))
-    return known[1]
-
-
-def bounded(value: Any, cache: dict | None = None) -> Any:
-    """Return `value` if it is a kind and size an expression may build, else raise ExprError."""
-    if value is None or isinstance(value, (bool, float)):
-        return value
-    if isinstance(value, int):
-        if value.bit_length() > limits.MAX_INT_BITS:
-            raise ExprError(f"an integer of {value.bit_length():,} bits (at most {limits.MAX_INT_BITS})")
-        return value
-    if isinstance(value, str):
-        if len(value) > limits.MAX_STR_CHARS:
-            raise ExprError(f"a string of {len(value):,} characters (at most {limits.MAX_STR_CHARS:,})")
-        return value
-    if isinstance(value, (list, dict)):
-        if len(value) > limits.MAX_LIST_ITEMS:
-            raise ExprError(f"a list of {len(value):,} items (at most {limits.MAX_LIST_ITEMS:,})")
-        total = weight(value, cache)
-        if total > limits.MAX_VALUE_WEIGHT:
-            raise ExprError(f"a value of {total:,} items and characters in all (at most {limits.MAX_VALUE_WEIGHT:,})")
-        return value
-    raise ExprError(f"an expression cannot make a {type(value).__name__} value")
-
-
-def _check_binary(op: ast.operator, left: Any, right: Any, cache: dict) -> None:
-    """Refuse, before computing it, a result that would be too large to build."""
-    if isinstance(op, ast.Mult):
-        for seq, count in ((left, right), (right, left)):
-            if isinstance(seq, (str, list)) and isinstance(count, int) and count > 0:
-                size = weight(seq, cache) if isinstance(seq, list) else len(seq)
-                if len(seq) * count > limits.MAX_LIST_ITEMS or size * count > limits.MAX_VALUE_WEIGHT:
-                    raise ExprError(f"repeating a {type(seq).__name__} of {len(seq):,} items ({size:,} in all) "
-                                    f"{count:,} times is too large (at most {limits.MAX_LIST_ITEMS:,} items, "
-                                    f"{limits.MAX_VALUE_WEIGHT:,} in all)")
-    elif isinstance(op, ast.Pow) and is_int(left) and is_int(right) and right > 0 and abs(left) > 1:
-        if (abs(left).bit_length() - 1) * right > limits.MAX_INT_BITS:
-            raise ExprError(f"{left}**{right} has more than {limits.MAX_INT_BITS} bits")
-    elif isinstance(op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > limits.MAX_INT_BITS:
-        raise ExprError(f"exponent {right} is too large (at most {limits.MAX_INT_BITS})")
-    elif isinstance(op, ast.Mod) and isinstance(left, str):
-        for match in _PERCENT.finditer(left):
-            width, precision = match.group(1), match.group(2)
-            for part in (width, precision):
-                if part == "*" or (part and int(part) > limits.MAX_FORMAT_WIDTH):
-                    raise ExprError(f"format width or precision `{match.group()}` is too large "
-                                    f"(at most {limits.MAX_FORMAT_WIDTH})")
+        raise ExprError(f"`{short(source)}`: {type(exc).__name__}: {short(str(exc))}") from None
 
 
 def _exp(x):
@@ -192,7 +102,7 @@ def _log(x, base=None):
     return math.log(x) if base is None else math.log(x, base)
 
 
-def _range(budget: _Budget, *args):
+def _range(budget: Budget, *args):
     span = range(*args)
     if len(span) > limits.MAX_LIST_ITEMS:
         raise ExprError(f"range of {len(span):,} items (at most {limits.MAX_LIST_ITEMS:,})")
@@ -208,7 +118,7 @@ def _round(value, ndigits=None):
 
 def _sequence_call(fn):
     """min, max, len, list: linear in their argument, which is bounded; charge the steps."""
-    def call(budget: _Budget, *args, **kwargs):
+    def call(budget: Budget, *args, **kwargs):
         for arg in args:
             if isinstance(arg, (list, str, dict)):
                 budget.spend(len(arg))
@@ -241,7 +151,7 @@ FUNCTIONS = {
 
 
 class _Evaluator:
-    def __init__(self, scope: dict[str, Any], budget: _Budget):
+    def __init__(self, scope: dict[str, Any], budget: Budget):
         self.scope = scope
         self.budget = budget
 
@@ -250,7 +160,7 @@ class _Evaluator:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise ExprError(
-                f"`{_short(ast.unparse(node))}` is not allowed in an expression",
+                f"`{short(ast.unparse(node))}` is not allowed in an expression",
                 "allowed: arithmetic, comparisons, and/or/not, `a if c else b`, literals, indexing, "
                 "and the functions " + ", ".join(sorted(FUNCTIONS)),
             )
@@ -271,16 +181,16 @@ class _Evaluator:
     def binary(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
         fn = _BINARY.get(type(op))
         if fn is None:
-            raise ExprError(f"operator in `{_short(ast.unparse(node))}` is not allowed")
-        _check_binary(op, left, right, self.budget.weights)
+            raise ExprError(f"operator in `{short(ast.unparse(node))}` is not allowed")
+        check_binary(op, left, right, self.budget.weights)
         try:
             return bounded(fn(left, right), self.budget.weights)
         except ZeroDivisionError:
-            raise ExprError(f"division by zero in `{_short(ast.unparse(node))}`") from None
+            raise ExprError(f"division by zero in `{short(ast.unparse(node))}`") from None
         except OverflowError:
-            raise ExprError(f"`{_short(ast.unparse(node))}`: the result is too large for a number") from None
+            raise ExprError(f"`{short(ast.unparse(node))}`: the result is too large for a number") from None
         except (TypeError, ValueError) as exc:
-            raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
+            raise ExprError(f"`{short(ast.unparse(node))}`: {exc}") from None
 
     def visit_BinOp(self, node):
         return self.binary(node.op, self.visit(node.left), self.visit(node.right), node)
@@ -289,7 +199,7 @@ class _Evaluator:
         try:
             return _UNARY[type(node.op)](self.visit(node.operand))
         except (KeyError, TypeError) as exc:
-            raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
+            raise ExprError(f"`{short(ast.unparse(node))}`: {exc}") from None
 
     def visit_BoolOp(self, node):
         if isinstance(node.op, ast.And):
@@ -316,7 +226,7 @@ class _Evaluator:
                 if not _COMPARE[type(op)](left, right):
                     return False
             except TypeError as exc:
-                raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
+                raise ExprError(f"`{short(ast.unparse(node))}`: {exc}") from None
             left = right
         return True
 
@@ -343,13 +253,13 @@ class _Evaluator:
     def visit_ListComp(self, node):
         """`[d * 2 for d in depths if d > 1]`: one `for` over a list, names only as targets."""
         if len(node.generators) != 1 or node.generators[0].is_async:
-            raise ExprError(f"`{_short(ast.unparse(node))}`: a list comprehension may have one `for`")
+            raise ExprError(f"`{short(ast.unparse(node))}`: a list comprehension may have one `for`")
         generator = node.generators[0]
         if not isinstance(generator.target, ast.Name):
-            raise ExprError(f"`{_short(ast.unparse(node))}`: the loop variable must be a plain name")
+            raise ExprError(f"`{short(ast.unparse(node))}`: the loop variable must be a plain name")
         items = self.visit(generator.iter)
         if not isinstance(items, (list, str)):
-            raise ExprError(f"`{_short(ast.unparse(node))}`: can only loop over a list or a string")
+            raise ExprError(f"`{short(ast.unparse(node))}`: can only loop over a list or a string")
         result = []
         for item in items:
             inner = _Evaluator({**self.scope, generator.target.id: item}, self.budget)
@@ -370,11 +280,11 @@ class _Evaluator:
         try:
             return value[index]
         except (IndexError, KeyError, TypeError, ValueError) as exc:
-            raise ExprError(f"`{_short(ast.unparse(node))}`: cannot index: {exc}") from None
+            raise ExprError(f"`{short(ast.unparse(node))}`: cannot index: {exc}") from None
 
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = _short(ast.unparse(node.func))
+            name = short(ast.unparse(node.func))
             raise ExprError(f"unknown function `{name}`", did_you_mean(name, FUNCTIONS))
         if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             raise ExprError("`*args` and `**kwargs` are not allowed in a call")
@@ -385,11 +295,11 @@ class _Evaluator:
                 return self.sum(node, *args, **kwargs)
             return FUNCTIONS[node.func.id](self.budget, *args, **kwargs)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
-            raise ExprError(f"`{_short(ast.unparse(node))}`: {exc}") from None
+            raise ExprError(f"`{short(ast.unparse(node))}`: {exc}") from None
 
     def sum(self, node, items, start=0):
         if not isinstance(items, (list, str)):
-            raise ExprError(f"`{_short(ast.unparse(node))}`: sum() takes a list")
+            raise ExprError(f"`{short(ast.unparse(node))}`: sum() takes a list")
         total = start
         for item in items:
             self.budget.spend()
@@ -425,7 +335,7 @@ def interpolate(value: Any, scope: dict[str, Any]) -> Any:
         text = str(evaluate(match.group(1) or match.group(2), scope))
         total += len(text)
         if total > limits.MAX_STR_CHARS:
-            raise ExprError(f"the text `{_short(value, 60)}` grows past {limits.MAX_STR_CHARS:,} characters")
+            raise ExprError(f"the text `{short(value, 60)}` grows past {limits.MAX_STR_CHARS:,} characters")
         return text
 
     return _EMBEDDED.sub(replace, value)
