@@ -3,6 +3,7 @@ nav fails), and every command the docs show runs.
 
 A command is a line of a fenced ```sh block, or a `$ ` line of an untagged block (a command
 quoted with its output; when that output is an error report, the command must exit 2).
+A ```python block is a snippet and runs as one script.
 A block that cannot run in CI carries `<!-- docs-test: skip: WHY -->` on the line before
 it, and WHY must say something. An untagged block that starts with a command is a mistake:
 tag it ```sh, or ```text for a synopsis.
@@ -63,6 +64,8 @@ def blocks() -> list[Block]:
             line = text.count("\n", 0, match.start("lang")) + 1
             if lang == "sh":
                 found.append(Block(name, line, lang, _logical_lines(body), why, False))
+            elif lang == "python":
+                found.append(Block(name, line, lang, [body], why, False))
             elif not lang and any(row.startswith("$ ") for row in body.splitlines()):
                 commands = [row[2:] for row in body.splitlines() if row.startswith("$ ")]
                 found.append(Block(name, line, "console", commands, why, "error[" in body))
@@ -108,8 +111,8 @@ def test_every_command_in_the_docs_runs(block, tmp_path):
     # an sh block is one script (an `export` holds for the lines after it); quoted commands run one by one
     scripts = ["set -e -o pipefail\n" + "\n".join(block.commands)] if block.lang == "sh" else block.commands
     for script in scripts:
-        run = subprocess.run(["bash", "-o", "pipefail", "-c", script], cwd=work, env=env, capture_output=True,
-                             text=True, timeout=300)
+        command = ["python", "-c", script] if block.lang == "python" else ["bash", "-o", "pipefail", "-c", script]
+        run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
         expected = 2 if block.expect_error else 0
         assert run.returncode == expected, f"{block.id}: `{script}` exited {run.returncode}\n{run.stdout[-2000:]}" \
                                            f"\n{run.stderr[-2000:]}"
