@@ -15,7 +15,7 @@ from pathlib import Path
 from ..graph import Graph
 from .dot import to_dot
 from .fold import LEVELS, View, build_view
-from .layout import fits, plan, text_px
+from .layout import HEIGHT_MARGIN, WIDTH_MARGIN, fits, plan, text_px
 from .output import FORMATS, INSTALL_HINT, DotFailed, DotMissing, dot_available, format_of, run_dot
 from .pages import TooLarge, paginate
 from .style import THEMES, theme
@@ -86,9 +86,10 @@ def refusal(view: View, rankdir: str = "TB") -> str | None:
     layout = plan(view, rankdir)
     if fits(layout.width, layout.height):
         return None
-    px = text_px(layout.width, layout.height)
+    # the estimate may be short by the layout's margins: say how small the text could get
+    px = text_px(layout.width / WIDTH_MARGIN, layout.height / HEIGHT_MARGIN)
     return (f"{view.name} at --detail {view.level} is {len(view.nodes)} boxes, about {layout.width:.0f}x"
-            f"{layout.height:.0f} pt: on a 1920x1080 slide its smallest text would be about {px:.1f} px "
+            f"{layout.height:.0f} pt: on a 1920x1080 slide its smallest text could be as small as {px:.1f} px "
             f"(12 px is the least a slide can use)")
 
 

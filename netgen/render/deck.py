@@ -103,6 +103,9 @@ def deck_slides(graph: Graph, rankdir: str = "TB") -> list[Slide]:
         if any(refusal(v, rankdir) for v in views):  # one frame too large for a slide: its parts, split
             inside = block_graph(graph, path, framed=False)
             views = slide_views(inside, "blocks", rankdir, straight=True)
+        if len(views) == 1 and sum(n.kind != "io" for n in views[0].nodes.values()) <= 1:
+            # the inside folds to one box ("Conv 7×7 /2, 64 · BN · ReLU"): show its ops one by one
+            views = slide_views(inside, "full", rankdir, straight=True)
         stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in block)
         add(stem, inside.name, views)
     return slides
