@@ -148,3 +148,18 @@ def test_decoder_example_blueprint():
     assert [f[n].text() for n in ("down", "drop", "up", "near", "pool")] == ["3/2", "3/2", "3/1", "3/0.5", "3/1"]
     up = next(r for r in s.rows if r.path == "up")
     assert up.window_text() == "2×2/↑2" and up.as_json()["transposed"] is True
+
+
+def test_library_rows_the_issue_listed():
+    """Issue 15's rows, by arithmetic: AlexNet's dropout after flatten keeps pool5's field (flatten
+    only relabels positions); U-Net's crops see only the encoder map they cut (the reference
+    input gives a shape), and after its 2x2/2 up-convolutions the field depends on the position."""
+    alexnet = {r.path: r.rf for r in summarize(netgen.compile_blueprint(BLUEPRINTS / "alexnet.yaml")).rows}
+    assert alexnet["classifier.0"].text() == alexnet["flatten"].text() == alexnet["features.12"].text() == "195/32"
+    assert alexnet["classifier.1"].is_global
+    unet = {r.path: r.rf for r in summarize(netgen.compile_blueprint(BLUEPRINTS / "unet.yaml")).rows}
+    # encoder: two 3x3 convs per step (+4 input steps each), 2x2/2 pools (+1 step, stride x2)
+    # enc1 5, pool1 6/2, enc2 6+8=14, pool2 16/4, enc3 32, pool3 36/8, enc4 68
+    assert [unet[f"enc{i}.relu2"].text() for i in (1, 2, 3, 4)] == ["5/1", "14/2", "32/4", "68/8"]
+    assert [unet[f"crop{i}"].text() for i in (4, 3, 2, 1)] == ["68/8", "32/4", "14/2", "5/1"]
+    assert unet["dec3.conv1"].text() == "172–188/4" and unet["dec3.conv1"].varies
