@@ -296,6 +296,7 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
     files: list[str] = []
     loaded = _load_file(path, diags, {}, [], blocks, files, roots, text=text)
     diags.raise_if_any()
+    assert loaded is not None  # a file that failed to load has reported why, and raise_if_any raised
     model, data = loaded
     name = _model_name(model, data, path, diags)
     diags.raise_if_any()
@@ -395,6 +396,7 @@ def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_sh
                         "put the structure in the base blueprint and expose what varies as params")
     chain = (*variants, str(path.resolve()))
     base_path = None
+    assert model.extends is not None  # only a variant comes here
     try:
         base_path = roots.resolve(model.extends, path)
     except ImportRefused as exc:
@@ -407,11 +409,13 @@ def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_sh
                     data.value_span("extends"), "extends")
     diags.raise_if_any()
     params = {**{k: _plain(v) for k, v in model.params.items()}, **(overrides or {})}
+    assert base_path is not None  # else resolving it reported an error, and raise_if_any raised
     try:
         base = load_blueprint(base_path, params, input_shape, roots=roots, variants=chain)
     except NetgenError as exc:
         # point override errors of the variant's own params at the variant's lines
-        spans = data.get("params") if isinstance(data.get("params"), YDict) else YDict()
+        params_yaml = data.get("params")
+        spans = params_yaml if isinstance(params_yaml, YDict) else YDict()
         fixed = [Diagnostic(d.code, d.message, spans.key_span(d.path) if d.span is None and d.path in spans else d.span,
                             d.path, d.hint) for d in exc.diagnostics]
         raise NetgenError(fixed) from None

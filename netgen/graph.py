@@ -19,7 +19,7 @@ state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -49,7 +49,7 @@ class Graph:
 
     def __init__(self, name: str):
         self.name = name
-        self.nx = nx.DiGraph()
+        self.nx: nx.DiGraph = nx.DiGraph()
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self.scopes: dict[tuple[str, ...], Scope] = {(): Scope((), "network", None)}
@@ -60,7 +60,7 @@ class Graph:
 
     # -- construction ------------------------------------------------------------------
     def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
-                 inputs: list[str] = (), shape: Shape | None = None, inserted: bool = False) -> str:
+                 inputs: Sequence[str] = (), shape: Shape | None = None, inserted: bool = False) -> str:
         if node_id in self.nx:
             raise ValueError(f"duplicate node id {node_id!r}")  # the lowering checks names first
         self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
@@ -90,7 +90,7 @@ class Graph:
 
     def inputs_of(self, node_id: str) -> list[str]:
         """Producers of a node's arguments, in argument order."""
-        preds = self.nx.in_edges(node_id, data="index")
+        preds: Iterable[tuple[str, str, int]] = self.nx.in_edges(node_id, data="index")
         return [source for source, _, _ in sorted(preds, key=lambda e: e[2])]
 
     def users_of(self, node_id: str) -> list[str]:

@@ -27,6 +27,8 @@ class Dims(tuple):
     Equal to a plain tuple of the same sizes, so shape arithmetic and comparisons are unchanged.
     """
 
+    axes: str
+
     def __new__(cls, sizes, axes: str):
         self = super().__new__(cls, sizes)
         if len(axes) != len(self):
@@ -107,10 +109,11 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
 def conv2d_output(shape: tuple[int, ...], kernel, stride, padding, dilation=1, ceil_mode=False) -> tuple[int, int]:
     """(H, W) after a 2-D window op on a (C, H, W) input."""
     kernel, stride, padding, dilation = pair(kernel), pair(stride), pair(padding), pair(dilation)
-    return tuple(
+    h, w = (
         conv_output_size(shape[1 + axis], kernel[axis], stride[axis], padding[axis], dilation[axis], ceil_mode)
         for axis in range(2)
     )
+    return h, w
 
 
 def expect_rank(shape: tuple[int, ...], rank: int, op: str) -> None:

@@ -55,6 +55,7 @@ class YList(list):
 def located(value: Any, span: Span | None) -> Any:
     """Plain dicts and lists (built by an expression) as YDict/YList, every part placed at `span`,
     so that they lower and report errors like the same structure written in the file."""
+    out: Any
     if isinstance(value, dict) and not isinstance(value, YDict):
         out = YDict({key: located(item, span) for key, item in value.items()})
     elif isinstance(value, list) and not isinstance(value, YList):

@@ -8,6 +8,7 @@ present on one side only is shown against nothing. Differences are B - A.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .layers import Row
 from .summary import Summary
@@ -39,7 +40,7 @@ class StageDiff:
         return self.value("b", key) - self.value("a", key)
 
     def as_json(self) -> dict:
-        out = {"path": self.path}
+        out: dict[str, Any] = {"path": self.path}
         for side in ("a", "b"):
             row = getattr(self, side)
             out[side] = None if row is None else {

@@ -231,7 +231,7 @@ def render_compare(cmp: Comparison, console, wide: bool = False) -> None:
     columns = [Column(h, "left" if i == 0 else "right") for i, h in enumerate(TOTAL_HEADERS)]
     table, _, needed = fitted_table(columns, totals, console.width, True, "totals")
     console.print(table)
-    styles = []
+    styles: list[str | None] = []
     for row, stage in zip(stages, cmp.stages(), strict=True):
         changed = stage.a is None or stage.b is None or stage.delta("params") or stage.delta("macs") or "→" in row[1]
         styles.append("bold" if changed else "dim")

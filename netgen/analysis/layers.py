@@ -49,7 +49,7 @@ class Row:
         return self.count == 1 and self.output_bytes > 0 and self.activation_bytes == 0
 
     def window_text(self) -> str:
-        if self.kernel is None:
+        if self.kernel is None or self.stride is None:
             return ""
         k, s = self.kernel, self.stride
         text = f"{k[0]}×{k[1]}/" + ("↑" if self.transposed else "") + (f"{s[0]}" if s[0] == s[1] else f"{s[0]}×{s[1]}")

@@ -46,6 +46,13 @@ class Summary:
 
     # -- totals ------------------------------------------------------------------------
     @property
+    def built_from(self) -> Graph:
+        """The graph this summary was computed from (what the memory plans walk again)."""
+        if self.graph is None:
+            raise ValueError("this summary was made without its graph")
+        return self.graph
+
+    @property
     def element_bytes(self) -> int:
         return bytes_per_element(self.dtype)
 
@@ -93,19 +100,19 @@ class Summary:
     def training(self) -> TrainingPlan:
         """One training step at `batch`: float32 weights, gradients and optimizer state, the
         activations autograd keeps (at `dtype`: autocast when not float32), the largest transient."""
-        return training_plan(self.graph, self.params, self.buffers, self.batch, self.dtype, self.optimizer)
+        return training_plan(self.built_from, self.params, self.buffers, self.batch, self.dtype, self.optimizer)
 
     def with_batch(self, batch: int) -> Summary:
-        return summarize(self.graph, batch, self.dtype, self.optimizer)
+        return summarize(self.built_from, batch, self.dtype, self.optimizer)
 
     def largest_batch(self, budget: int) -> int:
         """The largest batch whose training plan fits in `budget` bytes."""
-        return largest_batch(self.graph, self.params, self.buffers, budget, self.dtype, self.optimizer)
+        return largest_batch(self.built_from, self.params, self.buffers, budget, self.dtype, self.optimizer)
 
     @property
     def inference_peak_bytes(self) -> int:
         """Peak of live activations in an eval forward pass, tensors freed after their last use."""
-        return inference_peak(self.graph, self.batch, self.dtype)
+        return inference_peak(self.built_from, self.batch, self.dtype)
 
     # -- views -------------------------------------------------------------------------
     def rows_at_depth(self, depth: int | None) -> list[Row]:

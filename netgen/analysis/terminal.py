@@ -10,6 +10,7 @@ table, with that hint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from rich.cells import cell_len
 
@@ -20,7 +21,7 @@ _BORDER, _PADDING = 1, 2
 @dataclass(frozen=True)
 class Column:
     header: str
-    justify: str = "right"  # left | right
+    justify: Literal["left", "right"] = "right"
     rank: int = 0  # 0 is kept always; higher ranks are dropped first
 
 

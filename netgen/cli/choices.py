@@ -6,7 +6,7 @@ typer reads the `Literal` of a registry's names at run time; a type checker sees
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ..analysis.memory import DTYPE_ALIASES, DTYPES, OPTIMIZERS
 from ..render.dot import RANKDIRS
@@ -14,7 +14,11 @@ from ..render.fold import LEVELS
 from ..render.style import THEMES
 
 if TYPE_CHECKING:
-    DType = Optimizer = Detail = RankDir = ThemeName = str
+    DType: TypeAlias = str
+    Optimizer: TypeAlias = str
+    Detail: TypeAlias = str
+    RankDir: TypeAlias = str
+    ThemeName: TypeAlias = str
 else:
     DType = Literal[tuple(DTYPES) + tuple(DTYPE_ALIASES)]  # bf16 as well as bfloat16
     Optimizer = Literal[tuple(OPTIMIZERS)]

@@ -104,7 +104,7 @@ def render(
                       file=sys.stderr)
             files[targets[k]] = run_dot(source, fmt, timeout)
     except DotMissing:
-        gvs = {t.with_suffix(".gv"): s for t, s in zip(targets, sources, strict=True)}
+        gvs: dict[Path, str | bytes] = {t.with_suffix(".gv"): s for t, s in zip(targets, sources, strict=True)}
         try:
             write_files(gvs, root=root)
         except NetgenError as exc:

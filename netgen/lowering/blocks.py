@@ -20,7 +20,7 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 MAX_BLOCK_DEPTH = limits.MAX_BLOCK_DEPTH
 MAX_NODES = limits.MAX_NODES
@@ -29,7 +29,7 @@ MAX_NODES = limits.MAX_NODES
 class BlockCalls:
     """Block calls: the mixin of `Lowerer` that lowers them."""
 
-    def lower_block(self: Lowerer, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
+    def lower_block(self: LoweringHost, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
         block: BlockDef = self.bp.blocks[item.key]
         if len(self.call_sites) >= MAX_BLOCK_DEPTH or len(self.graph) > MAX_NODES:
             chain = " > ".join(name for name, _ in self.call_sites[-5:])
@@ -53,7 +53,7 @@ class BlockCalls:
         finally:
             self.call_sites.pop()
 
-    def block_args(self: Lowerer, block: BlockDef, item: Item, env: dict, path,
+    def block_args(self: LoweringHost, block: BlockDef, item: Item, env: dict, path,
                    quiet_inputs: bool = False) -> dict | None:
         args = item.args if isinstance(item.args, YDict) else YDict()
         values = dict(block.params)
@@ -93,5 +93,5 @@ class BlockCalls:
 
 
 @register_form("block", keyword=False)
-def lower_block_form(lw: Lowerer, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
+def lower_block_form(lw: LoweringHost, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
     return lw.lower_block(item, x, scope)

@@ -12,11 +12,11 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 
 @register_form("dense", names_inside=False)  # its inner `name` names the layers
-def lower_dense(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | None:
+def lower_dense(lw: LoweringHost, item: Item, x: str, scope: ScopeCtx) -> str | None:
     """Dense connectivity (DenseNet): layer k sees concat(input, out_1..out_{k-1}); the
     block returns concat(input, out_1..out_n). Written like a repeat."""
     opts = item.args
@@ -28,7 +28,7 @@ def lower_dense(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | None:
     spec = YDict((k, v) for k, v in opts.items() if k not in ("from",))
     spec.span, spec.key_spans, spec.value_spans = opts.span, opts.key_spans, opts.value_spans
     items = lw.expand_repeat(spec, item.env, item.span, scope.path)
-    features = [x]
+    features: list[str | None] = [x]
     for layer, name in zip(items, lw.assign_names(items, scope, numbered=True), strict=True):
         layer_input = (features[0] if len(features) == 1
                        else lw.add_merge("concat", None, item.env, features, scope, layer.span))

@@ -16,7 +16,7 @@ from ..source import YDict, YList, located
 from .registry import FORMS, META, keyword_forms
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 
 @dataclass
@@ -62,7 +62,7 @@ def is_single_item(body: Any) -> bool:
 class ItemSyntax:
     """Reading items: the mixin of `Lowerer` that owns item syntax."""
 
-    def parse_item(self: Lowerer, raw: Any, env: dict, span: Span | None, path: tuple) -> Item | None:
+    def parse_item(self: LoweringHost, raw: Any, env: dict, span: Span | None, path: tuple) -> Item | None:
         limits.check_deadline(span)
         if isinstance(raw, str):
             ok, key = self.try_value(raw, env, span, path)
@@ -109,7 +109,7 @@ class ItemSyntax:
                     item.from_span = holder.value_span("from")
         return item
 
-    def classify(self: Lowerer, key: str, args: Any, env: dict, span, path) -> Item | None:
+    def classify(self: LoweringHost, key: str, args: Any, env: dict, span, path) -> Item | None:
         if key in keyword_forms():
             return Item(key, key, args, env, span)
         if key in REGISTRY:

@@ -16,8 +16,8 @@ from ..names import module_name_problem
 from ..values import unique_name
 
 if TYPE_CHECKING:
+    from .host import LoweringHost
     from .items import Item
-    from .lowerer import Lowerer
 
 
 
@@ -42,7 +42,7 @@ class ScopeCtx:
 class Naming:
     """Module names: the mixin of `Lowerer` that checks and assigns them."""
 
-    def check_name(self: Lowerer, name: Any, span, path) -> str | None:
+    def check_name(self: LoweringHost, name: Any, span, path) -> str | None:
         """A module name from the blueprint, checked by the identifier rules (netgen/names.py):
         it becomes a Python attribute and a state_dict key of the generated module."""
         name = str(name)
@@ -52,7 +52,7 @@ class Naming:
             return None
         return name
 
-    def assign_names(self: Lowerer, items: list[Item], scope: ScopeCtx, numbered: bool) -> list[str]:
+    def assign_names(self: LoweringHost, items: list[Item], scope: ScopeCtx, numbered: bool) -> list[str]:
         explicit = [it.name for it in items if it.name]
         seen: set[str] = set()
         for it in items:

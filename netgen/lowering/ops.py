@@ -20,21 +20,23 @@ from .items import Item
 from .naming import ScopeCtx
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 
 class OpNodes:
     """Op nodes: the mixin of `Lowerer` that validates ops and infers their shapes."""
 
-    def input_env(self: Lowerer, env: dict, inputs: list[str | None]) -> dict | None:
+    def input_env(self: LoweringHost, env: dict, inputs: list[str | None]) -> dict | None:
         """The item's env plus `in_shape`/`in_channels` of its first input (None if unknown):
         `in_channels` is the size of its channel axis (the last of a channels-last map)."""
         shapes = [self.graph[i]["shape"] if i is not None else None for i in inputs]
-        if any(s is None for s in shapes):
+        first = shapes[0] if shapes else None
+        if first is None or any(s is None for s in shapes):
             return None
-        return {**env, "in_shape": list(shapes[0]), "in_channels": channels(shapes[0])}
+        return {**env, "in_shape": list(first), "in_channels": channels(first)}
 
-    def add_op(self: Lowerer, kind: str, args: Any, env: dict, name: str, inputs: list[str | None], scope: ScopeCtx,
+    def add_op(self: LoweringHost, kind: str, args: Any, env: dict, name: str, inputs: list[str | None],
+               scope: ScopeCtx,
                span: Span | None, inserted: bool = False, shape_code: str = "NG009") -> str | None:
         cls = REGISTRY[kind]
         path = scope.path + (name,)
@@ -47,7 +49,7 @@ class OpNodes:
                        "list its inputs with `from: [a, b]`" if cls.min_inputs > 1 else "")
             return None
         # with an unknown input (an earlier error) the params are still checked, not the shape
-        item_env = self.input_env(env, inputs) if known else env
+        item_env = (self.input_env(env, inputs) if known else None) or env
         if isinstance(args, YDict):
             raw = {k: v for k, v in args.items() if k not in ("name", "from")}
         elif args is None:
@@ -74,7 +76,8 @@ class OpNodes:
         if not known:
             return None
         op = cls(params)
-        in_shapes = [self.graph[i]["shape"] for i in inputs]
+        present = [i for i in inputs if i is not None]  # all of them: `known`
+        in_shapes = [self.graph[i]["shape"] for i in present]
         shape = None
         try:
             shape = op.infer_shape(in_shapes)
@@ -89,14 +92,14 @@ class OpNodes:
             if path not in self.duplicates:  # assign_names has usually said so already
                 self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
             return None
-        self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=inputs, shape=shape,
+        self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=present, shape=shape,
                             inserted=inserted)
         self.graph[node_id]["in_shapes"] = in_shapes
         if shape is None:
             return None
         return node_id
 
-    def report_params(self: Lowerer, exc: ValidationError, cls, args: YDict, span, path) -> None:
+    def report_params(self: LoweringHost, exc: ValidationError, cls, args: YDict, span, path) -> None:
         fields = list(cls.Params.model_fields)
         for err in exc.errors():
             key = err["loc"][0] if err["loc"] else None
@@ -113,7 +116,7 @@ class OpNodes:
                 self.error("NG007", f"`{cls.kind}`{'.' + str(key) if key else ''}: {message}{received}", where, path)
 
 
-    def add_merge(self: Lowerer, kind: str, args: Any, env: dict, inputs: list[str | None], scope: ScopeCtx,
+    def add_merge(self: LoweringHost, kind: str, args: Any, env: dict, inputs: list[str | None], scope: ScopeCtx,
                   span: Span | None) -> str | None:
         """A merge op that a form adds (residual's add, dense's and parallel's concat), named
         after its op in `scope`; a shape mismatch is reported as a merge error (NG010)."""

@@ -11,13 +11,13 @@ from ..source import YList
 from .naming import ScopeCtx
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 
 class Outputs:
     """Outputs: the mixin of `Lowerer` that finishes the graph."""
 
-    def finish_outputs(self: Lowerer, root: ScopeCtx, last: str | None, env: dict) -> None:
+    def finish_outputs(self: LoweringHost, root: ScopeCtx, last: str | None, env: dict) -> None:
         """`outputs:` lists references, or mappings {from: ref, name: field, training: true,
         if: expr}: `training` marks outputs that exist only in training mode (GoogLeNet's
         auxiliary heads); `if` drops an output when a param switches it off."""
@@ -70,7 +70,7 @@ class Outputs:
                        bp.raw.key_span("outputs"), "outputs", "leave `training: true` off the main output")
         self.mark_training_only()
 
-    def mark_training_only(self: Lowerer) -> None:
+    def mark_training_only(self: LoweringHost) -> None:
         """Nodes that feed only training-only outputs run only in training mode."""
         graph = self.graph
         for node in reversed(graph.topological()):
@@ -81,7 +81,7 @@ class Outputs:
             users = list(graph.nx.successors(node))
             data["training_only"] = bool(users) and all(graph[u].get("training_only") for u in users)
 
-    def check_unused(self: Lowerer) -> None:
+    def check_unused(self: LoweringHost) -> None:
         for node, data in self.graph.nx.nodes(data=True):
             if data["kind"] == "op" and self.graph.nx.out_degree(node) == 0:
                 self.error("NG012", f"the output of `{node}` is never used", data["span"], data["path"],

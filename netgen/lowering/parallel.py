@@ -16,11 +16,11 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 
 @register_form("parallel")
-def lower_parallel(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | None:
+def lower_parallel(lw: LoweringHost, item: Item, x: str, scope: ScopeCtx) -> str | None:
     opts = item.args
     if not isinstance(opts, YDict) or "branches" not in opts:
         lw.error("NG015", "parallel needs a mapping with `branches:`", item.span, scope.path,

@@ -13,14 +13,14 @@ from ..errors import did_you_mean
 from .naming import ScopeCtx
 
 if TYPE_CHECKING:
+    from .host import LoweringHost
     from .items import Item
-    from .lowerer import Lowerer
 
 
 class References:
     """`from:` resolution: the mixin of `Lowerer` that turns references into node ids."""
 
-    def resolve(self: Lowerer, ref: str, scope: ScopeCtx, span) -> str | None:
+    def resolve(self: LoweringHost, ref: str, scope: ScopeCtx, span) -> str | None:
         parts = ref.split(".")
         ctx: ScopeCtx | None = scope
         visible: set[str] = set()
@@ -53,7 +53,7 @@ class References:
             node = ctx.names[part]
         return node
 
-    def inputs_for(self: Lowerer, item: Item, x: str | None, scope: ScopeCtx) -> list[str | None]:
+    def inputs_for(self: LoweringHost, item: Item, x: str | None, scope: ScopeCtx) -> list[str | None]:
         if item.sources is None:
             return [x]
         return [self.resolve(ref, scope, item.from_span) for ref in item.sources]

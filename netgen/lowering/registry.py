@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .host import LoweringHost
     from .items import Item
-    from .lowerer import Lowerer
     from .naming import ScopeCtx
 
-FormHandler = Callable[["Lowerer", "Item", "str | None", "ScopeCtx"], "str | None"]
+# (lowerer, item, its input, its scope) -> its output node; the input is a node id (None after an error),
+# or for an in-place form (`split`) the list of its inputs
+FormHandler = Callable[["LoweringHost", "Item", Any, "ScopeCtx"], "str | None"]
 
 # the keys that expand into items rather than being lowered as one (repeat.py)
 META = ("repeat", "if")

@@ -15,7 +15,7 @@ from ..values import int_if_integral, is_int
 from .items import Item, as_list, is_single_item, span_of
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 MAX_REPEAT = 10_000
 
@@ -23,7 +23,7 @@ MAX_REPEAT = 10_000
 class Repetition:
     """List expansion: the mixin of `Lowerer` that flattens lists, repeats and conditionals."""
 
-    def expand(self: Lowerer, raws: Any, env: dict, span: Span | None, path: tuple) -> list[Item]:
+    def expand(self: LoweringHost, raws: Any, env: dict, span: Span | None, path: tuple) -> list[Item]:
         """Flatten a list: unnamed repeats and `if` splice their items in place."""
         if isinstance(raws, str) and "$" in raws:
             # `body: $layers`: a list held by a param (or one item: `body: $act`), evaluated once
@@ -46,7 +46,7 @@ class Repetition:
                     items.append(item)
         return items
 
-    def expand_repeat(self: Lowerer, raw: YDict, env: dict, span, path) -> list[Item]:
+    def expand_repeat(self: LoweringHost, raw: YDict, env: dict, span, path) -> list[Item]:
         self.check_keys(raw, ("repeat", "as", "name", "body"), "repeat", path)
         ok, count = self.try_value(raw["repeat"], env, raw.value_span("repeat"), path, "repeat")
         if not ok:
@@ -89,7 +89,7 @@ class Repetition:
             items.append(item)
         return items
 
-    def choose_branch(self: Lowerer, raw: YDict, env: dict, span, path) -> Any | None:
+    def choose_branch(self: LoweringHost, raw: YDict, env: dict, span, path) -> Any | None:
         self.check_keys(raw, ("if", "then", "else"), "if", path)
         ok, cond = self.try_value(raw["if"], env, raw.value_span("if"), path, "if")
         if not ok:

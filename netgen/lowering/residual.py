@@ -19,13 +19,13 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 SHORTCUTS = ("auto", "identity", "projection", "if_same", "none")
 
 
 @register_form("residual")
-def lower_residual(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | None:
+def lower_residual(lw: LoweringHost, item: Item, x: str, scope: ScopeCtx) -> str | None:
     opts = item.args
     if not isinstance(opts, YDict) or "body" not in opts:
         lw.error("NG015", "residual needs a mapping with `body:`", item.span, scope.path,
@@ -44,9 +44,10 @@ def lower_residual(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | No
     if not ok:
         return None
     same = lw.graph[body_out]["shape"] == lw.graph[x]["shape"]
+    sc_out: str | None
     if shortcut == "none" or (shortcut == "if_same" and not same):
         # conditional skip (MobileNetV2, EfficientNet): no add when the shapes differ
-        out = body_out
+        out: str | None = body_out
         if "after" in opts:
             out = lw.lower_list(opts["after"], env, out, scope, opts.value_span("after"), numbered=False)
         return out
@@ -64,7 +65,10 @@ def lower_residual(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | No
         child = scope.child("shortcut")
         lw.graph.add_scope(Scope(child.path, "seq", None, sc_span, meta={"role": "shortcut"}))
         sc_out = lw.lower_list(shortcut, env, x, child, sc_span)
-        scope.names["shortcut"] = sc_out
+        if sc_out is not None:
+            scope.names["shortcut"] = sc_out
+        else:  # its error is reported; a `from: shortcut` need not say so again
+            scope.failed.add("shortcut")
     if sc_out is None:
         return None
     out = lw.add_merge("add", None, env, [body_out, sc_out], scope, item.span)
@@ -74,7 +78,7 @@ def lower_residual(lw: Lowerer, item: Item, x: str, scope: ScopeCtx) -> str | No
         out = lw.lower_list(opts["after"], env, out, scope, opts.value_span("after"), numbered=False)
     return out
 
-def projection(lw: Lowerer, opts: YDict, env: dict, x: str, body_out: str, scope: ScopeCtx, span,
+def projection(lw: LoweringHost, opts: YDict, env: dict, x: str, body_out: str, scope: ScopeCtx, span,
                inserted: bool) -> str | None:
     spec = opts.get("projection") or YDict()
     if not isinstance(spec, YDict):

@@ -10,11 +10,11 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 
 @register_form("seq")
-def lower_seq(lw: Lowerer, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
+def lower_seq(lw: LoweringHost, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
     body = item.args
     if isinstance(body, YDict) and "body" in body:
         lw.check_keys(body, ("body", "name", "from"), "seq", scope.path)

@@ -19,7 +19,7 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
-    from .lowerer import Lowerer
+    from .host import LoweringHost
 
 KEYS = ("dim", "chunks", "sizes", "names", "from")
 MAX_PARTS = 1024
@@ -43,7 +43,7 @@ def part_sizes(size: int, chunks: int | None, sizes: list | None) -> list[int] |
 
 
 @register_form("split", in_place=True)
-def lower_split(lw: Lowerer, item: Item, inputs: list[str | None], scope: ScopeCtx) -> str | None:
+def lower_split(lw: LoweringHost, item: Item, inputs: list[str | None], scope: ScopeCtx) -> str | None:
     opts = item.args
     if not isinstance(opts, YDict) or "names" not in opts:
         lw.error("NG015", "split needs a mapping with `names:` and `chunks:` or `sizes:`", item.span, scope.path,

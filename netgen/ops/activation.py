@@ -10,7 +10,7 @@ position: the receptive field passes through."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from ..shapes import ShapeError, numel
 from .base import GLOBAL, PER_POSITION, Float, Int, Op, OpParams, Saved, module_call, register_op
@@ -92,7 +92,8 @@ class LeakyReLUParams(OpParams):
 class LeakyReLU(Activation):
     kind = "leaky_relu"
     torch_class = "LeakyReLU"
-    Params = LeakyReLUParams
+    Params: ClassVar[type[OpParams]] = LeakyReLUParams
+    p: LeakyReLUParams  # the validated params, typed for this op
     doc = "leaky ReLU: slope for negative inputs"
 
     def emit_module(self, in_shapes, out_shape):
@@ -112,7 +113,8 @@ class GELUParams(OpParams):
 class GELU(Activation):
     kind = "gelu"
     torch_class = "GELU"
-    Params = GELUParams
+    Params: ClassVar[type[OpParams]] = GELUParams
+    p: GELUParams  # the validated params, typed for this op
     flops_per_element = 8
     doc = "GELU, exact or tanh-approximated"
 
@@ -129,7 +131,8 @@ class SoftmaxParams(OpParams):
 class Softmax(Activation):
     kind = "softmax"
     torch_class = "Softmax"
-    Params = SoftmaxParams
+    Params: ClassVar[type[OpParams]] = SoftmaxParams
+    p: SoftmaxParams  # the validated params, typed for this op
     flops_per_element = 3
     doc = "softmax over `dim` (0 = the first dimension after the batch)"
 

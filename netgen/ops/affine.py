@@ -10,7 +10,7 @@ constants promote a low-precision input to float32. Acts per position.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -50,7 +50,8 @@ class ChannelAffineParams(OpParams):
 class ChannelAffine(Op):
     kind = "channel_affine"
     family = "norm"
-    Params = ChannelAffineParams
+    Params: ClassVar[type[OpParams]] = ChannelAffineParams
+    p: ChannelAffineParams  # the validated params, typed for this op
     doc = "fixed per-channel x * scale + shift (GoogLeNet's and Inception v3's transform_input)"
 
     def infer_shape(self, in_shapes):

@@ -16,7 +16,7 @@ output (ref gives a shape), each output position reading one x position, shifted
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator
 
@@ -129,7 +129,8 @@ class Pad(Op):
     kind = "pad"
     aliases = ("pad_to",)
     family = "reshape"
-    Params = PadParams
+    Params: ClassVar[type[OpParams]] = PadParams
+    p: PadParams  # the validated params, typed for this op
     min_inputs = 1
     max_inputs = 2
     doc = ("pad the first input to the H×W of the second (`from: [x, ref]`), or by `amount` "

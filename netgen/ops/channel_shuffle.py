@@ -5,6 +5,8 @@ transpose, view), so it adds no module and no state_dict entry."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..shapes import ShapeError, expect_rank, format_shape
 from .base import PER_POSITION, Call, Input, Op, OpParams, PosInt, Support, register_op
 
@@ -27,7 +29,8 @@ class ChannelShuffle(Op):
     kind = "channel_shuffle"
     aliases = ("shuffle",)
     family = "reshape"
-    Params = ChannelShuffleParams
+    Params: ClassVar[type[OpParams]] = ChannelShuffleParams
+    p: ChannelShuffleParams  # the validated params, typed for this op
     doc = "interleave the channels of `groups` groups (ShuffleNet); groups must divide C"
 
     def infer_shape(self, in_shapes):

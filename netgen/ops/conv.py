@@ -9,7 +9,7 @@ of k taps, d apart, starting `pad` before o × stride."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -56,7 +56,8 @@ class Conv(Op):
     kind = "conv"
     aliases = ("conv2d",)
     family = "conv"
-    Params = ConvParams
+    Params: ClassVar[type[OpParams]] = ConvParams
+    p: ConvParams  # the validated params, typed for this op
     doc = "2-D convolution: out channels, kernel k, stride, pad (int, pair, 'same', 'valid'), dilation, groups, bias"
 
     def out_channels(self, in_channels: int) -> int:
@@ -167,7 +168,9 @@ class DepthwiseConvParams(OpParams):
 class DepthwiseConv(Conv):
     kind = "dwconv"
     aliases = ("depthwise_conv",)
-    Params = DepthwiseConvParams
+    Params: ClassVar[type[OpParams]] = DepthwiseConvParams
+    # its own schema, not a ConvParams: what it inherits from Conv reads only the fields both have
+    p: DepthwiseConvParams  # type: ignore[assignment]
     doc = ("depthwise convolution (one filter group per input channel): multiplier (out = in × multiplier), "
            "kernel k, stride, pad, dilation, bias")
 

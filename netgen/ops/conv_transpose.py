@@ -19,6 +19,8 @@ position (U-Net's dec3.conv1 sees 172 to 188 pixels).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import model_validator
 
 from ..shapes import expect_rank, pair
@@ -83,7 +85,8 @@ class ConvTranspose(Op):
     kind = "convT"
     aliases = ("conv_transpose", "conv_transpose2d")
     family = "conv"
-    Params = ConvTransposeParams
+    Params: ClassVar[type[OpParams]] = ConvTransposeParams
+    p: ConvTransposeParams  # the validated params, typed for this op
     doc = "transposed 2-D convolution: out channels, kernel k, stride, pad, output_padding, groups, bias, dilation"
 
     def infer_shape(self, in_shapes):

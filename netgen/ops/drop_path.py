@@ -17,7 +17,7 @@ tensor and backward keeps the mask (N×1×1×1, or 1×1×1×1 in batch mode). Ac
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -67,7 +67,8 @@ class DropPath(Op):
     kind = "drop_path"
     aliases = ("stochastic_depth",)
     family = "regularization"
-    Params = DropPathParams
+    Params: ClassVar[type[OpParams]] = DropPathParams
+    p: DropPathParams  # the validated params, typed for this op
     doc = "drop-path / stochastic depth: p, mode sample (per sample, timm/torchvision) | batch (Huang et al.)"
 
     def other_flops(self, in_shapes, out_shape):

@@ -9,7 +9,7 @@ position, on maps and vectors alike: dropout after flatten keeps the field."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -26,7 +26,8 @@ class DropoutParams(OpParams):
 class Dropout(Op):
     kind = "dropout"
     family = "regularization"
-    Params = DropoutParams
+    Params: ClassVar[type[OpParams]] = DropoutParams
+    p: DropoutParams  # the validated params, typed for this op
     doc = "dropout with probability p (training only)"
 
     torch_class = "nn.Dropout"

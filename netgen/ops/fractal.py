@@ -34,7 +34,7 @@ their sum (a few bytes), in eval nothing. Acts per position.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -151,7 +151,8 @@ def _show(columns) -> list:
 class FractalJoin(Op):
     kind = "fractal_join"
     family = "merge"
-    Params = FractalJoinParams
+    Params: ClassVar[type[OpParams]] = FractalJoinParams
+    p: FractalJoinParams  # the validated params, typed for this op
     min_inputs = 1
     max_inputs = None
     doc = ("FractalNet join: mean of surviving inputs; p (local drop-path per input), p_global (chance of a "

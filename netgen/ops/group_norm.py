@@ -6,7 +6,7 @@ field: global, since the statistics span every position."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -25,7 +25,8 @@ class GroupNorm(Op):
     kind = "groupnorm"
     aliases = ("group_norm",)
     family = "norm"
-    Params = GroupNormParams
+    Params: ClassVar[type[OpParams]] = GroupNormParams
+    p: GroupNormParams  # the validated params, typed for this op
     doc = "group normalisation of a C×H×W map: groups (dividing C), eps, affine"
 
     def infer_shape(self, in_shapes):

@@ -8,7 +8,7 @@ every position)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -28,7 +28,8 @@ class InstanceNorm(Op):
     kind = "instancenorm"
     aliases = ("instance_norm",)
     family = "norm"
-    Params = InstanceNormParams
+    Params: ClassVar[type[OpParams]] = InstanceNormParams
+    p: InstanceNormParams  # the validated params, typed for this op
     doc = "instance normalisation of a C×H×W map: eps, momentum, affine, track_running_stats"
 
     def infer_shape(self, in_shapes):

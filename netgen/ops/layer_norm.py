@@ -14,7 +14,7 @@ field: one position's features, so per position; over a vector, everything.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -40,7 +40,8 @@ class LayerNormParams(OpParams):
 
 class _LayerNorm(Op):
     family = "norm"
-    Params = LayerNormParams
+    Params: ClassVar[type[OpParams]] = LayerNormParams
+    p: LayerNormParams  # the validated params, typed for this op
     target = "nn.LayerNorm"
 
     def features(self, shape) -> int:

@@ -13,7 +13,7 @@ promotes a low-precision input. Acts per position.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -52,7 +52,8 @@ class Learnable(Op):
     kind = "learnable"
     aliases = ("parameter",)
     family = "norm"  # a learned per-element affine term, like a norm's weight
-    Params = LearnableParams
+    Params: ClassVar[type[OpParams]] = LearnableParams
+    p: LearnableParams  # the validated params, typed for this op
     is_tensor = True  # its "module" is an nn.Parameter: not callable, not a Sequential member
     doc = "a learnable tensor of `shape` that scales (apply: scale) or shifts (apply: add) the input; init"
 

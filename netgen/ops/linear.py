@@ -11,6 +11,8 @@ Every output mixes every input: after a linear layer the field is global.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..shapes import MAP, ShapeError, axes_of, format_shape, numel, with_axes
 from .base import GLOBAL, Op, OpParams, PosInt, Saved, module_call, register_op
 
@@ -25,7 +27,8 @@ class Linear(Op):
     kind = "linear"
     aliases = ("fc",)
     family = "linear"
-    Params = LinearParams
+    Params: ClassVar[type[OpParams]] = LinearParams
+    p: LinearParams  # the validated params, typed for this op
     doc = "fully connected layer over the last dimension (the features): out features, bias"
 
     def infer_shape(self, in_shapes):

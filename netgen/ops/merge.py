@@ -10,6 +10,8 @@ over positions (an SE gate) brings in a global field."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..shapes import axes_of, format_shape, kind_name, numel, with_axes
 from .base import (
     GLOBAL,
@@ -191,7 +193,8 @@ class Concat(Op):
     kind = "concat"
     aliases = ("cat",)
     family = "merge"
-    Params = ConcatParams
+    Params: ClassVar[type[OpParams]] = ConcatParams
+    p: ConcatParams  # the validated params, typed for this op
     min_inputs = 1
     max_inputs = None
     doc = "concatenation along `dim` (0 = channels); other dimensions must agree"

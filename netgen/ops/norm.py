@@ -8,6 +8,8 @@ float32, and so does everything after it. Both act per position."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..shapes import expect_rank, numel
 from .base import PER_POSITION, Float, Op, OpParams, PosInt, Saved, module_call, register_op
 
@@ -23,7 +25,8 @@ class BatchNorm(Op):
     kind = "bn"
     aliases = ("batchnorm", "batchnorm2d")
     family = "norm"
-    Params = BatchNormParams
+    Params: ClassVar[type[OpParams]] = BatchNormParams
+    p: BatchNormParams  # the validated params, typed for this op
     doc = "batch normalisation over the channels of a C×H×W map: eps, momentum, affine"
 
     def infer_shape(self, in_shapes):
@@ -77,7 +80,8 @@ class LocalResponseNorm(Op):
     kind = "lrn"
     aliases = ("local_response_norm",)
     family = "norm"
-    Params = LRNParams
+    Params: ClassVar[type[OpParams]] = LRNParams
+    p: LRNParams  # the validated params, typed for this op
     doc = "local response normalisation across channels (Krizhevsky et al. 2012): size, alpha, beta, k"
 
     def infer_shape(self, in_shapes):

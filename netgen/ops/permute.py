@@ -12,7 +12,7 @@ Memory: a view that keeps nothing for backward; each element keeps its receptive
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -40,7 +40,8 @@ class PermuteParams(OpParams):
 class Permute(Op):
     kind = "permute"
     family = "reshape"
-    Params = PermuteParams
+    Params: ClassVar[type[OpParams]] = PermuteParams
+    p: PermuteParams  # the validated params, typed for this op
     doc = "reorder the non-batch dimensions: dims (a permutation of 0..rank-1; [1, 2, 0] makes a map channels-last)"
 
     def infer_shape(self, in_shapes):

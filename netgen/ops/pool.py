@@ -8,6 +8,7 @@ from n to m positions reads [floor(o·n/m), ceil((o+1)·n/m)); pooling to 1×1 m
 from __future__ import annotations
 
 from math import gcd
+from typing import ClassVar
 
 from pydantic import model_validator
 
@@ -34,7 +35,8 @@ class WindowParams(OpParams):
 
 class Window(Op):
     family = "pool"
-    Params = WindowParams
+    Params: ClassVar[type[OpParams]] = WindowParams
+    p: WindowParams  # the validated params, typed for this op
     torch_class = ""
     short = ""
 
@@ -107,7 +109,8 @@ class AvgPool(Window):
     aliases = ("avg_pool", "avgpool2d")
     torch_class = "AvgPool2d"
     short = "AvgPool"
-    Params = AvgPoolParams
+    Params: ClassVar[type[OpParams]] = AvgPoolParams
+    p: AvgPoolParams  # the validated params, typed for this op
     doc = "average pooling: k, stride (default k), pad, ceil, count_include_pad"
 
     def window_args(self):
@@ -141,7 +144,8 @@ class AdaptiveAvgPool(Op):
     kind = "adaptive_avgpool"
     aliases = ("adaptive_avg_pool",)
     family = "pool"
-    Params = AdaptiveParams
+    Params: ClassVar[type[OpParams]] = AdaptiveParams
+    p: AdaptiveParams  # the validated params, typed for this op
     doc = "adaptive average pooling to a fixed output size `out`"
 
     def infer_shape(self, in_shapes):

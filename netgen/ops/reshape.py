@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -37,7 +37,8 @@ class FlattenParams(OpParams):
 class Flatten(Op):
     kind = "flatten"
     family = "reshape"
-    Params = FlattenParams
+    Params: ClassVar[type[OpParams]] = FlattenParams
+    p: FlattenParams  # the validated params, typed for this op
     doc = "merge dimensions start..end (inclusive; 0 = first after the batch, -1 = last) into one"
 
     def span(self, shape) -> tuple[int, int]:
@@ -110,7 +111,8 @@ class Reshape(Op):
     kind = "reshape"
     aliases = ("view",)
     family = "reshape"
-    Params = ReshapeParams
+    Params: ClassVar[type[OpParams]] = ReshapeParams
+    p: ReshapeParams  # the validated params, typed for this op
     doc = "give the non-batch dimensions a new shape of the same size (one -1 is inferred): shape, axes"
 
     def infer_shape(self, in_shapes):

@@ -15,7 +15,7 @@ reads the one or two x positions per axis that torch's interpolation weighs.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -47,7 +47,8 @@ class Resize(Op):
     kind = "resize"
     aliases = ("interpolate",)
     family = "pool"  # spatial resampling, as upsample
-    Params = ResizeParams
+    Params: ClassVar[type[OpParams]] = ResizeParams
+    p: ResizeParams  # the validated params, typed for this op
     min_inputs = 2
     max_inputs = 2
     doc = ("resize the first input to the H×W of the second (`from: [x, ref]`, e.g. `[logits, input]`): "

@@ -13,7 +13,7 @@ reads input o × stride (a 1×1 window).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -58,7 +58,8 @@ class ShortcutA(Op):
     kind = "shortcut_a"
     aliases = ("option_a",)
     family = "reshape"
-    Params = ShortcutAParams
+    Params: ClassVar[type[OpParams]] = ShortcutAParams
+    p: ShortcutAParams  # the validated params, typed for this op
     doc = "option-A shortcut (He et al. 2016): subsample by stride, zero-pad channels to out (side: end|both)"
 
     def infer_shape(self, in_shapes):

@@ -10,6 +10,8 @@ position; a slice of rows or columns shifts them by `start`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..shapes import MAP, ShapeError, axes_of, format_shape, with_axes
 from .base import PER_POSITION, Call, Input, Int, Op, OpParams, register_op, shift_reads
 
@@ -25,7 +27,8 @@ class Slice(Op):
     kind = "slice"
     aliases = ("narrow",)
     family = "reshape"
-    Params = SliceParams
+    Params: ClassVar[type[OpParams]] = SliceParams
+    p: SliceParams  # the validated params, typed for this op
     doc = "x[start:end] along dim (0 = channels; Python's bounds, negative ones from the end)"
 
     def bounds(self, shape) -> tuple[int, int, int]:

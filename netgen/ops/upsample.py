@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, model_validator
 
@@ -67,7 +67,8 @@ def _literal(value: float):
 class Upsample(Op):
     kind = "upsample"
     family = "pool"  # spatial resampling
-    Params = UpsampleParams
+    Params: ClassVar[type[OpParams]] = UpsampleParams
+    p: UpsampleParams  # the validated params, typed for this op
     doc = "upsampling without parameters: scale (factor) or size (H×W), mode nearest|bilinear, align_corners"
 
     def infer_shape(self, in_shapes):
