@@ -243,3 +243,33 @@ def test_a_reference_to_an_item_that_failed_is_not_reported_again(tmp_path):
   - add: {from: [big, side]}
 """)
     assert [d.code for d in diags] == ["NG009"]  # the kernel too large, not also `big` unknown
+
+
+@pytest.mark.parametrize("flag", ["'no'", "'false'", "0", "1", "'off'"])
+def test_an_op_flag_takes_a_true_bool_only(tmp_path, flag):
+    # pydantic's lax bool would read these as False/True: `bias: 'no'` silently dropping a
+    # conv's bias changes the network's parameter count with no word to the user.
+    path = write_blueprint(tmp_path, f"""
+netgen: 1
+name: t
+input: [3, 8, 8]
+network:
+  - conv: {{out: 4, k: 3, bias: {flag}}}
+""")
+    with pytest.raises(NetgenError) as err:
+        netgen.compile_blueprint(path)
+    diag = err.value.diagnostics[0]
+    assert diag.code == "NG007" and "true or false" in diag.message and diag.span.line == 6
+
+
+def test_an_op_flag_accepts_true_and_false(tmp_path):
+    path = write_blueprint(tmp_path, """
+netgen: 1
+name: t
+input: [3, 8, 8]
+network:
+  - conv: {out: 4, k: 3, bias: false}
+  - conv: {out: 4, k: 3, bias: true}
+""")
+    graph = netgen.compile_blueprint(path)
+    assert graph is not None

@@ -82,6 +82,9 @@ Float = Annotated[float, BeforeValidator(_strict_float)]
 IntPair = Annotated[int | tuple[int, int], BeforeValidator(_int_pair)]
 
 
+_FLAG_TYPES = (bool, bool | None)
+
+
 class OpParams(BaseModel):
     """Base of every op's parameter schema: unknown keys are errors, values are frozen, and no
     value is an infinity or NaN (generated code could not spell it; no size or rate is one)."""
@@ -94,6 +97,12 @@ class OpParams(BaseModel):
         for key, value in data.items() if isinstance(data, dict) else ():
             if _non_finite(value):
                 raise ValueError(f"Expected finite numbers; received {key}={value!r}")
+            # pydantic's lax bool reads "no", "off", "0" and 0 as False: a flag such as
+            # `bias: 'no'` would silently change the network, so a flag takes a true bool only.
+            field = cls.model_fields.get(key)
+            if field is not None and field.annotation in _FLAG_TYPES and not isinstance(value, bool):
+                if value is not None or field.annotation is bool:
+                    raise ValueError(f"Expected true or false for {key}; received {value!r}")
         return data
 
 
