@@ -7,11 +7,32 @@ diagrams and PyTorch. The pipeline, one module per stage:
     codegen/      PyTorch source and module     cli/          the `netgen` command
 """
 
-from .api import compile_blueprint, compile_text, library_blueprints, load, loads, python_source
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .errors import Diagnostic, NetgenError
+
+if TYPE_CHECKING:
+    from .api import compile_blueprint, compile_text, library_blueprints, load, loads, python_source
 
 __version__ = "0.1.0"
 __all__ = [
     "compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints", "NetgenError",
     "Diagnostic", "__version__",
 ]
+_API = {"compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints"}
+
+
+def __getattr__(name: str):
+    # The API (and with it the ops, networkx and pydantic) is imported on first use, so that
+    # `netgen --version`, `--help` and the CLI's start-up do not pay for what they do not call.
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'netgen' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _API)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rich.cells import cell_len
-
 # rich's default box: one rule between columns and at each side, one space of padding each side.
 _BORDER, _PADDING = 1, 2
 
@@ -30,6 +28,8 @@ def table_width(widths: list[int]) -> int:
 
 
 def natural_widths(columns: list[Column], rows: list[list[str]]) -> list[int]:
+    from rich.cells import cell_len  # rich only where a table prints: not for --json, --csv
+
     return [max([cell_len(c.header), *(cell_len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
 
 

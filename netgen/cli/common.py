@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..api import compile_blueprint
-from ..blueprint import parse_override
 from ..errors import Diagnostic, NetgenError, Span
-from ..graph import Graph
 from .files import write_files  # noqa: F401  (re-exported: the commands write through it)
 
 EXIT_USER_ERROR = 2
@@ -23,7 +21,12 @@ FormatOption = typer.Option("text", "--format", help="Error format: text or json
 AllowPathOption = typer.Option(None, "--allow-path", metavar="DIR",
                                help="Let `use:`/`extends:` import from DIR too (repeatable); by default imports "
                                     "stay in the blueprint's folder, NETGEN_PATH and the library.")
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+
 INPUT_SPAN = Span("<--input>", 1, 1)
+
 def complete_blueprint(incomplete: str) -> list[str]:
     """Shell completion of a blueprint argument: library names, `netgen:` names, and .yaml
     files under the folder being typed."""
@@ -63,6 +66,9 @@ def parse_input(text: str | None) -> list[int] | None:
 
 def compile_from_cli(blueprint: str, sets: list[str] | None, input_text: str | None,
                      allow_paths: list[str] | None = None, allow_plugins: bool = False) -> Graph:
+    from ..api import compile_blueprint  # the compiler, only once a command compiles (not for --help)
+    from ..blueprint import parse_override
+
     overrides = dict(parse_override(s) for s in (sets or []))
     return compile_blueprint(blueprint, parse_input(input_text), allow_paths=allow_paths or (),
                              allow_plugins=allow_plugins, **overrides)

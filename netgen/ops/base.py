@@ -89,7 +89,7 @@ class OpParams(BaseModel):
     """Base of every op's parameter schema: unknown keys are errors, values are frozen, and no
     value is an infinity or NaN (generated code could not spell it; no size or rate is one)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
