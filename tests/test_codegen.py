@@ -58,13 +58,26 @@ def test_in_memory_module_is_the_generated_source(tmp_path):
 
 
 def test_identical_blocks_share_a_class_with_their_differences_as_arguments():
-    source = netgen.python_source(BLUEPRINTS / "resnet50.yaml")
-    tree = ast.parse(source)
-    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
-    # 16 bottlenecks: first block (stride 1, projection), first of a stage (stride 2, projection), the rest
-    assert [c for c in classes if c.startswith("Bottleneck")] == ["Bottleneck", "Bottleneck2", "Bottleneck3"]
-    assert "self.layer1 = nn.Sequential(" in source
-    assert "Bottleneck2(in_channels=1024, out_channels=256)" in source
+    """ResNet-50's 16 bottlenecks are three classes: the first block (stride 1, projection), the
+    first of a later stage (stride 2, projection), and the rest; the widths that differ between
+    blocks of one class are constructor arguments. Asserted on the module, not on class names."""
+    import inspect
+
+    model = netgen.load(BLUEPRINTS / "resnet50.yaml", input=(3, 32, 32))
+    stages = [model.layer1, model.layer2, model.layer3, model.layer4]
+    assert all(isinstance(stage, nn.Sequential) for stage in stages)  # torchvision's layerN.K keys
+    blocks = [block for stage in stages for block in stage]
+    assert [len(stage) for stage in stages] == [3, 4, 6, 3]
+    firsts_of_later_stages = {type(stage[0]) for stage in stages[1:]}
+    the_rest = {type(block) for stage in stages for block in list(stage)[1:]}
+    assert len(firsts_of_later_stages) == 1 and len(the_rest) == 1
+    assert len({type(block) for block in blocks}) == 3
+    assert type(stages[0][0]) not in firsts_of_later_stages | the_rest
+    rest_class = next(iter(the_rest))
+    assert len(inspect.signature(rest_class.__init__).parameters) > 1  # self and the widths
+    # one class, different widths: stage 1's conv1 maps 256 -> 64, stage 3's 1024 -> 256
+    assert (stages[0][1].conv1.in_channels, stages[0][1].conv1.out_channels) == (256, 64)
+    assert (stages[2][1].conv1.in_channels, stages[2][1].conv1.out_channels) == (1024, 256)
 
 
 def test_lifted_arguments_are_named_by_what_they_fill():
