@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import BLUEPRINTS, write_blueprint
-from test_render_svgtools import parse_svg
+from test_render_svgtools import compiled, parse_svg
 
 import netgen
 from netgen.errors import NetgenError
@@ -30,7 +30,7 @@ _graphs: dict[str, object] = {}
 def graph_of(name: str):
     if name not in _graphs:
         try:
-            _graphs[name] = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
+            _graphs[name] = compiled(name)
         except NetgenError as exc:  # a blueprint still being written elsewhere
             pytest.skip(f"{name} does not compile yet: {exc.diagnostics[0].message}")
     return _graphs[name]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from conftest import BLUEPRINTS
-from test_render_svgtools import parse_svg
+from test_render_svgtools import compiled, parse_svg
 from typer.testing import CliRunner
 
 import netgen
@@ -80,7 +80,7 @@ def test_block_definitions_in_lecture_order():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_every_deck_slide_fits(name):
-    graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
+    graph = compiled(name)
     slides = deck_slides(graph)
     assert slides[0].name == "01-overview"
     blocks = {b for b, _ in block_definitions(graph)}
@@ -103,7 +103,7 @@ def test_a_poster_is_refused_before_any_layout_work():
 
 def test_the_layout_is_near_linear_in_the_boxes():
     # preact_resnet1001 at the full level: 3341 boxes, planned in seconds (the cut was O(n^3) per column count)
-    graph = netgen.compile_blueprint(BLUEPRINTS / "preact_resnet1001.yaml")
+    graph = compiled("preact_resnet1001")
     from netgen.render import choose_view
 
     view = choose_view(graph, "full")
@@ -155,7 +155,7 @@ def test_golden_deck_dot(name):
     import os
     from pathlib import Path
 
-    text = "\n".join(to_dot(s.view, theme("light")) for s in deck_slides(netgen.compile_blueprint(name)))
+    text = "\n".join(to_dot(s.view, theme("light")) for s in deck_slides(compiled(name)))
     golden = Path(__file__).parent / "golden" / "render" / f"{name}.deck.TB.light.gv"
     if os.environ.get("NETGEN_UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")

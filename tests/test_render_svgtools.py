@@ -53,6 +53,20 @@ class SvgFacts:
         return sum(1 for e in self.edges for p in e.findall("s:path", NS) if p.get("stroke-dasharray"))
 
 
+_GRAPHS: dict[str, object] = {}
+
+
+def compiled(name: str):
+    """A library model's graph, compiled once per test session (the render test modules share it)."""
+    if name not in _GRAPHS:
+        from conftest import BLUEPRINTS
+
+        import netgen
+
+        _GRAPHS[name] = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
+    return _GRAPHS[name]
+
+
 def parse_svg(svg: bytes | str) -> SvgFacts:
     root = ET.fromstring(svg if isinstance(svg, bytes) else svg.encode())
     _, _, width, height = (float(v) for v in root.get("viewBox").split())
