@@ -186,6 +186,17 @@ def test_rendering_never_imports_torch():
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
+@needs_dot
+def test_slides_and_view_never_import_torch(tmp_path):
+    deck, page = str(tmp_path / "deck"), str(tmp_path / "r.html")
+    code = ("import sys; from netgen.cli.main import app; from typer.testing import CliRunner; r = CliRunner(); "
+            f"assert r.invoke(app, ['slides', 'resnet18', '-o', {deck!r}]).exit_code == 0; "
+            f"assert r.invoke(app, ['view', 'resnet18', '--no-open', '-o', {page!r}]).exit_code == 0; "
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]; "
+            "sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
 # -- SVG -------------------------------------------------------------------------------------
 @needs_dot
 def test_svg_counts_match_the_view():
