@@ -11,7 +11,7 @@ A blueprint file is YAML with these top-level keys (docs/language.md is the refe
     let: {k: expr}       # derived values, evaluated in order after params
     blocks: {name: def}  # reusable block definitions
     network: [items]     # the network, a sequence of items
-    outputs: [names]     # optional; default: the last item
+    outputs: [names]     # optional; default: the last item ({key: ref}: a dict of outputs)
 
 The network items and block bodies stay as positioned YAML (`YDict`/`YList`) because they
 can only be checked once expressions are evaluated: the lowering validates them.
@@ -55,7 +55,9 @@ class FileModel(BaseModel):
     let: dict[str, Any] = {}
     blocks: dict[str, Any] = {}
     network: list[Any] | None = None
-    outputs: list[str | dict[str, Any]] | None = None
+    # a list: one tensor, or a NamedTuple of several; a mapping {key: ref}: a dict (torchvision's
+    # segmentation models return {"out": ..., "aux": ...})
+    outputs: list[str | dict[str, Any]] | dict[str, str | dict[str, Any]] | None = None
 
     @field_validator("netgen")
     @classmethod
@@ -99,7 +101,7 @@ class Blueprint:
     let: YDict
     blocks: dict[str, BlockDef]
     network: YList
-    outputs: list | None
+    outputs: list | dict | None
     raw: YDict
     files: list[str]
 

@@ -76,14 +76,16 @@ def one_step_descends(model, x, y, seed: int = 5) -> tuple[float, float, list[st
     without a non-zero gradient). Extra outputs (auxiliary heads) add 0.3 x their loss. The
     same dropout / drop-path draws in both passes. Batch-norm over a tiny batch makes the loss
     steep (|g|^2 ~ 1e4 for MobileNetV2, torchvision's module alike), so a fixed learning rate
-    can overshoot: the step is sized for a first-order decrease of 0.01, lr = 0.01 / |g|^2."""
+    can overshoot: the step is sized for a first-order decrease of 0.01, lr = 0.01 / |g|^2.
+    A dict of outputs (segmentation: `out`, `aux`) counts its values in order; with y of shape
+    (N, H, W) the loss is per pixel."""
     import torch
     from torch.nn.functional import cross_entropy
 
     def loss_fn():
         torch.manual_seed(seed)
         out = model(x)
-        outs = tuple(out) if isinstance(out, tuple) else (out,)
+        outs = tuple(out.values()) if isinstance(out, dict) else tuple(out) if isinstance(out, tuple) else (out,)
         return cross_entropy(outs[0], y) + 0.3 * sum(cross_entropy(o, y) for o in outs[1:])
 
     model.train()

@@ -143,7 +143,7 @@ def check_against_torch(path, input_shape=None) -> int:
                 problems.append(f"{node}: static {key} {value} != torch {measured[key]}")
         compared += 1
     assert not problems, "\n".join(problems)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs = tuple(out.values()) if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else (out,)
     eval_outputs = [o for o in graph.outputs if not graph[o].get("training_only")]
     assert [tuple(o.shape[1:]) for o in outs] == [tuple(graph[o]["shape"]) for o in eval_outputs]
     assert sum(p.numel() for p in model.parameters()) == sum(node_params(graph))

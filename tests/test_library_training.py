@@ -73,9 +73,10 @@ def test_every_library_blueprint_has_a_training_test():
     from test_library_issue3_torchvision import CASES
     from test_library_papers import TRAINING
     from test_library_zoo_models import TRAINING as ZOO_TRAINING
+    from test_library_zoo_segmentation import TRAINING as SEGMENTATION_TRAINING
 
     covered = (set(TRAINING_INPUTS) | {case.blueprint for case in CASES} | {row[0] for row in TRAINING}
-               | {row[0] for row in ZOO_TRAINING})
+               | {row[0] for row in ZOO_TRAINING} | {row[0] for row in SEGMENTATION_TRAINING})
     library = {path.stem for path in BLUEPRINTS.glob("*.yaml")}
     assert library - covered == set()
     assert covered - library == set()

@@ -24,6 +24,7 @@ from .literals import docstring_text
 from .printer import calls_torch, expression_text, literal, module_call_text
 
 INDENT = "    "
+DICT_OUTPUTS = "dict"  # the top class returns a dict (`outputs:` as a mapping), not a NamedTuple
 _RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "super", "x", "print", "input", "len", "range", "F"}
 
 
@@ -371,6 +372,18 @@ class PythonEmitter:
         ones only in training mode, and a single eval output bare, as torchvision returns it."""
         if outputs_class is None:
             return [f"{INDENT * 2}return {', '.join(v for v, _ in draft.returns)}"]
+        if outputs_class == DICT_OUTPUTS:
+            # `outputs:` as a mapping: a dict in the blueprint's key order (torchvision's
+            # segmentation models); training-only keys are present in training mode only
+            def literal(pairs):
+                return "{" + ", ".join(f'"{n}": {v}' for v, n in pairs) + "}"
+            pairs = [(v, n) for (v, _), n in zip(draft.returns, draft.return_names, strict=True)]
+            always = [(v, n) for (v, training), n in zip(draft.returns, draft.return_names, strict=True)
+                      if not training]
+            lines = []
+            if len(always) != len(pairs):
+                lines += [f"{INDENT * 2}if self.training:", f"{INDENT * 3}return {literal(pairs)}"]
+            return lines + [f"{INDENT * 2}return {literal(always)}"]
         always = [(v, n) for (v, training), n in zip(draft.returns, draft.return_names, strict=True) if not training]
         lines = []
         if len(always) != len(draft.returns):
@@ -471,7 +484,9 @@ class PythonEmitter:
         top_entry = self.classes[top.class_key]
         top_name = top_entry["name"]
         named_outputs = []
-        if len(top_entry["draft"].returns) > 1:
+        if self.g.meta.get("outputs_form") == "dict":
+            top_entry["outputs_class"] = DICT_OUTPUTS
+        elif len(top_entry["draft"].returns) > 1:
             top_entry["outputs_class"], text = self.outputs_class(top_name, top_entry["draft"])
             named_outputs.append(text)
             self.uses_torch = True

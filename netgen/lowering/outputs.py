@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..names import field_name_problem
-from ..source import YList
+from ..source import YDict, YList
 from .naming import ScopeCtx
 
 if TYPE_CHECKING:
@@ -20,7 +20,9 @@ class Outputs:
     def finish_outputs(self: LoweringHost, root: ScopeCtx, last: str | None, env: dict) -> None:
         """`outputs:` lists references, or mappings {from: ref, name: field, training: true,
         if: expr}: `training` marks outputs that exist only in training mode (GoogLeNet's
-        auxiliary heads); `if` drops an output when a param switches it off."""
+        auxiliary heads); `if` drops an output when a param switches it off. A mapping
+        `{key: ref or {from, training, if}}` makes the module return a dict with those keys,
+        in that order (torchvision's segmentation models: `out` and `aux`)."""
         bp = self.bp
         if not bp.outputs:
             if last is not None:
@@ -28,29 +30,44 @@ class Outputs:
                                     shape=self.graph[last]["shape"], span=bp.raw.key_span("network"))
             return
         outputs_yaml = bp.raw.get("outputs")
-        for index, spec in enumerate(bp.outputs):
-            span = outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None
+        if isinstance(bp.outputs, dict):
+            self.graph.meta["outputs_form"] = "dict"
+            specs = [(key, spec, outputs_yaml.value_span(key) if isinstance(outputs_yaml, YDict) else None)
+                     for key, spec in bp.outputs.items()]
+        else:
+            specs = [(None, spec, outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None)
+                     for index, spec in enumerate(bp.outputs)]
+        for key, spec, span in specs:
             training = False
+            allowed = ("from", "training", "if") if key is not None else ("from", "name", "training", "if")
             if isinstance(spec, dict):
-                unknown = [k for k in spec if k not in ("from", "name", "training", "if")]
+                unknown = [k for k in spec if k not in allowed]
                 if unknown or "from" not in spec:
-                    self.error("NG015",
-                               "an output is a reference or {from: ref, name: field, training: bool, if: expr}",
-                               span, "outputs")
+                    form = "{from: ref, training: bool, if: expr}" if key is not None else \
+                        "{from: ref, name: field, training: bool, if: expr}"
+                    self.error("NG015", f"an output is a reference or {form}", span, "outputs",
+                               f"`{unknown[0]}` is not one of {', '.join(allowed)}" if unknown else "add `from: ref`")
                     continue
                 ok, wanted = self.try_value(spec.get("if", True), env, span, "outputs", "if")
                 if not ok or not wanted:
                     continue
-                ref, field_name = str(spec["from"]), str(spec.get("name", spec["from"]))
+                ref = str(spec["from"])
+                field_name = str(key) if key is not None else str(spec.get("name", spec["from"]))
                 training = spec.get("training", False)
                 if not isinstance(training, bool):
                     self.error("NG007", f"`training` is true or false; received {str(training)[:40]!r}", span,
                                "outputs")
                     continue
             else:
-                ref = field_name = str(spec)
-            # the outputs' names are the fields of the generated NamedTuple (netgen/names.py)
+                ref = str(spec)
+                field_name = str(key) if key is not None else ref
+            # the outputs' names are the fields of the generated NamedTuple or the keys of the
+            # returned dict (netgen/names.py)
             problem = field_name_problem(field_name)
+            if problem and key is not None:
+                self.error("NG007", problem, span, "outputs",
+                           "a key of the returned dict is a plain name, as torchvision's `out` and `aux`")
+                continue
             if problem and (len(bp.outputs) > 1 or isinstance(spec, dict) and "name" in spec):
                 self.error("NG007", problem, span, "outputs",
                            "name it: {from: " + ref[:40] + ", name: a_python_identifier}")

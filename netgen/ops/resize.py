@@ -26,18 +26,18 @@ from .upsample import interpolation_reads
 RESIZE_SUPPORT = Support(("resize_to",), '''
 def resize_to(x, ref, mode="bilinear", align_corners=False):
     """Interpolate x (N, C, H, W) to the H×W of ref (read at run time: any input size)."""
-    return nn.functional.interpolate(x, size=ref.shape[-2:], mode=mode,
-                                     align_corners=align_corners if mode == "bilinear" else None)
+    return torch.nn.functional.interpolate(x, size=ref.shape[-2:], mode=mode,
+                                           align_corners=align_corners if mode == "bilinear" else None)
 ''')
 
 
 class ResizeParams(OpParams):
     mode: Literal["bilinear", "nearest"] = "bilinear"
-    align_corners: bool | None = None
+    align_corners: bool = False
 
     @model_validator(mode="after")
     def _check(self):
-        if self.align_corners is not None and self.mode == "nearest":
+        if self.align_corners and self.mode == "nearest":
             raise ValueError("align_corners applies to mode=bilinear only (torch's rule). Received mode=nearest")
         return self
 
@@ -52,7 +52,7 @@ class Resize(Op):
     min_inputs = 2
     max_inputs = 2
     doc = ("resize the first input to the H×W of the second (`from: [x, ref]`, e.g. `[logits, input]`): "
-           "mode bilinear (default) | nearest, align_corners (bilinear; default false)")
+           "mode bilinear (default) | nearest, align_corners (bilinear only)")
 
     def infer_shape(self, in_shapes):
         x, ref = in_shapes
@@ -91,5 +91,5 @@ class Resize(Op):
 
     def reads(self, in_shapes, out_shape):
         x = in_shapes[0]
-        return tuple(interpolation_reads(x[1 + a], out_shape[1 + a], self.p.mode, bool(self.p.align_corners))
+        return tuple(interpolation_reads(x[1 + a], out_shape[1 + a], self.p.mode, self.p.align_corners)
                      for a in range(2))

@@ -125,6 +125,10 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             if (a, b) not in linked and (flat_turns or rankdir == "LR" and view.nodes[e.src].cluster is None
                                          and view.nodes[e.dst].cluster is None):
                 attrs.append("minlen=0")
+                if any(s.skip and seg.get(s.src, 0) <= a < seg.get(s.dst, 0) for s in view.edges):
+                    # a skip edge crossing the same turn: dot then drops the flat edge's label
+                    # (FCN's overview lost its 2048×65×65), while an xlabel is placed after layout
+                    attrs[0] = f"xlabel={quote(e.label)}"
             elif anchored:
                 # drawn the way the next column runs: one rank across from the end of this one,
                 # so that dot ranks the turn instead of floating it (a floating bottom turn looped
