@@ -22,8 +22,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import BLUEPRINTS, one_step_descends  # noqa: E402
-from test_library_issue3_torchvision import _config, count, static_macs, static_params  # noqa: E402
-from test_library_zoo_models import materialised_torchvision, netgen_with_weights  # noqa: E402
+from harness import (  # noqa: E402, F401
+    count,
+    materialised_torchvision,
+    module_config,
+    netgen_with_weights,
+    one_thread,
+    static_macs,
+    static_params,
+)
 
 import netgen  # noqa: E402
 
@@ -60,14 +67,6 @@ PUBLISHED = {
     "deeplabv3_mobilenet_v3_large": (11_029_328, 10.452),
     "lraspp_mobilenet_v3_large": (3_221_538, 2.086),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def torchvision_model(torchvision, name: str, **params):
@@ -144,11 +143,11 @@ def test_module_hyperparameters(pair):
     ng_modules = dict(pair.ng.named_modules())
     checked = 0
     for name, module in pair.tv.named_modules():
-        want = _config(module)
+        want = module_config(module)
         if want is None:
             continue
         assert name in ng_modules, f"torchvision's `{name}` ({type(module).__name__}) has no netgen counterpart"
-        assert _config(ng_modules[name]) == want, name
+        assert module_config(ng_modules[name]) == want, name
         checked += 1
     assert checked > 0
 
