@@ -57,6 +57,8 @@ def _draft7(node: Any) -> Any:
 
 
 def _or_expression(schema: dict) -> dict:
+    if isinstance(schema.get("items"), dict):  # each element may be an expression too: `[1, 1, $hidden]`
+        schema = {**schema, "items": {"anyOf": [schema["items"], {"$ref": "#/definitions/expression"}]}}
     return {"anyOf": [schema, {"$ref": "#/definitions/expression"}], **({"default": schema["default"]}
                                                                       if "default" in schema else {})}
 

@@ -38,8 +38,11 @@ EXTRA_INPUTS = [
 ]
 
 
-def node_params(graph) -> list[int]:
-    return [d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops()]
+def node_params(graph, modules_only: bool = False) -> list[int]:
+    """Per op node, its parameter count; `modules_only` leaves out learnable tensors (a ViT's
+    position embedding, one row per patch, is the one count that follows the input size)."""
+    return [d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops()
+            if not (modules_only and d["op"].is_tensor)]
 
 
 def static_macs(graph) -> int:
@@ -60,7 +63,7 @@ def per_node_input(path) -> tuple | None:
             candidate = netgen.compile_blueprint(path, input=shape)
         except netgen.NetgenError:
             continue
-        if node_params(candidate) == node_params(graph):
+        if node_params(candidate, modules_only=True) == node_params(graph, modules_only=True):
             return shape
     return None
 
@@ -73,6 +76,10 @@ def torch_macs(module, inputs, output) -> int:
         return output.numel() // output.shape[0] * module.weight[0].numel()
     if isinstance(module, torch.nn.ConvTranspose2d):
         return inputs[0].numel() // inputs[0].shape[0] * module.weight[0].numel()
+    if isinstance(module, torch.nn.MultiheadAttention):
+        # q|k|v and output projections (4·N·E² per sample), then QKᵀ and weights × V (N²·E each)
+        n, e = inputs[0].shape[1:]
+        return 4 * n * e * e + 2 * n * n * e
     return 0
 
 
@@ -81,8 +88,11 @@ def measure(model, x, training: bool = False) -> tuple[dict[str, list[dict]], ob
     calls: dict[str, list[dict]] = {}
     handles = []
     for name, module in model.named_modules():
-        if name and not list(module.children()):
+        # leaves, and attention, whose out_proj is a child it uses by weight, never by call
+        if name and (not list(module.children()) or isinstance(module, torch.nn.MultiheadAttention)):
             def hook(mod, inputs, output, name=name):
+                if isinstance(output, tuple):  # attention's (output, weights=None)
+                    output = output[0]
                 calls.setdefault(name, []).append({
                     "shape": tuple(output.shape[1:]),
                     "params": sum(p.numel() for p in mod.parameters()),

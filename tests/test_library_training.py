@@ -44,6 +44,9 @@ TRAINING_INPUTS = {
         ("x", ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")),
         ("y", ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf", "128gf"))) for size in sizes},
     **{name: SMALL for name in ("regnet", "regnet_y_400mf", "regnet_x_400mf")},
+    # issue 16: ViT at two patches a side (H/14's patch needs 28x28)
+    **{name: (3, 32, 32) for name in ("vit", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")},
+    "vit_h_14": (3, 28, 28),
     "lenet5": None,  # its native 32x32 input
     # CIFAR ResNets at their native 32x32 (the paper tests train resnet20 and resnet110)
     **{name: None for name in ("resnet32", "resnet44", "resnet56")},
@@ -54,6 +57,9 @@ TRAINING_INPUTS = {
 # then rightly gets no gradient: the step is taken without it (the drop itself is compared with
 # torchvision's in training mode in test_library_zoo_convnext.py)
 OVERRIDES = {name: {"stochastic_depth_prob": 0.0} for name in CONVNEXT}
+# ViT-L and ViT-H (304M and 632M parameters) take their step with 2 of their 24 or 32 layers at
+# the paper's width: every kind of parameter is still reached, at a tenth of the cost
+OVERRIDES.update({name: {"layers": 2} for name in ("vit_l_16", "vit_l_32", "vit_h_14")})
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING_INPUTS))

@@ -20,6 +20,7 @@ from netgen.codegen.printer import expression_text, module_call_text
 from netgen.ops import REGISTRY
 from netgen.ops.emission import Arg, BinOp, Call, Input, ListOf, ModuleCall, Support
 from netgen.ops.traits import GLOBAL, Reads
+from netgen.shapes import Dims
 
 # the string-returning emission that emission.py replaced; an op defining one would be ignored
 LEGACY = ("torch_module", "torch_call", "support_code", "root_forward_code")
@@ -77,7 +78,11 @@ CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
     "layernorm2d": [({}, [(6, 3, 4)]), ({"eps": 1e-6, "bias": False}, [(4, 2, 2)])],
     "groupnorm": [({"groups": 2}, [(6, 3, 3)]), ({"groups": 3, "affine": False, "eps": 1e-3}, [(6, 2, 2)])],
     "instancenorm": [({}, [(4, 3, 3)]), ({"affine": True, "track_running_stats": True}, [(3, 4, 4)])],
-    "learnable": [({"shape": [5, 1, 1], "init": 1e-6}, [(5, 3, 3)]), ({"shape": [4], "apply": "add"}, [(3, 4)])],
+    "learnable": [({"shape": [5, 1, 1], "init": 1e-6}, [(5, 3, 3)]), ({"shape": [4], "apply": "add"}, [(3, 4)]),
+                  ({"shape": [1, 3, 4], "apply": "add"}, [Dims((3, 4), "NC")]),
+                  ({"shape": [1, 1, 4], "apply": "prepend", "init": 0.0}, [Dims((3, 4), "NC")])],
+    "select": [({}, [Dims((5, 4), "NC")]), ({"dim": 1, "index": -1}, [(3, 4, 5)])],
+    "attention": [({"heads": 2}, [Dims((5, 8), "NC")]), ({"heads": 4, "bias": False}, [Dims((3, 8), "NC")])],
     "identity": [({}, [(3, 2, 2)])],
     "upsample": [
         ({"scale": 2}, [(3, 4, 5)]),
@@ -237,4 +242,4 @@ def test_op_memory_matches_autograd(kind, index):
             predicted += nbytes
         measured = sum(nbytes for nbytes, _ in seen.values())
         assert predicted == measured, f"{where}: netgen says backward keeps {predicted} bytes, torch {measured}: " + \
-            str([(tuple(t.shape), t.dtype) for _, t in seen.values()])
+            str([(tuple(t.shape), t.dtype, n) for n, t in seen.values()])
