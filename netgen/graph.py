@@ -57,6 +57,7 @@ class Graph:
         self._order = 0
         self._topological: list[str] | None = None  # cached; reset by every change
         self._under: dict[tuple[str, ...], list[str]] | None = None  # nodes_under's index; reset likewise
+        self._inputs: dict[str, tuple[str, ...]] = {}  # inputs_of, per node: fixed once the node is added
 
     # -- construction ------------------------------------------------------------------
     def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
@@ -89,9 +90,13 @@ class Graph:
         return self.nx.number_of_nodes()
 
     def inputs_of(self, node_id: str) -> list[str]:
-        """Producers of a node's arguments, in argument order."""
-        preds: Iterable[tuple[str, str, int]] = self.nx.in_edges(node_id, data="index")
-        return [source for source, _, _ in sorted(preds, key=lambda e: e[2])]
+        """Producers of a node's arguments, in argument order. Memoized: a node's in-edges are
+        all added with it (add_node), so they never change; the analyses ask thousands of times."""
+        known = self._inputs.get(node_id)
+        if known is None:
+            preds: Iterable[tuple[str, str, int]] = self.nx.in_edges(node_id, data="index")
+            known = self._inputs[node_id] = tuple(source for source, _, _ in sorted(preds, key=lambda e: e[2]))
+        return list(known)
 
     def users_of(self, node_id: str) -> list[str]:
         return sorted(self.nx.successors(node_id), key=lambda n: self.nx.nodes[n]["order"])
