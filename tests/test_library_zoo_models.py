@@ -70,6 +70,9 @@ CASES = [
     Case("resnet50-dilated", "resnet50", {"replace_stride_with_dilation": [False, True, True]}, published=False),
     Case("resnet50-dilated-2", "resnet50", {"replace_stride_with_dilation": [True, False, True]}, published=False),
     Case("mobilenet_v3_large-dilated", "mobilenet_v3_large", {"dilated": True}, published=False),
+    Case("mobilenet_v3_large-reduced", "mobilenet_v3_large", {"reduced_tail": True}, published=False),
+    Case("mobilenet_v3_small-reduced-wide", "mobilenet_v3_small", {"reduced_tail": True, "width_mult": 1.25},
+         published=False),
 ]
 
 # torchvision's published figures (weights metadata: num_params and _ops, its GFLOPS)
