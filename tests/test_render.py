@@ -232,7 +232,7 @@ def test_cli_render_formats(tmp_path):
     for suffix, magic in ((".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"), (".gv", b"digraph")):
         target = tmp_path / f"r{suffix}"
         result = runner.invoke(app, ["render", "resnet18", "-o", str(target), "--detail", "blocks", "--theme", "dark",
-                                     "--rankdir", "LR", "--expand", "layer2", "--params", "--set", "num_classes=10"])
+                                     "--rankdir", "TB", "--expand", "layer2", "--params", "--set", "num_classes=10"])
         assert result.exit_code == 0, result.output
         written = [tmp_path / line.split()[-1] for line in result.stdout.splitlines() if line.startswith("wrote")]
         # the one picture, or the slides it is split into (r-1.svg, r-2.svg, ...), nothing else

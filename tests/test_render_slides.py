@@ -160,3 +160,15 @@ def test_golden_deck_dot(name):
     if os.environ.get("NETGEN_UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_left_to_right_is_refused_where_it_cannot_promise_a_slide(tmp_path):
+    runner = CliRunner()
+    target = str(tmp_path / "r.svg")
+    for args in (["--detail", "blocks"], ["--expand", "layer3"]):
+        result = runner.invoke(app, ["render", "resnet18", "--rankdir", "LR", "-o", target, *args])
+        assert result.exit_code == 2 and "top to bottom only" in result.stderr, args
+    assert runner.invoke(app, ["slides", "resnet18", "--rankdir", "LR", "-o", str(tmp_path / "d")]).exit_code == 2
+    assert not any(tmp_path.iterdir())  # nothing written
+    ok = runner.invoke(app, ["render", "resnet18", "--rankdir", "LR", "-o", target])  # the overview is offered
+    assert ok.exit_code == 0 and parse_svg((tmp_path / "r.svg").read_bytes()).fits_a_slide()

@@ -49,6 +49,10 @@ def slides(
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, format)
+    if rankdir == "LR":
+        print("netgen: error: --rankdir LR: a deck's block slides are laid out top to bottom only (left to right "
+              "they do not yet keep 12 px text on a 1920x1080 slide); drop --rankdir LR", file=sys.stderr)
+        raise typer.Exit(2)
     folder = out or Path(f"{graph.name}-slides")
     deck = deck_slides(graph, rankdir)
     print(f"netgen: {graph.name}: {len(deck)} slides", file=sys.stderr)

@@ -66,17 +66,29 @@ def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
     if detail == "full":
         return [view]
     # the overview is one slide, unless --expand opened a part too large for it
-    best = paginate(view, rankdir)
-    if len(best) > 1 and not all(fits(*_size(p, rankdir)) for p in best):
+    best: list[View] | None = None
+    problem: TooLarge | None = None
+    try:
+        best = paginate(view, rankdir)
+    except TooLarge as exc:  # too many slides this way: the variants below may need fewer
+        problem = exc
+    if best is None or len(best) > 1 and not all(fits(*_size(p, rankdir)) for p in best):
         # an item that alone is too large for a slide (a tall stage frame): unframed stages let the
         # pages cut between its blocks, and compact boxes narrow the blocks themselves
         for frame, level in ((False, view.compact), (False, 1), (False, 2), (True, 2)):
             variant = build_view(graph, detail, expand, params, frame_stages=frame, compact=level)
             variant.straight = straight
-            pages = paginate(variant, rankdir)
-            if all(fits(*_size(p, rankdir)) for p in pages):
+            try:
+                pages = paginate(variant, rankdir)
+            except TooLarge as exc:
+                problem = problem or exc
+                continue
+            if best is None or all(fits(*_size(p, rankdir)) for p in pages):
                 best = pages
-                break
+                if all(fits(*_size(p, rankdir)) for p in pages):
+                    break
+    if best is None:
+        raise problem
     return best
 
 
