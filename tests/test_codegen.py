@@ -57,33 +57,40 @@ def test_in_memory_module_is_the_generated_source(tmp_path):
         assert model(x).shape == (2, 7)
 
 
-def test_identical_blocks_share_a_class_with_their_differences_as_arguments():
-    """ResNet-50's 16 bottlenecks are three classes: the first block (stride 1, projection), the
-    first of a later stage (stride 2, projection), and the rest; the widths that differ between
-    blocks of one class are constructor arguments. Asserted on the module, not on class names."""
+def test_resnet50s_bottlenecks_are_one_class_with_the_blocks_params():
+    """ResNet-50's 16 bottlenecks come from one block definition and are one class, whose
+    constructor takes the block's params; the widths follow from them (issue 11). Asserted on the
+    module: torchvision's layerN.K keys, conv widths, projections only where the shapes change."""
     import inspect
 
     model = netgen.load(BLUEPRINTS / "resnet50.yaml", input=(3, 32, 32))
     stages = [model.layer1, model.layer2, model.layer3, model.layer4]
-    assert all(isinstance(stage, nn.Sequential) for stage in stages)  # torchvision's layerN.K keys
+    assert all(isinstance(stage, nn.Sequential) for stage in stages)
     blocks = [block for stage in stages for block in stage]
     assert [len(stage) for stage in stages] == [3, 4, 6, 3]
-    firsts_of_later_stages = {type(stage[0]) for stage in stages[1:]}
-    the_rest = {type(block) for stage in stages for block in list(stage)[1:]}
-    assert len(firsts_of_later_stages) == 1 and len(the_rest) == 1
-    assert len({type(block) for block in blocks}) == 3
-    assert type(stages[0][0]) not in firsts_of_later_stages | the_rest
-    rest_class = next(iter(the_rest))
-    assert len(inspect.signature(rest_class.__init__).parameters) > 1  # self and the widths
+    assert len({type(block) for block in blocks}) == 1
+    params = list(inspect.signature(type(blocks[0]).__init__).parameters)
+    assert params == ["self", "in_channels", "planes", "stride", "groups", "width_per_group", "dilation", "downsample"]
     # one class, different widths: stage 1's conv1 maps 256 -> 64, stage 3's 1024 -> 256
     assert (stages[0][1].conv1.in_channels, stages[0][1].conv1.out_channels) == (256, 64)
     assert (stages[2][1].conv1.in_channels, stages[2][1].conv1.out_channels) == (1024, 256)
+    # the first block of every stage projects (64 -> 256 channels, then a stride of 2)
+    assert [block.downsample is not None for block in blocks] == [i in (0, 3, 7, 13) for i in range(16)]
+
+
+def test_scopes_that_differ_only_in_numbers_share_a_class_with_their_differences_as_arguments():
+    """The scope-based classes (blocks without a class of their own, here GoogLeNet's inception):
+    instances that differ only in numbers share one class; the numbers become its arguments."""
+    source = netgen.python_source(BLUEPRINTS / "googlenet.yaml")
+    classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
+    assert [c for c in classes if c.startswith("Inception")] == ["Inception"]  # 9 instances, one class
+    assert source.count("Inception(in_channels=") == 9
 
 
 def test_lifted_arguments_are_named_by_what_they_fill():
     """A second `out_channels` is named by the member it goes to; a pair by its two sides."""
     googlenet = netgen.python_source(BLUEPRINTS / "googlenet.yaml")
-    assert "in_channels=832, out_channels=384, branch2_out_channels=192, branch2_out_channels_1=384" in googlenet
+    assert "in_channels=832, out=384, branch2_out=192, branch2_out_1=384" in googlenet
     inception = netgen.python_source(BLUEPRINTS / "inception_v3.yaml")
     assert "kernel_size=(kernel_size_h, kernel_size_w), padding=(padding_h, padding_w)" in inception
 

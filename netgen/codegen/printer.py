@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ops.emission import INPUTS, Arg, BinOp, Call, Code, Input, Inputs, ListOf, ModuleCall, OwnModule, Root
+from .translate import Sym, code_of
 
 _PRECEDENCE = {"+": 1, "*": 2, "/": 2}
 
@@ -46,6 +47,8 @@ def literal(value: Any, slot: Callable[[Any], str | None] | None = None) -> str:
             return replaced
     if isinstance(value, Code):
         return value.text
+    if isinstance(value, Sym):
+        return code_of(value.node)
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
@@ -66,9 +69,19 @@ def literal(value: Any, slot: Callable[[Any], str | None] | None = None) -> str:
 
 
 def args_text(args: tuple[Arg, ...], slot=None) -> str:
-    return ", ".join(
-        literal(a.value, slot) if a.positional else f"{identifier(a.name)}={literal(a.value, slot)}" for a in args
-    )
+    """Positional values, then `name=value`; a keyword that prints as its default is left out."""
+    return ", ".join(arg_texts(args, slot))
+
+
+def arg_texts(args: tuple[Arg, ...], slot=None) -> list[str]:
+    parts = []
+    for arg in args:
+        text = literal(arg.value, slot)
+        if arg.positional:
+            parts.append(text)
+        elif arg.default is ... or text != literal(arg.default):
+            parts.append(f"{identifier(arg.name)}={text}")
+    return parts
 
 
 def module_call_text(call: ModuleCall, slot=None) -> str:
@@ -128,5 +141,17 @@ def calls_torch(expr: Any) -> bool:
     return False
 
 
-__all__ = ["identifier", "dotted", "string_literal", "literal", "args_text", "module_call_text", "expression_text",
-           "calls_torch"]
+def call_lines(head: str, args: list[str], tail: str = "", width: int = 120) -> list[str]:
+    """`head(args)tail` in lines no longer than `width`, as ruff formats a call: on one line; else
+    the arguments on one indented line; else one argument per line with a trailing comma."""
+    one = f"{head}({', '.join(args)}){tail}"
+    if len(one) <= width or not args:
+        return [one]
+    inner = "    " + ", ".join(args)
+    if len(inner) <= width and len(head) + 1 <= width:
+        return [f"{head}(", inner, f"){tail}"]
+    return [f"{head}(", *[f"    {a}," for a in args], f"){tail}"]
+
+
+__all__ = ["call_lines", "arg_texts", "identifier", "dotted", "string_literal", "literal", "args_text",
+           "module_call_text", "expression_text", "calls_torch"]

@@ -20,6 +20,7 @@ from ..graph import Graph
 from ..ops.emission import Arg, ModuleCall
 from ..shapes import format_shape
 from ..values import unique_name
+from .blocks import BlockWriter
 from .literals import docstring_text
 from .printer import calls_torch, expression_text, literal, module_call_text
 
@@ -128,6 +129,7 @@ class PythonEmitter:
         self.uses_torch = False
         self.order = {n: d["order"] for n, d in graph.nx.nodes(data=True)}
         self.topo_index = {n: i for i, n in enumerate(graph.topological())}
+        self.blocks: BlockWriter | None = None
 
     # -- structure -----------------------------------------------------------------------
     def units(self, path: tuple[str, ...]) -> list[Unit]:
@@ -185,6 +187,12 @@ class PythonEmitter:
     # -- construction expressions --------------------------------------------------------
     def construct(self, path: tuple[str, ...]) -> ModuleCode:
         """The expression that builds the module for a scope (recursively)."""
+        block_call = self.blocks.call(path) if self.blocks is not None else None
+        if block_call is not None:  # `Bottleneck(256, planes=128, stride=2)`: a class of the block's own
+            cls, positional, kwargs = block_call
+            args = (Arg("in_channels", positional[0], True), *(Arg(k, v) for k, v in kwargs.items()))
+            template, values = _lift(ModuleCall(cls.name, args))
+            return ModuleCode(template, values)
         units = self.units(path)
         ins, outs = self.scope_io(path)
         if path and self.is_chain(units, ins, outs):
@@ -473,6 +481,10 @@ class PythonEmitter:
         support = list(dict.fromkeys(s.source.strip() for s in supports))
         # generated classes must not shadow the helpers that support code defines
         self.class_names |= {name for s in supports for name in s.defines}
+        self.blocks = BlockWriter(self.g)
+        block_classes = list(self.blocks.build(self.class_names | {"Module", "Sequential"}).values())
+        self.class_names |= {c.name for c in block_classes}
+        self.uses_torch |= self.blocks.uses_torch
         top = self.construct(())
         # name classes in order of first use, children before parents (post-order)
         for signature in self.class_order:
@@ -490,7 +502,7 @@ class PythonEmitter:
             top_entry["outputs_class"], text = self.outputs_class(top_name, top_entry["draft"])
             named_outputs.append(text)
             self.uses_torch = True
-        class_texts = [self.render_class(sig) for sig in self.class_order]
+        class_texts = [c.text for c in block_classes] + [self.render_class(sig) for sig in self.class_order]
         if support:
             self.uses_torch = True
         class_texts = support + named_outputs + class_texts
@@ -561,7 +573,7 @@ def _lift(call: ModuleCall) -> tuple[ModuleCall, list[int | float]]:
             return ListTemplate(tuple(lift(v) for v in value))
         raise TypeError(f"{call.target}: cannot emit {type(value).__name__} {value!r}")
 
-    args = tuple(Arg(a.name, lift(a.value), a.positional) for a in call.args)
+    args = tuple(Arg(a.name, lift(a.value), a.positional, a.default) for a in call.args)
     return ModuleCall(call.target, args), values
 
 

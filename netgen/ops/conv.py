@@ -51,6 +51,9 @@ def same_padding(kernel, dilation) -> tuple[tuple[int, int], bool]:
     return (total[0] // 2, total[1] // 2), all(t % 2 == 0 for t in total)
 
 
+CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
+
+
 @register_op
 class Conv(Op):
     kind = "conv"
@@ -101,19 +104,11 @@ class Conv(Op):
 
     def emit_module(self, in_shapes, out_shape):
         c = in_shapes[0][0]
-        options = {"kernel_size": compact(self.p.k)}
-        if pair(self.p.stride) != (1, 1):
-            options["stride"] = compact(self.p.stride)
         padding = self.p.pad if isinstance(self.p.pad, str) else compact(self.p.pad)
-        if padding not in (0, "valid"):
-            options["padding"] = padding
-        if pair(self.p.dilation) != (1, 1):
-            options["dilation"] = compact(self.p.dilation)
-        if self.groups(c) != 1:
-            options["groups"] = self.groups(c)
-        if not self.p.bias:
-            options["bias"] = False
-        return module_call("nn.Conv2d", ("in_channels", c), ("out_channels", self.out_channels(c)), **options)
+        return module_call("nn.Conv2d", ("in_channels", c), ("out_channels", self.out_channels(c)),
+                           kernel_size=compact(self.p.k), stride=compact(self.p.stride),
+                           padding=0 if padding == "valid" else padding, dilation=compact(self.p.dilation),
+                           groups=self.groups(c), bias=self.p.bias, defaults=CONV_DEFAULTS)
 
     def label(self, in_shapes, out_shape):
         k = pair(self.p.k)

@@ -29,6 +29,7 @@ class Arg:
     name: str
     value: Any
     positional: bool = False
+    default: Any = ...  # torch's default: a keyword that prints as this literal is left out; `...`: none
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,16 @@ class ModuleCall:
     args: tuple[Arg, ...] = ()
 
 
-def module_call(target: str, *positional: tuple[str, Any], **keywords: Any) -> ModuleCall:
-    """`module_call("nn.Linear", ("in_features", 512), ("out_features", 10), bias=False)`."""
+def module_call(target: str, *positional: tuple[str, Any], defaults: dict | None = None,
+                **keywords: Any) -> ModuleCall:
+    """`module_call("nn.Linear", ("in_features", 512), ("out_features", 10), bias=False)`.
+
+    `defaults` gives torch's defaults of keywords passed always (`stride=1`): the printer leaves
+    out a keyword whose value prints as its default, and keeps one computed in the constructor
+    (`stride=stride`), so that instances of a block print one class whatever their values."""
+    defaults = defaults or {}
     args = tuple(Arg(name, value, True) for name, value in positional)
-    return ModuleCall(target, args + tuple(Arg(name, value) for name, value in keywords.items()))
+    return ModuleCall(target, args + tuple(Arg(n, v, default=defaults.get(n, ...)) for n, v in keywords.items()))
 
 
 @dataclass(frozen=True)

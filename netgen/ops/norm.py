@@ -43,14 +43,9 @@ class BatchNorm(Op):
         return 2 * numel(out_shape)  # one scale and one shift per element once folded
 
     def emit_module(self, in_shapes, out_shape):
-        options = {}
-        if self.p.eps != 1e-5:
-            options["eps"] = self.p.eps
-        if self.p.momentum != 0.1:
-            options["momentum"] = self.p.momentum
-        if not self.p.affine:
-            options["affine"] = False
-        return module_call("nn.BatchNorm2d", ("num_features", in_shapes[0][0]), **options)
+        return module_call("nn.BatchNorm2d", ("num_features", in_shapes[0][0]), eps=self.p.eps,
+                           momentum=self.p.momentum, affine=self.p.affine,
+                           defaults={"eps": 1e-5, "momentum": 0.1, "affine": True})
 
     def label(self, in_shapes, out_shape):
         return "BatchNorm"

@@ -1,0 +1,641 @@
+"""One class per block definition, written from the blueprint's own text.
+
+For a block the blueprint defines (`bottleneck`), the class (`Bottleneck`) takes `in_channels`,
+the block's declared params with their defaults, `in_shape` if the block reads it, and one
+flag per decision the lowering took from the shapes (a `shortcut: auto` projection is present
+or not: `downsample=True`). Its constructor computes the block's `let` values and every inner
+op's arguments as Python translated from the blueprint's expressions (translate.py); the ops'
+own emission code runs on numbers that carry those expressions (`Sym`), so `nn.Conv2d(width,
+width, kernel_size=3, stride=stride, ...)` comes from the same code that emits concrete calls.
+
+Constructs written this way: lists of ops and block calls (torchvision's names, numbered or
+named as the lowering names them), `if:` items with one `then` item (an optional member, None
+when absent), `residual` (identity, projection, or `auto` with a flag) with `after`, and `dense`
+repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`).
+Every instance is written separately and all must print the same class; then the class is run
+on stand-ins for torch (fake.py) and must build and wire exactly the graph's modules for every
+instance. A block that fails any step (another construct, an expression the translation cannot
+express, a `from:` reference, a decision that differs between instances) keeps the scope-based
+classes of python.py, and so does every block that calls it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..blueprint import BlockDef
+from ..expr import interpolate
+from ..graph import Graph
+from ..ops import REGISTRY
+from ..source import YDict, YList
+from . import fake
+from .printer import arg_texts, call_lines, dotted, expression_text, identifier, literal
+from .translate import (
+    SAME_FUNCTIONS,
+    Sym,
+    Untranslatable,
+    code_of,
+    concrete,
+    node_of,
+    substitute,
+    translate,
+    valid_name,
+)
+
+INDENT = "    "
+LINE = 120
+# names the constructor itself uses (the forward pass has its own scope: x, out, identity, features)
+RESERVED = {"self", "nn", "torch", "super", "in_channels", "in_shape", "range", "getattr"} | SAME_FUNCTIONS
+_COMPOSITES = ("seq", "residual", "parallel", "dense")
+
+
+@dataclass
+class Stmt:
+    """A constructor statement: `head(args)tail` printed to fit the line, at `depth` levels in."""
+
+    head: str
+    args: list[str] | None = None  # None: `head` is the whole statement
+    tail: str = ""
+    depth: int = 0
+
+    def lines(self, indent: int) -> list[str]:
+        pad = INDENT * (indent + self.depth)
+        if self.args is None:
+            return [pad + self.head]
+        return [pad + line for line in call_lines(self.head, self.args, self.tail, LINE - len(pad))]
+
+
+@dataclass
+class Val:
+    var: str
+    shape: tuple
+    is_input: bool = False
+
+
+@dataclass
+class BlockClass:
+    name: str
+    block: BlockDef
+    required: list[str]
+    defaults: list[tuple[str, Any]]
+    flags: list[str]
+    reads_in_shape: bool
+    text: str
+    instances: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def camel(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) or "Block"
+
+
+class Walk:
+    """One instance of one block definition, written as a class."""
+
+    def __init__(self, writer: BlockWriter, block: BlockDef, path: tuple[str, ...]):
+        self.w, self.block, self.path = writer, block, path
+        scope = writer.graph.scopes[path]
+        self.env = dict(scope.meta["block_env"])
+        self.params = list(block.required) + [p for p in block.params if p not in block.required]
+        for name in self.params + list(block.let or {}):
+            if not valid_name(name) or name in RESERVED:
+                raise Untranslatable(f"param or let `{name}` cannot be a constructor variable")
+        self.names = set(self.params) | {"in_channels", "in_shape"}
+        self.sym: dict[str, Any] = {}
+        self.let_lines: list[str] = []
+        self.let_nodes: dict[str, ast.expr] = {}
+        self.init: list[Stmt] = []
+        self.fwd: list[str] = []
+        self.flags: dict[str, bool] = {}
+        self.reads_in_shape = False
+        self.taken: set[str] = set()
+        self.members: list[tuple[str, str, list[str]]] = []  # every `self.<name> = Callee(args)`
+
+    # -- expressions -----------------------------------------------------------------------
+    def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
+        node = translate(raw, self.names | set(self.let_nodes))
+        if node is None:
+            return None
+        mapping = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
+        if x is not None:
+            mapping["in_channels"] = node_of(x.shape[0])
+        if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+            if x is not None and not x.is_input:
+                raise Untranslatable("`in_shape` of a value inside the block")
+            self.reads_in_shape = True
+        return substitute(node, mapping)
+
+    def op_env(self, x: Val) -> dict:
+        return {**self.env, "in_channels": concrete(x.shape[0]), "in_shape": list(concrete(x.shape))}
+
+    def symbolize(self, value: Any, node: ast.expr) -> Any:
+        if isinstance(value, tuple):
+            return tuple(Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
+        if value is None or isinstance(value, (bool, int, float)):
+            return Sym(value, node)
+        raise Untranslatable(f"a computed {type(value).__name__} argument")
+
+    # -- the walk --------------------------------------------------------------------------------
+    def run(self) -> Val:
+        in_shape = tuple(self.env["in_shape"])
+        x = Val("x", (Sym(in_shape[0], ast.Name("in_channels", ast.Load())), *in_shape[1:]), is_input=True)
+        for key, raw in (self.block.let or {}).items():
+            node = translate(raw, self.names | set(self.let_nodes))
+            value = interpolate(raw, self.env)
+            self.env[key] = value
+            if node is None:
+                node = node_of(value)
+            if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+                self.reads_in_shape = True
+            self.let_lines.append(f"{identifier(key)} = {code_of(node)}")
+            self.let_nodes[key] = node
+        body = self.block.body
+        if isinstance(body, YDict) and "if" in body and "repeat" not in body:
+            raise Untranslatable("a block body chosen by `if`")
+        if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:
+            key = next(k for k in body if k not in ("name", "from"))
+            if key in _COMPOSITES and "name" not in body and "from" not in body:
+                return self.composite(key, body[key], x)
+        return self.items(body, x, "x", numbered=True)
+
+    def composite(self, key: str, opts: Any, x: Val) -> Val:
+        if key == "seq":
+            body = opts["body"] if isinstance(opts, YDict) and "body" in opts else opts
+            return self.items(body, x, "x", numbered=True)
+        if key == "residual":
+            return self.residual(opts, x)
+        if key == "dense":
+            return self.dense(opts, x)
+        raise Untranslatable(f"`{key}` as a block body")
+
+    def parse(self, raw: Any) -> tuple[str, Any, str | None]:
+        if isinstance(raw, str):
+            if "$" in raw:
+                raise Untranslatable("an op chosen by a param")
+            return raw, YDict(), None
+        if not isinstance(raw, YDict):
+            raise Untranslatable("an item that is not a mapping")
+        keys = [k for k in raw if k not in ("name", "from")]
+        if len(keys) != 1 or "from" in raw or "$" in str(keys[0]):
+            raise Untranslatable("`from`, or an op chosen by a param")
+        key, args = keys[0], raw[keys[0]]
+        args = args if args is not None else YDict()
+        name = raw.get("name")
+        if isinstance(args, YDict):
+            if "from" in args:
+                raise Untranslatable("`from`")
+            name = args.get("name", name)
+        if name is not None and (not isinstance(name, str) or "$" in name or not valid_name(name)):
+            raise Untranslatable("a computed or non-identifier name")
+        return str(key), args, name
+
+    def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
+        raws = raws if isinstance(raws, (list, YList)) else [raws]
+        entries = []
+        for raw in raws:
+            condition = None
+            if isinstance(raw, YDict) and "repeat" in raw:
+                raise Untranslatable("a repeat inside a list")
+            if isinstance(raw, YDict) and "if" in raw:
+                if "else" in raw or isinstance(raw.get("then"), (list, YList)):
+                    raise Untranslatable("`if` with `else` or several items")
+                condition = raw["if"]
+                raw = raw["then"]
+            key, args, name = self.parse(raw)
+            entries.append((key, args, name, condition))
+        explicit = [n for _, _, n, _ in entries if n]
+        if any(c is not None for *_, c in entries) and numbered and not explicit:
+            raise Untranslatable("an optional item in a numbered list")
+        taken = set(self.taken) | set(explicit) | {"input", "output"}
+        for position, (key, args, name, condition) in enumerate(entries):
+            if name is None:
+                base = str(position) if numbered and not explicit else (REGISTRY[key].kind if key in REGISTRY else key)
+                name, n = base, 0
+                while name in taken:
+                    n += 1
+                    name = f"{base}_{n}"
+            taken.add(name)
+            self.taken.add(name)
+            in_var = first_var if position == 0 and first_var else x.var
+            x = self.item(key, args, name, Val(in_var, x.shape, x.is_input), var, condition)
+        return x
+
+    def item(self, key: str, args: Any, name: str, x: Val, var: str, condition: Any) -> Val:
+        start_init, start_fwd = len(self.init), len(self.fwd)
+        if key in REGISTRY:
+            out = self.op_item(key, args, name, x, var)
+        elif key in self.w.blocks:
+            out = self.call_item(key, args, name, x, var)
+        else:
+            raise Untranslatable(f"`{key}` inside a block")
+        if condition is None:
+            return out
+        node = self.expr(condition, None)
+        taken_now = bool(interpolate(condition, self.env))
+        init, fwd = self.init[start_init:], self.fwd[start_fwd:]
+        if len(init) != 1 or len(fwd) != 1 or out.var != x.var or concrete(out.shape) != concrete(x.shape):
+            raise Untranslatable("an optional item that changes the shape")
+        if node is None:
+            raise Untranslatable("a constant condition")
+        if not valid_name(name):
+            raise Untranslatable("an optional member that is not an attribute")
+        attr, made = self.attr(name), init[0]
+        inline = Stmt(made.head, made.args, f"{made.tail} if {code_of(node)} else None")
+        if len(inline.lines(2)[0]) <= LINE:
+            self.init[start_init:] = [inline]
+        else:
+            self.init[start_init:] = [Stmt(f"{attr} = None"), Stmt(f"if {code_of(node)}:"),
+                                      Stmt(made.head, made.args, made.tail, depth=1)]
+        self.fwd[start_fwd:] = [f"if {attr} is not None:", INDENT + fwd[0]]
+        if not taken_now:
+            self.w.absent.setdefault(self.path, set()).add(name)
+        return x
+
+    def attr(self, name: str) -> str:
+        return f"self.{name}" if valid_name(name) else f'getattr(self, "{name}")'
+
+    def assign(self, name: str, callee: str, args: list[str]) -> Stmt:
+        self.members.append((name, dotted(callee), args))
+        if valid_name(name):
+            return Stmt(f"self.{name} = {dotted(callee)}", args)
+        return Stmt("self.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])
+
+    def op_item(self, kind: str, args: Any, name: str, x: Val, var: str) -> Val:
+        cls = REGISTRY[kind]
+        raw = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
+        env = self.op_env(x)
+        params = cls.Params(**{k: interpolate(v, env) for k, v in raw.items()})
+        fields = {k: getattr(params, k) for k in type(params).model_fields}
+        for key, value in raw.items():
+            node = self.expr(value, x)
+            if node is not None:
+                fields[key] = self.symbolize(fields[key], node)
+        op = cls(cls.Params.model_construct(**fields))
+        in_shapes = [x.shape]
+        out_shape = tuple(op.infer_shape(in_shapes))
+        call = op.emit_module(in_shapes, out_shape)
+        module = None
+        if call is not None:
+            self.init.append(self.assign(name, call.target, arg_texts(call.args)))
+            module = self.attr(name)
+        self.fwd.append(f"{var} = {expression_text(op.emit_forward(in_shapes), [x.var], module)}")
+        return Val(var, out_shape)
+
+    def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str], dict[str, ast.expr]]:
+        """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions."""
+        block = self.w.blocks[key]
+        given = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
+        texts = [code_of(node_of(x.shape[0]))]
+        mapping: dict[str, ast.expr] = {"in_channels": node_of(x.shape[0])}
+        env = self.op_env(x)
+        for param in child.params:
+            if param in given:
+                node = self.expr(given[param], x)
+                node = node if node is not None else node_of(interpolate(given[param], env))
+                texts.append(f"{identifier(param)}={code_of(node)}")
+            else:
+                node = node_of(block.params[param])
+            mapping[param] = node
+        for let, node in child.let_nodes.items():
+            mapping[let] = substitute(node, mapping)
+        if child.reads_in_shape:
+            if not x.is_input:
+                raise Untranslatable("a callee that reads in_shape, inside the block")
+            self.reads_in_shape = True
+            texts.append("in_shape=in_shape")
+        # a decision inside the call: written as a literal, so every instance must take it alike
+        texts += [f"{flag}=True" for flag, value in child.flags.items() if value]
+        return texts, mapping
+
+    def call_item(self, key: str, args: Any, name: str, x: Val, var: str) -> Val:
+        cls = self.w.classes.get(key)
+        child = self.w.walks.get(self.path + (name,))
+        if cls is None or child is None:
+            raise Untranslatable(f"block `{key}` has no class of its own")
+        texts, mapping = self.call_args(key, args, x, child)
+        self.init.append(self.assign(name, cls.name, texts))
+        self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
+        return Val(var, self.mapped_shape(child, mapping))
+
+    def mapped_shape(self, child: Walk, mapping: dict) -> tuple:
+        out = child.out.shape
+        channels = Sym(concrete(out[0]), substitute(node_of(out[0]), mapping))
+        return (channels, *concrete(out[1:]))
+
+    # -- residual and dense -----------------------------------------------------------------------
+    def residual(self, opts: Any, x: Val) -> Val:
+        if not isinstance(opts, YDict) or set(opts) - {"body", "shortcut", "projection", "after"}:
+            raise Untranslatable("residual options")
+        body = self.items(opts["body"], Val("out", x.shape), "out", numbered=True, first_var=x.var)
+        shortcut = opts.get("shortcut", "auto")
+        if not isinstance(shortcut, str) or "$" in shortcut or shortcut not in ("auto", "identity", "projection"):
+            raise Untranslatable(f"shortcut {shortcut!r}")
+        same = concrete(body.shape) == concrete(x.shape)
+        spec = opts.get("projection") or YDict()
+        name = spec.get("name", "downsample") if isinstance(spec, YDict) else None
+        if not isinstance(name, str) or not valid_name(name) or name in RESERVED or set(spec) - {"name", "bn"}:
+            raise Untranslatable("projection options")
+        if shortcut == "auto" or shortcut == "projection":
+            self.projection(name, bool(spec.get("bn", True)), opts["body"], x, body, optional=shortcut == "auto")
+            if shortcut == "auto":
+                self.flags[name] = not same
+                self.fwd.append(f"identity = {x.var} if self.{name} is None else self.{name}({x.var})")
+            else:
+                self.fwd.append(f"identity = self.{name}({x.var})")
+            shortcut_var = "identity"
+        else:
+            shortcut_var = x.var
+        self.taken |= {name, "add"}
+        self.fwd.append(f"out = {body.var} + {shortcut_var}")
+        out = Val("out", body.shape)
+        if "after" in opts:
+            out = self.items(opts["after"], out, "out", numbered=False)
+        return out
+
+    def projection(self, name: str, bn: bool, body_raw: Any, x: Val, body: Val, optional: bool) -> None:
+        """The 1×1 strided conv (+ BN) the lowering inserts, with the body's channels and stride."""
+        stride = 1
+        for _kind, args in self.body_ops(body_raw):
+            raw = {k: v for k, v in args.items() if k not in ("name", "from")} if isinstance(args, YDict) else {}
+            if "stride" in raw:
+                node = self.expr(raw["stride"], None)
+                value = interpolate(raw["stride"], self.env)
+                if isinstance(value, (list, tuple)):
+                    raise Untranslatable("a pair stride in a projected body")
+                stride = stride * (Sym(value, node) if node is not None else value)
+        channels = code_of(node_of(body.shape[0]))
+        conv = [code_of(node_of(x.shape[0])), channels, "kernel_size=1"]
+        conv += ([f"stride={literal(stride)}"] if literal(stride) != "1" else []) + ["bias=False"]
+        parts = [f"nn.Conv2d({', '.join(conv)}),"] + ([f"nn.BatchNorm2d({channels}),"] if bn else [])
+        depth = 0
+        if optional:  # torchvision's `downsample = None`, then the projection when the shapes differ
+            self.init += [Stmt(f"self.{name} = None"), Stmt(f"if {name}:")]
+            depth = 1
+        self.init += [Stmt(f"self.{name} = nn.Sequential(", depth=depth),
+                      *[Stmt(part, depth=depth + 1) for part in parts], Stmt(")", depth=depth)]
+
+    def body_ops(self, raws: Any) -> list[tuple[str, Any]]:
+        out = []
+        for raw in raws if isinstance(raws, (list, YList)) else [raws]:
+            key, args, _ = self.parse(raw["then"] if isinstance(raw, YDict) and "if" in raw else raw)
+            if key not in REGISTRY:
+                raise Untranslatable("a block call in a projected body")
+            out.append((key, args))
+        return out
+
+    def dense(self, opts: Any, x: Val) -> Val:
+        if not isinstance(opts, YDict) or set(opts) - {"repeat", "as", "name", "body"}:
+            raise Untranslatable("dense options")
+        var = opts.get("as")
+        if not valid_name(var) or var in self.names or var in RESERVED or var in self.let_nodes:
+            raise Untranslatable("the dense loop variable")
+        count_node = self.expr(opts["repeat"], None)
+        count = interpolate(opts["repeat"], self.env)
+        count_node = count_node if count_node is not None else node_of(count)
+        key, args, name = self.parse(opts["body"])
+        if key not in self.w.blocks or name is not None:
+            raise Untranslatable("a dense body that is not one block call")
+        self.names.add(var)
+        template = opts.get("name")
+        name_node = self.expr(template, None) if isinstance(template, str) else None
+        cls = self.w.classes.get(key)
+        if name_node is None or cls is None or count < 2:
+            raise Untranslatable("dense layers without a name template, a class, or at least two layers")
+
+        def child_at(i):
+            child = self.w.walks.get(self.path + (interpolate(template, {**self.env, var: i}),))
+            if child is None:
+                raise Untranslatable(f"block `{key}` has no class of its own")
+            return child
+
+        # what one layer adds, in this block's terms: the same for every layer, or no loop
+        _, mapping = self.call_args(key, args, x, child_at(0))
+        growth = self.mapped_shape(child_at(0), mapping)[0].node
+        if var in {n.id for n in ast.walk(growth) if isinstance(n, ast.Name)} or "in_channels" in code_of(growth):
+            raise Untranslatable("dense layers whose growth depends on the loop or the input")
+        layer_in = ast.BinOp(node_of(x.shape[0]), ast.Add(), ast.BinOp(ast.Name(var, ast.Load()), ast.Mult(), growth))
+        channels, text = concrete(x.shape[0]), None
+        for i in range(count):
+            self.env[var] = i
+            child = child_at(i)
+            texts, mapping = self.call_args(key, args, Val("x", (Sym(channels, layer_in), *x.shape[1:])), child)
+            out = self.mapped_shape(child, mapping)
+            layer = f"{cls.name}({', '.join(texts)})"
+            if code_of(out[0].node) != code_of(growth) or (text is not None and layer != text):
+                raise Untranslatable("dense layers that differ")
+            text, channels = layer, channels + concrete(out[0])
+        self.env.pop(var, None)
+        self.init += [Stmt(f"for {var} in range({code_of(count_node)}):"),
+                      Stmt("self.add_module", [code_of(name_node), text], depth=1)]
+        self.fwd += ["features = [x]", "for layer in self.children():",
+                     f"{INDENT}features.append(layer(torch.cat(features, 1)))", "out = torch.cat(features, 1)"]
+        self.w.uses_torch = True
+        total = ast.BinOp(node_of(x.shape[0]), ast.Add(), ast.BinOp(count_node, ast.Mult(), growth))
+        return Val("out", (Sym(channels, total), *x.shape[1:]))
+
+
+class BlockWriter:
+    """Block classes for a graph: which blocks get one, their source, and how each call prints."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.blocks: dict[str, BlockDef] = graph.meta.get("blocks") or {}
+        self.classes: dict[str, BlockClass] = {}
+        self.walks: dict[tuple[str, ...], Walk] = {}
+        self.absent: dict[tuple[str, ...], set[str]] = {}
+        self.uses_torch = False
+        self.failures: dict[str, str] = {}
+
+    def instances(self) -> dict[str, list[tuple[str, ...]]]:
+        out: dict[str, list[tuple[str, ...]]] = {}
+        for path, scope in self.graph.scopes.items():
+            if scope.kind == "block" and scope.block in self.blocks and "block_env" in scope.meta:
+                out.setdefault(scope.block, []).append(path)
+        return out
+
+    def build(self, taken_names: set[str]) -> dict[str, BlockClass]:
+        instances = self.instances()
+        # deepest instances first: a block's callees are decided before the block
+        order = sorted(instances, key=lambda b: -max(len(p) for p in instances[b]))
+        names = set(taken_names)
+        for block_name in order:
+            try:
+                cls = self.write(block_name, instances[block_name], names)
+            except (Untranslatable, ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+                self.failures[block_name] = str(exc) or type(exc).__name__
+                continue
+            self.classes[block_name] = cls
+            names.add(cls.name)
+        return self.classes
+
+    def write(self, block_name: str, paths: list[tuple[str, ...]], names: set[str]) -> BlockClass:
+        block = self.blocks[block_name]
+        name, n = camel(block_name), 1
+        while name in names or not valid_name(name):
+            n += 1
+            name = f"{camel(block_name)}{n}"
+        texts, walks = set(), []
+        for path in sorted(paths):
+            walk = Walk(self, block, path)
+            walk.out = walk.run()
+            walks.append(walk)
+            texts.add(self.render(name, walk))
+        if len(texts) != 1:
+            raise Untranslatable("instances print different classes")
+        flags = list(dict.fromkeys(f for w in walks for f in w.flags))
+        if any(list(w.flags) != flags for w in walks):
+            raise Untranslatable("instances take different decisions")
+        cls = BlockClass(name, block, list(block.required), [(p, v) for p, v in block.params.items()
+                                                             if p not in block.required],
+                         flags, walks[0].reads_in_shape, texts.pop(), sorted(paths))
+        for walk in walks:
+            self.walks[walk.path] = walk
+        self.verify(cls, walks)
+        return cls
+
+    def render(self, name: str, walk: Walk) -> str:
+        block = walk.block
+        if self.sequential(walk):
+            return self.render_sequential(name, walk)
+        signature = self.signature(walk)
+        lines = [f"class {name}(nn.Module):"]
+        if block.doc:
+            lines += [f'{INDENT}"""{_doc(block.doc)}"""', ""]
+        lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines]
+        lines += [line for stmt in walk.init for line in stmt.lines(2)]
+        lines += ["", f"{INDENT}def forward(self, x):"]
+        lines += [f"{INDENT * 2}{line}" for line in walk.fwd]
+        lines.append(f"{INDENT * 2}return {walk.out.var}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def sequential(walk: Walk) -> bool:
+        """A block that is a numbered chain of modules and nothing else: an nn.Sequential subclass,
+        as torchvision writes Conv2dNormActivation (its state_dict keys are 0, 1, 2...)."""
+        names = [m[0] for m in walk.members]
+        chain = [f"x = {walk.attr(n)}(x)" for n in names]
+        return (bool(names) and names == [str(i) for i in range(len(names))] and len(walk.init) == len(names)
+                and walk.fwd == chain and walk.out.var == "x" and not walk.flags)
+
+    def render_sequential(self, name: str, walk: Walk) -> str:
+        lines = [f"class {name}(nn.Sequential):"]
+        if walk.block.doc:
+            lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
+        lines += [f"{INDENT}def __init__({self.signature(walk)}):"]
+        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines]
+        lines.append(f"{INDENT * 2}super().__init__(")
+        for _, callee, args in walk.members:
+            lines += [INDENT * 3 + line for line in call_lines(callee, args, ",", LINE - 12)]
+        lines.append(f"{INDENT * 2})")
+        return "\n".join(lines)
+
+    @staticmethod
+    def signature(walk: Walk) -> str:
+        block = walk.block
+        required = [identifier(p) for p in block.required]
+        defaults = [f"{identifier(p)}={literal(v)}" for p, v in block.params.items() if p not in block.required]
+        extra = (["in_shape=None"] if walk.reads_in_shape else []) + [f"{f}=False" for f in walk.flags]
+        return ", ".join(["self", "in_channels", *required, *defaults, *extra])
+
+    def call(self, path: tuple[str, ...]) -> tuple[BlockClass, list, dict] | None:
+        """How the scope at `path` is built: its class, in_channels, and arguments by name."""
+        scope = self.graph.scopes.get(path)
+        if scope is None or scope.kind != "block" or scope.block not in self.classes or path not in self.walks:
+            return None
+        cls = self.classes[scope.block]
+        walk = self.walks[path]
+        env = scope.meta["block_env"]
+        given = scope.meta["block_args"]
+        kwargs = {}
+        for param in cls.required:
+            kwargs[param] = env[param]
+        for param, default in cls.defaults:
+            if param in given and literal(env[param]) != literal(default):
+                kwargs[param] = env[param]
+        if cls.reads_in_shape:
+            kwargs["in_shape"] = tuple(env["in_shape"])
+        for flag in cls.flags:
+            if walk.flags[flag]:
+                kwargs[flag] = True
+        return cls, [env["in_channels"]], kwargs
+
+    # -- checking against the graph ---------------------------------------------------------------------
+    def verify(self, cls: BlockClass, walks: list[Walk]) -> None:
+        supports = {s for _, d in self.graph.ops() for s in d["op"].emit_support()}
+        classes = {n for s in supports for n in s.defines if n[:1].isupper()}
+        functions = {n for s in supports for n in s.defines if not n[:1].isupper()}
+        ns = fake.namespace(classes, functions)
+        source = "\n\n".join(c.text for c in list(self.classes.values()) + [cls])
+        exec(compile(source, "<netgen block check>", "exec"), ns)
+        for walk in walks:
+            _, positional, kwargs = self.call_for_check(cls, walk)
+            model = ns[cls.name](*positional, **kwargs)
+            self.compare(model, walk.path)
+
+    def call_for_check(self, cls: BlockClass, walk: Walk):
+        env = walk.env
+        kwargs = {p: env[p] for p in walk.params}
+        if cls.reads_in_shape:
+            kwargs["in_shape"] = tuple(env["in_shape"])
+        kwargs.update(walk.flags)
+        return cls, [env["in_channels"]], kwargs
+
+    def compare(self, model, path: tuple[str, ...]) -> None:
+        graph, n = self.graph, len(path)
+        leaves = fake.leaves(model)
+        log: list = []
+        for leaf in leaves:
+            object.__setattr__(leaf, "log", log)
+        built = {leaf.path: (leaf.target, leaf.args, leaf.kwargs) for leaf in leaves}
+        nodes = set(graph.nodes_under(path))
+        expected, trees = {}, {}
+        scope_inputs = [s for node in nodes for s in graph.inputs_of(node) if s not in nodes]
+        if len(set(scope_inputs)) != 1:
+            raise Untranslatable("a block with several inputs")
+        source = scope_inputs[0]
+
+        def tree(node):
+            if node == source:
+                return ("input",)
+            if node in trees:
+                return trees[node]
+            data = graph[node]
+            inputs = [tree(s) for s in graph.inputs_of(node)]
+            rel = ".".join(data["path"][n:])
+            call = data["op"].emit_module(data["in_shapes"], data["shape"])
+            module = ("mod", rel) if call is not None else None
+            trees[node] = fake.expected_tree(data["op"].emit_forward(data["in_shapes"]), inputs, module)
+            return trees[node]
+
+        calls = []
+        for node in graph.nodes_under(path):
+            data = graph[node]
+            call = data["op"].emit_module(data["in_shapes"], data["shape"])
+            if call is None:
+                continue
+            rel = ".".join(data["path"][n:])
+            expected[rel] = call
+            calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
+        if set(built) != set(expected):
+            raise Untranslatable(f"modules differ: {sorted(set(built) ^ set(expected))[:4]}")
+        for rel, call in expected.items():
+            target, args, kwargs = built[rel]
+            if target != call.target or fake.normalized_args(call, args, kwargs) != fake.graph_args(call):
+                raise Untranslatable(f"`{rel}` is built with other arguments")
+        outs = [node for node in nodes if any(u not in nodes for u in graph.users_of(node))]
+        if len(outs) != 1:
+            raise Untranslatable("a block with several outputs")
+        result = model(fake.FakeTensor(("input",)))
+        if sorted(map(repr, log)) != sorted(map(repr, calls)) or result.tree != tree(outs[0]):
+            raise Untranslatable("forward wires the modules otherwise")
+
+
+def _doc(text: str) -> str:
+    from .python import _doc as doc
+
+    return doc(text, INDENT)
+
+
+__all__ = ["BlockWriter", "BlockClass", "Walk"]

@@ -1,0 +1,253 @@
+"""Blueprint expressions translated to Python source, and numbers that remember their source.
+
+`translate("${planes * 4}", names)` parses the expression exactly as the evaluator does
+(netgen/expr.py) and rebuilds it as a Python `ast` from a whitelist: literals, names that are
+validated identifiers the generated constructor defines (`names`), arithmetic, comparisons,
+boolean logic, `a if c else b`, list/tuple literals, indexing, and the evaluator's functions
+that plain Python spells the same way (min, max, abs, int, float, round, sum, len, list).
+Anything else raises `Untranslatable`, and the code generator keeps the scope-based class for
+that block. `ast.unparse` prints the result, so precedence and float reprs are Python's own.
+
+`Sym` is a number (or other value) paired with the Python expression that computes it in the
+generated constructor. The ops' own emission code runs on Syms: arithmetic builds both the value
+and the expression (`in_channels * multiplier`); comparisons and `bool` use the value, so a
+decision an op takes is the one this instance takes, and the code generator checks that every
+instance of a block prints the same class.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import keyword
+import operator
+import re
+from typing import Any
+
+_WHOLE = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
+_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+_EMBEDDED = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# the evaluator's functions that Python's builtins compute identically (netgen/expr.py FUNCTIONS)
+SAME_FUNCTIONS = {"min", "max", "abs", "int", "float", "round", "sum", "len", "list"}
+_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+_UNARY = (ast.USub, ast.UAdd, ast.Not)
+_COMPARE = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+
+
+class Untranslatable(Exception):
+    """A blueprint construct the Python translation cannot express exactly."""
+
+
+def valid_name(name: str) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name) and name.isascii()
+
+
+def _check(node: ast.AST, names: set[str]) -> ast.expr:
+    """Rebuild `node` from whitelisted parts only (fresh nodes: nothing else is carried over)."""
+    if isinstance(node, ast.Constant):
+        if node.value is None or isinstance(node.value, (bool, int, float, str)):
+            return ast.Constant(node.value)
+        raise Untranslatable(f"constant {node.value!r}")
+    if isinstance(node, ast.Name):
+        if not valid_name(node.id) or node.id not in names:
+            raise Untranslatable(f"name `{node.id}` is not a constructor variable")
+        return ast.Name(node.id, ast.Load())
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _OPS):
+        return ast.BinOp(_check(node.left, names), type(node.op)(), _check(node.right, names))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, _UNARY):
+        return ast.UnaryOp(type(node.op)(), _check(node.operand, names))
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, (ast.And, ast.Or)):
+        return ast.BoolOp(type(node.op)(), [_check(v, names) for v in node.values])
+    if isinstance(node, ast.Compare) and all(isinstance(o, _COMPARE) for o in node.ops):
+        return ast.Compare(_check(node.left, names), [type(o)() for o in node.ops],
+                           [_check(c, names) for c in node.comparators])
+    if isinstance(node, ast.IfExp):
+        return ast.IfExp(_check(node.test, names), _check(node.body, names), _check(node.orelse, names))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return type(node)([_check(e, names) for e in node.elts], ast.Load())
+    if isinstance(node, ast.Subscript):
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            parts = [None if p is None else _check(p, names) for p in (index.lower, index.upper, index.step)]
+            index = ast.Slice(*parts)
+        else:
+            index = _check(index, names)
+        return ast.Subscript(_check(node.value, names), index, ast.Load())
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        if node.func.id not in SAME_FUNCTIONS or node.func.id in names:
+            raise Untranslatable(f"function `{node.func.id}`")
+        return ast.Call(ast.Name(node.func.id, ast.Load()), [_check(a, names) for a in node.args], [])
+    raise Untranslatable(f"`{type(node).__name__}`")
+
+
+def parse_expression(source: str, names: set[str]) -> ast.expr:
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise Untranslatable(str(exc)) from None
+    return _check(tree.body, names)
+
+
+def translate(raw: Any, names: set[str]) -> ast.expr | None:
+    """The Python expression for a blueprint scalar: `${expr}`, `$name`, or a template string
+    (`denselayer${i+1}` -> an f-string); None for a plain literal (the value is its own code)."""
+    if not isinstance(raw, str) or "$" not in raw:
+        return None
+    whole = _WHOLE.match(raw)
+    if whole and "${" not in whole.group(1):
+        return parse_expression(whole.group(1), names)
+    name = _NAME.match(raw)
+    if name:
+        return parse_expression(name.group(1), names)
+    parts: list[ast.expr] = []
+    position = 0
+    for match in _EMBEDDED.finditer(raw):
+        if match.start() > position:
+            parts.append(ast.Constant(raw[position:match.start()]))
+        parts.append(ast.FormattedValue(parse_expression(match.group(1) or match.group(2), names), -1, None))
+        position = match.end()
+    if position < len(raw):
+        parts.append(ast.Constant(raw[position:]))
+    return ast.JoinedStr(parts)
+
+
+def code_of(node: ast.expr) -> str:
+    return ast.unparse(ast.fix_missing_locations(node))
+
+
+def substitute(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
+    """`node` with names replaced by expressions (a callee's params by the caller's arguments)."""
+
+    class Replace(ast.NodeTransformer):
+        def visit_Call(self, call):  # a function's name is not a variable
+            call.args = [self.visit(a) for a in call.args]
+            return call
+
+        def visit_Name(self, name):
+            if name.id not in mapping:
+                raise Untranslatable(f"`{name.id}` has no value at the call site")
+            return mapping[name.id]
+
+    return Replace().visit(copy.deepcopy(node))
+
+
+def _const(value: Any) -> ast.expr:
+    if isinstance(value, tuple):
+        return ast.Tuple([_const(v) for v in value], ast.Load())
+    if isinstance(value, list):
+        return ast.List([_const(v) for v in value], ast.Load())
+    return ast.Constant(value)
+
+
+def node_of(value: Any) -> ast.expr:
+    """The expression of a Sym, or a literal's own constant."""
+    return value.node if isinstance(value, Sym) else _const(value)
+
+
+def _simplify(op: ast.operator, left: Any, right: Any) -> ast.expr | None:
+    """`x * 1`, `1 * x`, `x + 0`, `x // 1` print as `x`."""
+    def is_const(v, c):
+        return not isinstance(v, Sym) and not isinstance(v, bool) and isinstance(v, (int, float)) and v == c
+
+    if isinstance(op, ast.Mult):
+        if is_const(right, 1):
+            return node_of(left)
+        if is_const(left, 1):
+            return node_of(right)
+    if isinstance(op, (ast.Add, ast.Sub)) and is_const(right, 0):
+        return node_of(left)
+    if isinstance(op, ast.Add) and is_const(left, 0):
+        return node_of(right)
+    if isinstance(op, (ast.FloorDiv, ast.Div)) and is_const(right, 1) and isinstance(op, ast.FloorDiv):
+        return node_of(left)
+    return None
+
+
+def _binary(op_type, fn):
+    def forward(self, other):
+        if not isinstance(other, (Sym, int, float)) or isinstance(other, bool):
+            return NotImplemented
+        value = fn(self.value, other.value if isinstance(other, Sym) else other)
+        node = _simplify(op_type(), self, other) or ast.BinOp(node_of(self), op_type(), node_of(other))
+        return Sym(value, node)
+
+    def backward(self, other):
+        if not isinstance(other, (int, float)) or isinstance(other, bool):
+            return NotImplemented
+        value = fn(other, self.value)
+        node = _simplify(op_type(), other, self) or ast.BinOp(node_of(other), op_type(), node_of(self))
+        return Sym(value, node)
+
+    return forward, backward
+
+
+class Sym:
+    """A value and the Python expression that computes it in the generated constructor."""
+
+    __slots__ = ("value", "node")
+
+    def __init__(self, value: Any, node: ast.expr):
+        self.value = value
+        self.node = node
+
+    def __repr__(self):
+        return f"Sym({self.value!r}, {code_of(self.node)!r})"
+
+    __add__, __radd__ = _binary(ast.Add, operator.add)
+    __sub__, __rsub__ = _binary(ast.Sub, operator.sub)
+    __mul__, __rmul__ = _binary(ast.Mult, operator.mul)
+    __floordiv__, __rfloordiv__ = _binary(ast.FloorDiv, operator.floordiv)
+    __truediv__, __rtruediv__ = _binary(ast.Div, operator.truediv)
+    __mod__, __rmod__ = _binary(ast.Mod, operator.mod)
+
+    def __neg__(self):
+        return Sym(-self.value, ast.UnaryOp(ast.USub(), self.node))
+
+    # decisions are taken on the value (the code generator checks every instance agrees)
+    def __eq__(self, other):
+        return self.value == (other.value if isinstance(other, Sym) else other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __lt__(self, other):
+        return self.value < (other.value if isinstance(other, Sym) else other)
+
+    def __le__(self, other):
+        return self.value <= (other.value if isinstance(other, Sym) else other)
+
+    def __gt__(self, other):
+        return self.value > (other.value if isinstance(other, Sym) else other)
+
+    def __ge__(self, other):
+        return self.value >= (other.value if isinstance(other, Sym) else other)
+
+    def __bool__(self):
+        return bool(self.value)
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __index__(self):
+        return operator.index(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
+    def __float__(self):
+        return float(self.value)
+
+
+def concrete(value: Any) -> Any:
+    """The plain value inside Syms (tuples and lists too)."""
+    if isinstance(value, Sym):
+        return concrete(value.value)
+    if isinstance(value, tuple):
+        return tuple(concrete(v) for v in value)
+    if isinstance(value, list):
+        return [concrete(v) for v in value]
+    return value
+
+
+__all__ = ["Untranslatable", "valid_name", "translate", "parse_expression", "code_of", "substitute", "Sym",
+           "node_of", "concrete", "SAME_FUNCTIONS"]

@@ -1,0 +1,182 @@
+"""One class per block definition (netgen/codegen/blocks.py), measured over the whole library.
+
+The class of a block takes the block's declared params (names and defaults as the blueprint
+declares them), `in_channels`, `in_shape` when the block reads it, and a flag for each
+`shortcut: auto` projection; it computes the block's lets and its ops' arguments from the
+blueprint's expressions. Expected texts below are written from the blueprints in
+blueprints/lib and torchvision's classes, not pasted from netgen's output.
+"""
+
+import ast
+
+import pytest
+from conftest import BLUEPRINTS, write_blueprint
+
+import netgen
+from netgen.api import library_blueprints
+from netgen.codegen.blocks import BlockWriter
+
+LIMIT = 120
+
+
+def classes_of(source: str) -> dict[str, ast.ClassDef]:
+    return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
+
+
+def init_args(cls: ast.ClassDef) -> list[str]:
+    init = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+    return [a.arg for a in init.args.args[1:]]
+
+
+def test_resnet50_has_one_bottleneck_class_with_the_blocks_own_params():
+    source = netgen.python_source(BLUEPRINTS / "resnet50.yaml")
+    classes = classes_of(source)
+    assert sorted(classes) == ["Bottleneck", "Resnet50"]
+    signature = "def __init__(self, in_channels, planes, stride=1, groups=1, width_per_group=64, downsample=False):"
+    assert signature in source
+    # the let and the ops' arguments are the blueprint's expressions
+    assert "width = int(planes * (width_per_group / 64)) * groups" in source
+    assert "nn.Conv2d(width, width, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)" in source
+    assert "self.conv3 = nn.Conv2d(width, planes * 4, kernel_size=1, bias=False)" in source
+    assert "nn.Conv2d(in_channels, planes * 4, kernel_size=1, stride=stride, bias=False)," in source
+    # call sites: the stage's first block projects; arguments that differ from the defaults, by name
+    assert "Bottleneck(64, planes=64, downsample=True)," in source
+    assert "Bottleneck(256, planes=128, stride=2, downsample=True)," in source
+    assert source.count("Bottleneck(1024, planes=256),") == 5
+    resnext = netgen.python_source(BLUEPRINTS / "resnext50_32x4d.yaml")
+    assert "Bottleneck(256, planes=64, groups=32, width_per_group=4)," in resnext
+
+
+def test_densenet_blocks_loop_like_torchvisions_dense_block():
+    source = netgen.python_source(BLUEPRINTS / "densenet121.yaml")
+    classes = classes_of(source)
+    assert {"DenseLayer", "DenseBlock", "Transition"} <= set(classes)
+    assert init_args(classes["DenseBlock"]) == ["in_channels", "layers", "growth", "bn_size", "drop_rate"]
+    assert "for i in range(layers):" in source
+    assert "DenseLayer(in_channels + i * growth, growth=growth, bn_size=bn_size, drop_rate=drop_rate)" in source
+    assert "features.append(layer(torch.cat(features, 1)))" in source
+    assert "self.conv = nn.Conv2d(in_channels, int(in_channels * compression), kernel_size=1, bias=False)" in source
+    # the optional dropout is decided in the constructor, from the blueprint's `if`
+    assert "self.dropout = nn.Dropout(p=drop_rate) if drop_rate > 0 else None" in source
+    assert "DenseBlock(64, layers=6, growth=32)" in source and "DenseBlock(512, layers=16, growth=32)" in source
+    assert max(len(line) for line in source.splitlines()) <= LIMIT
+
+
+def test_a_dense_net_with_dropout_builds_the_dropout_it_asks_for():
+    import torch
+
+    model = netgen.load(BLUEPRINTS / "densenet_bc100_k12.yaml", drop_rate=0.2, input=(3, 16, 16))
+    dropouts = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Dropout)]
+    graph = netgen.compile_blueprint(BLUEPRINTS / "densenet_bc100_k12.yaml", drop_rate=0.2, input=(3, 16, 16))
+    assert dropouts == [n for n, d in graph.ops() if d["op"].kind == "dropout"] and dropouts
+
+
+def library_sources():
+    for path in library_blueprints():
+        graph = netgen.compile_blueprint(path)
+        writer = BlockWriter(graph)
+        writer.build(set())
+        yield path.stem, graph, writer, netgen.python_source(path)
+
+
+# models that meet the bound today. The others keep scope-based classes: for blocks the
+# translation cannot express yet (parallel bodies, `from:` inside a block, `if` bodies, ops
+# chosen by a param, make_divisible), and for named sequences outside blocks (DenseNet's
+# `features`, ZFNet's `features`/`classifier`), as docs/codegen.md lists
+BOUNDED = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
+           "wide_resnet50_2", "densenet_bc100_k12", "mobilenet_v1", "nin", "unet", "alexnet", "lenet5", "vgg11",
+           "vgg16_bn", "googlenet", "squeezenet1_0"}
+
+
+def test_every_library_model_measured():
+    """Classes <= blocks reached + 1 where every block has a class; every block class's
+    constructor takes only declared params, input properties and documented decision flags;
+    no block-class line runs past the limit."""
+    rows = []
+    for name, graph, writer, source in library_sources():
+        reached = {s.block for s in graph.scopes.values() if s.block}
+        classes = classes_of(source)
+        own = {c.name: c for c in writer.classes.values()}
+        generated = [c for c in classes if not c.endswith("Outputs") and c not in _support_names(graph)]
+        rows.append((name, len(generated), len(reached)))
+        if name in BOUNDED:
+            assert len(generated) <= len(reached) + 1, (name, generated, writer.failures)
+        for block_name, cls in writer.classes.items():
+            block = graph.meta["blocks"][block_name]
+            flags = set(cls.flags)
+            for flag in flags:  # a flag is the name of a `shortcut: auto` projection the block declares
+                assert f"name: {flag}" in _block_text(graph, block) or flag == "downsample", (name, flag)
+            allowed = {"in_channels", "in_shape"} | set(block.params) | set(block.required) | flags
+            assert set(init_args(classes[cls.name])) <= allowed, (name, cls.name)
+            assert all(len(line) <= LIMIT for line in own[cls.name].text.splitlines()), (name, cls.name)
+    assert len(rows) >= 40
+
+
+def _support_names(graph) -> set[str]:
+    return {n for _, d in graph.ops() for s in d["op"].emit_support() for n in s.defines}
+
+
+def _block_text(graph, block) -> str:
+    from pathlib import Path
+
+    return Path(block.file).read_text() if block.file else ""
+
+
+def test_a_block_the_translation_cannot_express_keeps_scope_classes(tmp_path):
+    """An op chosen by a param cannot be one class for every value: the scope-based classes stay."""
+    path = write_blueprint(tmp_path, """netgen: 1
+name: chosen
+input: [3, 8, 8]
+blocks:
+  unit:
+    params: {out: int, act: relu}
+    body:
+      - conv: {out: $out, k: 3, pad: 1}
+      - $act
+network:
+  - unit: {out: 4, act: relu}
+  - unit: {out: 4, act: sigmoid}
+""")
+    graph = netgen.compile_blueprint(path)
+    writer = BlockWriter(graph)
+    writer.build(set())
+    assert "unit" in writer.failures and not writer.classes
+    model = netgen.load(path)
+    assert [type(m).__name__ for m in model.modules()].count("Sigmoid") == 1
+
+
+def test_call_arguments_are_the_blueprints_expressions(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: nested
+input: [3, 8, 8]
+blocks:
+  unit:
+    params: {out: int, rate: 0.075}
+    body:
+      - conv: {out: $out, k: 3, pad: 1, bias: false, name: conv}
+      - bn: {name: bn}
+      - dropout: {p: $rate, name: drop}
+  pair:
+    params: {width: int}
+    let: {inner: "${width * 2}"}
+    body:
+      - unit: {out: $inner, name: first}
+      - unit: {out: "${inner // 2 + 1}", rate: 0.5, name: second}
+network:
+  - pair: {width: 4}
+  - pair: {width: 6}
+""")
+    source = netgen.python_source(path)
+    assert "self.first = Unit(in_channels, out=inner)" in source
+    assert "self.second = Unit(inner, out=inner // 2 + 1, rate=0.5)" in source
+    assert "def __init__(self, in_channels, out, rate=0.075):" in source
+    assert "Pair(5, width=6)" in source
+    import torch
+
+    model = netgen.load(path).eval()
+    assert model(torch.randn(1, 3, 8, 8)).shape == (1, 7, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121"])
+def test_block_classes_are_byte_identical_run_to_run(name):
+    assert netgen.python_source(BLUEPRINTS / f"{name}.yaml") == netgen.python_source(BLUEPRINTS / f"{name}.yaml")
