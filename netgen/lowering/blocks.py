@@ -43,6 +43,9 @@ class BlockCalls:
         if values is None or env is None:
             return None
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
+        # what the code generator needs to write this call as `Block(in_channels, param=value)`
+        given = [k for k in (item.args if isinstance(item.args, YDict) else ()) if k not in ("name", "from")]
+        self.graph.scopes[scope.path].meta.update(block_args={k: values[k] for k in given}, block_env=dict(values))
         self.call_sites.append((item.key, item.span))
         try:
             values = self.let_env(values, block.let, f"{block.name}.let", scope.path)

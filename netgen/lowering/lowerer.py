@@ -78,7 +78,8 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
     def run(self) -> Graph:
         bp = self.bp
         graph = self.graph
-        graph.meta.update(name=bp.name, doc=bp.doc, source=bp.path, params=dict(bp.params), files=bp.files)
+        graph.meta.update(name=bp.name, doc=bp.doc, source=bp.path, params=dict(bp.params), files=bp.files,
+                          blocks=bp.blocks)  # the definitions, for one generated class per block
         graph.scopes[()].doc = bp.doc
         graph.scopes[()].span = bp.raw.span
         source = graph.add_node("input", kind="input", path=("input",), shape=tuple(bp.input),
