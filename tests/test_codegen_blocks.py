@@ -180,3 +180,18 @@ network:
 @pytest.mark.parametrize("name", ["resnet50", "densenet121"])
 def test_block_classes_are_byte_identical_run_to_run(name):
     assert netgen.python_source(BLUEPRINTS / f"{name}.yaml") == netgen.python_source(BLUEPRINTS / f"{name}.yaml")
+
+
+def test_docs_show_the_classes_netgen_writes():
+    import re
+
+    from conftest import ROOT
+
+    page = (ROOT / "docs" / "codegen.md").read_text()
+    shown = re.findall(r"<!-- generated: (\w+) (\w+) -->\n```python\n(.*?)\n```", page, re.S)
+    assert len(shown) == 4
+    for model, name, text in shown:
+        source = netgen.python_source(BLUEPRINTS / f"{model}.yaml")
+        node = classes_of(source)[name]
+        stale = f"docs/codegen.md shows an old {name}: run python scripts/codegen_doc.py"
+        assert ast.get_source_segment(source, node) == text, stale

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import keyword
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..ops.emission import INPUTS, Arg, BinOp, Call, Code, Input, Inputs, ListOf, ModuleCall, OwnModule, Root
@@ -141,17 +142,66 @@ def calls_torch(expr: Any) -> bool:
     return False
 
 
-def call_lines(head: str, args: list[str], tail: str = "", width: int = 120) -> list[str]:
-    """`head(args)tail` in lines no longer than `width`, as ruff formats a call: on one line; else
-    the arguments on one indented line; else one argument per line with a trailing comma."""
-    one = f"{head}({', '.join(args)}){tail}"
-    if len(one) <= width or not args:
+@dataclass
+class Group:
+    """A bracketed construct to lay out: `head(items)`, `[items]`; `exploded` keeps one item per
+    line whatever the width (ruff's magic trailing comma, as `nn.Sequential(...)` is written)."""
+
+    head: str
+    items: list
+    open: str = "("
+    close: str = ")"
+    exploded: bool = False
+
+
+def flat(piece) -> str:
+    if isinstance(piece, str):
+        return piece
+    return f"{piece.head}{piece.open}{', '.join(flat(i) for i in piece.items)}{piece.close}"
+
+
+def _explodes(piece) -> bool:
+    return isinstance(piece, Group) and (piece.exploded or any(_explodes(i) for i in piece.items))
+
+
+def layout(piece, width: int = 120, tail: str = "") -> list[str]:
+    """Lines no longer than `width` (where possible), as ruff formats brackets: everything on one
+    line; else the items on one indented line; else one item per line with a trailing comma,
+    each laid out the same way."""
+    if isinstance(piece, str):
+        return [piece + tail]
+    one = flat(piece) + tail
+    if not _explodes(piece) and (len(one) <= width or not piece.items):
         return [one]
-    inner = "    " + ", ".join(args)
-    if len(inner) <= width and len(head) + 1 <= width:
-        return [f"{head}(", inner, f"){tail}"]
-    return [f"{head}(", *[f"    {a}," for a in args], f"){tail}"]
+    body = "    " + ", ".join(flat(i) for i in piece.items)
+    if not _explodes(piece) and len(body) <= width:
+        return [piece.head + piece.open, body, piece.close + tail]
+    lines = [piece.head + piece.open]
+    for item in piece.items:
+        lines += ["    " + line for line in layout(item, width - 4, ",")]
+    return lines + [piece.close + tail]
 
 
-__all__ = ["call_lines", "arg_texts", "identifier", "dotted", "string_literal", "literal", "args_text",
-           "module_call_text", "expression_text", "calls_torch"]
+def call_lines(head: str, args: list, tail: str = "", width: int = 120) -> list[str]:
+    """`head(args)tail` laid out as ruff would (see `layout`)."""
+    return layout(Group(head, list(args)), width, tail)
+
+
+def expression_group(expr: Any, inputs: list[str], module: str | None = None, root: str = "self"):
+    """A forward expression as a `Group` tree (calls and lists can break across lines)."""
+    if isinstance(expr, Call):
+        fn = module if isinstance(expr.fn, OwnModule) else dotted(expr.fn)
+        items: list = []
+        for item in expr.args:
+            items += inputs if isinstance(item, Inputs) else [expression_group(item, inputs, module, root)]
+        return Group(fn, items)
+    if isinstance(expr, ListOf):
+        items = []
+        for item in expr.items:
+            items += inputs if isinstance(item, Inputs) else [expression_group(item, inputs, module, root)]
+        return Group("", items, "[", "]")
+    return expression_text(expr, inputs, module, root)
+
+
+__all__ = ["Group", "flat", "layout", "expression_group", "call_lines", "arg_texts", "identifier", "dotted",
+           "string_literal", "literal", "args_text", "module_call_text", "expression_text", "calls_torch"]

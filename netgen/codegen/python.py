@@ -22,10 +22,21 @@ from ..shapes import format_shape
 from ..values import unique_name
 from .blocks import BlockWriter
 from .literals import docstring_text
-from .printer import calls_torch, expression_text, literal, module_call_text
+from .printer import (
+    Group,
+    arg_texts,
+    call_lines,
+    calls_torch,
+    dotted,
+    expression_group,
+    expression_text,
+    layout,
+    literal,
+)
 
 INDENT = "    "
 DICT_OUTPUTS = "dict"  # the top class returns a dict (`outputs:` as a mapping), not a NamedTuple
+LINE = 120
 _RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "super", "x", "print", "input", "len", "range", "F"}
 
 
@@ -130,6 +141,7 @@ class PythonEmitter:
         self.order = {n: d["order"] for n, d in graph.nx.nodes(data=True)}
         self.topo_index = {n: i for i, n in enumerate(graph.topological())}
         self.blocks: BlockWriter | None = None
+        self.groups: dict[str, tuple] = {}  # forward line -> (its target, its expression as a Group)
 
     # -- structure -----------------------------------------------------------------------
     def units(self, path: tuple[str, ...]) -> list[Unit]:
@@ -276,12 +288,14 @@ class PythonEmitter:
                 call_args = [var[v] for v in self.g.inputs_of(unit.node)]
                 forward = data["op"].emit_forward(data["in_shapes"])
                 expr = expression_text(forward, call_args, module)
+                group = expression_group(forward, call_args, module)
                 if calls_torch(forward):
                     self.uses_torch = True
                 shape = format_shape(data["shape"])
             else:
                 module = f"self.{unit.name}" if unit.name.isidentifier() else f'getattr(self, "{unit.name}")'
                 expr = f"{module}({', '.join(arg_vars)})"
+                group = Group(module, list(arg_vars))
                 shape = ", ".join(format_shape(self.g[o]["shape"]) for o in unit.outputs)
             # Names follow liveness: a value used more than once stays alive under the name of
             # the module that made it (`inception4a`); a value used once takes a generic
@@ -306,6 +320,7 @@ class PythonEmitter:
             # the guard stands at the outermost call site: a class whose whole scope runs in
             # training only (GoogLeNet's aux1) computes unguarded, and its caller guards the call
             training = not whole_training and all(self.g[n]["training_only"] for n in unit.node_set)
+            self.groups[f"{', '.join(out_vars)} = {expr}"] = (", ".join(out_vars), group)
             lines.append((f"{', '.join(out_vars)} = {expr}", shape, training))
         if not path:
             # the network's outputs, in the blueprint's order; training-only ones flagged
@@ -349,17 +364,18 @@ class PythonEmitter:
         if draft.doc:
             lines.append(f'{INDENT}"""{_doc(draft.doc, INDENT)}"""')
             lines.append("")
-        lines.append(f"{INDENT}def __init__(self{''.join(', ' + p for p in params)}):")
+        lines += [INDENT + line for line in call_lines("def __init__", ["self", *params], ":", LINE - 4)]
         lines.append(f"{INDENT * 2}super().__init__()")
         cursor = 0
         for attr, template in draft.init:
-            text, cursor = self.fill(template, cursor, instances[0], column_param)
+            piece, cursor = self.fill(template, cursor, instances[0], column_param)
             if attr.isidentifier():
-                lines.append(f"{INDENT * 2}self.{attr} = {_indent(text, 2)}")
+                piece.head = f"self.{attr} = {piece.head}"
             elif attr in draft.tensors:  # add_module takes modules only
-                lines.append(f'{INDENT * 2}self.register_parameter("{attr}", {_indent(text, 2)})')
+                piece = Group("self.register_parameter", [literal(attr), piece])
             else:
-                lines.append(f'{INDENT * 2}self.add_module("{attr}", {_indent(text, 2)})')
+                piece = Group("self.add_module", [literal(attr), piece])
+            lines += [INDENT * 2 + line for line in layout(piece, LINE - 8)]
         lines.append("")
         lines.append(f"{INDENT}def forward(self, {', '.join(draft.args)}):")
         comments = entry["comments"]
@@ -371,7 +387,16 @@ class PythonEmitter:
                     lines.append(f"{INDENT * 2}if self.training:")
                 in_training_block = training
             suffix = f"  # {comment}" if same_comments and comment else ""
-            lines.append(f"{INDENT * (3 if training else 2)}{code}{suffix}")
+            pad = INDENT * (3 if training else 2)
+            if len(pad + code + suffix) <= LINE:
+                lines.append(pad + code + suffix)
+            elif code in self.groups:  # too long: the call breaks as ruff breaks it, without the comment
+                target, group = self.groups[code]
+                group = Group(f"{target} = {group.head}", group.items, group.open, group.close) \
+                    if isinstance(group, Group) else f"{target} = {group}"
+                lines += [pad + line for line in layout(group, LINE - len(pad))]
+            else:
+                lines.append(pad + code)
         lines += self.return_lines(draft, entry.get("outputs_class"))
         return "\n".join(lines)
 
@@ -416,7 +441,7 @@ class PythonEmitter:
         return name, "\n".join(lines)
 
     def fill(self, template, cursor: int, first: list[int | float],
-             column_param: dict[int, str | None]) -> tuple[str, int]:
+             column_param: dict[int, str | None]) -> tuple[Group, int]:
         """Print a template, consuming lifted values left to right: a slot whose column varies
         prints its constructor argument, any other slot the value the instances share."""
         position = cursor
@@ -435,13 +460,12 @@ class PythonEmitter:
                 return "[" + ", ".join(literal(v, slot) for v in value.items) + "]"
             return None
 
-        def walk(node) -> str:
+        def walk(node) -> Group:
             nonlocal position
             if isinstance(node, ModuleCall):
-                return module_call_text(node, slot)
+                return Group(dotted(node.target), arg_texts(node.args, slot))
             if isinstance(node, SequentialTemplate):
-                body = "".join(f"\n{INDENT}{_indent(walk(item))}," for item in node.items)
-                return f"nn.Sequential({body}\n)"
+                return Group("nn.Sequential", [walk(item) for item in node.items], exploded=True)
             child = self.classes[node.signature]
             columns = child["param_columns"]
             texts = []
@@ -451,7 +475,7 @@ class PythonEmitter:
             if len(texts) > 1:
                 texts = [f"{p}={t}" for p, t in zip(child["params"], texts, strict=True)]
             position += len(child["instances"][0])
-            return f"{child['name']}({', '.join(texts)})"
+            return Group(child["name"], texts)
 
         return walk(template), position
 
@@ -525,7 +549,7 @@ class PythonEmitter:
             f'"""{_doc(doc)}\n\n'
             f"Generated by netgen from {docstring_text(self.source_name or g.name)}; edit the blueprint, "
             "not this file.\n"
-            f"Input {inputs} (batch first), output {outputs}; {cost}.\n"
+            + textwrap.fill(f"Input {inputs} (batch first), output {outputs}; {cost}.", width=100) + "\n"
             '"""\n'
         )
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import ast
 import copy
+import io
 import keyword
 import operator
 import re
+import tokenize
 from typing import Any
 
 _WHOLE = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
@@ -112,7 +114,26 @@ def translate(raw: Any, names: set[str]) -> ast.expr | None:
 
 
 def code_of(node: ast.expr) -> str:
-    return ast.unparse(ast.fix_missing_locations(node))
+    """Python source for an expression (`ast.unparse`), strings in double quotes as ruff writes them."""
+    text = ast.unparse(ast.fix_missing_locations(node))
+    return _double_quoted(text) if "'" in text else text
+
+
+def _double_quoted(text: str) -> str:
+    """`f'a{i}'` -> `f"a{i}"`, for string tokens with no double quote or backslash inside."""
+    out, last = [], 0
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type != tokenize.STRING:
+            continue
+        value = token.string
+        prefix = value[: len(value) - len(value.lstrip("rRbBuUfF"))]
+        body = value[len(prefix):]
+        simple = body[:1] == "'" and body[:3] != "'''" and '"' not in body and "\\" not in body
+        if simple:
+            start, end = token.start[1], token.end[1]  # one line: unparse never breaks lines
+            out.append(text[last:start] + prefix + '"' + body[1:-1] + '"')
+            last = end
+    return "".join(out) + text[last:]
 
 
 def substitute(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:

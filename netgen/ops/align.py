@@ -40,7 +40,7 @@ def crop_to(x, ref):
     """Centre-crop x (N, C, H, W) to the H×W of ref; an odd excess loses its last row/column."""
     h, w = ref.shape[-2], ref.shape[-1]
     top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
-    return x[..., top:top + h, left:left + w]
+    return x[..., top : top + h, left : left + w]
 ''')
 
 PAD_SUPPORT = Support(("pad_to",), '''

@@ -31,7 +31,7 @@ class ShortcutA(nn.Module):
         self.side = side
 
     def forward(self, x):
-        x = x[:, :, ::self.stride[0], ::self.stride[1]]
+        x = x[:, :, :: self.stride[0], :: self.stride[1]]
         extra = self.out_channels - x.shape[1]
         before = extra // 2 if self.side == "both" else 0
         return nn.functional.pad(x, (0, 0, 0, 0, before, extra - before))
