@@ -31,7 +31,18 @@ from ..graph import Graph
 from ..ops import REGISTRY
 from ..source import YDict, YList
 from . import fake
-from .printer import arg_texts, call_lines, dotted, expression_text, identifier, literal
+from .printer import (
+    Group,
+    arg_texts,
+    call_lines,
+    calls_torch,
+    dotted,
+    expression_text,
+    flat,
+    identifier,
+    layout,
+    literal,
+)
 from .translate import (
     SAME_FUNCTIONS,
     Sym,
@@ -59,9 +70,12 @@ class Stmt:
     args: list[str] | None = None  # None: `head` is the whole statement
     tail: str = ""
     depth: int = 0
+    piece: Group | None = None  # a nested layout instead of head(args)
 
     def lines(self, indent: int) -> list[str]:
         pad = INDENT * (indent + self.depth)
+        if self.piece is not None:
+            return [pad + line for line in layout(self.piece, LINE - len(pad), self.tail)]
         if self.args is None:
             return [pad + self.head]
         return [pad + line for line in call_lines(self.head, self.args, self.tail, LINE - len(pad))]
@@ -110,7 +124,11 @@ class Walk:
         self.flags: dict[str, bool] = {}
         self.reads_in_shape = False
         self.taken: set[str] = set()
-        self.members: list[tuple[str, str, list[str]]] = []  # every `self.<name> = Callee(args)`
+        self.members: list[tuple[str, Group]] = []  # every `self.<name> = Callee(args)`
+        self.prefix: tuple[str, ...] = ()  # inside a branch's nn.Sequential: its path below the block
+        self.values: dict[str, Val] = {}  # the names `from:` may refer to
+        self.fwd_vars: set[str] = {"x", "self"}
+        self.input_val: Val | None = None
 
     # -- expressions -----------------------------------------------------------------------
     def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
@@ -140,6 +158,7 @@ class Walk:
     def run(self) -> Val:
         in_shape = tuple(self.env["in_shape"])
         x = Val("x", (Sym(in_shape[0], ast.Name("in_channels", ast.Load())), *in_shape[1:]), is_input=True)
+        self.input_val = x
         for key, raw in (self.block.let or {}).items():
             node = translate(raw, self.names | set(self.let_nodes))
             value = interpolate(raw, self.env)
@@ -167,28 +186,119 @@ class Walk:
             return self.residual(opts, x)
         if key == "dense":
             return self.dense(opts, x)
-        raise Untranslatable(f"`{key}` as a block body")
+        return self.parallel(opts, x)
+
+    def parallel(self, opts: Any, x: Val) -> Val:
+        """Branches from the block input, merged (`torch.cat([branch1, branch2], 1)`, `*`, `+`)."""
+        if not isinstance(opts, YDict) or "branches" not in opts or set(opts) - {"branches", "merge"}:
+            raise Untranslatable("parallel options")
+        branches, outs = opts["branches"], []
+        if isinstance(branches, YDict):
+            for bname, branch in branches.items():
+                if not valid_name(bname):
+                    raise Untranslatable("a branch name that is no identifier")
+                self.taken.add(bname)
+                if isinstance(branch, (list, YList)) or (isinstance(branch, YDict) and (
+                        "if" in branch or "repeat" in branch)):
+                    outs.append(self.branch_sequential(bname, branch, x))
+                else:
+                    key, args, _ = self.parse(branch)
+                    outs.append(self.item(key, args, bname, [x], self.fresh(bname), None))
+                self.values[bname] = outs[-1]
+        elif isinstance(branches, (list, YList)):
+            for branch in branches:
+                outs.append(self.items(branch, x, self.fresh("branch"), numbered=False, first_var=x.var))
+        else:
+            raise Untranslatable("branches")
+        merge = opts.get("merge", "concat")
+        if isinstance(merge, YDict) and len(merge) == 1:
+            kind, margs = next(iter(merge.items()))
+        elif isinstance(merge, str):
+            kind, margs = merge, None
+        else:
+            raise Untranslatable("merge")
+        if kind not in REGISTRY or REGISTRY[kind].family != "merge":
+            raise Untranslatable(f"merge `{kind}`")
+        base = REGISTRY[kind].kind
+        name, n = base, 0
+        while name in self.taken:
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name)
+        return self.op_item(kind, margs if margs is not None else YDict(), name, outs, "out")
+
+    def branch_sequential(self, bname: str, raws: Any, x: Val) -> Val:
+        """A listed branch: its own scope of numbered members, an nn.Sequential member here."""
+        saved = (self.init, self.members, self.fwd, self.taken, self.prefix, self.values)
+        self.init, self.members, self.fwd, self.taken, self.values = [], [], [], set(), {}
+        self.prefix = self.prefix + (bname,)
+        try:
+            out = self.items(raws, Val("x", x.shape), "x", numbered=True)
+            members, init, fwd = self.members, self.init, self.fwd
+        finally:
+            self.init, self.members, self.fwd, self.taken, self.prefix, self.values = saved
+        names = [m[0] for m in members]
+        if len(init) != len(names) or out.var != "x" or fwd != [f"x = {self.attr(n)}(x)" for n in names]:
+            raise Untranslatable("a branch that is not a chain of modules")
+        piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
+        if names == [str(i) for i in range(len(names))]:
+            self.init.append(Stmt("", piece=Group(f"self.{bname} = nn.Sequential", piece.items, exploded=True)))
+            self.members.append((bname, piece))
+        else:  # named members: an nn.Sequential filled by add_module, as torchvision's DenseNet does
+            self.init.append(Stmt(f"self.{bname} = nn.Sequential()"))
+            self.init += [Stmt(f"self.{bname}.add_module", [literal(n), flat(m)]) for n, m in members]
+            self.members.append((bname, Group("nn.Sequential", [], exploded=True)))
+        var = self.fresh(bname)
+        self.fwd.append(f"{var} = self.{bname}({x.var})")
+        return Val(var, out.shape)
 
     def parse(self, raw: Any) -> tuple[str, Any, str | None]:
+        key, args, name, sources = self.parse_wired(raw)
+        if sources is not None:
+            raise Untranslatable("`from` here")
+        return key, args, name
+
+    def parse_wired(self, raw: Any) -> tuple[str, Any, str | None, list[str] | None]:
+        """An item's key, args, name, and its `from:` references (None: the previous value)."""
         if isinstance(raw, str):
             if "$" in raw:
                 raise Untranslatable("an op chosen by a param")
-            return raw, YDict(), None
+            return raw, YDict(), None, None
         if not isinstance(raw, YDict):
             raise Untranslatable("an item that is not a mapping")
         keys = [k for k in raw if k not in ("name", "from")]
-        if len(keys) != 1 or "from" in raw or "$" in str(keys[0]):
-            raise Untranslatable("`from`, or an op chosen by a param")
+        if len(keys) != 1 or "$" in str(keys[0]):
+            raise Untranslatable("an op chosen by a param")
         key, args = keys[0], raw[keys[0]]
         args = args if args is not None else YDict()
-        name = raw.get("name")
+        name, sources = raw.get("name"), raw.get("from")
         if isinstance(args, YDict):
-            if "from" in args:
-                raise Untranslatable("`from`")
             name = args.get("name", name)
+            sources = args.get("from", sources)
         if name is not None and (not isinstance(name, str) or "$" in name or not valid_name(name)):
             raise Untranslatable("a computed or non-identifier name")
-        return str(key), args, name
+        if sources is not None:
+            sources = list(sources) if isinstance(sources, (list, YList)) else [sources]
+            if not all(isinstance(r, str) and valid_name(r) for r in sources):
+                raise Untranslatable("a computed or dotted `from`")
+        return str(key), args, name, sources
+
+    def fresh(self, name: str) -> str:
+        """A forward variable named after what it holds (`branch1x1`), unique in forward."""
+        base = name if valid_name(name) and name not in ("out", "identity", "features", "layer") else f"x_{name}"
+        var, n = base, 0
+        while var in self.fwd_vars:
+            n += 1
+            var = f"{base}_{n}"
+        self.fwd_vars.add(var)
+        return var
+
+    def ref(self, name: str) -> Val:
+        if name in self.values:
+            return self.values[name]
+        if name == "input" and self.input_val is not None and not self.prefix:
+            return self.input_val
+        raise Untranslatable(f"`from: {name}` is not a value of this block")
 
     def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
         raws = raws if isinstance(raws, (list, YList)) else [raws]
@@ -202,13 +312,16 @@ class Walk:
                     raise Untranslatable("`if` with `else` or several items")
                 condition = raw["if"]
                 raw = raw["then"]
-            key, args, name = self.parse(raw)
-            entries.append((key, args, name, condition))
-        explicit = [n for _, _, n, _ in entries if n]
-        if any(c is not None for *_, c in entries) and numbered and not explicit:
+            key, args, name, sources = self.parse_wired(raw)
+            if sources is not None and condition is not None:
+                raise Untranslatable("an optional item with `from`")
+            entries.append((key, args, name, condition, sources))
+        explicit = [e[2] for e in entries if e[2]]
+        if any(e[3] is not None for e in entries) and numbered and not explicit:
             raise Untranslatable("an optional item in a numbered list")
+        wired = any(e[4] is not None for e in entries)
         taken = set(self.taken) | set(explicit) | {"input", "output"}
-        for position, (key, args, name, condition) in enumerate(entries):
+        for position, (key, args, name, condition, sources) in enumerate(entries):
             if name is None:
                 base = str(position) if numbered and not explicit else (REGISTRY[key].kind if key in REGISTRY else key)
                 name, n = base, 0
@@ -218,14 +331,18 @@ class Walk:
             taken.add(name)
             self.taken.add(name)
             in_var = first_var if position == 0 and first_var else x.var
-            x = self.item(key, args, name, Val(in_var, x.shape, x.is_input), var, condition)
+            inputs = [Val(in_var, x.shape, x.is_input)] if sources is None else [self.ref(r) for r in sources]
+            # wired by `from:`, every value keeps a name of its own; a chain reuses one variable
+            x = self.item(key, args, name, inputs, self.fresh(name) if wired else var, condition)
+            self.values[name] = x
         return x
 
-    def item(self, key: str, args: Any, name: str, x: Val, var: str, condition: Any) -> Val:
+    def item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
         start_init, start_fwd = len(self.init), len(self.fwd)
+        x = inputs[0]
         if key in REGISTRY:
-            out = self.op_item(key, args, name, x, var)
-        elif key in self.w.blocks:
+            out = self.op_item(key, args, name, inputs, var)
+        elif key in self.w.blocks and len(inputs) == 1:
             out = self.call_item(key, args, name, x, var)
         else:
             raise Untranslatable(f"`{key}` inside a block")
@@ -242,11 +359,11 @@ class Walk:
             raise Untranslatable("an optional member that is not an attribute")
         attr, made = self.attr(name), init[0]
         inline = Stmt(made.head, made.args, f"{made.tail} if {code_of(node)} else None")
-        if len(inline.lines(2)[0]) <= LINE:
+        if made.piece is None and made.args is not None and len(inline.lines(2)[0]) <= LINE:
             self.init[start_init:] = [inline]
         else:
             self.init[start_init:] = [Stmt(f"{attr} = None"), Stmt(f"if {code_of(node)}:"),
-                                      Stmt(made.head, made.args, made.tail, depth=1)]
+                                      Stmt(made.head, made.args, made.tail, depth=1, piece=made.piece)]
         self.fwd[start_fwd:] = [f"if {attr} is not None:", INDENT + fwd[0]]
         if not taken_now:
             self.w.absent.setdefault(self.path, set()).add(name)
@@ -256,13 +373,16 @@ class Walk:
         return f"self.{name}" if valid_name(name) else f'getattr(self, "{name}")'
 
     def assign(self, name: str, callee: str, args: list[str]) -> Stmt:
-        self.members.append((name, dotted(callee), args))
+        self.members.append((name, Group(dotted(callee), list(args))))
         if valid_name(name):
             return Stmt(f"self.{name} = {dotted(callee)}", args)
         return Stmt("self.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])
 
-    def op_item(self, kind: str, args: Any, name: str, x: Val, var: str) -> Val:
+    def op_item(self, kind: str, args: Any, name: str, inputs: list[Val], var: str) -> Val:
         cls = REGISTRY[kind]
+        x = inputs[0]
+        if not cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs)):
+            raise Untranslatable(f"`{kind}` with {len(inputs)} inputs")
         raw = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
         env = self.op_env(x)
         params = cls.Params(**{k: interpolate(v, env) for k, v in raw.items()})
@@ -272,14 +392,17 @@ class Walk:
             if node is not None:
                 fields[key] = self.symbolize(fields[key], node)
         op = cls(cls.Params.model_construct(**fields))
-        in_shapes = [x.shape]
+        in_shapes = [v.shape for v in inputs]
         out_shape = tuple(op.infer_shape(in_shapes))
         call = op.emit_module(in_shapes, out_shape)
         module = None
         if call is not None:
             self.init.append(self.assign(name, call.target, arg_texts(call.args)))
             module = self.attr(name)
-        self.fwd.append(f"{var} = {expression_text(op.emit_forward(in_shapes), [x.var], module)}")
+        forward = op.emit_forward(in_shapes)
+        if calls_torch(forward):
+            self.w.uses_torch = True
+        self.fwd.append(f"{var} = {expression_text(forward, [v.var for v in inputs], module)}")
         return Val(var, out_shape)
 
     def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str], dict[str, ast.expr]]:
@@ -310,7 +433,7 @@ class Walk:
 
     def call_item(self, key: str, args: Any, name: str, x: Val, var: str) -> Val:
         cls = self.w.classes.get(key)
-        child = self.w.walks.get(self.path + (name,))
+        child = self.w.walks.get(self.path + self.prefix + (name,))
         if cls is None or child is None:
             raise Untranslatable(f"block `{key}` has no class of its own")
         texts, mapping = self.call_args(key, args, x, child)
@@ -379,9 +502,8 @@ class Walk:
         out = []
         for raw in raws if isinstance(raws, (list, YList)) else [raws]:
             key, args, _ = self.parse(raw["then"] if isinstance(raw, YDict) and "if" in raw else raw)
-            if key not in REGISTRY:
-                raise Untranslatable("a block call in a projected body")
-            out.append((key, args))
+            if key in REGISTRY:  # a block call counts as stride 1; the check against the graph holds it
+                out.append((key, args))
         return out
 
     def dense(self, opts: Any, x: Val) -> Val:
@@ -472,7 +594,9 @@ class BlockWriter:
     def write(self, block_name: str, paths: list[tuple[str, ...]], names: set[str]) -> BlockClass:
         block = self.blocks[block_name]
         name, n = camel(block_name), 1
-        while name in names or not valid_name(name):
+        if not valid_name(name):
+            raise Untranslatable(f"block name `{block_name}` makes no class name")
+        while name in names:
             n += 1
             name = f"{camel(block_name)}{n}"
         texts, walks = set(), []
@@ -526,8 +650,8 @@ class BlockWriter:
         lines += [f"{INDENT}def __init__({self.signature(walk)}):"]
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines]
         lines.append(f"{INDENT * 2}super().__init__(")
-        for _, callee, args in walk.members:
-            lines += [INDENT * 3 + line for line in call_lines(callee, args, ",", LINE - 12)]
+        for _, piece in walk.members:
+            lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
         lines.append(f"{INDENT * 2})")
         return "\n".join(lines)
 

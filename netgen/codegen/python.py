@@ -101,6 +101,13 @@ class SequentialTemplate:
 
 
 @dataclass(frozen=True)
+class NamedSequentialTemplate:
+    """`nn.Sequential()` filled by `add_module(name, ...)` statements: only as a member of a class."""
+
+    items: tuple  # (name, template)
+
+
+@dataclass(frozen=True)
 class ClassTemplate:
     """An instance of a generated class, keyed by the class's signature."""
 
@@ -177,12 +184,12 @@ class PythonEmitter:
                 outs.append(node)
         return ins, outs
 
-    def is_chain(self, units: list[Unit], ins: list[str], outs: list[str]) -> bool:
+    def is_chain(self, units: list[Unit], ins: list[str], outs: list[str], numbered: bool = True) -> bool:
         if len(ins) != 1 or len(outs) != 1 or not units:
             return False
         previous = ins[0]
         for index, unit in enumerate(units):
-            if unit.name != str(index) or unit.inputs != [previous] or len(unit.outputs) != 1:
+            if (numbered and unit.name != str(index)) or unit.inputs != [previous] or len(unit.outputs) != 1:
                 return False
             if unit.node is not None and (self.module_expr(unit.node) is None or self.g[unit.node]["op"].is_tensor):
                 return False  # a functional op or a bare nn.Parameter cannot be a Sequential member
@@ -213,7 +220,21 @@ class PythonEmitter:
                 code = self.unit_module(unit)
                 parts.append(code.template)
                 values += code.values
-            return ModuleCode(SequentialTemplate(tuple(parts)), values)
+            if not any(isinstance(p, NamedSequentialTemplate) for p in parts):
+                return ModuleCode(SequentialTemplate(tuple(parts)), values)
+        scope = self.g.scopes.get(path)
+        if path and (scope is None or scope.kind != "block") and self.is_chain(units, ins, outs, numbered=False):
+            # a named sequence outside blocks (DenseNet's `features`): an nn.Sequential filled by
+            # add_module where its parent assigns it, as torchvision writes it; no class of its own
+            parts, values = [], []
+            for unit in units:
+                code = self.unit_module(unit)
+                if isinstance(code.template, NamedSequentialTemplate):
+                    break
+                parts.append((unit.name, code.template))
+                values += code.values
+            else:
+                return ModuleCode(NamedSequentialTemplate(tuple(parts)), values)
         draft = self.draft_class(path, units, ins, outs)
         signature = (draft.base_name, tuple(draft.init), tuple((c, t) for c, _, t in draft.forward), tuple(draft.args),
                      tuple(draft.returns))
@@ -368,6 +389,17 @@ class PythonEmitter:
         lines.append(f"{INDENT * 2}super().__init__()")
         cursor = 0
         for attr, template in draft.init:
+            if isinstance(template, NamedSequentialTemplate):
+                target = f"self.{attr}" if attr.isidentifier() else f"getattr(self, {literal(attr)})"
+                if attr.isidentifier():
+                    lines.append(f"{INDENT * 2}{target} = nn.Sequential()")
+                else:
+                    lines.append(f"{INDENT * 2}self.add_module({literal(attr)}, nn.Sequential())")
+                for name, item in template.items:
+                    piece, cursor = self.fill(item, cursor, instances[0], column_param)
+                    piece = Group(f"{target}.add_module", [literal(name), piece])
+                    lines += [INDENT * 2 + line for line in layout(piece, LINE - 8)]
+                continue
             piece, cursor = self.fill(template, cursor, instances[0], column_param)
             if attr.isidentifier():
                 piece.head = f"self.{attr} = {piece.head}"
@@ -489,6 +521,9 @@ class PythonEmitter:
                     hints.extend((attr, name) for name in _slot_names(arg.name, arg.value))
             elif isinstance(node, SequentialTemplate):
                 for item in node.items:
+                    walk(attr, item)
+            elif isinstance(node, NamedSequentialTemplate):
+                for _, item in node.items:
                     walk(attr, item)
             else:
                 child = self.classes[node.signature]
