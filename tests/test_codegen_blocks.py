@@ -196,3 +196,28 @@ def test_docs_show_the_classes_netgen_writes():
         node = classes_of(source)[name]
         stale = f"docs/codegen.md shows an old {name}: run python scripts/codegen_doc.py"
         assert ast.get_source_segment(source, node) == text, stale
+
+
+def test_a_block_that_reads_its_input_shape_takes_it(tmp_path):
+    path = write_blueprint(tmp_path, """netgen: 1
+name: shaped
+input: [3, 8, 8]
+blocks:
+  widen:
+    params: {extra: 1}
+    let: {width: "${in_shape[1] + extra}"}
+    body:
+      - conv: {out: $width, k: 1, name: conv}
+network:
+  - conv: {out: 4, k: 3, pad: 1}
+  - widen: {name: widen}
+  - widen: {extra: 2, name: again}
+""")
+    source = netgen.python_source(path)
+    assert "def __init__(self, in_channels, in_shape, extra=1):" in source
+    assert "width = in_shape[1] + extra" in source
+    assert "self.widen = Widen(4, in_shape=(4, 8, 8))" in source
+    assert "self.again = Widen(9, in_shape=(9, 8, 8), extra=2)" in source
+    import torch
+
+    assert netgen.load(path)(torch.randn(1, 3, 8, 8)).shape == (1, 10, 8, 8)

@@ -660,8 +660,8 @@ class BlockWriter:
         block = walk.block
         required = [identifier(p) for p in block.required]
         defaults = [f"{identifier(p)}={literal(v)}" for p, v in block.params.items() if p not in block.required]
-        extra = (["in_shape=None"] if walk.reads_in_shape else []) + [f"{f}=False" for f in walk.flags]
-        return ", ".join(["self", "in_channels", *required, *defaults, *extra])
+        shape = ["in_shape"] if walk.reads_in_shape else []  # the input's C, H, W, when the block reads them
+        return ", ".join(["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in walk.flags]])
 
     def call(self, path: tuple[str, ...]) -> tuple[BlockClass, list, dict] | None:
         """How the scope at `path` is built: its class, in_channels, and arguments by name."""
@@ -672,14 +672,12 @@ class BlockWriter:
         walk = self.walks[path]
         env = scope.meta["block_env"]
         given = scope.meta["block_args"]
-        kwargs = {}
+        kwargs = {"in_shape": tuple(env["in_shape"])} if cls.reads_in_shape else {}
         for param in cls.required:
             kwargs[param] = env[param]
         for param, default in cls.defaults:
             if param in given and literal(env[param]) != literal(default):
                 kwargs[param] = env[param]
-        if cls.reads_in_shape:
-            kwargs["in_shape"] = tuple(env["in_shape"])
         for flag in cls.flags:
             if walk.flags[flag]:
                 kwargs[flag] = True
