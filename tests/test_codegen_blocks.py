@@ -32,11 +32,13 @@ def test_resnet50_has_one_bottleneck_class_with_the_blocks_own_params():
     source = netgen.python_source(BLUEPRINTS / "resnet50.yaml")
     classes = classes_of(source)
     assert sorted(classes) == ["Bottleneck", "Resnet50"]
-    signature = "def __init__(self, in_channels, planes, stride=1, groups=1, width_per_group=64, downsample=False):"
+    signature = ("def __init__(self, in_channels, planes, stride=1, groups=1, width_per_group=64, dilation=1, "
+                 "downsample=False):")
     assert signature in source
     # the let and the ops' arguments are the blueprint's expressions
     assert "width = int(planes * (width_per_group / 64)) * groups" in source
-    assert "nn.Conv2d(width, width, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)" in source
+    conv2 = "width, width, kernel_size=3, stride=stride, padding=dilation, dilation=dilation, groups=groups, bias=False"
+    assert f"self.conv2 = nn.Conv2d(\n            {conv2}\n        )" in source  # broken as ruff breaks it
     assert "self.conv3 = nn.Conv2d(width, planes * 4, kernel_size=1, bias=False)" in source
     assert "nn.Conv2d(in_channels, planes * 4, kernel_size=1, stride=stride, bias=False)," in source
     # call sites: the stage's first block projects; arguments that differ from the defaults, by name
@@ -184,11 +186,19 @@ def test_block_classes_are_byte_identical_run_to_run(name):
 
 
 def test_docs_show_the_classes_netgen_writes():
+    import importlib.util
     import re
 
     from conftest import ROOT
 
+    spec = importlib.util.spec_from_file_location("codegen_doc", ROOT / "scripts" / "codegen_doc.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
     page = (ROOT / "docs" / "codegen.md").read_text()
+    quoted = script.QUOTED.findall(page)
+    assert len(quoted) == 4
+    for _, library, block, text, _ in quoted:
+        assert script.block_text(library, block) == text, f"docs/codegen.md quotes an old {block}: rerun the script"
     shown = re.findall(r"<!-- generated: (\w+) (\w+) -->\n```python\n(.*?)\n```", page, re.S)
     assert len(shown) == 4
     for model, name, text in shown:
