@@ -107,6 +107,8 @@ def camel(name: str) -> str:
 class Walk:
     """One instance of one block definition, written as a class."""
 
+    out: Val  # the block's output, once `run` has walked it
+
     def __init__(self, writer: BlockWriter, block: BlockDef, path: tuple[str, ...]):
         self.w, self.block, self.path = writer, block, path
         scope = writer.graph.scopes[path]
@@ -135,7 +137,7 @@ class Walk:
         node = translate(raw, self.names | set(self.let_nodes))
         if node is None:
             return None
-        mapping = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
+        mapping: dict[str, ast.expr] = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
         if x is not None:
             mapping["in_channels"] = node_of(x.shape[0])
         if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
@@ -510,7 +512,7 @@ class Walk:
         if not isinstance(opts, YDict) or set(opts) - {"repeat", "as", "name", "body"}:
             raise Untranslatable("dense options")
         var = opts.get("as")
-        if not valid_name(var) or var in self.names or var in RESERVED or var in self.let_nodes:
+        if not isinstance(var, str) or not valid_name(var) or var in self.names | RESERVED | set(self.let_nodes):
             raise Untranslatable("the dense loop variable")
         count_node = self.expr(opts["repeat"], None)
         count = interpolate(opts["repeat"], self.env)
@@ -522,7 +524,7 @@ class Walk:
         template = opts.get("name")
         name_node = self.expr(template, None) if isinstance(template, str) else None
         cls = self.w.classes.get(key)
-        if name_node is None or cls is None or count < 2:
+        if name_node is None or cls is None or not isinstance(template, str) or count < 2:
             raise Untranslatable("dense layers without a name template, a class, or at least two layers")
 
         def child_at(i):
@@ -537,14 +539,14 @@ class Walk:
         if var in {n.id for n in ast.walk(growth) if isinstance(n, ast.Name)} or "in_channels" in code_of(growth):
             raise Untranslatable("dense layers whose growth depends on the loop or the input")
         layer_in = ast.BinOp(node_of(x.shape[0]), ast.Add(), ast.BinOp(ast.Name(var, ast.Load()), ast.Mult(), growth))
-        channels, text = concrete(x.shape[0]), None
+        channels, text = concrete(x.shape[0]), ""
         for i in range(count):
             self.env[var] = i
             child = child_at(i)
             texts, mapping = self.call_args(key, args, Val("x", (Sym(channels, layer_in), *x.shape[1:])), child)
             out = self.mapped_shape(child, mapping)
             layer = f"{cls.name}({', '.join(texts)})"
-            if code_of(out[0].node) != code_of(growth) or (text is not None and layer != text):
+            if code_of(out[0].node) != code_of(growth) or (text and layer != text):
                 raise Untranslatable("dense layers that differ")
             text, channels = layer, channels + concrete(out[0])
         self.env.pop(var, None)
@@ -672,7 +674,7 @@ class BlockWriter:
         walk = self.walks[path]
         env = scope.meta["block_env"]
         given = scope.meta["block_args"]
-        kwargs = {"in_shape": tuple(env["in_shape"])} if cls.reads_in_shape else {}
+        kwargs: dict[str, Any] = {"in_shape": tuple(env["in_shape"])} if cls.reads_in_shape else {}
         for param in cls.required:
             kwargs[param] = env[param]
         for param, default in cls.defaults:
@@ -712,7 +714,8 @@ class BlockWriter:
             object.__setattr__(leaf, "log", log)
         built = {leaf.path: (leaf.target, leaf.args, leaf.kwargs) for leaf in leaves}
         nodes = set(graph.nodes_under(path))
-        expected, trees = {}, {}
+        expected: dict[str, Any] = {}
+        trees: dict[str, Any] = {}
         scope_inputs = [s for node in nodes for s in graph.inputs_of(node) if s not in nodes]
         if len(set(scope_inputs)) != 1:
             raise Untranslatable("a block with several inputs")

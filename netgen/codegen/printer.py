@@ -190,7 +190,7 @@ def call_lines(head: str, args: list, tail: str = "", width: int = 120) -> list[
 def expression_group(expr: Any, inputs: list[str], module: str | None = None, root: str = "self"):
     """A forward expression as a `Group` tree (calls and lists can break across lines)."""
     if isinstance(expr, Call):
-        fn = module if isinstance(expr.fn, OwnModule) else dotted(expr.fn)
+        fn = expression_text(expr.fn, inputs, module, root) if isinstance(expr.fn, OwnModule) else dotted(expr.fn)
         items: list = []
         for item in expr.args:
             items += inputs if isinstance(item, Inputs) else [expression_group(item, inputs, module, root)]

@@ -114,12 +114,15 @@ class ClassTemplate:
     signature: tuple
 
 
+Template = ModuleCall | SequentialTemplate | NamedSequentialTemplate | ClassTemplate
+
+
 @dataclass
 class ModuleCode:
     """How one scope is constructed: a template (a `ModuleCall` whose numbers are `SLOT`s, a
     `SequentialTemplate` or a `ClassTemplate`) and the numbers its slots take, in order."""
 
-    template: ModuleCall | SequentialTemplate | ClassTemplate
+    template: Template
     values: list[int | float]
     class_key: tuple | None = None
 
@@ -128,7 +131,7 @@ class ModuleCode:
 class ClassDraft:
     base_name: str
     doc: str
-    init: list[tuple[str, ModuleCall | SequentialTemplate | ClassTemplate]]  # (attribute, constructor template)
+    init: list[tuple[str, Template]]  # (attribute, constructor template)
     init_values: list[int | float]
     forward: list[tuple[str, str, bool]]  # (code, comment, training only)
     args: list[str]
@@ -226,15 +229,16 @@ class PythonEmitter:
         if path and (scope is None or scope.kind != "block") and self.is_chain(units, ins, outs, numbered=False):
             # a named sequence outside blocks (DenseNet's `features`): an nn.Sequential filled by
             # add_module where its parent assigns it, as torchvision writes it; no class of its own
-            parts, values = [], []
+            named: list[tuple[str, Template]] = []
+            values = []
             for unit in units:
                 code = self.unit_module(unit)
                 if isinstance(code.template, NamedSequentialTemplate):
                     break
-                parts.append((unit.name, code.template))
+                named.append((unit.name, code.template))
                 values += code.values
             else:
-                return ModuleCode(NamedSequentialTemplate(tuple(parts)), values)
+                return ModuleCode(NamedSequentialTemplate(tuple(named)), values)
         draft = self.draft_class(path, units, ins, outs)
         signature = (draft.base_name, tuple(draft.init), tuple((c, t) for c, _, t in draft.forward), tuple(draft.args),
                      tuple(draft.returns))
@@ -262,7 +266,7 @@ class PythonEmitter:
         else:
             local = path[-1]
             base = camel(local if not local.isdigit() else (scope.kind if scope else "Block"))
-        init: list[tuple[str, str]] = []
+        init: list[tuple[str, Template]] = []
         values: list[int | float] = []
         tensors = {u.name for u in units if u.node is not None and self.g[u.node]["op"].is_tensor}
         attrs = Namespace()
@@ -293,12 +297,12 @@ class PythonEmitter:
             name = ns.create("x" if index == 0 else self.g[value]["path"][-1])
             var[value] = name
             args.append(name)
-        lines: list[tuple[str, str]] = []
+        lines: list[tuple[str, str, bool]] = []
         if not path:
             # per-forward-pass decisions for the whole network (Op.emit_root_forward)
             roots = (d["op"].emit_root_forward() for _, d in self.g.ops())
-            for code in dict.fromkeys(expression_text(r, []) for r in roots if r is not None):
-                lines.append((code, "", False))
+            for root_code in dict.fromkeys(expression_text(r, []) for r in roots if r is not None):
+                lines.append((root_code, "", False))
         for unit in units:
             arg_vars = [var[v] for v in unit.inputs]
             if unit.node is not None:
