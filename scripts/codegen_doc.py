@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 import netgen  # noqa: E402
 
 PAGE = ROOT / "docs" / "codegen.md"
-MARKED = re.compile(r"(<!-- generated: (\w+) (\w+) -->\n```python\n)(.*?)(\n```)", re.S)
+SKIP = r"(?:<!-- docs-test: skip: [^\n]* -->\n)?"  # the docs test runs python blocks unless told why not
+MARKED = re.compile(r"(<!-- generated: (\w+) (\w+) -->\n" + SKIP + r"```python\n)(.*?)(\n```)", re.S)
 QUOTED = re.compile(r"(<!-- blueprint: (\w+) (\w+) -->\n```yaml\n)(.*?)(\n```)", re.S)
 
 

@@ -187,7 +187,6 @@ def test_block_classes_are_byte_identical_run_to_run(name):
 
 def test_docs_show_the_classes_netgen_writes():
     import importlib.util
-    import re
 
     from conftest import ROOT
 
@@ -199,7 +198,7 @@ def test_docs_show_the_classes_netgen_writes():
     assert len(quoted) == 4
     for _, library, block, text, _ in quoted:
         assert script.block_text(library, block) == text, f"docs/codegen.md quotes an old {block}: rerun the script"
-    shown = re.findall(r"<!-- generated: (\w+) (\w+) -->\n```python\n(.*?)\n```", page, re.S)
+    shown = [(m[1], m[2], m[3]) for m in script.MARKED.findall(page)]
     assert len(shown) == 4
     for model, name, text in shown:
         source = netgen.python_source(BLUEPRINTS / f"{model}.yaml")
