@@ -26,8 +26,9 @@ from .upsample import interpolation_reads
 RESIZE_SUPPORT = Support(("resize_to",), '''
 def resize_to(x, ref, mode="bilinear", align_corners=False):
     """Interpolate x (N, C, H, W) to the H×W of ref (read at run time: any input size)."""
-    return torch.nn.functional.interpolate(x, size=ref.shape[-2:], mode=mode,
-                                           align_corners=align_corners if mode == "bilinear" else None)
+    return torch.nn.functional.interpolate(
+        x, size=ref.shape[-2:], mode=mode, align_corners=align_corners if mode == "bilinear" else None
+    )
 ''')
 
 
