@@ -230,3 +230,49 @@ network:
     import torch
 
     assert netgen.load(path)(torch.randn(1, 3, 8, 8)).shape == (1, 10, 8, 8)
+
+
+BRANCHES = """netgen: 1
+name: branchy
+input: [3, 8, 8]
+blocks:
+  unit:
+    params: {out: int}
+    let: {project: "${in_channels != out}"}
+    if: $project
+    then:
+      - conv: {out: $out, k: 1, bias: false, name: proj}
+      - bn: {name: bn}
+    else:
+      - relu: {name: act}
+  opt:
+    params: {width: int, relu: true}
+    body:
+      - conv: {out: $width, k: 3, pad: 1}
+      - bn
+      - if: $relu
+        then: relu
+network:
+  - unit: {out: 4, name: a}
+  - unit: {out: 4, name: b}
+  - opt: {width: 6, name: c}
+  - opt: {width: 6, relu: false, name: d}
+"""
+
+
+def test_a_body_chosen_by_if_and_optional_numbered_members(tmp_path):
+    """`if: $project` choosing the body: both branches in one class, the decision an attribute;
+    an optional item in a numbered list: an nn.Sequential subclass appending it, so the numbers
+    count the items present, as the lowering numbers them."""
+    import torch
+
+    path = write_blueprint(tmp_path, BRANCHES)
+    source = netgen.python_source(path)
+    assert source.count("class Unit(") == 1 and "self.project = project" in source and "if self.project:" in source
+    assert "class Opt(nn.Sequential):" in source and "layers.append(nn.ReLU(inplace=True))" in source
+    assert "self.d = Opt(6, width=6, relu=False)" in source
+    model = netgen.load(path)
+    graph = netgen.compile_blueprint(path)
+    modules = {".".join(d["path"]) for _, d in graph.ops() if d["op"].emit_module(d["in_shapes"], d["shape"])}
+    assert {n for n, m in model.named_modules() if not list(m.children())} - {""} == modules
+    assert model(torch.randn(1, 3, 8, 8)).shape == (1, 6, 8, 8)

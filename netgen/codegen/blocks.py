@@ -126,7 +126,11 @@ class Walk:
         self.flags: dict[str, bool] = {}
         self.reads_in_shape = False
         self.taken: set[str] = set()
-        self.members: list[tuple[str, Group]] = []  # every `self.<name> = Callee(args)`
+        # every `self.<name> = Callee(args)`: (name, call, condition or None, present in this instance)
+        self.members: list[tuple[str, Group, str | None, bool]] = []
+        self.numbered_optional = False
+        self.branch: tuple[str, bool] | None = None  # (the deciding name, the branch this instance takes)
+        self.not_chain = False  # anything but a chain of members (residual, dense, parallel, wiring)
         self.prefix: tuple[str, ...] = ()  # inside a branch's nn.Sequential: its path below the block
         self.values: dict[str, Val] = {}  # the names `from:` may refer to
         self.fwd_vars: set[str] = {"x", "self"}
@@ -173,7 +177,12 @@ class Walk:
             self.let_nodes[key] = node
         body = self.block.body
         if isinstance(body, YDict) and "if" in body and "repeat" not in body:
-            raise Untranslatable("a block body chosen by `if`")
+            # the body chosen by a param or let: the class holds the decision (`self.project`)
+            node = self.expr(body["if"], None)
+            if not isinstance(node, ast.Name) or set(body) - {"if", "then", "else"} or "else" not in body:
+                raise Untranslatable("a body chosen by `if` on anything but a param or let, or without `else`")
+            self.branch = (node.id, bool(interpolate(body["if"], self.env)))
+            body = body["then"] if self.branch[1] else body["else"]
         if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:
             key = next(k for k in body if k not in ("name", "from"))
             if key in _COMPOSITES and "name" not in body and "from" not in body:
@@ -191,6 +200,7 @@ class Walk:
         return self.parallel(opts, x)
 
     def parallel(self, opts: Any, x: Val) -> Val:
+        self.not_chain = True
         """Branches from the block input, merged (`torch.cat([branch1, branch2], 1)`, `*`, `+`)."""
         if not isinstance(opts, YDict) or "branches" not in opts or set(opts) - {"branches", "merge"}:
             raise Untranslatable("parallel options")
@@ -240,16 +250,17 @@ class Walk:
         finally:
             self.init, self.members, self.fwd, self.taken, self.prefix, self.values = saved
         names = [m[0] for m in members]
-        if len(init) != len(names) or out.var != "x" or fwd != [f"x = {self.attr(n)}(x)" for n in names]:
+        if len(init) != len(names) or out.var != "x" or fwd != [f"x = {self.attr(n)}(x)" for n in names] or \
+                any(m[2] is not None for m in members):
             raise Untranslatable("a branch that is not a chain of modules")
         piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
         if names == [str(i) for i in range(len(names))]:
             self.init.append(Stmt("", piece=Group(f"self.{bname} = nn.Sequential", piece.items, exploded=True)))
-            self.members.append((bname, piece))
+            self.members.append((bname, piece, None, True))
         else:  # named members: an nn.Sequential filled by add_module, as torchvision's DenseNet does
             self.init.append(Stmt(f"self.{bname} = nn.Sequential()"))
-            self.init += [Stmt(f"self.{bname}.add_module", [literal(n), flat(m)]) for n, m in members]
-            self.members.append((bname, Group("nn.Sequential", [], exploded=True)))
+            self.init += [Stmt(f"self.{bname}.add_module", [literal(n), flat(m)]) for n, m, _, _ in members]
+            self.members.append((bname, Group("nn.Sequential", [], exploded=True), None, True))
         var = self.fresh(bname)
         self.fwd.append(f"{var} = self.{bname}({x.var})")
         return Val(var, out.shape)
@@ -319,22 +330,31 @@ class Walk:
                 raise Untranslatable("an optional item with `from`")
             entries.append((key, args, name, condition, sources))
         explicit = [e[2] for e in entries if e[2]]
-        if any(e[3] is not None for e in entries) and numbered and not explicit:
-            raise Untranslatable("an optional item in a numbered list")
+        counted = numbered and not explicit
+        if counted and any(e[3] is not None for e in entries):
+            # numbers count the items present (the lowering splices `if:`), as nn.Sequential(*layers)
+            # numbers what it is given: the class must be an nn.Sequential subclass (checked at render)
+            self.numbered_optional = True
         wired = any(e[4] is not None for e in entries)
         taken = set(self.taken) | set(explicit) | {"input", "output"}
+        number = 0
         for position, (key, args, name, condition, sources) in enumerate(entries):
-            if name is None:
-                base = str(position) if numbered and not explicit else (REGISTRY[key].kind if key in REGISTRY else key)
+            present = condition is None or bool(interpolate(condition, self.env))
+            if name is None and counted and not present:
+                name = f"_absent_{position}"  # never printed: only the Sequential form may hold it
+            elif name is None:
+                base = str(number) if counted else (REGISTRY[key].kind if key in REGISTRY else key)
                 name, n = base, 0
                 while name in taken:
                     n += 1
                     name = f"{base}_{n}"
+            number += present
             taken.add(name)
             self.taken.add(name)
             in_var = first_var if position == 0 and first_var else x.var
             inputs = [Val(in_var, x.shape, x.is_input)] if sources is None else [self.ref(r) for r in sources]
             # wired by `from:`, every value keeps a name of its own; a chain reuses one variable
+            self.not_chain |= wired
             x = self.item(key, args, name, inputs, self.fresh(name) if wired else var, condition)
             self.values[name] = x
         return x
@@ -357,7 +377,8 @@ class Walk:
             raise Untranslatable("an optional item that changes the shape")
         if node is None:
             raise Untranslatable("a constant condition")
-        if not valid_name(name):
+        self.members[-1] = (*self.members[-1][:2], code_of(node), taken_now)
+        if not valid_name(name) and not self.numbered_optional:
             raise Untranslatable("an optional member that is not an attribute")
         attr, made = self.attr(name), init[0]
         inline = Stmt(made.head, made.args, f"{made.tail} if {code_of(node)} else None")
@@ -375,7 +396,7 @@ class Walk:
         return f"self.{name}" if valid_name(name) else f'getattr(self, "{name}")'
 
     def assign(self, name: str, callee: str, args: list[str]) -> Stmt:
-        self.members.append((name, Group(dotted(callee), list(args))))
+        self.members.append((name, Group(dotted(callee), list(args)), None, True))
         if valid_name(name):
             return Stmt(f"self.{name} = {dotted(callee)}", args)
         return Stmt("self.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])
@@ -450,6 +471,7 @@ class Walk:
 
     # -- residual and dense -----------------------------------------------------------------------
     def residual(self, opts: Any, x: Val) -> Val:
+        self.not_chain = True
         if not isinstance(opts, YDict) or set(opts) - {"body", "shortcut", "projection", "after"}:
             raise Untranslatable("residual options")
         body = self.items(opts["body"], Val("out", x.shape), "out", numbered=True, first_var=x.var)
@@ -509,6 +531,7 @@ class Walk:
         return out
 
     def dense(self, opts: Any, x: Val) -> Val:
+        self.not_chain = True
         if not isinstance(opts, YDict) or set(opts) - {"repeat", "as", "name", "body"}:
             raise Untranslatable("dense options")
         var = opts.get("as")
@@ -601,20 +624,26 @@ class BlockWriter:
         while name in names:
             n += 1
             name = f"{camel(block_name)}{n}"
-        texts, walks = set(), []
+        walks = []
         for path in sorted(paths):
             walk = Walk(self, block, path)
             walk.out = walk.run()
             walks.append(walk)
-            texts.add(self.render(name, walk))
-        if len(texts) != 1:
-            raise Untranslatable("instances print different classes")
         flags = list(dict.fromkeys(f for w in walks for f in w.flags))
-        if any(list(w.flags) != flags for w in walks):
-            raise Untranslatable("instances take different decisions")
+        if walks[0].branch is not None:
+            text = self.render_branches(name, walks, flags)
+        else:
+            texts = {self.render(name, walk) for walk in walks}
+            if len(texts) != 1:
+                raise Untranslatable("instances print different classes")
+            if any(list(w.flags) != flags for w in walks):
+                raise Untranslatable("instances take different decisions")
+            text = texts.pop()
+        if len({w.reads_in_shape for w in walks}) != 1:
+            raise Untranslatable("instances read different input properties")
         cls = BlockClass(name, block, list(block.required), [(p, v) for p, v in block.params.items()
                                                              if p not in block.required],
-                         flags, walks[0].reads_in_shape, texts.pop(), sorted(paths))
+                         flags, walks[0].reads_in_shape, text, sorted(paths))
         for walk in walks:
             self.walks[walk.path] = walk
         self.verify(cls, walks)
@@ -624,6 +653,8 @@ class BlockWriter:
         block = walk.block
         if self.sequential(walk):
             return self.render_sequential(name, walk)
+        if walk.numbered_optional:
+            raise Untranslatable("optional items numbered in a class that is not a chain")
         signature = self.signature(walk)
         lines = [f"class {name}(nn.Module):"]
         if block.doc:
@@ -636,13 +667,52 @@ class BlockWriter:
         lines.append(f"{INDENT * 2}return {walk.out.var}")
         return "\n".join(lines)
 
+    def render_branches(self, name: str, walks: list[Walk], flags: list[str]) -> str:
+        """A body chosen by `if: $name`: both branches in the class, the decision kept as an attribute."""
+        branch = walks[0].branch
+        if branch is None:
+            raise Untranslatable("instances that do not all choose a branch")
+        cond = branch[0]
+        parts = {}
+        for taken in (True, False):
+            group = [w for w in walks if w.branch == (cond, taken)]
+            texts = {(tuple(line for stmt in w.init for line in stmt.lines(3)), tuple(w.fwd), w.out.var,
+                      tuple(w.let_lines), tuple(w.flags)) for w in group}
+            if len(texts) != 1:
+                raise Untranslatable("a body branch that no instance takes, or instances that print it otherwise")
+            parts[taken] = texts.pop()
+        if parts[True][3] != parts[False][3] or any(cond in w.taken or cond in w.fwd_vars for w in walks):
+            raise Untranslatable("branches that compute their lets otherwise, or a member named like the decision")
+        first = walks[0]
+        signature = ", ".join(["self", "in_channels", *(["in_shape"] if first.reads_in_shape else []),
+                               *[identifier(p) for p in first.block.required],
+                               *[f"{identifier(p)}={literal(v)}" for p, v in first.block.params.items()
+                                 if p not in first.block.required], *[f"{f}=False" for f in flags]])
+        lines = [f"class {name}(nn.Module):"]
+        if first.block.doc:
+            lines += [f'{INDENT}"""{_doc(first.block.doc)}"""', ""]
+        lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+        lines += [f"{INDENT * 2}{line}" for line in first.let_lines]
+        lines.append(f"{INDENT * 2}self.{cond} = {cond}")
+        lines.append(f"{INDENT * 2}if {cond}:")
+        lines += list(parts[True][0]) or [f"{INDENT * 3}pass"]
+        lines.append(f"{INDENT * 2}else:")
+        lines += list(parts[False][0]) or [f"{INDENT * 3}pass"]
+        lines += ["", f"{INDENT}def forward(self, x):", f"{INDENT * 2}if self.{cond}:"]
+        lines += [f"{INDENT * 3}{line}" for line in parts[True][1]] + [f"{INDENT * 3}return {parts[True][2]}"]
+        lines += [f"{INDENT * 2}{line}" for line in parts[False][1]] + [f"{INDENT * 2}return {parts[False][2]}"]
+        return "\n".join(lines)
+
     @staticmethod
     def sequential(walk: Walk) -> bool:
         """A block that is a numbered chain of modules and nothing else: an nn.Sequential subclass,
         as torchvision writes Conv2dNormActivation (its state_dict keys are 0, 1, 2...)."""
-        names = [m[0] for m in walk.members]
-        chain = [f"x = {walk.attr(n)}(x)" for n in names]
-        return (bool(names) and names == [str(i) for i in range(len(names))] and len(walk.init) == len(names)
+        names = [m[0] for m in walk.members if m[3]]
+        chain = []
+        for name, _, condition, _ in walk.members:
+            line = f"x = {walk.attr(name)}(x)"
+            chain += [f"if {walk.attr(name)} is not None:", INDENT + line] if condition else [line]
+        return (bool(walk.members) and names == [str(i) for i in range(len(names))] and not walk.not_chain
                 and walk.fwd == chain and walk.out.var == "x" and not walk.flags)
 
     def render_sequential(self, name: str, walk: Walk) -> str:
@@ -651,10 +721,29 @@ class BlockWriter:
             lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
         lines += [f"{INDENT}def __init__({self.signature(walk)}):"]
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines]
-        lines.append(f"{INDENT * 2}super().__init__(")
-        for _, piece in walk.members:
+        if not any(m[2] for m in walk.members):
+            lines.append(f"{INDENT * 2}super().__init__(")
+            for _, piece, _, _ in walk.members:
+                lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
+            lines.append(f"{INDENT * 2})")
+            return "\n".join(lines)
+        # optional members: a list filled as the blueprint decides, numbered by nn.Sequential
+        local = "layers" if "layers" not in walk.params and "layers" not in walk.let_nodes else "layers_"
+        fixed = []
+        for member in walk.members:
+            if member[2]:
+                break
+            fixed.append(member)
+        lines.append(f"{INDENT * 2}{local} = [")
+        for _, piece, _, _ in fixed:
             lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
-        lines.append(f"{INDENT * 2})")
+        lines.append(f"{INDENT * 2}]")
+        for _, piece, condition, _ in walk.members[len(fixed):]:
+            depth = 3 if condition else 2
+            if condition:
+                lines.append(f"{INDENT * 2}if {condition}:")
+            lines += [INDENT * depth + line for line in layout(Group(f"{local}.append", [piece]), LINE - 4 * depth)]
+        lines.append(f"{INDENT * 2}super().__init__(*{local})")
         return "\n".join(lines)
 
     @staticmethod
@@ -681,7 +770,7 @@ class BlockWriter:
             if param in given and literal(env[param]) != literal(default):
                 kwargs[param] = env[param]
         for flag in cls.flags:
-            if walk.flags[flag]:
+            if walk.flags.get(flag):
                 kwargs[flag] = True
         return cls, [env["in_channels"]], kwargs
 
