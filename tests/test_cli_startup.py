@@ -66,3 +66,10 @@ def test_help_lists_each_command_with_its_own_help():
     for name, (_, text) in COMMANDS.items():
         own = load_command(name).help.split("\n\n")[0]
         assert " ".join(own.split()) == text, name
+
+
+def test_every_command_module_is_listed():
+    """A module in netgen/cli with `register(app)` that COMMANDS does not name would never run."""
+    with_register = {path.stem for path in (ROOT / "netgen" / "cli").glob("*.py")
+                     if "\ndef register(" in path.read_text(encoding="utf-8")}
+    assert with_register == {module for module, _ in COMMANDS.values()}
