@@ -14,18 +14,52 @@ node's attributes use fixed keys, each written by one pass:
     in_shapes  list of the input shapes, in argument order    (shape inference)
 
 Edges carry `index`, the argument position at the consumer. Scopes (the module tree that
-state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple.
+state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple. The keys are typed:
+`graph[node]` is a `NodeData` (a TypedDict over the same dict); `graph.ops()` and
+`graph.op_node(node)` give an `OpNodeData`, whose op and shapes are set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import networkx as nx
 
 from .errors import Span
 from .shapes import Shape
+
+if TYPE_CHECKING:
+    from .ops.base import Op
+
+
+class NodeData(TypedDict):
+    """A node's attributes: the fixed keys above, typed (what `graph[node]` returns)."""
+
+    kind: str
+    op: Op | None
+    path: tuple[str, ...]
+    span: Span | None
+    order: int
+    inserted: bool
+    shape: Shape | None
+    in_shapes: list[Shape] | None
+    training_only: bool
+
+
+class OpNodeData(TypedDict):
+    """An op node's attributes, as `Graph.ops()` yields them: its op and shapes are set."""
+
+    kind: str
+    op: Op
+    path: tuple[str, ...]
+    span: Span | None
+    order: int
+    inserted: bool
+    shape: Shape
+    in_shapes: list[Shape]
+    training_only: bool
 
 
 @dataclass
@@ -83,8 +117,23 @@ class Graph:
     def __contains__(self, node_id: str) -> bool:
         return node_id in self.nx
 
-    def __getitem__(self, node_id: str) -> dict:
-        return self.nx.nodes[node_id]
+    def __getitem__(self, node_id: str) -> NodeData:
+        return cast(NodeData, self.nx.nodes[node_id])
+
+    def op_node(self, node_id: str) -> OpNodeData:
+        """An op node's attributes, typed as such (its `op`, `shape` and `in_shapes` are set);
+        a back end that knows a node is an op reads it here rather than through `graph[node]`."""
+        data = self.nx.nodes[node_id]
+        if data["kind"] != "op" or data["shape"] is None:
+            raise ValueError(f"node {node_id!r} is not an op with a shape")
+        return cast(OpNodeData, data)
+
+    def shape_of(self, node_id: str) -> Shape:
+        """The output shape of a node that has one (every node the lowering hands on does)."""
+        shape = self.nx.nodes[node_id]["shape"]
+        if shape is None:
+            raise ValueError(f"node {node_id!r} has no shape")
+        return shape
 
     def __len__(self) -> int:
         return self.nx.number_of_nodes()
@@ -108,11 +157,11 @@ class Graph:
             self._topological = list(nx.lexicographical_topological_sort(self.nx, key=lambda n: order[n]))
         return list(self._topological)
 
-    def ops(self) -> Iterator[tuple[str, dict]]:
+    def ops(self) -> Iterator[tuple[str, OpNodeData]]:
         for node_id in self.topological():
             data = self.nx.nodes[node_id]
             if data["kind"] == "op":
-                yield node_id, data
+                yield node_id, cast(OpNodeData, data)
 
     def parameter_count(self, nodes: Iterable[str] | None = None) -> int:
         """Trainable parameters of `nodes` (every op by default): the one definition of a

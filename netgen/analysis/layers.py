@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..graph import Graph
-from ..shapes import numel, pair
+from ..shapes import numel
 from .receptive import Field, receptive_fields
 
 
@@ -84,10 +84,8 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4, saved: dict
     rows = []
     for node, data in graph.ops():
         op, ins, out = data["op"], data["in_shapes"], data["shape"]
-        window = op.window()
-        transposed = window is None and op.kind == "convT"
-        if transposed:  # kernel and (upsampling) stride, for the table; not a sliding window
-            window = (pair(op.p.k), pair(op.p.stride), pair(op.p.dilation))
+        window = op.table_kernel()
+        transposed = window is not None and op.window() is None  # its stride upsamples
         out_bytes = numel(out) * batch * element_bytes
         rows.append(Row(
             path=".".join(data["path"]), op=op.kind, output_shape=tuple(out),
@@ -95,8 +93,8 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4, saved: dict
             macs=op.macs(ins, out), other_flops=op.other_flops(ins, out),
             output_bytes=out_bytes, activation_bytes=out_bytes if op.output_alias(ins, False) is None else 0,
             saved_bytes=saved.get(node, 0),
-            kernel=tuple(window[0]) if window else None, stride=tuple(window[1]) if window else None,
-            dilation=tuple(window[2]) if window else None, rf=fields[node], depth=len(data["path"]),
+            kernel=window[0] if window else None, stride=window[1] if window else None,
+            dilation=window[2] if window else None, rf=fields[node], depth=len(data["path"]),
             training_only=bool(data.get("training_only")), inserted=bool(data.get("inserted")),
             transposed=transposed, nodes=[node],
         ))

@@ -156,8 +156,8 @@ def summarize(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: s
     outputs = [o for o in graph.outputs if not graph[o].get("training_only")] or list(graph.outputs)
     return Summary(
         name=graph.name, source=str(graph.meta.get("source", "")),
-        inputs=[tuple(graph[i]["shape"]) for i in graph.inputs],
-        outputs=[tuple(graph[o]["shape"]) for o in outputs],
+        inputs=[tuple(graph.shape_of(i)) for i in graph.inputs],
+        outputs=[tuple(graph.shape_of(o)) for o in outputs],
         rows=layer_rows(graph, batch, element, saved_activations(graph, batch, autocast_of(dtype)).per_node),
         batch=batch, dtype=dtype, optimizer=optimizer,
         blueprint_params=dict(graph.meta.get("params", {})), graph=graph,

@@ -8,7 +8,7 @@ import the renderer for the render choices, nor `render` the memory analysis.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 if TYPE_CHECKING:
     DType: TypeAlias = str
@@ -43,6 +43,6 @@ def _names(name: str) -> tuple[str, ...]:
 
 
 def __getattr__(name: str):
-    choice = Literal[_names(name)]
+    choice: Any = Literal[_names(name)]  # typer reads it at run time
     globals()[name] = choice
     return choice

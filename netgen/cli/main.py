@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -37,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("schema", "Print the JSON Schema of blueprints (for yaml-language-server: VS Code, Neovim), with "
                          "the ops of the plugins named."),
 }
-TYPER_SETTINGS = {"pretty_exceptions_enable": False}
+TYPER_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False}
 
 
 def load_command(name: str):

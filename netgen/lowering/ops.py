@@ -77,7 +77,7 @@ class OpNodes:
             return None
         op = cls(params)
         present = [i for i in inputs if i is not None]  # all of them: `known`
-        in_shapes = [self.graph[i]["shape"] for i in present]
+        in_shapes = [self.graph.shape_of(i) for i in present]
         shape = None
         try:
             shape = op.infer_shape(in_shapes)

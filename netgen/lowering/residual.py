@@ -90,7 +90,7 @@ def projection(lw: LoweringHost, opts: YDict, env: dict, x: str, body_out: str, 
     name = lw.check_name(name, spec.value_span("name"), scope.path) if ok else None
     if name is None:
         return None
-    src, dst = lw.graph[x]["shape"], lw.graph[body_out]["shape"]
+    src, dst = lw.graph.shape_of(x), lw.graph.shape_of(body_out)
     if len(src) != 3 or len(dst) != 3:
         lw.error("NG010", f"cannot project a {format_shape(src)} shortcut to {format_shape(dst)}",
                  span, scope.path, "a projection shortcut works on C×H×W maps")
@@ -106,8 +106,8 @@ def projection(lw: LoweringHost, opts: YDict, env: dict, x: str, body_out: str, 
         strides.append(stride)
     child = scope.child(name)
     lw.graph.add_scope(Scope(child.path, "seq", None, span, meta={"inserted": inserted, "role": "projection"}))
-    stride = strides[0] if strides[0] == strides[1] else strides
-    conv_args = {"out": dst[0], "k": 1, "stride": stride, "bias": False}
+    conv_stride = strides[0] if strides[0] == strides[1] else strides
+    conv_args = {"out": dst[0], "k": 1, "stride": conv_stride, "bias": False}
     out = lw.add_op("conv", YDict(conv_args), env, "0", [x], child, span, inserted=inserted)
     if spec.get("bn", True) and out is not None:
         out = lw.add_op("bn", YDict(), env, "1", [out], child, span, inserted=inserted)

@@ -67,7 +67,7 @@ def lower_split(lw: LoweringHost, item: Item, inputs: list[str | None], scope: S
     x = inputs[0]
     if None in names or x is None:
         return None
-    shape = lw.graph[x]["shape"]
+    shape = lw.graph.shape_of(x)
     if not isinstance(dim, int) or isinstance(dim, bool) or not -len(shape) <= dim < len(shape):
         lw.error("NG007", f"split dim {dim!r} is out of range for a rank-{len(shape)} input", opts.value_span("dim")
                  if "dim" in opts else item.span, scope.path, "dimensions are counted after the batch (0 = channels)")

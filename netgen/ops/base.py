@@ -224,6 +224,12 @@ class Op:
         ops that act per position (activations, norms, merges) or that have no spatial map."""
         return None
 
+    def table_kernel(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
+        """The kernel, stride and dilation the summary's table shows: the sliding window by
+        default; an op with a kernel that is not a sliding window (a transposed conv, whose
+        stride upsamples) gives its own, and the table marks it so."""
+        return self.window()
+
     # -- diagram -----------------------------------------------------------------------
     def label(self, in_shapes: list[Shape], out_shape: Shape) -> str:
         return self.kind.capitalize()

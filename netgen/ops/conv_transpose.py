@@ -89,6 +89,9 @@ class ConvTranspose(Op):
     p: ConvTransposeParams  # the validated params, typed for this op
     doc = "transposed 2-D convolution: out channels, kernel k, stride, pad, output_padding, groups, bias, dilation"
 
+    def table_kernel(self):
+        return (pair(self.p.k), pair(self.p.stride), pair(self.p.dilation))
+
     def infer_shape(self, in_shapes):
         (shape,) = in_shapes
         expect_rank(shape, 3, self.kind)
