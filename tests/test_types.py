@@ -43,3 +43,14 @@ def test_netgen_type_checks_no_worse_than_the_baseline():
 def test_the_lowering_host_protocol_is_current():
     result = subprocess.run([sys.executable, "scripts/lowering_host.py", "--check"], cwd=ROOT)
     assert result.returncode == 0, "netgen/lowering/host.py is out of date: run python scripts/lowering_host.py"
+
+
+def test_every_op_that_sets_params_declares_their_type():
+    """`p: ThatParams` beside `Params = ThatParams`, so the checker reads op code against its schema."""
+    import inspect
+
+    from netgen.ops import REGISTRY
+
+    missing = sorted({cls.__name__ for cls in REGISTRY.values()
+                      if "Params" in vars(cls) and "p" not in inspect.get_annotations(cls)})
+    assert not missing, f"declare `p: <its Params>` in {missing}"

@@ -56,7 +56,7 @@ def _activation(kind: str, torch_class: str, params=InplaceParams, aliases=(), f
     cls = type(torch_class, (Activation,), {
         "kind": kind, "torch_class": torch_class, "Params": params, "aliases": aliases,
         "flops_per_element": flops, "doc": doc or f"element-wise {torch_class}", "__module__": __name__,
-        "backward_reads": reads,
+        "backward_reads": reads, "__annotations__": {"p": params.__name__},  # p: its params, as a class statement says
     })
     return register_op(cls)
 

@@ -23,7 +23,7 @@ Receptive field: every token reads every token, so global after it.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -48,7 +48,8 @@ class Attention(Op):
     kind = "attention"
     aliases = ("mhsa",)
     family = "linear"  # learned projections; the diagram shows it beside linear layers
-    Params = AttentionParams
+    Params: ClassVar[type[OpParams]] = AttentionParams
+    p: AttentionParams  # the validated params, typed for this op
     doc = "multi-head self-attention over an N×D token sequence (nn.MultiheadAttention): heads, dropout, bias"
 
     def infer_shape(self, in_shapes):

@@ -9,6 +9,8 @@ picked keeps the field it had (after global attention, everything).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..shapes import ShapeError, axes_of, format_shape, with_axes
 from .base import PER_POSITION, Call, Input, Int, Op, OpParams, register_op
 
@@ -23,7 +25,8 @@ class Select(Op):
     kind = "select"
     aliases = ("token",)
     family = "reshape"
-    Params = SelectParams
+    Params: ClassVar[type[OpParams]] = SelectParams
+    p: SelectParams  # the validated params, typed for this op
     doc = "x[index] along dim, that dimension dropped (ViT's class token: dim 0, index 0)"
 
     def position(self, shape) -> tuple[int, int]:
