@@ -88,6 +88,7 @@ def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
                 if all(fits(*_size(p, rankdir)) for p in pages):
                     break
     if best is None:
+        assert problem is not None  # every variant was tried, and each raised TooLarge
         raise problem
     return best
 
