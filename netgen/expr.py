@@ -14,6 +14,7 @@ included, is an ExprError.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -69,6 +70,14 @@ _COMPARE = {
 _PYTHON_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, RecursionError, MemoryError)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.Expression:
+    """Parsed once per distinct text: a block called a thousand times evaluates the same few
+    expressions a thousand times, and parsing was most of the evaluator's cost. The tree is
+    only read by the evaluator, never changed, so sharing it is safe."""
+    return ast.parse(source, mode="eval")
+
+
 def evaluate(source: str, scope: dict[str, Any]) -> Any:
     """Evaluate one expression (without the `${}`) against `scope`, within the limits of
     netgen/limits.py; any failure is an ExprError."""
@@ -76,7 +85,7 @@ def evaluate(source: str, scope: dict[str, Any]) -> Any:
         raise ExprError(f"an expression of {len(source):,} characters (at most {limits.MAX_EXPR_CHARS:,})",
                         "compute large values with params and `let:`")
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = _parse(source.strip())
     except SyntaxError as exc:
         raise ExprError(f"invalid expression `{source}`: {exc.msg}",
                         "expressions use Python syntax, e.g. ${planes * 4}") from None
