@@ -51,18 +51,16 @@ TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16":
 
 def profiled_peak(run) -> int:
     """The peak of the memory `run()` allocates on the CPU beyond what existed before it, from
-    torch's profiler memory view (`profile_memory=True`: every storage created and destroyed)."""
+    torch's profiler memory view (`profile_memory=True` records every allocation and free, with
+    its size and time)."""
     from torch.profiler import ProfilerActivity, profile
-    from torch.profiler._memory_profiler import Action
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as prof:
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         run()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     live = peak = 0
-    for _, action, _, size in prof._memory_profile().timeline:
-        if action == Action.CREATE:
-            live += size
-        elif action == Action.DESTROY:
-            live -= size
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        live += event.nbytes()  # negative for a free
         peak = max(peak, live)
     return peak
 
@@ -81,8 +79,8 @@ def training_step(model, x, optimizer, low: torch.dtype | None = None):
         optimizer.zero_grad(set_to_none=True)
         with autocast(low):
             out = model(x)
-            out = out[0] if isinstance(out, tuple) else out
-            loss = out.float().square().mean()
+            outs = out if isinstance(out, tuple) else (out,)  # auxiliary heads train too
+            loss = sum(o.float().square().mean() for o in outs)
         loss.backward()
         optimizer.step()
     return run

@@ -26,9 +26,13 @@ from netgen.codegen.module import build_module
 
 FULL = os.environ.get("NETGEN_MEMORY_FULL") == "1"
 ALL = sorted(p.stem for p in BLUEPRINTS.glob("*.yaml"))
-# deep graphs whose meta pass takes several seconds on a shared 2-core machine
-SLOW = {"preact_resnet1001", "efficientnet_b7", "efficientnet_b6", "resnet152", "fractalnet", "sd_resnet110",
-        "resnet110", "densenet201", "densenet169", "densenet161"}
+# the default run: one or two of each family, every op kind among them; NETGEN_MEMORY_FULL=1: all
+DEFAULT = ["alexnet", "convnext_tiny", "deeplabv3_mobilenet_v3_large", "densenet121", "densenet_bc100_k12",
+           "efficientnet_b0", "efficientnet_v2_s", "fcn_resnet50", "googlenet", "inception_v3", "lenet5",
+           "lraspp_mobilenet_v3_large", "mnasnet0_5", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "nin",
+           "preact_resnet164", "regnet_y_400mf", "resnet18", "resnet20", "resnet50", "resnext50_32x4d",
+           "sd_resnet110", "se_resnet50", "shufflenet_v2_x1_0", "squeezenet1_0", "unet", "vgg16_bn", "vit_b_32",
+           "wrn28_10", "zfnet", "fractalnet"]
 # small inputs for the real CPU runs: large enough for every model's downsampling
 SMALL_INPUT = {"inception_v3": (3, 75, 75), "unet": (1, 188, 188), "lenet5": None, "alexnet": (3, 63, 63),
                "zfnet": (3, 63, 63), "googlenet": (3, 64, 64), "squeezenet1_0": (3, 64, 64),
@@ -48,7 +52,7 @@ def measure(name: str, batch: int, device: str, low: str | None = None, input_sh
     return saved_activations(graph, batch, low).total, measured
 
 
-@pytest.mark.parametrize("name", [n for n in ALL if FULL or n not in SLOW])
+@pytest.mark.parametrize("name", ALL if FULL else [n for n in DEFAULT if n in ALL])
 def test_saved_activations_equal_autograd_float32(name):
     if name in ON_CPU:  # torch picks the fused attention kernel on the CPU, the unfused math on meta
         predicted, measured = measure(name, 2, "cpu", input_shape=ON_CPU[name])
@@ -69,15 +73,15 @@ def test_saved_activations_at_another_batch(name):
 def test_saved_activations_equal_autograd_under_autocast(name, low):
     graph = netgen.compile_blueprint(name)
     c, h, w = graph[graph.inputs[0]]["shape"]
-    shape = SMALL_INPUT.get(name, (c, min(h, 64), min(w, 64)) if h > 64 else None)
+    shape = ON_CPU.get(name) or SMALL_INPUT.get(name, (c, min(h, 64), min(w, 64)) if h > 64 else None)
     torch.manual_seed(0)
     predicted, measured = measure(name, 2, "cpu", low, shape)
     assert predicted == measured, f"{name} {low}: netgen {predicted:,} B, torch {measured:,} B"
 
 
 # training step and inference pass against torch's profiler memory view (CPU, for real)
-PEAK_CASES = [("resnet20", None, 32, "adamw", None), ("mobilenet_v2", (3, 64, 64), 8, "sgd", None),
-              ("resnet20", None, 32, "momentum", "bfloat16")]
+PEAK_CASES = [("resnet20", None, 16, "adamw", None), ("squeezenet1_1", (3, 64, 64), 4, "sgd", None),
+              ("resnet20", None, 16, "momentum", "bfloat16")]
 
 
 @pytest.mark.parametrize(("name", "shape", "batch", "optimizer", "low"), PEAK_CASES)
@@ -89,15 +93,14 @@ def test_training_plan_bounds_the_measured_step_and_the_peak_estimate_is_close(n
     measured = measured_training_peak(model, x, OPTIMIZERS[optimizer](model.parameters()), TORCH_DTYPES.get(low))
     plan = summarize(graph, batch=batch, dtype=low or "float32", optimizer=optimizer).training
     assert measured <= plan.total, f"{name}: the plan {plan.total:,} B is below torch's peak {measured:,} B"
-    assert abs(plan.peak / measured - 1) < 0.1, f"{name}: estimated peak {plan.peak:,} B, torch {measured:,} B"
+    assert abs(plan.peak / measured - 1) < 0.03, f"{name}: estimated peak {plan.peak:,} B, torch {measured:,} B"
 
 
-@pytest.mark.parametrize(("name", "shape", "batch"), [("resnet20", None, 16), ("googlenet", (3, 96, 96), 2),
-                                                      ("unet", (1, 188, 188), 1)])
+@pytest.mark.parametrize(("name", "shape", "batch"), [("resnet20", None, 16), ("unet", (1, 188, 188), 1)])
 def test_inference_peak_is_close_to_torch(name, shape, batch):
     graph = netgen.compile_blueprint(name, input=shape)
     model = build_module(graph, name)
     x = torch.randn(batch, *graph[graph.inputs[0]]["shape"])
     measured = measured_inference_peak(model, x)
     predicted = summarize(graph, batch=batch).inference_peak_bytes
-    assert abs(predicted / measured - 1) < 0.1, f"{name}: netgen {predicted:,} B, torch {measured:,} B"
+    assert abs(predicted / measured - 1) < 0.03, f"{name}: netgen {predicted:,} B, torch {measured:,} B"

@@ -60,6 +60,7 @@ class SavedActivations:
     storages: dict[str, str] = field(repr=False, default_factory=dict)  # node -> node that allocated it
     # bytes autograd lets go after this op's backward: storages no op before it keeps
     released: dict[str, int] = field(repr=False, default_factory=dict)
+    needs_grad: dict[str, bool] = field(repr=False, default_factory=dict)  # its output has a gradient
 
 
 def _storage_plan(graph: Graph, training: bool, autocast: str | None, batch: int):
@@ -136,7 +137,7 @@ def saved_activations(graph: Graph, batch: int = 1, autocast: str | None = None)
                 kept[key] = nbytes
                 added += nbytes
         per_node[node] = added
-    return SavedActivations(sum(kept.values()), per_node, dtype, storage, released=per_node)
+    return SavedActivations(sum(kept.values()), per_node, dtype, storage, released=per_node, needs_grad=grad)
 
 
 def workspace_bytes(op, in_shapes, out_shape, batch: int, dtype: str) -> int:
@@ -161,15 +162,30 @@ def largest_transient(graph: Graph, batch: int, dtypes: dict[str, str]) -> int:
 
 
 def backward_peak(graph: Graph, saved: SavedActivations, batch: int) -> int:
-    """The most that saved activations, parameter gradients and one op's transient hold at once
-    while backward runs the ops in reverse: each op adds its parameters' float32 gradients and
-    lets go of the storages that no earlier op keeps."""
-    live, grads, peak = saved.total, 0, 0
-    for node, data in reversed(list(graph.ops())):
+    """The most that saved activations, parameter gradients and activation gradients hold at
+    once while backward runs the ops in reverse: each op adds its parameters' float32 gradients
+    and lets go of the storages that no earlier op keeps; a node's gradient lives from the
+    backward of its last user (in forward order) to its own, so a skip connection's gradient
+    waits through the whole decoder (U-Net)."""
+    ops = list(graph.ops())
+    index = {node: i for i, (node, _) in enumerate(ops)}
+    born: dict[int, list[str]] = {}
+    for node, _ in ops:
+        if saved.needs_grad.get(node):
+            users = [index[u] for u in graph.users_of(node) if u in index]
+            born.setdefault(max(users, default=index[node]), []).append(node)
+    gradient = {node: numel(data["shape"]) * batch * DTYPE_BYTES[saved.dtypes[node]] for node, data in ops}
+    live, grads, flowing, peak = saved.total, 0, 0, 0
+    for i in range(len(ops) - 1, -1, -1):
+        node, data = ops[i]
+        flowing += sum(gradient[v] for v in born.get(i, ()))
         own = data["op"].param_count(data["in_shapes"], data["shape"]) * DTYPE_BYTES[PARAM_DTYPE]
-        peak = max(peak, live + grads + own + op_transient(graph, node, batch, saved.dtypes))
+        work = workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, saved.dtypes[node])
+        peak = max(peak, live + grads + own + flowing + work)
         grads += own
         live -= saved.released.get(node, 0)
+        if saved.needs_grad.get(node):
+            flowing -= gradient[node]
     return peak
 
 
