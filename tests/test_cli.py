@@ -32,7 +32,8 @@ def test_build_prints_a_per_stage_summary_and_eval_macs(tmp_path):
         assert stage in result.output
     # the header's MACs are an eval pass: torchvision publishes GoogLeNet at 1.498 GFLOPS
     header = (tmp_path / "googlenet.py").read_text().split('"""')[1]
-    macs = int(re.search(r"parameters, ([\d,]+) MACs \(\+[\d,]+ in training mode\)", header).group(1).replace(",", ""))
+    found = re.search(r"parameters,\s+([\d,]+)\s+MACs\s+\(\+[\d,]+\s+in\s+training\s+mode\)", header)
+    macs = int(found.group(1).replace(",", ""))
     assert round(macs / 1e9, 3) == 1.498
     assert max(len(line) for line in header.splitlines()[:-2]) <= 100  # the blueprint's doc, wrapped
 
