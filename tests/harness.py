@@ -94,6 +94,31 @@ def module_config(module) -> tuple | None:
     return None
 
 
+def check_module_hyperparameters(tv, ng) -> None:
+    """Every torchvision module that computes something has a same-named netgen module with the
+    same hyper-parameters (strides, padding, dilation, groups, BN eps/momentum, dropout and
+    stochastic-depth rates); the exceptions are torchvision's StochasticDepth modules in blocks
+    without a skip, which torchvision builds but never calls. And netgen has no stochastic depth
+    that torchvision lacks."""
+    ng_modules = dict(ng.named_modules())
+    checked = 0
+    for name, module in tv.named_modules():
+        want = module_config(module)
+        if want is None:
+            continue
+        parent = tv.get_submodule(name.rsplit(".", 1)[0]) if "." in name else tv
+        if want[0] == "drop_path" and not getattr(parent, "use_res_connect", True):
+            assert name not in ng_modules, f"{name}: netgen drops a branch that has no skip"
+            continue
+        assert name in ng_modules, f"torchvision's `{name}` ({type(module).__name__}) has no netgen counterpart"
+        assert module_config(ng_modules[name]) == want, name
+        checked += 1
+    assert checked > 0
+    for name, module in ng_modules.items():
+        if type(module).__name__ == "DropPath":
+            assert module_config(tv.get_submodule(name)) == module_config(module), name
+
+
 def materialised_torchvision(torchvision, name: str, **kwargs):
     """torchvision's model with perturbed weights, skipping its own (slow) initialisation:
     built on the meta device, given storage, and every parameter and buffer set by perturb."""

@@ -37,7 +37,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import BLUEPRINTS, one_step_descends, perturb  # noqa: E402
-from harness import count, measured_macs, module_config, one_thread, static_macs, static_params  # noqa: E402, F401
+from harness import (  # noqa: E402, F401
+    check_module_hyperparameters,
+    count,
+    measured_macs,
+    module_config,
+    one_thread,
+    static_macs,
+    static_params,
+)
 
 import netgen  # noqa: E402
 
@@ -145,27 +153,7 @@ def test_state_dict_keys_and_shapes(pair):
 
 
 def test_module_hyperparameters(pair):
-    """Every torchvision module that computes something has a same-named netgen module with
-    the same hyper-parameters; the exceptions are torchvision's StochasticDepth modules in
-    blocks without a skip, which torchvision builds but never calls."""
-    ng_modules = dict(pair.ng.named_modules())
-    checked = 0
-    for name, module in pair.tv.named_modules():
-        want = module_config(module)
-        if want is None:
-            continue
-        parent = pair.tv.get_submodule(name.rsplit(".", 1)[0]) if "." in name else pair.tv
-        if want[0] == "drop_path" and not getattr(parent, "use_res_connect", True):
-            assert name not in ng_modules, f"{name}: netgen drops a branch that has no skip"
-            continue
-        assert name in ng_modules, f"torchvision's `{name}` ({type(module).__name__}) has no netgen counterpart"
-        assert module_config(ng_modules[name]) == want, name
-        checked += 1
-    assert checked > 0
-    # and netgen has no stochastic depth that torchvision lacks
-    for name, module in ng_modules.items():
-        if type(module).__name__ == "DropPath":
-            assert module_config(pair.tv.get_submodule(name)) == module_config(module), name
+    check_module_hyperparameters(pair.tv, pair.ng)
 
 
 def test_loads_torchvision_weights_and_eval_outputs_match(pair):

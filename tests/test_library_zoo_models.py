@@ -34,6 +34,7 @@ torch = pytest.importorskip("torch")
 
 from conftest import BLUEPRINTS, one_step_descends  # noqa: E402
 from harness import (  # noqa: E402, F401
+    check_module_hyperparameters,
     count,
     materialised_torchvision,
     measured_macs,
@@ -140,24 +141,7 @@ def test_state_dict_keys_and_shapes(pair):
 
 
 def test_module_hyperparameters(pair):
-    """Every torchvision module that computes something has a same-named netgen module with
-    the same hyper-parameters (strides, padding, dilation, groups, BN eps/momentum, dropout
-    and stochastic-depth rates), except the StochasticDepth that torchvision builds, and never
-    calls, in blocks without a skip."""
-    ng_modules = dict(pair.ng.named_modules())
-    checked = 0
-    for name, module in pair.tv.named_modules():
-        want = module_config(module)
-        if want is None:
-            continue
-        parent = pair.tv.get_submodule(name.rsplit(".", 1)[0]) if "." in name else pair.tv
-        if want[0] == "drop_path" and not getattr(parent, "use_res_connect", True):
-            assert name not in ng_modules, f"{name}: netgen drops a branch that has no skip"
-            continue
-        assert name in ng_modules, f"torchvision's `{name}` ({type(module).__name__}) has no netgen counterpart"
-        assert module_config(ng_modules[name]) == want, name
-        checked += 1
-    assert checked > 0
+    check_module_hyperparameters(pair.tv, pair.ng)
 
 
 def test_eval_outputs_match(pair):
