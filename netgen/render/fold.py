@@ -5,9 +5,10 @@ chains (conv → norm → activation), whole blocks or stages, and runs of ident
 folded into one representative marked ×N. Three levels:
 
     overview  one node per top-level block or stage; plain sequences are spliced in, long
-              straight blocks (VGG's `features`) show their folded chains
+              straight blocks (VGG's `features`) show their folded chains; a block that is
+              mostly N identical blocks (a transformer's encoder) says "Layer ×N"
     blocks    each block a cluster; a run of identical blocks shows one representative ×N;
-              conv → norm → activation chains fold into one node
+              conv → norm → activation → dropout chains fold into one node
     full      every op; non-linear blocks (residual, parallel, dense) are clusters
 
 `expand` names scope paths drawn one level finer than the rest. Every graph node maps to the
@@ -27,7 +28,8 @@ from ..values import unique_name
 from .style import FAMILY_ORDER, format_count
 
 LEVELS = ("overview", "blocks", "full")
-_CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2}
+# a layer as a lecturer draws it: its dropout (or drop-path) goes with it, "Linear · GELU · Dropout"
+_CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2, "regularization": 3}
 _MAX_PERIOD = 3
 _WRAP_OVER = 16  # characters; a short chain title ("BN · ReLU") stays on one line
 
@@ -190,6 +192,7 @@ class _Folder:
         self.membership: dict[str, dict[int, int]] = {}
         self.runs = 0
         self.ids: set[str] = set()
+        self.repeats: dict[tuple[str, ...], tuple[str, int] | None] = {}
 
     # -- the module tree ---------------------------------------------------------------
     def _scope_parent(self, path: tuple[str, ...]) -> tuple[str, ...]:
@@ -239,11 +242,39 @@ class _Folder:
         nested = [q for q in scopes if self.g.scopes[q].block is not None or self.is_stage(q)]
         return self.g.scopes[path].block is not None and len(nested) >= 4 and 2 * len(nested) > len(kids)
 
-    def chain_of(self, ops: list[str]) -> bool:
-        """A conv/linear → norm → activation chain (any two or three in that order)."""
+    def repeated_stage(self, path: tuple[str, ...]) -> tuple[str, int] | None:
+        """(block name, N) when the block at `path` is mostly one stage of N identical blocks, in
+        line with the rest of it (a transformer's encoder: a position embedding, N layers, a
+        norm), else None. Not a fractal: its stage of two fractals runs beside a shallow branch."""
+        if path in self.repeats:
+            return self.repeats[path]
+        found = None
+        block = self.g.scopes[path].block
+        if block is not None:
+            stages = [k[1] for k in self.children[path] if k[0] == "scope" and self.is_stage(k[1])]
+            if len(stages) == 1 and 2 * len(self.ops_in[stages[0]]) >= len(self.ops_in[path]):
+                kids = [k[1] for k in self.children[stages[0]]]
+                inner = self.g.scopes[kids[0]].block
+                sigs = {self.signature(_Entry("unit", list(self.ops_in[k]), k, "node")) for k in kids}
+                if len(sigs) == 1 and inner is not None and inner != block and self.in_line(path, stages[0]):
+                    found = (inner, len(kids))
+        self.repeats[path] = found
+        return found
+
+    def in_line(self, path: tuple[str, ...], part: tuple[str, ...]) -> bool:
+        """Whether every op of `path` outside `part` runs before part's first op or after its last."""
+        ops = self.ops_in[part]
+        before, after = nx.ancestors(self.g.nx, ops[0]), nx.descendants(self.g.nx, ops[-1])
+        inside = set(ops)
+        return all(n in inside or n in before or n in after for n in self.ops_in[path])
+
+    def chain_of(self, ops: list[str], dropout: bool = True) -> bool:
+        """A conv/linear → norm → activation → dropout chain (any two or three in that order)."""
         if not 2 <= len(ops) <= 3:
             return False
         steps = [_CHAIN_STEPS.get(self.g[n]["op"].family) for n in ops]
+        if not dropout and _CHAIN_STEPS["regularization"] in steps:
+            return False
         return None not in steps and all(a < b for a, b in zip(steps, steps[1:], strict=False))
 
     def mode(self, path: tuple[str, ...]) -> str:
@@ -273,10 +304,14 @@ class _Folder:
             return "node"  # compact: a block in another block (an SE gate; not a fractal in a fractal) is a box
         if plain and not stage and not side or stage and not self.frame_stages:
             return "transparent"
-        if not self.frame_stages and level == "blocks" and not side and self.is_backbone(path):
-            return "transparent"  # a block that is a run of blocks (a backbone): pages may cut inside it
-        if linear and not stage and not side and len(self.fold_chains(self.entries(path), path)) > 3:
-            return "transparent"  # a long straight block (VGG's features) reads best as its chains
+        if not self.frame_stages and level == "blocks" and not side and (
+                self.is_backbone(path) or self.repeated_stage(path) is not None):
+            # a block that is a run of blocks (a backbone, a transformer's encoder): pages may cut inside it
+            return "transparent"
+        if linear and not stage and not side and len(self.fold_chains(self.entries(path), path, dropout=False)) > 3:
+            # a long straight block (VGG's features and classifier) reads best as its chains; its
+            # length counted without folding dropouts in, which would make VGG's classifier one box
+            return "transparent"
         return "cluster" if level == "blocks" else "node"
 
     def entries(self, path: tuple[str, ...]) -> list[_Entry]:
@@ -294,7 +329,7 @@ class _Folder:
                 out.append(_Entry("unit", list(self.ops_in[ref]), ref, mode))
         return out
 
-    def fold_chains(self, entries: list[_Entry], path: tuple[str, ...] = ()) -> list[_Entry]:
+    def fold_chains(self, entries: list[_Entry], path: tuple[str, ...] = (), dropout: bool = True) -> list[_Entry]:
         if self.level_of(path) == "full":
             return entries
         out: list[_Entry] = []
@@ -305,7 +340,7 @@ class _Folder:
                     and self.g.inputs_of(entry.ops[0]) == [last.ops[-1]]
                     and self.g.users_of(last.ops[-1]) == [entry.ops[0]]
                     and self.g[entry.ops[0]]["inserted"] == self.g[last.ops[-1]]["inserted"]
-                    and self.chain_of(last.ops + entry.ops)):
+                    and self.chain_of(last.ops + entry.ops, dropout)):
                 out[-1] = _Entry("chain", last.ops + entry.ops)
             else:
                 out.append(entry)
@@ -404,6 +439,8 @@ class _Folder:
                 title = f"{pretty(kid_blocks.pop())} ×{len(kids)}"
             elif len(kid_blocks) == 1 and None not in kid_blocks and n_kids > 1:
                 detail = f"{n_kids} × {pretty(next(iter(kid_blocks)))}"
+            elif entry.scope is not None and (repeated := self.repeated_stage(entry.scope)) is not None:
+                detail = f"{pretty(repeated[0])} ×{repeated[1]}"  # an encoder of N identical layers
             else:
                 stride, detail = self.unit_detail(entry)
                 title += stride

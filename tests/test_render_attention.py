@@ -1,0 +1,67 @@
+"""Attention models drawn for slides: a transformer's encoder of N identical layers is one box
+marked ×N at the overview, and the blocks level shows one layer's inside (its norms, the
+attention, the two residual adds, the MLP) on one slide with text of at least 12 px.
+
+The layer counts, widths and head counts are torchvision's (`torchvision/models/vision_transformer.py`:
+`vit_b_16` num_layers=12, num_heads=12, hidden_dim=768, mlp_dim=3072; `vit_l_16` 24 layers;
+`vit_h_14` 32), which are the paper's Table 1 (arXiv:2010.11929), written here, not read from netgen.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_render_svgtools import compiled, parse_svg
+
+from netgen.render import choose_view, dot_available, render_source, run_dot, slide_views, to_dot
+from netgen.render.style import theme
+
+LAYERS = {"vit_b_16": 12, "vit_l_16": 24, "vit_h_14": 32}
+needs_dot = pytest.mark.skipif(not dot_available(), reason="graphviz `dot` is not installed")
+
+
+def draw(view):
+    return parse_svg(run_dot(to_dot(view, theme("light")), "svg"))
+
+
+@pytest.mark.parametrize(("name", "layers"), sorted(LAYERS.items()))
+def test_the_encoder_is_one_box_marked_with_its_layer_count(name, layers):
+    graph = compiled(name)
+    view = choose_view(graph, "overview")
+    encoder = {view.owner[n] for n in graph.nodes_under(("encoder",))}
+    assert len(encoder) == 1  # position embedding, every layer and the final norm: one box
+    box = view.nodes[encoder.pop()]
+    assert box.title == "Vit encoder" and box.detail == f"Vit layer ×{layers}"
+    assert f"Vit layer ×{layers}" in render_source(graph)  # the DOT text the slide is drawn from
+
+
+@needs_dot
+def test_the_vit_b_16_overview_svg_shows_x12():
+    facts = parse_svg(run_dot(render_source(compiled("vit_b_16")), "svg"))
+    assert facts.fits_a_slide()
+    assert any("Vit layer ×12" in facts.texts(n) for n in facts.nodes)
+
+
+@needs_dot
+def test_the_vit_b_16_blocks_level_shows_a_layer_inside_on_one_slide():
+    graph = compiled("vit_b_16")
+    pages = slide_views(graph, "blocks")
+    assert len(pages) == 1
+    view = pages[0]
+    facts = draw(view)
+    assert facts.fits_a_slide(), f"{facts.width:.0f}x{facts.height:.0f} pt, {facts.min_text_px:.1f} px"
+    # one frame, the run of 12 identical layers drawn once
+    layer = [c for c in view.clusters.values() if c.title == "Vit layer ×12"]
+    assert len(layer) == 1 and layer[0].count == 12
+    inside = [n for n in view.nodes.values() if n.cluster == layer[0].id]
+    titles = sorted(n.title for n in inside)
+    # pre-norm: LayerNorm, attention (its dropout folded in), residual add; LayerNorm, the MLP, residual add
+    assert titles == sorted(["LayerNorm", "Attention 12 heads · Dropout 0", "+", "LayerNorm",
+                             "Linear 768→3072 · GELU · Dropout 0", "Linear 3072→768 · Dropout 0", "+"])
+    # every op of the 12 layers maps onto a box of the one drawn
+    assert {view.owner[n] for n in graph.nodes_under(("encoder", "layers"))} == {n.id for n in inside}
+    # the two residuals are the dashed skips inside the frame, drawn as such in the SVG
+    skips = [e for e in view.edges if e.skip and view.nodes[e.dst].cluster == layer[0].id]
+    assert sorted(view.nodes[e.dst].title for e in skips) == ["+", "+"]
+    texts = {t for n in facts.nodes for t in facts.texts(n)}
+    assert {"Attention 12 heads · Dropout 0", "Linear 768→3072 · GELU · Dropout 0", "LayerNorm"} <= texts
+    assert facts.dashed_edges() == 2
