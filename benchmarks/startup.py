@@ -1,7 +1,7 @@
 """Start-up cost of the commands a user waits on, as whole-process CPU time, side by side with
 the baselines the targets are stated against (issue 17):
 
-    .venv/bin/python benchmarks/startup.py [--repeat 15] [--model resnet152]
+    .venv/bin/python benchmarks/startup.py [--repeat 15] [--model resnet152] [--against OLD_TREE]
 
 - `check MODEL` and `summary MODEL --json` against `python -c "import networkx, pydantic, yaml"`
   (the dependencies the design requires): netgen's own cost, target <= 150 ms and <= 250 ms;
@@ -12,6 +12,10 @@ CPU time (user + system of the child, from `getrusage(RUSAGE_CHILDREN)`) rather 
 time, so that other processes on a shared machine disturb it less; the commands are run in
 turn, round after round, so that each sees the same machine state, and each figure is the
 median of its rounds. Run from the repository root: the child imports this tree's `netgen`.
+
+`--against` runs another tree's netgen (a worktree of an older commit) in the same rounds,
+command after command, and prints both trees' own cost and their ratio: a paired comparison that
+the machine's changing load disturbs far less than two separate runs.
 
 The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
 environment) after one unmeasured warm-up round, as an installed netgen runs (pip compiles
@@ -49,20 +53,23 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(cmds: dict[str, list[str]], repeat: int, cached: bool, root: Path) -> dict[str, float]:
+def measure(cmds: dict[str, list[str]], repeat: int, cached: bool, roots: list[Path]) -> list[dict[str, float]]:
+    """Median CPU seconds of each command in each tree; every round runs every command in every
+    tree in turn, so that all of them see the same machine state."""
     env = dict(os.environ)
     if cached:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-    times: dict[str, list[float]] = {name: [] for name in cmds}
+    times: list[dict[str, list[float]]] = [{name: [] for name in cmds} for _ in roots]
     for round_ in range(repeat + 1):
         for name, argv in cmds.items():
-            before = child_cpu()
-            done = subprocess.run(argv, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            if done.returncode != 0:
-                sys.exit(f"{name} failed: {done.stderr.decode()[-500:]}")
-            if round_:  # round 0 warms the caches (and writes the .pyc files)
-                times[name].append(child_cpu() - before)
-    return {name: statistics.median(values) for name, values in times.items()}
+            for tree, root in enumerate(roots):
+                before = child_cpu()
+                done = subprocess.run(argv, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                if done.returncode != 0:
+                    sys.exit(f"{name} failed in {root}: {done.stderr.decode()[-500:]}")
+                if round_:  # round 0 warms the caches (and writes the .pyc files)
+                    times[tree][name].append(child_cpu() - before)
+    return [{name: statistics.median(values) for name, values in tree.items()} for tree in times]
 
 
 def main() -> None:
@@ -73,9 +80,14 @@ def main() -> None:
                         help="The tree whose netgen runs (default: this one), e.g. a worktree of an older commit.")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="Keep PYTHONDONTWRITEBYTECODE as it is: every run compiles netgen's sources.")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="Another tree (e.g. a worktree of main) measured in the same rounds, for ratios.")
     args = parser.parse_args()
     cmds = commands(args.model)
-    ms = {name: 1000 * t for name, t in measure(cmds, args.repeat, not args.no_bytecode, args.root).items()}
+    roots = [args.root] + ([args.against] if args.against else [])
+    results = [{name: 1000 * t for name, t in tree.items()}
+               for tree in measure(cmds, args.repeat, not args.no_bytecode, roots)]
+    ms = results[0]
     deps, typer_base = ms["import networkx, pydantic, yaml"], ms["import typer"]
     pairs = [
         (f"check {args.model}", "import networkx, pydantic, yaml", 150),
@@ -86,6 +98,16 @@ def main() -> None:
     print(f"median CPU ms over {args.repeat} alternating rounds (python -c pass: {ms['python -c pass']:.0f}, "
           f"import typer: {typer_base:.0f}, import networkx, pydantic, yaml: {deps:.0f})")
     print(f"bytecode cache: {'off' if args.no_bytecode else 'on'}")
+    if args.against:
+        old = results[1]
+        print(f"this tree: {args.root}; against: {args.against}")
+        print("| command | baseline | own ms, this tree | own ms, against | this / against | target ms |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for name, base, target in pairs:
+            own, own_old = ms[name] - ms[base], old[name] - old[base]
+            ratio = f"{own / own_old:.2f}" if own_old > 0 else "-"
+            print(f"| {name} | {base} | {own:.0f} | {own_old:.0f} | {ratio} | {target} |")
+        return
     print("| command | CPU ms | baseline | baseline ms | netgen's own ms | target ms |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, base, target in pairs:

@@ -1,6 +1,6 @@
 """`python -m netgen` is the `netgen` command."""
 
-from .cli.main import run
+from .cli.fast import run
 
 if __name__ == "__main__":
     run()

@@ -23,7 +23,7 @@ from .errors import Diagnostic, NetgenError, Span
 from .graph import Graph
 from .lowering import lower
 from .names import name_from_stem
-from .source import MAX_FILE_BYTES, load_yaml_text
+from .source import MAX_FILE_BYTES
 
 
 def library_dir() -> Path:
@@ -70,9 +70,8 @@ def _compile(file: Path, text: str | None, input, params: dict, allow_paths, all
         try:
             bp = load_blueprint(file, overrides=params, input_shape=list(input) if input else None,
                                 allow_paths=[Path(p) for p in allow_paths], text=text)
-            preloaded = {bp.files[0]: load_yaml_text(text, str(file))} if text is not None and bp.files else {}
-            plugins.activate(bp.files, allow_plugins, preloaded)
-            named = _names_itself(preloaded.get(bp.files[0])) if preloaded else True
+            plugins.activate(bp.files, allow_plugins, bp.parsed)  # the files as loaded: none is read twice
+            named = _names_itself(bp.parsed.get(bp.files[0])) if text is not None and bp.files else True
             if not named and bp.name == name_from_stem(file.stem):
                 bp.name = "model"  # not `net__string_`: text has no file name to take one from
             return lower(bp)

@@ -104,6 +104,7 @@ class Blueprint:
     outputs: list | dict | None
     raw: YDict
     files: list[str]
+    parsed: dict[str, YDict] = field(default_factory=dict)  # each of `files` as loaded (plugins.py reads them)
 
 
 def _locate(data: YDict, loc: tuple) -> Span | None:
@@ -197,7 +198,8 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
 
 def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack: list[str],
                blocks: dict[str, BlockDef], files: list[str], roots: ImportRoots,
-               span: Span | None = None, text: str | None = None) -> tuple[FileModel, YDict] | None:
+               span: Span | None = None, text: str | None = None,
+               parsed: dict[str, YDict] | None = None) -> tuple[FileModel, YDict] | None:
     key = str(path.resolve())
     limits.check_deadline(span)
     if key in stack:
@@ -215,6 +217,8 @@ def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack
         return None
     seen[key] = model
     files.append(str(path))
+    if parsed is not None:
+        parsed[str(path)] = data
     _check_implicit_names(data.get("params"), "params", diags)
     _check_implicit_names(data.get("let"), "let", diags)
     uses = data.get("use") or YList()
@@ -225,7 +229,7 @@ def _load_file(path: Path, diags: Diagnostics, seen: dict[str, FileModel], stack
         except ImportRefused as exc:
             diags.error("NG014", str(exc), use_span, "use", exc.hint)
             continue
-        _load_file(target, diags, seen, stack + [key], blocks, files, roots, use_span)
+        _load_file(target, diags, seen, stack + [key], blocks, files, roots, use_span, parsed=parsed)
     for name, block in _block_defs(model, data, str(path), diags).items():
         blocks[name] = block  # a file's own definitions override imported ones
     return model, data
@@ -296,7 +300,8 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
     diags = Diagnostics()
     blocks: dict[str, BlockDef] = {}
     files: list[str] = []
-    loaded = _load_file(path, diags, {}, [], blocks, files, roots, text=text)
+    parsed: dict[str, YDict] = {}
+    loaded = _load_file(path, diags, {}, [], blocks, files, roots, text=text, parsed=parsed)
     diags.raise_if_any()
     assert loaded is not None  # a file that failed to load has reported why, and raise_if_any raised
     model, data = loaded
@@ -333,6 +338,7 @@ def load_blueprint(path: str | Path, overrides: dict[str, Any] | None = None,
         path=str(path), name=name, doc=model.doc,
         input=shape, params=params, let=data.get("let") or YDict(),
         blocks=blocks, network=data["network"], outputs=model.outputs, raw=data, files=files,
+        parsed=parsed,
     )
 
 
@@ -425,6 +431,7 @@ def _load_variant(path: Path, model: FileModel, data: YDict, overrides, input_sh
     base.name = _model_name(model, data, path, diags)
     base.doc = model.doc or base.doc
     base.files = [str(path)] + base.files
+    base.parsed = {str(path): data, **base.parsed}
     if model.outputs is not None:
         base.outputs = model.outputs
     if model.input is not None and not input_shape:

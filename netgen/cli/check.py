@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from ..errors import NetgenError
-from ..shapes import format_shape
 from .common import (
     AllowPathOption,
     AllowPluginsOption,
@@ -13,6 +12,7 @@ from .common import (
     FormatOption,
     InputOption,
     SetOption,
+    check_line,
     compile_from_cli,
     fail,
 )
@@ -31,11 +31,7 @@ def check(
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, format)
-    ops = sum(1 for _ in graph.ops())
-    params = graph.parameter_count()
-    ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
-    outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
-    typer.echo(f"ok: {graph.name}: {ops} ops, {ins} -> {outs}, {params:,} parameters")
+    typer.echo(check_line(graph))
 
 
 def register(app: typer.Typer) -> None:

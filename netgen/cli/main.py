@@ -5,7 +5,6 @@ and `--version` nothing at all (benchmarks/startup.py measures it)."""
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import typer
@@ -99,19 +98,8 @@ def main(version: bool = typer.Option(False, "--version", help="Print the versio
 
 
 def run() -> None:
-    """Entry point: user errors exit 2 with diagnostics; an internal bug exits 3 without a traceback
-    unless NETGEN_DEBUG=1."""
-    import os
+    """The typer app under fast.guarded: user errors exit 2 with diagnostics; an internal bug exits
+    3 without a traceback unless NETGEN_DEBUG=1. (The `netgen` entry point is fast.run.)"""
+    from .fast import guarded
 
-    try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # an internal bug, not the user's mistake
-        if os.environ.get("NETGEN_DEBUG"):
-            raise
-        print(f"netgen: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in netgen; rerun with NETGEN_DEBUG=1 for the traceback.", file=sys.stderr)
-        sys.exit(3)
+    guarded(app)
