@@ -10,7 +10,8 @@ One concept per module:
     compare.py    two summaries side by side, totals and per stage
     formats.py    rich tables, JSON, CSV and Markdown
 
-Conventions (docs/analysis.md): MACs are conv + linear multiply-accumulates, bias excluded;
+Conventions (docs/analysis.md): MACs are multiply-accumulates, bias excluded (conv, linear and
+attention; `product_macs` the part between two activations, attention's QKᵀ and AV);
 FLOPs = 2 x MACs; norm/activation/pool/merge work is `other_flops`, reported separately.
 """
 

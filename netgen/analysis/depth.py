@@ -3,7 +3,8 @@ module tree are summed into their enclosing scope at depth N.
 
 Depth counts path components: `conv1` is depth 1, `layer1.0.conv1` depth 3. With depth 1,
 ResNet-50 shows conv1, bn1, relu, maxpool, layer1..layer4, avgpool, flatten and fc, each
-stage one row. A summed row adds up params, buffers, MACs, other FLOPs and allocated activation
+stage one row. A summed row adds up params, buffers, MACs (and their activation-product part),
+other FLOPs and allocated activation
 bytes of its ops; its output shape and receptive field are those of the scope's output (the
 last of its ops, in topological order, that something outside the scope reads).
 """
@@ -38,7 +39,8 @@ def rows_at_depth(rows: list[Row], depth: int | None, graph: Graph | None = None
         rows_out.append(Row(
             path=".".join(key), op=scope_label(graph, key), output_shape=out.output_shape,
             params=sum(r.params for r in members), buffers=sum(r.buffers for r in members),
-            macs=sum(r.macs for r in members), other_flops=sum(r.other_flops for r in members),
+            macs=sum(r.macs for r in members), product_macs=sum(r.product_macs for r in members),
+            other_flops=sum(r.other_flops for r in members),
             output_bytes=out.output_bytes, activation_bytes=sum(r.activation_bytes for r in members),
             saved_bytes=sum(r.saved_bytes for r in members),
             rf=out.rf, depth=len(key), count=sum(r.count for r in members),

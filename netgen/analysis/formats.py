@@ -20,6 +20,7 @@ from .terminal import Column, fitted_table, left_out_note
 CSV_COLUMNS = [
     "path", "op", "kernel", "stride", "dilation", "output_shape", "params", "buffers", "macs", "flops",
     "other_flops", "output_bytes", "activation_bytes", "rf_size", "rf_stride", "rf_global", "ops", "training_only",
+    "product_macs",
 ]
 
 
@@ -78,7 +79,7 @@ def to_csv(summary: Summary, depth: int | None = None) -> str:
             "x".join(map(str, r.output_shape)), r.params, r.buffers, r.macs, r.flops, r.other_flops,
             r.output_bytes, r.activation_bytes,
             _pair_text(rf["size"]) if rf else "", _pair_text(rf["stride"]) if rf else "",
-            bool(rf and rf["global"]), r.count, r.training_only,
+            bool(rf and rf["global"]), r.count, r.training_only, r.product_macs,
         ])
     return buffer.getvalue()
 
@@ -92,7 +93,17 @@ def total_lines(summary: Summary) -> list[tuple[str, str]]:
     lines = [
         ("input → output", f"{ins} → {outs}"),
         ("params", f"{s.params:,} trainable, {s.buffers:,} non-trainable (buffers)"),
-        ("MACs", f"{s.macs:,} ({si(s.macs)}): conv + linear multiply-accumulates, bias excluded"),
+        ("MACs", f"{s.macs:,} ({si(s.macs)}): multiply-accumulates, bias excluded (torchvision's GFLOPS)"),
+    ]
+    if s.product_macs:
+        # where a transformer's compute goes: the learned projections, and the products that grow with N²
+        weights = s.macs - s.product_macs
+        lines += [
+            ("  with weights", f"{weights:,} ({si(weights)}): conv, linear, attention's q/k/v and output projections"),
+            ("  act × act", f"{s.product_macs:,} ({si(s.product_macs)}): two activations multiplied, attention's QKᵀ "
+                            "and AV"),
+        ]
+    lines += [
         ("FLOPs", f"{s.flops:,} ({si(s.flops)}) = 2 × MACs"),
         ("other FLOPs", f"{s.other_flops:,} ({si(s.other_flops)}): norm, activation, pool, merge; not in FLOPs"),
     ]
@@ -134,20 +145,32 @@ def training_text(summary: Summary, budget: int | None = None) -> str:
 
 
 ROW_HEADERS = ["layer", "op", "kernel/stride", "output", "params", "MACs", "activations", "receptive field"]
+PRODUCTS_HEADER = "act×act MACs"  # the part of MACs between two activations, shown where a model has any
+_MACS_AT = ROW_HEADERS.index("MACs") + 1
 
 
-def row_cells(r: Row) -> list[str]:
+def has_products(summary: Summary) -> bool:
+    """Whether the tables get the act×act column: some op multiplies two activations (attention)."""
+    return any(r.product_macs for r in summary.rows)
+
+
+def row_cells(r: Row, products: bool = False) -> list[str]:
     act = "shared" if r.in_place else human_bytes(r.activation_bytes)
     path = r.path + (f" ({r.count} ops)" if r.count > 1 else "") + (" [train]" if r.training_only else "")
-    return [path, r.op, r.window_text(), shape_text(r.output_shape), f"{r.params:,}", si(r.macs) if r.macs else "0",
-            act, r.rf.text() if r.rf else ""]
+    cells = [path, r.op, r.window_text(), shape_text(r.output_shape), f"{r.params:,}", si(r.macs) if r.macs else "0",
+             act, r.rf.text() if r.rf else ""]
+    if products:
+        cells.insert(_MACS_AT, si(r.product_macs) if r.product_macs else "0")
+    return cells
 
 
 def to_markdown(summary: Summary, depth: int | None = None) -> str:
-    lines = [f"### {summary.name}", "", "| " + " | ".join(ROW_HEADERS) + " |",
-             "|" + "|".join(["---"] * 2 + ["---"] * 2 + ["--:"] * 3 + ["--:"]) + "|"]
+    products = has_products(summary)
+    headers = ROW_HEADERS[:_MACS_AT] + [PRODUCTS_HEADER] * products + ROW_HEADERS[_MACS_AT:]
+    lines = [f"### {summary.name}", "", "| " + " | ".join(headers) + " |",
+             "|" + "|".join(["---"] * 4 + ["--:"] * (len(headers) - 4)) + "|"]
     for r in summary.rows_at_depth(depth):
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row_cells(r)) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row_cells(r, products)) + " |")
     lines += ["", "| total | value |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in total_lines(summary)]
     return "\n".join(lines) + "\n"
@@ -160,13 +183,16 @@ SUMMARY_COLUMNS = [
     Column("output", "left", 0), Column("params", "right", 0), Column("MACs", "right", 0),
     Column("activations", "right", 2), Column("receptive field", "right", 1),
 ]
+PRODUCTS_COLUMN = Column(PRODUCTS_HEADER, "right", 1)
 
 
 def render_summary(summary: Summary, depth: int | None, console, wide: bool = False) -> None:
     from rich.table import Table
 
     rows = summary.rows_at_depth(depth)
-    table, left_out, needed = fitted_table(SUMMARY_COLUMNS, [row_cells(r) for r in rows], console.width, wide,
+    products = has_products(summary)
+    columns = SUMMARY_COLUMNS[:_MACS_AT] + [PRODUCTS_COLUMN] * products + SUMMARY_COLUMNS[_MACS_AT:]
+    table, left_out, needed = fitted_table(columns, [row_cells(r, products) for r in rows], console.width, wide,
                                            f"{summary.name}  ({summary.source})",
                                            ["dim" if r.training_only else None for r in rows])
     if wide:

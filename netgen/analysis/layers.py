@@ -24,6 +24,7 @@ class Row:
     params: int = 0
     buffers: int = 0
     macs: int = 0
+    product_macs: int = 0  # the part of `macs` between two activations (attention's QKᵀ and AV)
     other_flops: int = 0
     output_bytes: int = 0  # the output tensor at batch x dtype
     activation_bytes: int = 0  # memory newly allocated: 0 for in-place ops and views
@@ -61,7 +62,8 @@ class Row:
     def as_json(self) -> dict:
         return {
             "path": self.path, "op": self.op, "output_shape": list(self.output_shape),
-            "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+            "params": self.params, "buffers": self.buffers, "macs": self.macs, "product_macs": self.product_macs,
+            "flops": self.flops,
             "other_flops": self.other_flops, "output_bytes": self.output_bytes,
             "activation_bytes": self.activation_bytes, "saved_bytes": self.saved_bytes,
             "kernel": list(self.kernel) if self.kernel else None,
@@ -90,7 +92,7 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4, saved: dict
         rows.append(Row(
             path=".".join(data["path"]), op=op.kind, output_shape=tuple(out),
             params=op.param_count(ins, out), buffers=op.buffer_count(ins, out),
-            macs=op.macs(ins, out), other_flops=op.other_flops(ins, out),
+            macs=op.macs(ins, out), product_macs=op.product_macs(ins, out), other_flops=op.other_flops(ins, out),
             output_bytes=out_bytes, activation_bytes=out_bytes if op.output_alias(ins, False) is None else 0,
             saved_bytes=saved.get(node, 0),
             kernel=window[0] if window else None, stride=window[1] if window else None,

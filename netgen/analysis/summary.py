@@ -2,11 +2,13 @@
 
 Totals follow the conventions of docs/analysis.md: `params` are trainable parameters (what
 `sum(p.numel() for p in model.parameters())` counts) and `buffers` the non-trainable state in
-the state_dict; `macs` are conv + linear multiply-accumulates, bias excluded (torchvision's
-"GFLOPS"); `flops` = 2 x macs (what `torch.utils.flop_counter` reports); `other_flops` is the
-element-wise work of norms, activations, pools and merges, never added to `flops`. Compute
-and activation totals describe one eval-mode forward pass: ops that run only in training
-(auxiliary heads) are left out of them and reported as `training_only_macs`.
+the state_dict; `macs` are multiply-accumulates, bias excluded (torchvision's "GFLOPS"): conv,
+linear and attention's projections (an activation times a weight) plus `product_macs`, the
+products of two activations (attention's QKᵀ and AV); `flops` = 2 x macs (what
+`torch.utils.flop_counter` reports); `other_flops` is the element-wise work of norms,
+activations, pools and merges, never added to `flops`. Compute and activation totals describe
+one eval-mode forward pass: ops that run only in training (auxiliary heads) are left out of
+them and reported as `training_only_macs`.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ class Summary:
         return sum(r.macs for r in self._eval_rows())
 
     @property
+    def product_macs(self) -> int:
+        """The part of `macs` that multiplies two activations (attention's QKᵀ and AV)."""
+        return sum(r.product_macs for r in self._eval_rows())
+
+    @property
     def flops(self) -> int:
         return 2 * self.macs
 
@@ -121,7 +128,8 @@ class Summary:
     def totals(self) -> dict:
         return {
             "params": self.params, "trainable_params": self.params, "non_trainable_params": self.buffers,
-            "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "other_flops": self.other_flops,
+            "buffers": self.buffers, "macs": self.macs, "product_macs": self.product_macs, "flops": self.flops,
+            "other_flops": self.other_flops,
             "training_only_macs": self.training_only_macs, "param_bytes": self.param_bytes,
             "input_bytes": self.input_bytes, "activation_bytes": self.activation_bytes,
             "training_bytes": self.training.total, "inference_peak_bytes": self.inference_peak_bytes,

@@ -10,7 +10,8 @@ Costs: MACs count the four D×D projections (q, k, v in one 3D×D matrix, then t
 projection: 4·N·D²) and the two attention products, QKᵀ and the weights times V, each N²·D
 over all heads (2·N²·D); softmax and scaling are other FLOPs (about 3·heads·N² and N·D).
 torchvision's published GFLOPS for ViT count the products too: netgen's MACs for ViT-B/16
-round to its 17.564 (tests/test_library_zoo_vit.py).
+round to its 17.564 (tests/test_library_zoo_vit.py). `product_macs` is the products' part, which
+the summary shows beside the projections' (docs/analysis.md).
 
 Memory: backward keeps the input (for the projection's weight gradient), the weights, q, k
 and v (one N×3D tensor), the attention output before its projection and the fused kernel's
@@ -69,7 +70,11 @@ class Attention(Op):
 
     def macs(self, in_shapes, out_shape):
         n, d = in_shapes[0]
-        return 4 * n * d * d + 2 * n * n * d  # projections, then QKᵀ and weights × V
+        return 4 * n * d * d + self.product_macs(in_shapes, out_shape)  # projections, then the products
+
+    def product_macs(self, in_shapes, out_shape):
+        n, d = in_shapes[0]
+        return 2 * n * n * d  # QKᵀ and weights × V, N²·D/heads each per head
 
     def other_flops(self, in_shapes, out_shape):
         n, d = in_shapes[0]

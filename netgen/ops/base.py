@@ -150,7 +150,14 @@ class Op:
         return 0
 
     def macs(self, in_shapes: list[Shape], out_shape: Shape) -> int:
-        """Multiply-accumulates of conv and linear layers, bias excluded (torchvision's GFLOPS)."""
+        """Multiply-accumulates, bias excluded (torchvision's GFLOPS): an activation times a weight
+        (conv, linear, attention's projections), plus `product_macs`."""
+        return 0
+
+    def product_macs(self, in_shapes: list[Shape], out_shape: Shape) -> int:
+        """The part of `macs` that multiplies two activations rather than an activation by a weight
+        (attention's QKᵀ and weights × V), so that a summary can show where a transformer's
+        compute goes; 0 for conv and linear."""
         return 0
 
     def other_flops(self, in_shapes: list[Shape], out_shape: Shape) -> int:
