@@ -15,6 +15,7 @@ from conftest import BLUEPRINTS, write_blueprint
 import netgen
 from netgen.api import library_blueprints
 from netgen.codegen.blocks import BlockWriter
+from netgen.codegen.python import PythonEmitter
 
 LIMIT = 120
 
@@ -74,45 +75,63 @@ def test_a_dense_net_with_dropout_builds_the_dropout_it_asks_for():
 
 
 def library_sources():
+    """Every library blueprint's graph, its block classes and its source: compiled once, no torch."""
     for path in library_blueprints():
         graph = netgen.compile_blueprint(path)
-        writer = BlockWriter(graph)
-        writer.build(set())
-        yield path.stem, graph, writer, netgen.python_source(path)
+        emitter = PythonEmitter(graph, path.name)
+        source, _ = emitter.emit()
+        yield path.stem, graph, emitter.blocks, source
 
 
-# models that meet the bound today. The others keep scope-based classes: for blocks the
-# translation cannot express yet (`if` bodies, ops chosen by a param, make_divisible, a named
-# seq inside a block), and for named sequences outside blocks (DenseNet's `features`, ZFNet's
-# `features`/`classifier`), as docs/codegen.md lists
-BOUNDED = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
-           "wide_resnet50_2", "densenet_bc100_k12", "se_resnet50", "googlenet", "squeezenet1_0", "squeezenet1_1",
-           "mobilenet_v1", "nin", "unet", "alexnet", "lenet5", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-           "vgg16_bn", "vgg19", "vgg19_bn"}
+# models whose blocks still use a construct the class writer cannot hold in one class
+# (docs/codegen.md lists them); each leaves this set as its construct is handled
+NOT_YET = {
+    "convnext", "convnext_base", "convnext_large", "convnext_small", "convnext_tiny",
+    "deeplabv3_mobilenet_v3_large", "deeplabv3_resnet101", "deeplabv3_resnet50", "efficientnet",
+    "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
+    "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2", "efficientnet_v2_l",
+    "efficientnet_v2_m", "efficientnet_v2_s", "fractalnet", "inception_v3", "lraspp_mobilenet_v3_large",
+    "mnasnet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v2", "mobilenet_v3",
+    "mobilenet_v3_large", "mobilenet_v3_small", "preact_resnet1001", "preact_resnet164", "resnet110",
+    "resnet20", "resnet32", "resnet44", "resnet56", "sd_resnet110", "shufflenet_v2", "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "wrn28_10"
+}
 
 
 def test_every_library_model_measured():
-    """Classes <= blocks reached + 1 where every block has a class; every block class's
-    constructor takes only declared params, input properties and documented decision flags;
-    no block-class line runs past the limit."""
-    rows = []
+    """For every library blueprint: classes in the file <= block definitions reached + 1 (the
+    network); every class's constructor takes only its block's declared params, the input's
+    properties (`in_channels`, `in_shape`) and documented decision flags, and the network's and
+    helpers' take none beyond their own; no line runs past the limit."""
+    rows, over = [], []
     for name, graph, writer, source in library_sources():
         reached = {s.block for s in graph.scopes.values() if s.block}
         classes = classes_of(source)
-        own = {c.name: c for c in writer.classes.values()}
-        generated = [c for c in classes if not c.endswith("Outputs") and c not in _support_names(graph)]
-        rows.append((name, len(generated), len(reached)))
-        if name in BOUNDED:
-            assert len(generated) <= len(reached) + 1, (name, generated, writer.failures)
-        for block_name, cls in writer.classes.items():
+        support = _support_names(graph)
+        generated = [c for c in classes if not c.endswith("Outputs") and c not in support]
+        rows.append(name)
+        if len(generated) > len(reached) + 1:
+            over.append(name)
+            assert name in NOT_YET, (name, generated, writer.failures)
+        own = {c.name: (block_name, c) for block_name, c in writer.classes.items()}
+        for class_name, node in classes.items():
+            if class_name in support or class_name.endswith("Outputs"):
+                continue
+            if class_name not in own:  # the network, or a scope class where a block has none yet
+                assert init_args(node) == [] or name in over, (name, class_name, init_args(node))
+                continue
+            block_name, cls = own[class_name]
             block = graph.meta["blocks"][block_name]
             flags = set(cls.flags)
             for flag in flags:  # a flag is the name of a `shortcut: auto` projection the block declares
                 assert f"name: {flag}" in _block_text(graph, block) or flag == "downsample", (name, flag)
             allowed = {"in_channels", "in_shape"} | set(block.params) | set(block.required) | flags
-            assert set(init_args(classes[cls.name])) <= allowed, (name, cls.name)
-            assert all(len(line) <= LIMIT for line in own[cls.name].text.splitlines()), (name, cls.name)
-    assert len(rows) >= 40
+            assert set(init_args(node)) <= allowed, (name, class_name)
+        assert max(len(line) for line in source.splitlines()) <= LIMIT, name
+    assert len(rows) >= 100
+    # a model listed as not yet bounded that now is, leaves the list (so that the list stays true)
+    assert NOT_YET - set(over) == set()
+    print(f"{len(rows) - len(over)} of {len(rows)} library models meet the class bound")
 
 
 def _support_names(graph) -> set[str]:

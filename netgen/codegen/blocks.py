@@ -42,6 +42,7 @@ from .printer import (
     identifier,
     layout,
     literal,
+    string_literal,
 )
 from .translate import (
     SAME_FUNCTIONS,
@@ -60,6 +61,10 @@ LINE = 120
 # names the constructor itself uses (the forward pass has its own scope: x, out, identity, features)
 RESERVED = {"self", "nn", "torch", "super", "in_channels", "in_shape", "range", "getattr"} | SAME_FUNCTIONS
 _COMPOSITES = ("seq", "residual", "parallel", "dense")
+# nn.Module's own attributes: a decision kept as `self.<name>` must not shadow one
+MODULE_ATTRIBUTES = {"training", "forward", "children", "modules", "parameters", "buffers", "state_dict", "to",
+                     "train", "eval", "apply", "cuda", "cpu", "type", "float", "double", "half", "zero_grad"}
+_UNBUILT = "not generated: no instance in the blueprint took this branch of its `if`"
 
 
 @dataclass
@@ -129,7 +134,8 @@ class Walk:
         # every `self.<name> = Callee(args)`: (name, call, condition or None, present in this instance)
         self.members: list[tuple[str, Group, str | None, bool]] = []
         self.numbered_optional = False
-        self.branch: tuple[str, bool] | None = None  # (the deciding name, the branch this instance takes)
+        # (the deciding expression's code, its names, the branch this instance takes)
+        self.branch: tuple[str, tuple[str, ...], bool] | None = None
         self.not_chain = False  # anything but a chain of members (residual, dense, parallel, wiring)
         self.prefix: tuple[str, ...] = ()  # inside a branch's nn.Sequential: its path below the block
         self.values: dict[str, Val] = {}  # the names `from:` may refer to
@@ -177,12 +183,15 @@ class Walk:
             self.let_nodes[key] = node
         body = self.block.body
         if isinstance(body, YDict) and "if" in body and "repeat" not in body:
-            # the body chosen by a param or let: the class holds the decision (`self.project`)
+            # the body chosen by an expression: the constructor tests it, and keeps the names it
+            # reads as attributes so that forward tests it again (`self.stride = stride`)
             node = self.expr(body["if"], None)
-            if not isinstance(node, ast.Name) or set(body) - {"if", "then", "else"} or "else" not in body:
-                raise Untranslatable("a body chosen by `if` on anything but a param or let, or without `else`")
-            self.branch = (node.id, bool(interpolate(body["if"], self.env)))
-            body = body["then"] if self.branch[1] else body["else"]
+            if node is None or set(body) - {"if", "then", "else"} or "else" not in body:
+                raise Untranslatable("a body chosen by `if` on a constant, or without `else`")
+            names = tuple(dict.fromkeys(n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                                        and n.id not in SAME_FUNCTIONS))
+            self.branch = (code_of(node), names, bool(interpolate(body["if"], self.env)))
+            body = body["then"] if self.branch[2] else body["else"]
         if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:
             key = next(k for k in body if k not in ("name", "from"))
             if key in _COMPOSITES and "name" not in body and "from" not in body:
@@ -362,6 +371,15 @@ class Walk:
     def item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
         start_init, start_fwd = len(self.init), len(self.fwd)
         x = inputs[0]
+        if condition is not None and key in self.w.blocks and key not in self.w.classes:
+            node = self.expr(condition, None)
+            if node is not None and not interpolate(condition, self.env) and not self.w.reached(key):
+                # an optional block call no instance makes (RegNetX's SE): the class refuses it
+                # rather than hold a class for a block this network never builds
+                self.init += [Stmt(f"if {code_of(node)}:"), Stmt(f"raise ValueError({string_literal(_UNBUILT)})",
+                                                                  depth=1)]
+                self.taken.add(name)
+                return x
         if key in REGISTRY:
             out = self.op_item(key, args, name, inputs, var)
         elif key in self.w.blocks and len(inputs) == 1:
@@ -594,6 +612,9 @@ class BlockWriter:
         self.uses_torch = False
         self.failures: dict[str, str] = {}
 
+    def reached(self, block: str) -> bool:
+        return any(s.block == block for s in self.graph.scopes.values())
+
     def instances(self) -> dict[str, list[tuple[str, ...]]]:
         out: dict[str, list[tuple[str, ...]]] = {}
         for path, scope in self.graph.scopes.items():
@@ -668,20 +689,23 @@ class BlockWriter:
         return "\n".join(lines)
 
     def render_branches(self, name: str, walks: list[Walk], flags: list[str]) -> str:
-        """A body chosen by `if: $name`: both branches in the class, the decision kept as an attribute."""
+        """A body chosen by `if:`: both branches in the class; the constructor tests the blueprint's
+        expression, and forward tests it again on the names it reads, kept as attributes."""
         branch = walks[0].branch
-        if branch is None:
+        if branch is None or any(w.branch is None or w.branch[:2] != branch[:2] for w in walks):
             raise Untranslatable("instances that do not all choose a branch")
-        cond = branch[0]
+        cond, names = branch[0], branch[1]
         parts = {}
         for taken in (True, False):
-            group = [w for w in walks if w.branch == (cond, taken)]
+            group = [w for w in walks if w.branch is not None and w.branch[2] == taken]
             texts = {(tuple(line for stmt in w.init for line in stmt.lines(3)), tuple(w.fwd), w.out.var,
                       tuple(w.let_lines), tuple(w.flags)) for w in group}
-            if len(texts) != 1:
-                raise Untranslatable("a body branch that no instance takes, or instances that print it otherwise")
-            parts[taken] = texts.pop()
-        if parts[True][3] != parts[False][3] or any(cond in w.taken or cond in w.fwd_vars for w in walks):
+            if len(texts) > 1:
+                raise Untranslatable("instances that print a body branch otherwise")
+            parts[taken] = texts.pop() if texts else None
+        present = [p for p in parts.values() if p is not None]
+        if len({p[3] for p in present}) != 1 or any(n in w.taken or n in w.fwd_vars or n in MODULE_ATTRIBUTES
+                                                     for w in walks for n in names):
             raise Untranslatable("branches that compute their lets otherwise, or a member named like the decision")
         first = walks[0]
         signature = ", ".join(["self", "in_channels", *(["in_shape"] if first.reads_in_shape else []),
@@ -692,15 +716,49 @@ class BlockWriter:
         if first.block.doc:
             lines += [f'{INDENT}"""{_doc(first.block.doc)}"""', ""]
         lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
-        lines += [f"{INDENT * 2}{line}" for line in first.let_lines]
-        lines.append(f"{INDENT * 2}self.{cond} = {cond}")
-        lines.append(f"{INDENT * 2}if {cond}:")
-        lines += list(parts[True][0]) or [f"{INDENT * 3}pass"]
-        lines.append(f"{INDENT * 2}else:")
-        lines += list(parts[False][0]) or [f"{INDENT * 3}pass"]
-        lines += ["", f"{INDENT}def forward(self, x):", f"{INDENT * 2}if self.{cond}:"]
-        lines += [f"{INDENT * 3}{line}" for line in parts[True][1]] + [f"{INDENT * 3}return {parts[True][2]}"]
-        lines += [f"{INDENT * 2}{line}" for line in parts[False][1]] + [f"{INDENT * 2}return {parts[False][2]}"]
+        lines += [f"{INDENT * 2}{line}" for line in present[0][3]]
+        if parts[True] is None or parts[False] is None:
+            # every instance takes one branch: the class holds that one, and refuses the other
+            # (it was never built, so nothing checked it)
+            taken = parts[True] is not None
+            test = cond if not taken else f"not ({cond})"
+            part = present[0]
+            lines.append(f"{INDENT * 2}if {test}:")
+            lines.append(f"{INDENT * 3}raise ValueError({string_literal(_UNBUILT)})")
+            lines += [line[len(INDENT):] for line in part[0]]
+            lines += ["", f"{INDENT}def forward(self, x):"]
+            lines += [f"{INDENT * 2}{line}" for line in part[1]] + [f"{INDENT * 2}return {part[2]}"]
+            return "\n".join(lines)
+        lines += [f"{INDENT * 2}self.{n} = {n}" for n in names]
+        # what both branches build alike, at their end, is built once after the `if`
+        inits = {t: next(w for w in walks if w.branch is not None and w.branch[2] == t).init for t in (True, False)}
+        same = 0
+        while same < min(len(inits[True]), len(inits[False])) and \
+                inits[True][-1 - same].lines(0) == inits[False][-1 - same].lines(0):
+            same += 1
+        while same and inits[True][-same].depth:
+            same -= 1
+        kept = {t: [line for stmt in inits[t][:len(inits[t]) - same] for line in stmt.lines(3)] for t in (True, False)}
+        if kept[True] or kept[False]:
+            lines.append(f"{INDENT * 2}if {cond if kept[True] else f'not ({cond})'}:")
+            lines += kept[True] or kept[False]
+            if kept[True] and kept[False]:
+                lines += [f"{INDENT * 2}else:", *kept[False]]
+        lines += [line for stmt in inits[True][len(inits[True]) - same:] for line in stmt.lines(2)]
+        forward_cond = code_of(substitute(ast.parse(cond, mode="eval").body,
+                                          {n: ast.Attribute(ast.Name("self", ast.Load()), n, ast.Load())
+                                           for n in names}))
+        lines += ["", f"{INDENT}def forward(self, x):", f"{INDENT * 2}if {forward_cond}:"]
+        fwd = {t: [*parts[t][1], f"return {parts[t][2]}"] for t in (True, False)}
+        tail = 0
+        while tail < min(len(fwd[True]), len(fwd[False])) - 1 and fwd[True][-1 - tail] == fwd[False][-1 - tail]:
+            tail += 1
+        if tail and not fwd[True][-tail].startswith(INDENT):  # a whole statement, not an `if`'s body
+            lines += [f"{INDENT * 3}{line}" for line in fwd[True][:-tail]]
+            lines += [f"{INDENT * 2}else:"] + [f"{INDENT * 3}{line}" for line in fwd[False][:-tail]]
+            lines += [f"{INDENT * 2}{line}" for line in fwd[True][-tail:]]
+        else:
+            lines += [f"{INDENT * 3}{line}" for line in fwd[True]] + [f"{INDENT * 2}{line}" for line in fwd[False]]
         return "\n".join(lines)
 
     @staticmethod

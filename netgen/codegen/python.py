@@ -231,14 +231,11 @@ class PythonEmitter:
             # add_module where its parent assigns it, as torchvision writes it; no class of its own
             named: list[tuple[str, Template]] = []
             values = []
-            for unit in units:
+            for unit in units:  # nested ones too (RegNet's trunk_output.block1.block1-0)
                 code = self.unit_module(unit)
-                if isinstance(code.template, NamedSequentialTemplate):
-                    break
                 named.append((unit.name, code.template))
                 values += code.values
-            else:
-                return ModuleCode(NamedSequentialTemplate(tuple(named)), values)
+            return ModuleCode(NamedSequentialTemplate(tuple(named)), values)
         draft = self.draft_class(path, units, ins, outs)
         signature = (draft.base_name, tuple(draft.init), tuple((c, t) for c, _, t in draft.forward), tuple(draft.args),
                      tuple(draft.returns))
@@ -392,17 +389,25 @@ class PythonEmitter:
         lines += [INDENT + line for line in call_lines("def __init__", ["self", *params], ":", LINE - 4)]
         lines.append(f"{INDENT * 2}super().__init__()")
         cursor = 0
+
+        def named_sequential(parent: str, attr: str, template: NamedSequentialTemplate) -> None:
+            nonlocal cursor
+            target = f"{parent}.{attr}" if attr.isidentifier() else f"getattr({parent}, {literal(attr)})"
+            if attr.isidentifier():
+                lines.append(f"{INDENT * 2}{target} = nn.Sequential()")
+            else:
+                lines.append(f"{INDENT * 2}{parent}.add_module({literal(attr)}, nn.Sequential())")
+            for name, item in template.items:
+                if isinstance(item, NamedSequentialTemplate):
+                    named_sequential(target, name, item)
+                    continue
+                piece, cursor = self.fill(item, cursor, instances[0], column_param)
+                piece = Group(f"{target}.add_module", [literal(name), piece])
+                lines.extend(INDENT * 2 + line for line in layout(piece, LINE - 8))
+
         for attr, template in draft.init:
             if isinstance(template, NamedSequentialTemplate):
-                target = f"self.{attr}" if attr.isidentifier() else f"getattr(self, {literal(attr)})"
-                if attr.isidentifier():
-                    lines.append(f"{INDENT * 2}{target} = nn.Sequential()")
-                else:
-                    lines.append(f"{INDENT * 2}self.add_module({literal(attr)}, nn.Sequential())")
-                for name, item in template.items:
-                    piece, cursor = self.fill(item, cursor, instances[0], column_param)
-                    piece = Group(f"{target}.add_module", [literal(name), piece])
-                    lines += [INDENT * 2 + line for line in layout(piece, LINE - 8)]
+                named_sequential("self", attr, template)
                 continue
             piece, cursor = self.fill(template, cursor, instances[0], column_param)
             if attr.isidentifier():

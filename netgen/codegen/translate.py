@@ -78,7 +78,12 @@ def _check(node: ast.AST, names: set[str]) -> ast.expr:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         if node.func.id not in SAME_FUNCTIONS or node.func.id in names:
             raise Untranslatable(f"function `{node.func.id}`")
-        return ast.Call(ast.Name(node.func.id, ast.Load()), [_check(a, names) for a in node.args], [])
+        args = [_check(a, names) for a in node.args]
+        if node.func.id == "int" and len(args) == 1 and isinstance(args[0], ast.Call) and \
+                isinstance(args[0].func, ast.Name) and args[0].func.id in ("int", "round", "len") and \
+                len(args[0].args) == 1:
+            return args[0]  # `int(round(x))` is `round(x)`: round of one argument is an int already (RUF046)
+        return ast.Call(ast.Name(node.func.id, ast.Load()), args, [])
     raise Untranslatable(f"`{type(node).__name__}`")
 
 
