@@ -80,6 +80,11 @@ def torch_macs(module, inputs, output) -> int:
         # q|k|v and output projections (4·N·E² per sample), then QKᵀ and weights × V (N²·E each)
         n, e = inputs[0].shape[1:]
         return 4 * n * e * e + 2 * n * n * e
+    if type(module).__name__ == "PartitionAttention":  # netgen's MaxViT block/grid attention
+        # q|k|v and merge projections at every position, then QKᵀ and weights × V: each of the
+        # N = H·W tokens meets the size² tokens of its group, over all C features
+        _, h, w, c = inputs[0].shape
+        return 4 * h * w * c * c + 2 * h * w * module.size ** 2 * c
     return 0
 
 
@@ -89,7 +94,9 @@ def measure(model, x, training: bool = False) -> tuple[dict[str, list[dict]], ob
     handles = []
     for name, module in model.named_modules():
         # leaves, and attention, whose out_proj is a child it uses by weight, never by call
-        if name and (not list(module.children()) or isinstance(module, torch.nn.MultiheadAttention)):
+        # (partition attention's to_qkv and merge are called, but the op is the graph node)
+        if name and (not list(module.children()) or isinstance(module, torch.nn.MultiheadAttention)
+                     or type(module).__name__ == "PartitionAttention"):
             def hook(mod, inputs, output, name=name):
                 if isinstance(output, tuple):  # attention's (output, weights=None)
                     output = output[0]

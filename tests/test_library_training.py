@@ -47,6 +47,9 @@ TRAINING_INPUTS = {
     # issue 16: ViT at two patches a side (H/14's patch needs 28x28)
     **{name: (3, 32, 32) for name in ("vit", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")},
     "vit_h_14": (3, 28, 28),
+    # MaxViT at 64x64 with 2x2 partitions (OVERRIDES): 7x7 ones need 224x224, the smallest input
+    # they tile; every kind of parameter is reached at a tenth of the cost
+    **{name: (3, 64, 64) for name in ("maxvit", "maxvit_t")},
     "lenet5": None,  # its native 32x32 input
     # CIFAR ResNets at their native 32x32 (the paper tests train resnet20 and resnet110)
     **{name: None for name in ("resnet32", "resnet44", "resnet56")},
@@ -60,6 +63,7 @@ OVERRIDES = {name: {"stochastic_depth_prob": 0.0} for name in CONVNEXT}
 # ViT-L and ViT-H (304M and 632M parameters) take their step with 2 of their 24 or 32 layers at
 # the paper's width: every kind of parameter is still reached, at a tenth of the cost
 OVERRIDES.update({name: {"layers": 2} for name in ("vit_l_16", "vit_l_32", "vit_h_14")})
+OVERRIDES.update({name: {"size": 2, "stochastic_depth_prob": 0.0} for name in ("maxvit", "maxvit_t")})
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING_INPUTS))

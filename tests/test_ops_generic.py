@@ -83,6 +83,9 @@ CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
                   ({"shape": [1, 1, 4], "apply": "prepend", "init": 0.0}, [Dims((3, 4), "NC")])],
     "select": [({}, [Dims((5, 4), "NC")]), ({"dim": 1, "index": -1}, [(3, 4, 5)])],
     "attention": [({"heads": 2}, [Dims((5, 8), "NC")]), ({"heads": 4, "bias": False}, [Dims((3, 8), "NC")])],
+    "partition_attention": [({"heads": 2, "size": 2}, [Dims((4, 6, 8), "HWC")]),
+                            ({"heads": 4, "size": 2, "partition": "grid", "scale": "dim"}, [Dims((6, 4, 8), "HWC")]),
+                            ({"heads": 1, "size": 3, "partition": "grid"}, [Dims((3, 3, 4), "HWC")])],
     "identity": [({}, [(3, 2, 2)])],
     "upsample": [
         ({"scale": 2}, [(3, 4, 5)]),

@@ -101,6 +101,9 @@ def kept_by(op, in_shapes, out_shape, in_dtypes: list[str], in_grad: list[bool],
                 kept.append((saved.index, 0))
         elif saved.what == "output":
             kept.append(("output", 0))
+        elif saved.what == "cast":
+            if compute != PARAM_DTYPE:  # autocast's low-precision copy of a float32 intermediate
+                kept.append(("new", numel(saved.shape) * batch * DTYPE_BYTES[compute]))
         elif saved.what == "weight":
             if compute != PARAM_DTYPE:  # autocast's low-precision copy of a float32 parameter
                 kept.append(("new", numel(saved.shape) * DTYPE_BYTES[compute]))

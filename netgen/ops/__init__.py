@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     linear,
     merge,
     norm,
+    partition_attention,
     permute,
     pool,
     reshape,

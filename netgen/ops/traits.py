@@ -28,14 +28,17 @@ class Saved:
               a new copy when the dtypes differ, as under autocast), "output" (the op's result),
               "new" (a tensor the op makes for its backward: indices, masks, statistics, a copy),
               "weight" (a parameter in the compute dtype: a new tensor only when that dtype is
-              not the parameter's float32, i.e. under autocast).
+              not the parameter's float32, i.e. under autocast), "cast" (a float32 intermediate
+              that autocast copies to the compute dtype for a low-precision kernel: a new tensor
+              of `shape` only when that dtype is not float32; otherwise the float32 one, which
+              the op lists itself, is what is kept).
     shape:    for "new" and "weight": the shape, without the batch dimension when `batched`.
     dtype:    "compute" (the op's compute dtype, that of its output) or a torch dtype name.
     if_grad:  kept only when one of these inputs requires grad (torch saves `other` of `a * b`
               only for the gradient of `a`); None: whenever the op records a backward at all.
     """
 
-    what: Literal["input", "output", "new", "weight"]
+    what: Literal["input", "output", "new", "weight", "cast"]
     index: int = 0
     shape: Shape = ()
     dtype: str = "compute"
@@ -55,6 +58,10 @@ class Saved:
     def new(cls, shape: Shape, dtype: str = "compute", batched: bool = True,
             if_grad: tuple[int, ...] | None = None) -> Saved:
         return cls("new", shape=tuple(shape), dtype=dtype, batched=batched, if_grad=if_grad)
+
+    @classmethod
+    def cast_copy(cls, shape: Shape) -> Saved:
+        return cls("cast", shape=tuple(shape))
 
     @classmethod
     def weight(cls, numel: int, if_grad: tuple[int, ...] | None = None) -> Saved:
