@@ -18,7 +18,8 @@ is Vaswani et al.'s 1/√(C/heads).
 
 Costs: MACs count the projections (4·N·C² for N = H·W positions) and the attention products,
 QKᵀ and the weights times V, each N·P²·C over all heads and groups (every token meets the P²
-of its group); softmax, scaling and the bias add are other FLOPs. torchvision's published
+of its group; `product_macs`, the part between two activations); softmax, scaling and the
+bias add are other FLOPs. torchvision's published
 5.558 GFLOPS for MaxViT-T count the products (tests/test_library_zoo_maxvit.py).
 
 Memory (checked against autograd in test_ops_generic.py): backward keeps the input and the
@@ -138,8 +139,11 @@ class PartitionAttention(Op):
 
     def macs(self, in_shapes, out_shape):
         h, w, c = in_shapes[0]
-        n, tokens = h * w, self.p.size ** 2
-        return 4 * n * c * c + 2 * n * tokens * c  # projections, then QKᵀ and weights × V
+        return 4 * h * w * c * c + self.product_macs(in_shapes, out_shape)  # projections, then the products
+
+    def product_macs(self, in_shapes, out_shape):
+        h, w, c = in_shapes[0]
+        return 2 * h * w * self.p.size ** 2 * c  # QKᵀ and weights × V: each token meets its group's P²
 
     def other_flops(self, in_shapes, out_shape):
         h, w, c = in_shapes[0]
