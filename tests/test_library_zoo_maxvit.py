@@ -3,8 +3,9 @@ state_dict keys (in order) and shapes and the published GFLOPS on the meta devic
 eval and training mode with torchvision's weights loaded strictly, for maxvit_t at 224×224
 (the smallest input its 7×7 partitions tile: the last stage's map is 7×7) and for a small
 configuration of torchvision's MaxVit class at 64×64; every module's hyper-parameters
-(stochastic-depth rates, BN eps and momentum, pools); the partition-attention op's errors and
-receptive field."""
+(stochastic-depth rates, BN eps and momentum, pools); the partition-attention op's errors, its
+receptive field (against torch's gradients) and, on a non-square map that torchvision's class
+cannot take, the op against the same attention written out group by group."""
 
 from __future__ import annotations
 
@@ -185,3 +186,79 @@ def test_receptive_field_of_block_and_grid_attention(tmp_path):
     assert fields["block"].text() == "4/1"
     assert fields["grid_only"].text() == "13/1"
     assert fields["grid"].text() == "16/1"
+
+
+def test_receptive_field_is_what_torch_reads(tmp_path):
+    """The gradient of one output position of each attention, with respect to the image, is
+    non-zero exactly where netgen says: block attention on its 4×4 window; grid attention on the
+    4×4 positions 4 apart (a, a+4, a+8, a+12 per axis), whose span is the 13 of its field."""
+    path = tmp_path / "hybrid.yaml"
+    path.write_text(HYBRID)
+    torch.manual_seed(0)
+    model = netgen.load(path).eval()
+    outputs = {}
+    for name in ("block", "grid_only"):
+        model.get_submodule(name).register_forward_hook(lambda m, i, o, name=name: outputs.__setitem__(name, o))
+    x = torch.randn(1, 3, 16, 16, requires_grad=True)
+    model(x)
+    for name, (oh, ow), rows, cols in (("block", (5, 10), range(4, 8), range(8, 12)),
+                                       ("grid_only", (5, 10), range(1, 16, 4), range(2, 16, 4))):
+        (grad,) = torch.autograd.grad(outputs[name][0, oh, ow].sum(), x, retain_graph=True)
+        reached = grad.abs().sum(1)[0] > 0
+        expected = torch.zeros(16, 16, dtype=torch.bool)
+        expected[rows.start:rows.stop:rows.step, cols.start:cols.stop:cols.step] = True
+        assert torch.equal(reached, expected), name
+
+
+def naive_partition_attention(module, x):
+    """The op written out group by group: the positions of each window (neighbours) or grid
+    (positions h/P apart) listed explicitly, attention with the bias row of each pair's offset
+    (dy, dx) in the group, numbered (dy + P - 1)·(2P - 1) + dx + P - 1, then every token back."""
+    n, h, w, c = x.shape
+    p, heads, scale = module.size, module.heads, module.scale
+    dh = c // heads
+    out = torch.zeros_like(x)
+    if module.partition == "window":
+        groups = [[(gi * p + a, gj * p + b) for a in range(p) for b in range(p)]
+                  for gi in range(h // p) for gj in range(w // p)]
+    else:
+        groups = [[(i * (h // p) + a, j * (w // p) + b) for i in range(p) for j in range(p)]
+                  for a in range(h // p) for b in range(w // p)]
+    offsets = [(t // p, t % p) for t in range(p * p)]  # each token's place in its group
+    bias_row = torch.tensor([[(yi - yj + p - 1) * (2 * p - 1) + xi - xj + p - 1 for (yj, xj) in offsets]
+                             for (yi, xi) in offsets])
+    bias = module.relative_position_bias_table[bias_row]  # P²×P²×heads
+    for sample in range(n):
+        for group in groups:
+            tokens = torch.stack([x[sample, y, z] for y, z in group])  # P²×C
+            q, k, v = module.to_qkv(tokens).split(c, dim=-1)
+            heads_out = []
+            for head in range(heads):
+                part = slice(head * dh, (head + 1) * dh)
+                scores = q[:, part] @ (k[:, part] * scale).T + bias[:, :, head]
+                heads_out.append(scores.softmax(-1) @ v[:, part])
+            merged = module.merge(torch.cat(heads_out, dim=-1))
+            for (y, z), row in zip(group, merged, strict=True):
+                out[sample, y, z] = row
+    return out
+
+
+@pytest.mark.parametrize("partition", ["window", "grid"])
+def test_partition_attention_on_a_non_square_map_is_the_op_written_out(partition, tmp_path):
+    """A 6×9 map with 3×3 partitions (torchvision's MaxViT takes square maps only), 2 heads."""
+    path = tmp_path / "op.yaml"
+    path.write_text(f"""
+netgen: 1
+name: op
+input: [8, 6, 9]
+network:
+  - permute: {{dims: [1, 2, 0]}}
+  - partition_attention: {{heads: 2, size: 3, partition: {partition}, scale: dim, name: attention}}
+""")
+    torch.manual_seed(0)
+    model = netgen.load(path).eval()
+    module = model.get_submodule("attention")
+    with torch.no_grad():
+        module.relative_position_bias_table.normal_()
+        x = torch.randn(2, 8, 6, 9)
+        assert torch.allclose(model(x), naive_partition_attention(module, x.permute(0, 2, 3, 1)), atol=1e-5)
