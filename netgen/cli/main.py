@@ -32,6 +32,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                      "hover, the per-layer table of `netgen summary` beside it, searchable by layer path. "
                      "Needs graphviz's `dot`."),
     "compare": ("compare", "Compare A and B. --set and --input change B (or A's copy when B is omitted)."),
+    "bench": ("bench", "Measure the emitted model's latency and throughput on this machine (eval and train step, "
+                       "batch sizes, threads, eager and torch.compile) beside its counted MACs; two blueprints are "
+                       "interleaved and compared."),
     "list": ("library", "List the library blueprints, one line each."),
     "ops": ("library", "List the primitive ops with their parameters (and those of the plugins named)."),
     "schema": ("schema", "Print the JSON Schema of blueprints (for yaml-language-server: VS Code, Neovim), with "

@@ -1,0 +1,144 @@
+"""`netgen bench`'s output: one JSON object (schema `netgen.bench/1`, documented in
+docs/analysis.md) and the terminal table (per case: each model's median, p10-p90, items/s and
+achieved MAC/s, and the time ratio of each model to the first)."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+
+from .runner import Measurement, Settings, Subject, usable_cpus
+
+SCHEMA = "netgen.bench/1"
+
+
+def device_name(device: str) -> str:
+    """What the device is, in words: the CUDA device's name, or the CPU's model name."""
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(settings: Settings) -> dict:
+    import torch
+
+    from .. import __version__
+
+    return {"netgen": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "platform": platform.platform(), "device": settings.device, "device_name": device_name(settings.device),
+            "cpus": usable_cpus()}
+
+
+def ratios(results: Sequence[Measurement]) -> list[dict]:
+    """Per case and model after the first: its median time and MACs over the first model's."""
+    baseline = {m.case: m for m in results if m.subject == 0}
+    rows = []
+    for m in results:
+        base = baseline.get(m.case)
+        if m.subject == 0 or base is None:
+            continue
+        time = m.samples.median / base.samples.median if m.samples and base.samples else None
+        macs = m.macs_per_step / base.macs_per_step if base.macs_per_step else None
+        rows.append({"model": m.subject, "baseline": 0, **m.case.as_json(), "time": time, "macs": macs})
+    return rows
+
+
+def to_json(subjects: Sequence[Subject], settings: Settings, results: Sequence[Measurement]) -> dict:
+    return {
+        "schema": SCHEMA,
+        "machine": machine(settings),
+        "settings": {"batches": list(settings.batches), "threads": sorted({m.case.threads for m in results}),
+                     "modes": list(settings.modes), "compile": list(settings.compile), "device": settings.device,
+                     "dtype": settings.dtype, "warmup": settings.warmup, "repeat": settings.repeat,
+                     "max_time_s": settings.max_time, "optimizer": settings.optimizer,
+                     "interleaved": len(subjects) > 1},
+        "models": [s.as_json() for s in subjects],
+        "results": [m.as_json() for m in results],
+        "ratios": ratios(results),
+    }
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}".replace(" ", "\u00a0")
+    return f"{value / 1e-6:.3g}\u00a0µs"
+
+
+def rate(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{prefix}{unit}"
+    return f"{value:.3g}{unit}"
+
+
+def model_lines(subjects: Sequence[Subject]) -> list[str]:
+    letters = "ABCDEFGH"
+    lines = []
+    for index, s in enumerate(subjects):
+        shapes = ", ".join("x".join(map(str, shape)) for shape in s.inputs)
+        extra = f" (+{s.training_only_macs:,} training-only)" if s.training_only_macs else ""
+        tag = f"{letters[index]} = " if len(subjects) > 1 else ""
+        lines.append(f"{tag}{s.label}: input {shapes}, {s.params:,} parameters, {s.macs:,} MACs per item{extra}")
+    return lines
+
+
+def render(subjects: Sequence[Subject], settings: Settings, results: Sequence[Measurement], console) -> None:
+    """The terminal table: one row per case, each model's columns side by side."""
+    from rich.table import Table
+
+    letters = "ABCDEFGH"
+    many = len(subjects) > 1
+    for line in model_lines(subjects):
+        console.print(line, markup=False, highlight=False)
+    info = machine(settings)
+    console.print(f"{info['device_name']} ({settings.device}), torch {info['torch']}, {settings.dtype}"
+                  f"{' (autocast)' if settings.dtype != 'float32' else ''}; median of {settings.repeat} after "
+                  f"{settings.warmup} warm-up{'s' if settings.warmup != 1 else ''}"
+                  f"{', models interleaved' if many else ''}", markup=False, highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for name in ("mode", "batch", "threads", "compile"):
+        table.add_column(name, justify="right" if name in ("batch", "threads") else "left")
+    for index in range(len(subjects)):
+        tag = f"{letters[index]} " if many else ""
+        table.add_column(f"{tag}median", justify="right")
+        table.add_column(f"{tag}p10–p90", justify="right")
+        table.add_column(f"{tag}items/s", justify="right")
+        table.add_column(f"{tag}MAC/s", justify="right")
+    for index in range(1, len(subjects)):
+        table.add_column(f"{letters[index]}/A time", justify="right")
+    by_case: dict = {}
+    for m in results:
+        by_case.setdefault(m.case, {})[m.subject] = m
+    ratio_of = {(r["model"], r["mode"], r["batch"], r["threads"], r["compile"]): r["time"] for r in ratios(results)}
+    for case, row in by_case.items():
+        cells = [case.mode, str(case.batch), str(case.threads), "yes" if case.compiled else "no"]
+        for index in range(len(subjects)):
+            m = row.get(index)
+            if m is None or m.samples is None:
+                cells += ["failed" if m is not None and m.error else "—", "", "", ""]
+                continue
+            fields = m.as_json()
+            cells += [seconds(m.samples.median), f"{seconds(m.samples.p10)}–{seconds(m.samples.p90)}",
+                      rate(fields["items_per_s"]), rate(fields["macs_per_s"])]
+        for index in range(1, len(subjects)):
+            value = ratio_of.get((index, case.mode, case.batch, case.threads, case.compiled))
+            cells.append(f"{value:.2f}" if value is not None else "—")
+        table.add_row(*cells)
+    console.print(table)
+    for m in results:
+        if m.error:
+            console.print(f"{subjects[m.subject].label}, {m.case.text()}: {m.error}", markup=False, highlight=False)
