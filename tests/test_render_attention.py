@@ -65,3 +65,73 @@ def test_the_vit_b_16_blocks_level_shows_a_layer_inside_on_one_slide():
     texts = {t for n in facts.nodes for t in facts.texts(n)}
     assert {"Attention 12 heads · Dropout 0", "Linear 768→3072 · GELU · Dropout 0", "LayerNorm"} <= texts
     assert facts.dashed_edges() == 2
+
+
+# A stage whose blocks alternate two settings of one structure, as Swin's alternate plain and
+# shifted windows: here a dilation, so that the test needs no Swin op. Each block is tall (eight
+# boxes), so that a framed pair is taller than a slide.
+ALTERNATING = """
+netgen: 1
+name: alternating
+input: [16, 32, 32]
+blocks:
+  tall:
+    params: {d: 1}
+    residual:
+      body:
+        - conv: {out: 16, k: 3, pad: $d, dilation: $d}
+        - bn
+        - relu
+        - conv: {out: 64, k: 1}
+        - relu
+        - dropout: {p: 0.1}
+        - conv: {out: 64, k: 1}
+        - bn
+        - relu
+        - dropout: {p: 0.1}
+        - conv: {out: 16, k: 1}
+        - bn
+        - relu
+        - conv: {out: 16, k: 1}
+        - bn
+network:
+  - seq:
+      name: stage
+      body:
+        repeat: 6
+        as: j
+        body: {tall: {d: "${1 if j % 2 == 0 else 2}"}}
+  - gap
+  - flatten
+  - linear: {out: 10}
+"""
+
+
+def test_a_stage_of_alternating_blocks_is_one_box_at_the_overview(tmp_path):
+    from conftest import write_blueprint
+
+    import netgen
+
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, ALTERNATING))
+    view = choose_view(graph, "overview")
+    boxes = [n for n in view.nodes.values() if n.scope and n.scope[0] == "stage"]
+    assert [(n.title, n.count) for n in boxes] == [("Tall", 6)]  # "Tall ×6", as the paper draws a Swin stage
+    assert {view.owner[n] for n in graph.nodes_under(("stage",))} == {boxes[0].id}
+
+
+@needs_dot
+def test_a_run_of_alternating_tall_blocks_is_boxed_to_fit_the_slides(tmp_path):
+    from conftest import write_blueprint
+
+    import netgen
+
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, ALTERNATING))
+    pages = slide_views(graph, "blocks")
+    for page in pages:
+        assert draw(page).fits_a_slide()
+    # the pair of blocks is framed once "×3", each drawn as a box saying what sets it apart
+    frames = [c for page in pages for c in page.clusters.values() if c.title == "×3"]
+    assert len(frames) == 1
+    inside = sorted((n.title, n.detail) for page in pages for n in page.nodes.values() if n.cluster == frames[0].id)
+    assert inside == [("Tall", "Conv 3×3, 16"), ("Tall", "Conv 3×3, 16, d2")]
+    assert sorted(n for page in pages for n in page.owner) == sorted(graph.nx.nodes)

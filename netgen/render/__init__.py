@@ -75,7 +75,7 @@ def slide_views(graph: Graph, detail: str = "overview", rankdir: str = "TB", exp
     if best is None or len(best) > 1 and not all(fits(*_size(p, rankdir)) for p in best):
         # an item that alone is too large for a slide (a tall stage frame): unframed stages let the
         # pages cut between its blocks, and compact boxes narrow the blocks themselves
-        for frame, level in ((False, view.compact), (False, 1), (False, 2), (True, 2)):
+        for frame, level in ((False, view.compact), (False, 1), (False, 2), (True, 2), (False, 3)):
             variant = build_view(graph, detail, expand, params, frame_stages=frame, compact=level)
             variant.straight = straight
             try:

@@ -85,7 +85,7 @@ class View:
     spine: list[list[str]] = field(default_factory=list)  # top-level items, each its node ids
     owner: dict[str, str] = field(default_factory=dict)  # graph node -> view node
     side: dict[int, bool] = field(default_factory=dict)  # spine items off the main path (auxiliary heads)
-    compact: int = 0  # 1: chain titles on two lines; 2: also nested blocks as boxes (see build_view)
+    compact: int = 0  # 1: chain titles on two lines; 2: also nested blocks as boxes; 3: also alternating runs' blocks
     straight: bool = False  # one column wherever that fits a slide (a block's inside reads top to bottom)
 
     def families(self) -> list[str]:
@@ -347,7 +347,9 @@ class _Folder:
         return out
 
     # -- runs of identical neighbours ------------------------------------------------------
-    def signature(self, entry: _Entry) -> tuple:
+    def signature(self, entry: _Entry, structural: bool = False) -> tuple:
+        """What makes neighbours a run: the same ops, labels and wiring; `structural`: the same
+        ops and wiring whatever their labels (the blocks of a stage at the overview)."""
         base = entry.scope or ()
         sig = []
         inside = set(entry.ops)
@@ -355,13 +357,24 @@ class _Folder:
             data = self.g[node]
             op = data["op"]
             label = op.label(data["in_shapes"], data["shape"]) if op is not None else data["kind"]
-            if op is not None and op.family == "regularization":
+            if op is not None and (structural or op.family == "regularization"):
                 label = op.kind  # a per-block drop rate (stochastic depth) does not break a run
             refs = tuple(self.g[p]["path"][len(base):] if p in inside else None for p in self.g.inputs_of(node))
             sig.append((data["path"][len(base):] if entry.scope else None, label, op.family if op else data["kind"],
                         data["inserted"], refs if entry.kind == "unit" else ()))
         block = self.g.scopes[entry.scope].block if entry.scope else None
         return (entry.kind, block, tuple(sig))
+
+    def run_key(self, entry: _Entry) -> tuple:
+        """The signature runs are found by. At the overview a stage's blocks that differ only in
+        their labels are one run (Swin's blocks alternate plain and shifted windows: "Swin block
+        ×6", as the paper draws a stage); a block whose ops differ (ResNet's first, with its
+        projection) still stands alone, and the blocks level draws each kind of block."""
+        if entry.kind == "unit" and entry.mode == "node" and entry.scope is not None:
+            parent = self._scope_parent(entry.scope[:-1])
+            if self.level_of(entry.scope) == "overview" and self.is_stage(parent):
+                return ("stage", parent, self.signature(entry, structural=True))
+        return self.signature(entry)
 
     def linked(self, a: list[_Entry], b: list[_Entry]) -> bool:
         left = {n for e in a for n in e.ops}
@@ -371,7 +384,7 @@ class _Folder:
         """Group entries into (representative, members); a member is `period` entries."""
         if self.level == "full" and not self.expand:
             return [([e], [[e]]) for e in entries]
-        sigs = [self.signature(e) for e in entries]
+        sigs = [self.run_key(e) for e in entries]
         out, i = [], 0
         while i < len(entries):
             best = (1, 1)
@@ -490,6 +503,16 @@ class _Folder:
             return stride, "shortcut: own ops"
         return stride, ""
 
+    def distinct_label(self, entry: _Entry, others: list[_Entry]) -> str:
+        """The first op label of `entry` that none of `others` has ("Window attention 7×7, shift 3,
+        12 heads" beside its unshifted twin), or ""."""
+        def labels(e: _Entry) -> list[str]:
+            return [self.g[n]["op"].label(self.g[n]["in_shapes"], self.g[n]["shape"]) for n in e.ops
+                    if self.g[n]["op"] is not None and self.g[n]["op"].family != "regularization"]
+
+        theirs = {label for e in others for label in labels(e)}
+        return next((label for label in labels(entry) if label not in theirs), "")
+
     def build(self) -> View:
         top = self.fold_chains(self.entries(()))
         for rep, members in self.runs_of(top):
@@ -518,11 +541,18 @@ class _Folder:
             self.view.clusters[cid] = VCluster(cid, f"×{len(members)}", f"{name(first)} – {name(last)}", cluster,
                                                first.scope or (), len(members))
             cluster, mark = cid, False
+        # compact 3: the blocks of a run of alternating blocks (Swin's plain and shifted-window
+        # pair, ×3) are boxes, each saying what sets it apart from the other, when framed with
+        # their insides the pair is taller than a slide (the stage before shows their insides)
+        boxed = self.compact >= 3 and run is not None and len(rep) > 1
         for position, entry in enumerate(rep):
-            if entry.kind == "unit" and entry.mode == "cluster":
+            if entry.kind == "unit" and entry.mode == "cluster" and not boxed:
                 drawn += self.place_cluster(entry, members, position, cluster, base, mark)
             else:
                 drawn.append(self.add_node(entry, members, position, cluster, base, mark))
+                node = self.view.nodes[drawn[-1]]
+                if boxed and entry.kind == "unit" and not node.detail:
+                    node.detail = self.distinct_label(entry, [e for e in rep if e is not entry])
             for k, member in enumerate(members):
                 for t, node in enumerate(member[position].ops):
                     if k:
@@ -594,7 +624,8 @@ def build_view(graph: Graph, level: str = "overview", expand: list[str] | None =
     level finer. With `frame_stages=False` a stage of blocks is not framed at the blocks level,
     so that the layout may wrap between its blocks. `compact` (blocks level) narrows a wide
     picture: 1 wraps chain titles after their first op, 2 also draws a block nested in another
-    block (an SE gate) as one box.
+    block (an SE gate) as one box, 3 also draws the blocks of a run of alternating blocks (Swin's
+    plain and shifted pair ×3) as boxes.
     Raises ValueError (naming close matches) for a path that is not a scope."""
     paths = []
     for text in expand or []:
