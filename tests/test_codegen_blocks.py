@@ -91,6 +91,7 @@ NOT_YET = {
     "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
     "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2", "efficientnet_v2_l",
     "efficientnet_v2_m", "efficientnet_v2_s", "fractalnet", "inception_v3", "lraspp_mobilenet_v3_large",
+    "maxvit", "maxvit_t",
     "mnasnet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v2", "mobilenet_v3",
     "mobilenet_v3_large", "mobilenet_v3_small", "preact_resnet1001", "preact_resnet164", "resnet110",
     "resnet20", "resnet32", "resnet44", "resnet56", "sd_resnet110", "shufflenet_v2", "shufflenet_v2_x0_5",
