@@ -86,11 +86,11 @@ def test_the_table_and_totals_show_where_the_compute_goes():
     assert "59.6 M" in row  # QKᵀ + AV of one layer, 2·197²·768
     weights = 17_563_828_224 - LAYERS * (QK + AV)
     assert f"with weights       {weights:,}" in text and "MACs                 17,563,828,224" in text
-    assert f"act × act          {LAYERS * (QK + AV):,} (715 M)" in text
+    assert f"act×act            {LAYERS * (QK + AV):,} (715 M)" in text
     assert "conv + linear" not in text  # the old label, untrue for attention
     # a CNN has no such products: no column, no split
     cnn = run(str(BLUEPRINTS / "resnet18.yaml"))
-    assert "act×act" not in cnn and "act × act" not in cnn and "with weights" not in cnn
+    assert "act×act" not in cnn and "with weights" not in cnn
 
 
 def test_csv_and_markdown_carry_the_products():
@@ -103,6 +103,19 @@ def test_csv_and_markdown_carry_the_products():
     assert "| act×act MACs |" in markdown
     data = json.loads(run(str(BLUEPRINTS / "vit_b_16.yaml"), "--json"))
     assert data["product_macs"] == LAYERS * (QK + AV)
+
+
+def test_compare_shows_how_the_products_move_with_the_patch_size():
+    from netgen.analysis import compare
+
+    b16 = summarize(netgen.compile_blueprint(BLUEPRINTS / "vit_b_16.yaml"))
+    b32 = summarize(netgen.compile_blueprint(BLUEPRINTS / "vit_b_32.yaml"))
+    rows = {key: (a, b) for key, _, _, a, b in compare(b16, b32).totals()}
+    n32 = 7 * 7 + 1  # 224 / 32 = 7 patches a side, and the class token
+    assert rows["product_macs"] == (LAYERS * (QK + AV), LAYERS * 2 * n32 * n32 * D) == (715_327_488, 46_080_000)
+    assert round(100 * (46_080_000 - 715_327_488) / 715_327_488, 1) == -93.6  # docs/analysis.md
+    cnn = summarize(netgen.compile_blueprint(BLUEPRINTS / "resnet18.yaml"))
+    assert "product_macs" not in {key for key, *_ in compare(cnn, cnn).totals()}  # no row of zeros for CNNs
 
 
 # -- receptive field ---------------------------------------------------------------------------

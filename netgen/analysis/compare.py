@@ -24,6 +24,7 @@ TOTALS = [
     ("activation_bytes", "activation memory (forward)", "bytes"),
     ("training_bytes", "training memory (estimate)", "bytes"),
 ]
+PRODUCTS = ("product_macs", "  of which act×act", "count")  # shown where either side multiplies activations
 
 
 @dataclass
@@ -75,7 +76,11 @@ class Comparison:
 
     def totals(self) -> list[tuple[str, str, str, int, int]]:
         ta, tb = self.a.totals(), self.b.totals()
-        return [(key, label, kind, ta[key], tb[key]) for key, label, kind in TOTALS]
+        keys = TOTALS
+        if ta["product_macs"] or tb["product_macs"]:  # attention on either side: how its products moved
+            at = next(i for i, t in enumerate(TOTALS) if t[0] == "macs") + 1
+            keys = [*TOTALS[:at], PRODUCTS, *TOTALS[at:]]
+        return [(key, label, kind, ta[key], tb[key]) for key, label, kind in keys]
 
     def stages(self) -> list[StageDiff]:
         return align(self.a.rows_at_depth(self.depth), self.b.rows_at_depth(self.depth))

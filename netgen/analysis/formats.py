@@ -100,7 +100,7 @@ def total_lines(summary: Summary) -> list[tuple[str, str]]:
         weights = s.macs - s.product_macs
         lines += [
             ("  with weights", f"{weights:,} ({si(weights)}): conv, linear, attention's q/k/v and output projections"),
-            ("  act × act", f"{s.product_macs:,} ({si(s.product_macs)}): two activations multiplied, attention's QKᵀ "
+            ("  act×act", f"{s.product_macs:,} ({si(s.product_macs)}): two activations multiplied, attention's QKᵀ "
                             "and AV"),
         ]
     lines += [
