@@ -17,9 +17,7 @@ by construction (the weights are copied), so they are not compared.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -31,16 +29,12 @@ sys.path.insert(0, str(ROOT))
 from conftest import import_torchvision  # noqa: E402
 
 import netgen  # noqa: E402
+from netgen.bench.steps import train_call  # noqa: E402
+from netgen.bench.timing import interleaved  # noqa: E402
 
 
-def step(model, x, y):
-    model.zero_grad(set_to_none=True)
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-
-
-def saved_bytes(model, x, y) -> int:
-    """Bytes autograd keeps between the forward and the backward pass, each storage once."""
+def saved_bytes(step) -> int:
+    """Bytes autograd keeps between the forward and the backward pass of `step()`, each storage once."""
     storages: dict[int, int] = {}
 
     def pack(tensor):
@@ -49,14 +43,8 @@ def saved_bytes(model, x, y) -> int:
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        step(model, x, y)
+        step()
     return sum(storages.values())
-
-
-def timed(model, x, y) -> float:
-    start = time.perf_counter()
-    step(model, x, y)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -75,15 +63,12 @@ def main() -> None:
         reference = getattr(torchvision.models, name)().train()
         ours.load_state_dict(reference.state_dict(), strict=True)
         x = torch.randn(args.batch, 3, args.size, args.size)
-        y = torch.randint(0, 1000, (args.batch,))
-        step(ours, x, y)
-        step(reference, x, y)  # warm-up
-        ours_times, ref_times = [], []
-        for _ in range(args.repeats):
-            ours_times.append(timed(ours, x, y))
-            ref_times.append(timed(reference, x, y))
-        a, b = statistics.median(ours_times), statistics.median(ref_times)
-        ma, mb = saved_bytes(ours, x, y) / 2**20, saved_bytes(reference, x, y) / 2**20
+        steps = [train_call(ours, (x,)), train_call(reference, (x,))]  # forward + backward, no optimizer
+        for step in steps:
+            step()  # warm-up
+        ours_times, ref_times = interleaved(steps, args.repeats)
+        a, b = ours_times.median, ref_times.median
+        ma, mb = saved_bytes(steps[0]) / 2**20, saved_bytes(steps[1]) / 2**20
         print(f"{name:<16} {a:>9.3f} {b:>14.3f} {a / b:>6.2f}   {ma:>10.1f} {mb:>15.1f} {ma / mb:>6.2f}")
     print("time: median forward+backward step, alternated in one process; "
           "MB: tensors saved for backward; ratio = netgen / torchvision")

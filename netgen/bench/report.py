@@ -1,5 +1,5 @@
 """`netgen bench`'s output: one JSON object (schema `netgen.bench/1`, documented in
-docs/analysis.md) and the terminal table (per case: each model's median, p10-p90, items/s and
+docs/bench.md) and the terminal table (per case: each model's median, p10-p90, items/s and
 achieved MAC/s, and the time ratio of each model to the first)."""
 
 from __future__ import annotations

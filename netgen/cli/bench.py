@@ -169,7 +169,7 @@ def bench(
     sets_b: list[str] | None = typer.Option(None, "--set-b", metavar="KEY=VALUE",
                                             help="Override a param of B only; with one blueprint, B is A's copy."),
     input_b: str | None = typer.Option(None, "--input-b", metavar="CxHxW", help="Override B's input shape only."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (schema in docs/analysis.md)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (schema in docs/bench.md)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
