@@ -13,6 +13,9 @@ import contextlib
 
 import torch
 
+from netgen.bench.steps import OPTIMIZERS as BENCH_OPTIMIZERS
+from netgen.bench.steps import TORCH_DTYPES, train_call  # noqa: F401  (TORCH_DTYPES: the tests import it here)
+
 
 def storage_id(tensor) -> int:
     return tensor.untyped_storage()._cdata  # the StorageImpl: shared by views, unique otherwise
@@ -46,7 +49,6 @@ def saved_bytes(model: torch.nn.Module, x: torch.Tensor, low: torch.dtype | None
     return sum(nbytes for nbytes, _ in seen.values())
 
 
-TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def profiled_peak(run) -> int:
@@ -74,16 +76,10 @@ def state_bytes(model, optimizer=None) -> int:
 
 
 def training_step(model, x, optimizer, low: torch.dtype | None = None):
-    """One training step as a user writes it: zero_grad(set_to_none), forward, backward, step."""
-    def run():
-        optimizer.zero_grad(set_to_none=True)
-        with autocast(low):
-            out = model(x)
-            outs = out if isinstance(out, tuple) else (out,)  # auxiliary heads train too
-            loss = sum(o.float().square().mean() for o in outs)
-        loss.backward()
-        optimizer.step()
-    return run
+    """One training step as a user writes it (zero_grad(set_to_none), forward, a loss over every
+    output, backward, step): the very step `netgen bench` times."""
+    names = {dtype: name for name, dtype in TORCH_DTYPES.items()}
+    return train_call(model, (x,), optimizer, names[low] if low is not None else "float32")
 
 
 def measured_training_peak(model, x, optimizer, low: torch.dtype | None = None, warmup: int = 2) -> int:
@@ -107,9 +103,5 @@ def measured_inference_peak(model, x) -> int:
     return x.untyped_storage().nbytes() + profiled_peak(run)
 
 
-OPTIMIZERS = {
-    "sgd": lambda params: torch.optim.SGD(params, lr=1e-3),
-    "momentum": lambda params: torch.optim.SGD(params, lr=1e-3, momentum=0.9),
-    "adam": lambda params: torch.optim.Adam(params, lr=1e-4),
-    "adamw": lambda params: torch.optim.AdamW(params, lr=1e-4),
-}
+# the optimizers a step can take (netgen bench's, less "none": the memory tests always step one)
+OPTIMIZERS = {name: factory for name, factory in BENCH_OPTIMIZERS.items() if factory is not None}
