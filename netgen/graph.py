@@ -13,7 +13,10 @@ node's attributes use fixed keys, each written by one pass:
     shape   output shape without the batch dimension, e.g. (64, 56, 56) (shape inference)
     in_shapes  list of the input shapes, in argument order    (shape inference)
 
-Edges carry `index`, the argument position at the consumer. Scopes (the module tree that
+Edges carry `index`, the argument position at the consumer. A dense block is held as a running
+concatenation (`Graph.running`, below): two inputs per concat, so that its size stays linear in
+its layers; `Graph.written()` is the same network with each concat's inputs as written (every
+earlier output), which the code generator and the diagrams print. Scopes (the module tree that
 state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple. The keys are typed:
 `graph[node]` is a `NodeData` (a TypedDict over the same dict); `graph.ops()` and
 `graph.op_node(node)` give an `OpNodeData`, whose op and shapes are set.
@@ -92,6 +95,10 @@ class Graph:
         self._topological: list[str] | None = None  # cached; reset by every change
         self._under: dict[tuple[str, ...], list[str]] | None = None  # nodes_under's index; reset likewise
         self._inputs: dict[str, tuple[str, ...]] = {}  # inputs_of, per node: fixed once the node is added
+        # Concats that continue a running concatenation: their first input is the previous concat
+        # of the same parts, which the network as written (and the code printed) lists part by part.
+        self.running: set[str] = set()
+        self._written: Graph | None = None
 
     # -- construction ------------------------------------------------------------------
     def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
@@ -189,6 +196,31 @@ class Graph:
                     self._under.setdefault(data["path"][:depth], []).append(node)
         return list(self._under.get(path, ()))
 
+    # -- the network as written ----------------------------------------------------------
+    def parts_of(self, node_id: str) -> list[str]:
+        """A node's inputs as written: a running concat's first input replaced by that concat's
+        own parts (so `concat(concat(x, a), b)` reads `x, a, b`); any other node's inputs."""
+        tails = []
+        while node_id in self.running:
+            inputs = self.inputs_of(node_id)
+            tails.append(inputs[1:])
+            node_id = inputs[0]
+        parts = self.inputs_of(node_id)
+        for tail in reversed(tails):
+            parts += tail
+        return parts
+
+    def written(self) -> Graph:
+        """This network with every running concat's inputs as written (`parts_of`): what the code
+        generator prints (`torch.cat(features, 1)`) and the diagrams draw. Built once; the graph
+        itself when it holds no running concat. Its connections grow with the square of a dense
+        block's length, so they are bounded as the lowering bounds its own (limits.MAX_EDGES)."""
+        if not self.running:
+            return self
+        if self._written is None:
+            self._written = _expand_running(self)
+        return self._written
+
     # -- checking ----------------------------------------------------------------------
     def lint(self) -> list[str]:
         """Internal invariants (not user errors): acyclic, unique paths, shapes everywhere."""
@@ -204,3 +236,33 @@ class Graph:
             if data["shape"] is None:
                 problems.append(f"node {node_id} has no shape")
         return problems
+
+
+def _expand_running(graph: Graph) -> Graph:
+    from . import limits
+    from .errors import Diagnostic, NetgenError
+
+    out = Graph(graph.name)
+    out.inputs, out.outputs, out.scopes, out.meta = list(graph.inputs), list(graph.outputs), graph.scopes, graph.meta
+    parts: dict[str, list[str]] = {}
+    edges = 0
+    for node_id, data in graph.nx.nodes(data=True):
+        inputs = graph.inputs_of(node_id)
+        if node_id in graph.running:
+            inputs = parts[inputs[0]] + inputs[1:]
+        if any(u in graph.running and graph.inputs_of(u)[0] == node_id for u in graph.nx.successors(node_id)):
+            parts[node_id] = inputs  # the next concat of the chain lists these
+        edges += len(inputs)
+        if edges > limits.MAX_EDGES:
+            raise NetgenError([Diagnostic(
+                "NG013", f"written out, this network has over {limits.MAX_EDGES:,} connections (a dense block's "
+                         "layers each read every earlier output): too many to print or draw", data["span"],
+                hint="check and summary handle it; the code and the diagrams of a dense block this long do not")])
+        attrs = dict(data)
+        if node_id in graph.running:
+            attrs["in_shapes"] = [graph.shape_of(i) for i in inputs]
+        out.nx.add_node(node_id, **attrs)
+        for index, source in enumerate(inputs):
+            out.nx.add_edge(source, node_id, index=index)
+    out._order = graph._order
+    return out

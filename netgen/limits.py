@@ -30,7 +30,8 @@ MAX_FORMAT_WIDTH = 100  # width and precision in `'%5d' % x`
 
 # the lowering
 MAX_NODES = 200_000  # graph nodes of one network
-MAX_EDGES = 1_000_000  # their inputs in all (a dense block's concats grow with the square of its length)
+MAX_EDGES = 1_000_000  # their inputs in all; also of a graph written out (Graph.written: a dense block
+# is held as a running concat, linear in its layers, but printed with the square of its length)
 MAX_BLOCK_DEPTH = 64  # nested block calls
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds; the largest library model compiles in about 2

@@ -136,3 +136,48 @@ def test_parse_override_reads_yaml_values():
                                              ("x", "str", True), (1, "bool", False)])
 def test_type_matches(value, kind, ok):
     assert type_matches(value, kind) is ok
+
+
+# -- a dense block as a running concat -------------------------------------------------------
+DENSE_MIXED = """netgen: 1
+name: dense_mixed
+input: [6, 8, 8]
+blocks:
+  layer:
+    body: [bn, relu, {conv: {out: 3, k: 3, pad: 1, bias: false}}]
+network:
+  - conv: {out: 8, k: 3, pad: 1}
+  - name: block
+    dense:
+      repeat: 7
+      as: i
+      name: layer${i+1}
+      body: {layer: {}}
+  - name: inline
+    dense: {repeat: 5, body: {conv: {out: 2, k: 1}}}
+  - gap
+  - flatten
+  - linear: {out: 10}
+"""
+
+
+@pytest.mark.parametrize("model", ["densenet121", "dense_mixed"])
+def test_analyses_of_a_running_concat_equal_those_of_the_network_as_written(model, tmp_path):
+    """The graph holds a dense block as concat(previous concat, new output); Graph.written() is the
+    same network with each concat listing every part (one concat per layer over all earlier
+    outputs, the form the emitted code runs). Every figure of the summary, memory included
+    (which tensors stay alive, and the gradients of parts in their own dtype under autocast),
+    must be the same for both."""
+    import netgen
+    from netgen.analysis import summarize
+
+    graph = (netgen.compile_blueprint(model) if model.startswith("densenet")
+             else netgen.compile_blueprint(write_blueprint(tmp_path, DENSE_MIXED)))
+    written = graph.written()
+    assert graph.running and not written.running and written is not graph
+    assert sum(map(len, map(graph.inputs_of, graph.nx))) < sum(map(len, map(written.inputs_of, written.nx)))
+    for options in ({}, {"batch": 4, "dtype": "bfloat16", "optimizer": "sgd"}, {"batch": 2, "dtype": "float16"}):
+        ours, as_written = summarize(graph, **options), summarize(written, **options)
+        assert ours.as_json() == as_written.as_json(), options
+        assert ours.inference_peak_bytes == as_written.inference_peak_bytes
+        assert ours.training == as_written.training

@@ -165,6 +165,26 @@ def test_dense_layer_k_sees_the_input_and_every_earlier_output(tmp_path):
     assert g[out]["op"].kind == "concat" and g[out]["shape"] == (9, 8, 8)
 
 
+def test_dense_block_is_a_running_concat_linear_in_its_layers(tmp_path):
+    """concat_k = concat(concat_{k-1}, out_k): two inputs per concat, so edges grow linearly; the
+    parts as written (Graph.parts_of, Graph.written) are the input and every layer's output."""
+    n = 40
+    g = lower(tmp_path, f"network:\n  - dense:\n      repeat: {n}\n      as: i\n      name: layer${{i+1}}\n"
+              "      body: {conv: {out: 2, k: 1}}\n")
+    concats = [node for node, data in g.ops() if data["op"].kind == "concat"]
+    assert len(concats) == n and all(len(inputs(g, c)) == 2 for c in concats)
+    assert sum(len(inputs(g, node)) for node in g.nx) == 3 * n + 1  # conv: 1, concat: 2; the output: 1
+    (out,) = inputs(g, "output")
+    layers = [f"0.layer{k}" for k in range(1, n + 1)]
+    assert g.parts_of(out) == ["input", *layers]
+    assert g[out]["in_shapes"] == [(3 + 2 * (n - 1), 8, 8), (2, 8, 8)]
+    written = g.written()
+    assert written.inputs_of(out) == ["input", *layers] and len(written[out]["in_shapes"]) == n + 1
+    assert [written.inputs_of(f"0.layer{k}") for k in (1, 2)] == [["input"], [concats[0]]]
+    assert written.inputs_of(concats[1]) == ["input", "0.layer1", "0.layer2"]
+    assert not written.running and written.written() is written
+
+
 # -- blocks --------------------------------------------------------------------------------
 BLOCK = """blocks:
   unit:

@@ -308,9 +308,25 @@ def test_the_node_cap_holds_at_every_node_not_only_at_block_calls(tmp_path, monk
 
 
 def test_the_connection_cap_bounds_a_long_dense_block(tmp_path, monkeypatch):
-    monkeypatch.setattr(limits, "MAX_EDGES", 5000)
+    monkeypatch.setattr(limits, "MAX_EDGES", 500)
     net = tmp_path / "net.yaml"
     net.write_text("netgen: 1\ninput: [3, 8, 8]\nnetwork:\n"
-                   "  - dense: {repeat: 200, body: [{conv: {out: 2, k: 1}}]}\n")  # about 200**2 / 2 inputs
+                   "  - dense: {repeat: 200, body: [{conv: {out: 2, k: 1}}]}\n")  # 3 inputs a layer: 600
     (diag,) = errors_of(lambda: compile_blueprint(net))
-    assert diag.code == "NG013" and "5,000 connections" in diag.message and diag.span.line == 4
+    assert diag.code == "NG013" and "500 connections" in diag.message and diag.span.line == 4
+
+
+def test_a_dense_block_past_the_old_quadratic_cap_compiles_but_is_not_printed(tmp_path):
+    """3,000 layers each reading every earlier output: 4.5 million connections as written, over
+    MAX_EDGES, so such a block was refused; held as a running concat it has 3 per layer. The code
+    and the diagrams list every connection, so they are what refuses it now, with a located error."""
+    from netgen.codegen import generate_source
+
+    net = tmp_path / "net.yaml"
+    net.write_text("netgen: 1\ninput: [3, 4, 4]\nnetwork:\n"
+                   "  - dense: {repeat: 3000, body: [{conv: {out: 1, k: 1}}]}\n")
+    graph = compile_blueprint(net)
+    assert sum(len(graph.inputs_of(n)) for n in graph.nx) < 3 * len(graph) < limits.MAX_EDGES
+    assert graph.shape_of(graph.outputs[0]) == (3 + 3000, 4, 4)
+    (diag,) = errors_of(lambda: generate_source(graph))
+    assert diag.code == "NG013" and "connections" in diag.message and diag.span.file == str(net)

@@ -63,6 +63,28 @@ class SavedActivations:
     needs_grad: dict[str, bool] = field(repr=False, default_factory=dict)  # its output has a gradient
 
 
+def written_users(graph: Graph) -> dict[str, list[str]]:
+    """Each node's users as the network is written and run (`Graph.running`): a running concat
+    reads its first input's parts rather than that concat (the emitted `torch.cat(features, 1)`
+    keeps every part alive until the block's last concat), so a part counts as used by the
+    concat that first lists it and by the chain's last one, and a running concat's predecessor
+    only by its other users. What a lifetime needs (the last use, and whether a frame uses it
+    twice) is kept, in linear time; a graph without running concats gets its own users."""
+    users = {node: graph.users_of(node) for node in graph.nx}
+    if not graph.running:
+        return users
+    continued = {graph.inputs_of(r)[0]: r for r in graph.running}  # concat -> the concat extending it
+    last: dict[str, str] = {}
+    for node in reversed(graph.topological()):
+        if node in continued:
+            last[node] = last.get(continued[node], continued[node])
+    for node, direct in users.items():
+        kept = [u for u in direct if not (u in graph.running and continued.get(node) == u)]
+        kept += [last[u] for u in kept if u in last and last[u] not in kept]
+        users[node] = kept
+    return users
+
+
 def _storage_plan(graph: Graph, training: bool, autocast: str | None, batch: int):
     """Per node: its output dtype, the node whose storage it uses, and each storage's bytes."""
     dtype, storage, size = {}, {}, {}
@@ -149,19 +171,38 @@ def workspace_bytes(op, in_shapes, out_shape, batch: int, dtype: str) -> int:
                for t in op.workspace(in_shapes, out_shape))
 
 
-def op_transient(graph: Graph, node: str, batch: int, dtypes: dict[str, str]) -> int:
+def op_transient(graph: Graph, node: str, batch: int, dtypes: dict[str, str],
+                 written: dict[str, int] | None = None) -> int:
     """The extra memory one op needs while its backward runs: the gradient of its output and
-    those of its inputs, live together, and its kernel's workspace (`Op.workspace`)."""
+    those of its inputs, live together, and its kernel's workspace (`Op.workspace`). `written`
+    memoizes the input gradients of running concats (largest_transient passes one)."""
     data = graph[node]
     work = workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, dtypes[node])
     grads = numel(data["shape"]) * DTYPE_BYTES[dtypes[node]]
-    ins = zip(graph.inputs_of(node), data["in_shapes"], strict=True)
-    grads += sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in ins)
+    grads += _input_gradients(graph, node, dtypes, {} if written is None else written)
     return grads * batch + work
 
 
+def _input_gradients(graph: Graph, node: str, dtypes: dict[str, str], written: dict[str, int]) -> int:
+    """Bytes (per sample) of the gradients of a node's inputs, each in its own dtype; a running
+    concat's first input counted as its parts, as written (a part's dtype may differ from the
+    concat's under autocast). Walks a chain back to the first concat it has already summed."""
+    chain = []
+    while node in graph.running and node not in written:
+        chain.append(node)
+        node = graph.inputs_of(node)[0]
+    if node not in written:
+        ins = zip(graph.inputs_of(node), graph[node]["in_shapes"] or [], strict=True)
+        written[node] = sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in ins)
+    for link in reversed(chain):
+        rest = zip(graph.inputs_of(link)[1:], (graph[link]["in_shapes"] or [])[1:], strict=True)
+        written[link] = written[graph.inputs_of(link)[0]] + sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in rest)
+    return written[chain[0] if chain else node]
+
+
 def largest_transient(graph: Graph, batch: int, dtypes: dict[str, str]) -> int:
-    return max((op_transient(graph, node, batch, dtypes) for node, _ in graph.ops()), default=0)
+    written: dict[str, int] = {}
+    return max((op_transient(graph, node, batch, dtypes, written) for node, _ in graph.ops()), default=0)
 
 
 def backward_peak(graph: Graph, saved: SavedActivations, batch: int) -> int:
@@ -173,9 +214,10 @@ def backward_peak(graph: Graph, saved: SavedActivations, batch: int) -> int:
     ops = list(graph.ops())
     index = {node: i for i, (node, _) in enumerate(ops)}
     born: dict[int, list[str]] = {}
+    written = written_users(graph)
     for node, _ in ops:
         if saved.needs_grad.get(node):
-            users = [index[u] for u in graph.users_of(node) if u in index]
+            users = [index[u] for u in written[node] if u in index]
             born.setdefault(max(users, default=index[node]), []).append(node)
     gradient = {node: numel(data["shape"]) * batch * DTYPE_BYTES[saved.dtypes[node]] for node, data in ops}
     live, grads, flowing, peak = saved.total, 0, 0, 0
@@ -277,9 +319,10 @@ def inference_peak(graph: Graph, batch: int = 1, dtype: str = "float32") -> int:
         for depth in range(1, len(path)):
             scope_end[path[:depth]] = position[node]
     free_at: dict[object, int] = {}
+    written = written_users(graph)
     for node in order:
-        users = [u for u in graph.users_of(node) if u in position]
-        if graph[node]["kind"] == "input" or len(users) < len(graph.users_of(node)):
+        users = [u for u in written[node] if u in position]
+        if graph[node]["kind"] == "input" or len(users) < len(written[node]):
             end = len(order)  # held by the caller, or returned to it
         else:
             end = position[node]

@@ -604,7 +604,7 @@ class BlockWriter:
     """Block classes for a graph: which blocks get one, their source, and how each call prints."""
 
     def __init__(self, graph: Graph):
-        self.graph = graph
+        self.graph = graph.written()
         self.blocks: dict[str, BlockDef] = graph.meta.get("blocks") or {}
         self.classes: dict[str, BlockClass] = {}
         self.walks: dict[tuple[str, ...], Walk] = {}

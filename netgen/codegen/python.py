@@ -142,7 +142,7 @@ class ClassDraft:
 
 class PythonEmitter:
     def __init__(self, graph: Graph, source_name: str = ""):
-        self.g = graph
+        self.g = graph.written()  # a dense block's concats list every part, as torchvision's code does
         self.source_name = source_name
         self.classes: dict[tuple, dict] = {}  # signature -> {"name", "instances": [values...], "draft"}
         self.class_order: list[tuple] = []

@@ -50,7 +50,7 @@ class BlockCalls:
         try:
             values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
             scope.block_root, scope.block_input = True, x
-            scope.names.clear()
+            scope.clear_names()
             self.graph.scopes[scope.path].doc = block.doc
             return self.lower_body(block.body, values, x, scope, block.span)
         finally:

@@ -32,6 +32,13 @@ class ScopeCtx:
     names: dict[str, str] = field(default_factory=dict)  # local name -> node id of its output
     failed: set[str] = field(default_factory=set)  # local names whose lowering reported an error
     children: dict[str, ScopeCtx] = field(default_factory=dict)
+    # per default name (`concat`), an n such that `concat_1` .. `concat_{n-1}` are all in `names`:
+    # naming the k-th unnamed concat of a dense block starts there instead of at 1 (O(1), not O(k))
+    numbered_from: dict[str, int] = field(default_factory=dict)
+
+    def clear_names(self) -> None:
+        self.names.clear()
+        self.numbered_from.clear()
 
     def child(self, name: str) -> ScopeCtx:
         ctx = ScopeCtx(self.path + (name,), parent=self)
@@ -62,17 +69,44 @@ class Naming:
                            it.name_span or it.span, scope.path + (it.name,), "give each item a distinct `name`")
             if it.name:
                 seen.add(it.name)
-        taken = set(scope.names) | set(explicit) | {"input", "output"}
+        taken = _Taken(scope.names, {*explicit, "input", "output"})  # a view: copying the names is O(scope)
         names = []
         for position, it in enumerate(items):
             if it.name:
                 names.append(it.name)
                 continue
-            base = str(position) if numbered and not explicit else safe_default(it.default_name)
-            name = unique_name(base, taken)
-            taken.add(name)
+            if numbered and not explicit:
+                name = unique_name(str(position), taken)
+            else:
+                base = safe_default(it.default_name)
+                name = unique_name(base, taken, first=_first_free(scope, base))
+            taken.extra.add(name)
             names.append(name)
         return names
+
+
+class _Taken:
+    """The names a new one must avoid: the scope's, and those of the items being named."""
+
+    __slots__ = ("names", "extra")
+
+    def __init__(self, names: dict[str, str], extra: set[str]):
+        self.names, self.extra = names, extra
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names or name in self.extra
+
+
+def _first_free(scope: ScopeCtx, base: str) -> int:
+    """The first n with `{base}_{n}` not in the scope's names, from where the last search ended
+    (names only grow, or are all cleared at once: clear_names); the same answer as counting from 1."""
+    n = scope.numbered_from.get(base, 1)
+    if n > 1 and f"{base}_{n - 1}" not in scope.names:  # cleared since: count again
+        n = 1
+    while f"{base}_{n}" in scope.names:
+        n += 1
+    scope.numbered_from[base] = n
+    return n
 
 
 

@@ -46,6 +46,7 @@ def block_graph(graph: Graph, path: tuple[str, ...], framed: bool = True) -> Gra
     """The inside of the block at `path` as a graph of its own (shapes already inferred). Framed,
     the block keeps its own scope, so it is drawn as one frame (the branches of an Inception
     module side by side, as in the network's picture); unframed, its children are the top level."""
+    graph = graph.written()
     scope = graph.scopes[path]
     base = len(path) - 1 if framed else len(path)
     sub = Graph(f"{graph.name} · {pretty(scope.block or scope.name)} ({'.'.join(path)})")

@@ -120,6 +120,7 @@ def skip_edges(graph: Graph) -> set[tuple[str, str]]:
     dense connections, U-Net skips, squeeze-and-excitation scales; not U-Net's two-step
     `up → crop → concat`), and every edge into, out of or inside a projection shortcut.
     Computed once per graph (the folder asks for it per view)."""
+    graph = graph.written()  # the diagrams draw a dense block's connections as written
     cached = _SKIPS.get(graph)
     if cached is None:
         cached = _SKIPS[graph] = _skip_edges(graph)
@@ -170,6 +171,7 @@ class _Folder:
                  compact: int = 0):
         if level not in LEVELS:
             raise ValueError(f"Expected a detail level in {LEVELS}; received level={level!r}")
+        graph = graph.written()  # the diagrams draw a dense block's connections as written
         self.g, self.level, self.expand, self.with_params = graph, level, expand, params
         self.frame_stages, self.compact = frame_stages, compact
         self.view = View(graph.name, level, compact=compact)
