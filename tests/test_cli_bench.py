@@ -112,6 +112,22 @@ def test_text_table_on_stdout_progress_on_stderr():
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
+def test_live_progress_counts_every_call(capsys):
+    """On a terminal the bar's total is the run's calls: per case the first, the warm-ups, the rounds."""
+    import netgen
+    from netgen.bench.runner import Case, Settings, Subject, run, steps_per_case
+    from netgen.cli.bench import LiveProgress
+
+    progress = LiveProgress()
+    settings = Settings(batches=(1, 2), warmup=1, repeat=2)
+    run([Subject.of("lenet5", netgen.compile_blueprint("lenet5"))], settings, progress)
+    task = progress.bar.tasks[0]
+    assert steps_per_case(settings) == 4 and task.total == 2 * 4 and task.completed == task.total
+    assert task.description.startswith("[2/2] eval batch 2") and not progress.bar.live.is_started
+    assert capsys.readouterr().out == ""
+    assert Case("eval", 2, 1, False).text() == "eval batch 2, 1 thread, eager"
+
+
 def test_json_stdout_is_only_json_in_a_real_process():
     done = subprocess.run([sys.executable, "-m", "netgen", "bench", "lenet5", "--json", "-r", "1", "--warmup", "0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -147,7 +147,8 @@ class LineProgress:
 
 def bench(
     blueprints: list[str] = typer.Argument(..., help="A blueprint, or two to compare (A, the baseline, and B).",
-                                           autocompletion=complete_blueprint, show_default=False),
+                                           autocompletion=complete_blueprint, show_default=False,
+                                           metavar="BLUEPRINT [B]"),
     batch: str = typer.Option("1", "--batch", "-b", metavar="N[,N...]", help="Batch sizes, e.g. 1,16."),
     threads: str | None = typer.Option(None, "--threads", "-t", metavar="N[,N...]",
                                        help="torch.set_num_threads values, e.g. 1,2 (default: torch's)."),
