@@ -85,6 +85,19 @@ def torch_macs(module, inputs, output) -> int:
         # N = H·W tokens meets the size² tokens of its group, over all C features
         _, h, w, c = inputs[0].shape
         return 4 * h * w * c * c + 2 * h * w * module.size ** 2 * c
+    kind = type(module).__name__
+    if kind.startswith("ShiftedWindowAttention"):
+        # Swin: over the map padded to whole windows of n positions, the projections (4·P·C²) and
+        # QKᵀ and weights × V (P·n·C each); v2's bias MLP runs once over its offsets' table
+        (h, w, c), (wh, ww) = inputs[0].shape[1:], module.window_size
+        positions = -(-h // wh) * wh * -(-w // ww) * ww
+        macs = 4 * positions * c * c + 2 * positions * wh * ww * c
+        if hasattr(module, "cpb_mlp"):
+            rows = module.relative_coords_table.numel() // 2
+            macs += rows * sum(m.weight.numel() for m in module.cpb_mlp if isinstance(m, torch.nn.Linear))
+        return macs
+    if kind.startswith("PatchMerging"):  # its Linear, at every output position
+        return output.numel() // output.shape[0] * module.reduction.weight[0].numel()
     return 0
 
 
@@ -93,10 +106,12 @@ def measure(model, x, training: bool = False) -> tuple[dict[str, list[dict]], ob
     calls: dict[str, list[dict]] = {}
     handles = []
     for name, module in model.named_modules():
-        # leaves, and attention, whose out_proj is a child it uses by weight, never by call
-        # (partition attention's to_qkv and merge are called, but the op is the graph node)
+        # leaves, and ops whose module has children: attention, whose out_proj it uses by weight,
+        # never by call; partition attention (its to_qkv and merge are called, but the op is the
+        # graph node), Swin's window attention and patch merging
         if name and (not list(module.children()) or isinstance(module, torch.nn.MultiheadAttention)
-                     or type(module).__name__ == "PartitionAttention"):
+                     or type(module).__name__.startswith(("PartitionAttention", "ShiftedWindowAttention",
+                                                          "PatchMerging"))):
             def hook(mod, inputs, output, name=name):
                 if isinstance(output, tuple):  # attention's (output, weights=None)
                     output = output[0]

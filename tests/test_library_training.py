@@ -24,6 +24,7 @@ import netgen  # noqa: E402
 # ResNets, so batch-norm there normalises over more than one value per sample.
 SMALL = (3, 64, 64)
 CONVNEXT = ("convnext", "convnext_tiny", "convnext_small", "convnext_base", "convnext_large")
+SWIN = ("swin", "swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b")
 TRAINING_INPUTS = {
     "alexnet": SMALL,
     **{name: SMALL for name in ("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn")},
@@ -50,6 +51,8 @@ TRAINING_INPUTS = {
     # MaxViT at 64x64 with 2x2 partitions (OVERRIDES): 7x7 ones need 224x224, the smallest input
     # they tile; every kind of parameter is reached at a tenth of the cost
     **{name: (3, 64, 64) for name in ("maxvit", "maxvit_t")},
+    # Swin: 32x32 leaves 8, 4, 2 and 1 positions a side, padded to whole windows (torchvision's rule)
+    **{name: (3, 32, 32) for name in SWIN},
     "lenet5": None,  # its native 32x32 input
     # CIFAR ResNets at their native 32x32 (the paper tests train resnet20 and resnet110)
     **{name: None for name in ("resnet32", "resnet44", "resnet56")},
@@ -64,6 +67,10 @@ OVERRIDES = {name: {"stochastic_depth_prob": 0.0} for name in CONVNEXT}
 # the paper's width: every kind of parameter is still reached, at a tenth of the cost
 OVERRIDES.update({name: {"layers": 2} for name in ("vit_l_16", "vit_l_32", "vit_h_14")})
 OVERRIDES.update({name: {"size": 2, "stochastic_depth_prob": 0.0} for name in ("maxvit", "maxvit_t")})
+# Swin: no stochastic depth (as ConvNeXt); S and B step with two blocks a stage at their width
+OVERRIDES.update({name: {"stochastic_depth_prob": 0.0} for name in SWIN})
+OVERRIDES.update({name: {"stochastic_depth_prob": 0.0, "depths": [2, 2, 2, 2]}
+                  for name in ("swin_s", "swin_b", "swin_v2_s", "swin_v2_b")})
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING_INPUTS))

@@ -86,6 +86,20 @@ CASES: dict[str, list[tuple[dict, list[tuple[int, ...]]]]] = {
     "partition_attention": [({"heads": 2, "size": 2}, [Dims((4, 6, 8), "HWC")]),
                             ({"heads": 4, "size": 2, "partition": "grid", "scale": "dim"}, [Dims((6, 4, 8), "HWC")]),
                             ({"heads": 1, "size": 3, "partition": "grid"}, [Dims((3, 3, 4), "HWC")])],
+    "window_attention": [
+        ({"heads": 2, "window": 2}, [Dims((4, 4, 8), "HWC")]),
+        ({"heads": 2, "window": 2, "shift": 1}, [Dims((4, 4, 8), "HWC")]),
+        ({"heads": 2, "window": 3, "shift": 1, "pad": True}, [Dims((4, 5, 8), "HWC")]),  # padded, shifted
+        ({"heads": 1, "window": [2, 4], "shift": [1, 2]}, [Dims((4, 4, 8), "HWC")]),  # one head, whole rows
+        ({"heads": 2, "window": 7, "shift": 3, "pad": True}, [Dims((4, 4, 8), "HWC")]),  # one window: no shift
+        ({"heads": 2, "window": 2, "dropout": 0.1, "attention_dropout": 0.2, "qkv_bias": False, "proj_bias": False},
+         [Dims((4, 4, 8), "HWC")]),
+        ({"heads": 2, "window": 2, "shift": 1, "version": 2}, [Dims((4, 4, 8), "HWC")]),
+        ({"heads": 2, "window": 3, "shift": 1, "version": 2, "pad": True, "attention_dropout": 0.1},
+         [Dims((4, 5, 8), "HWC")]),
+    ],
+    "patch_merging": [({}, [Dims((4, 4, 8), "HWC")]), ({"version": 2}, [Dims((5, 4, 8), "HWC")]),
+                      ({"out": 12, "eps": 1e-6}, [Dims((5, 5, 8), "HWC")])],
     "identity": [({}, [(3, 2, 2)])],
     "upsample": [
         ({"scale": 2}, [(3, 4, 5)]),
@@ -160,9 +174,9 @@ def check_structured_emission(op, in_shapes) -> None:
         flags = [a.positional for a in call.args]
         assert flags == sorted(flags, reverse=True), call
     assert isinstance(op.emit_forward(in_shapes), (Call, BinOp, ListOf, Input))
+    namespace = {"torch": torch, "nn": nn}  # one file's namespace: a support may build on an earlier one
     for support in op.emit_support():
         assert isinstance(support, Support) and support.defines
-        namespace = {"torch": torch, "nn": nn}
         exec(support.source, namespace)
         assert all(name in namespace for name in support.defines), f"{cls.kind}: {support.defines}"
 

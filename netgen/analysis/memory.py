@@ -129,9 +129,11 @@ def kept_by(op, in_shapes, out_shape, in_dtypes: list[str], in_grad: list[bool],
         elif saved.what == "weight":
             if compute != PARAM_DTYPE:  # autocast's low-precision copy of a float32 parameter
                 kept.append(("new", numel(saved.shape) * DTYPE_BYTES[compute]))
-        else:
+        elif not (saved.autocast_only and autocast is None):
             elements = numel(saved.shape) * (batch if saved.batched else 1)
-            kept.append(("new", elements * DTYPE_BYTES[compute if saved.dtype == "compute" else saved.dtype]))
+            dtype = {"compute": compute, "autocast_float32": "float32" if autocast else compute,
+                     "input": in_dtypes[saved.index]}.get(saved.dtype, saved.dtype)
+            kept.append(("new", elements * DTYPE_BYTES[dtype]))
     return kept
 
 

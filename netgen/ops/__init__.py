@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     merge,
     norm,
     partition_attention,
+    patch_merging,
     permute,
     pool,
     reshape,
@@ -27,6 +28,7 @@ from . import (  # noqa: F401
     shortcut,
     slice,
     upsample,
+    window_attention,
 )
 from .base import REGISTRY, Op, OpParams, register_op
 

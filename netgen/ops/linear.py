@@ -6,15 +6,16 @@ silently mix its W positions instead of its channels.
 
 Memory: backward keeps the input, and (as `addmm` keeps each factor for the other's gradient)
 the weight only when the input needs a gradient; under autocast both are low-precision copies.
-Every output mixes every input: after a linear layer the field is global.
+Receptive field: over a vector every output mixes every input, so the field is global after it;
+over a channels-last map or tokens it mixes one position's features, so it acts per position.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from ..shapes import MAP, ShapeError, axes_of, format_shape, numel, with_axes
-from .base import GLOBAL, Op, OpParams, PosInt, Saved, module_call, register_op
+from ..shapes import MAP, VECTOR, ShapeError, axes_of, format_shape, numel, with_axes
+from .base import GLOBAL, PER_POSITION, Op, OpParams, PosInt, Saved, module_call, register_op
 
 
 class LinearParams(OpParams):
@@ -69,4 +70,4 @@ class Linear(Op):
         return [Saved.input(0, cast=True), Saved.weight(in_shapes[0][-1] * self.p.out, if_grad=(0,))]
 
     def reads(self, in_shapes, out_shape):
-        return GLOBAL
+        return GLOBAL if axes_of(in_shapes[0]) == VECTOR else PER_POSITION

@@ -33,7 +33,12 @@ class Saved:
               of `shape` only when that dtype is not float32; otherwise the float32 one, which
               the op lists itself, is what is kept).
     shape:    for "new" and "weight": the shape, without the batch dimension when `batched`.
-    dtype:    "compute" (the op's compute dtype, that of its output) or a torch dtype name.
+    dtype:    "compute" (the op's compute dtype, that of its output), "autocast_float32" (float32
+              under autocast, else the compute dtype: the result of an op on autocast's float32
+              list inside a low-precision op, such as attention's softmax), "input" (input `index`'s
+              dtype: what an op computes before autocast casts it) or a torch dtype name.
+    autocast_only: kept only under autocast (a low-precision copy autocast makes of such a float32
+              intermediate for the next matrix product).
     if_grad:  kept only when one of these inputs requires grad (torch saves `other` of `a * b`
               only for the gradient of `a`); None: whenever the op records a backward at all.
     """
@@ -45,6 +50,7 @@ class Saved:
     batched: bool = True
     cast: bool = False
     if_grad: tuple[int, ...] | None = None
+    autocast_only: bool = False
 
     @classmethod
     def input(cls, index: int = 0, cast: bool = False, if_grad: tuple[int, ...] | None = None) -> Saved:
@@ -56,8 +62,9 @@ class Saved:
 
     @classmethod
     def new(cls, shape: Shape, dtype: str = "compute", batched: bool = True,
-            if_grad: tuple[int, ...] | None = None) -> Saved:
-        return cls("new", shape=tuple(shape), dtype=dtype, batched=batched, if_grad=if_grad)
+            if_grad: tuple[int, ...] | None = None, autocast_only: bool = False) -> Saved:
+        return cls("new", shape=tuple(shape), dtype=dtype, batched=batched, if_grad=if_grad,
+                   autocast_only=autocast_only)
 
     @classmethod
     def cast_copy(cls, shape: Shape) -> Saved:
