@@ -20,7 +20,8 @@ Costs, per sample, over the padded map of P = Hp·Wp positions and n = h·w per 
 the q|k|v and output projections (4·P·C²) and of the two attention products QKᵀ and weights
 times V (each P·n·C over all heads: 2·P·n·C); v2 adds its bias MLP over the (2h-1)(2w-1)
 offsets ((2h-1)(2w-1)·(2·512 + 512·heads)), which does not depend on the batch. torchvision's
-published GFLOPS for Swin count exactly these (tests/test_library_zoo_swin.py).
+published GFLOPS for Swin count exactly these (tests/test_library_zoo_swin.py); `product_macs` is
+the products' part (two activations multiplied), which the summary shows apart.
 
 Memory: the unfused arithmetic (torchvision's): backward keeps the windows (for the q|k|v
 weight gradient), q and k (scaled, or normalised in v2), the softmax's output, v, the
@@ -128,11 +129,15 @@ class WindowAttention(Op):
     def macs(self, in_shapes, out_shape):
         ph, pw = self.padded(in_shapes[0])
         c, positions = in_shapes[0][2], ph * pw
-        n = pair(self.p.window)[0] * pair(self.p.window)[1]
-        total = 4 * positions * c * c + 2 * positions * n * c  # projections, then QKᵀ and weights × V
+        total = 4 * positions * c * c + self.product_macs(in_shapes, out_shape)  # projections, then the products
         if self.p.version == 2:
             total += self.offsets() * (2 * CPB_HIDDEN + CPB_HIDDEN * self.p.heads)  # the bias MLP, once per pass
         return total
+
+    def product_macs(self, in_shapes, out_shape):
+        ph, pw = self.padded(in_shapes[0])
+        n = pair(self.p.window)[0] * pair(self.p.window)[1]
+        return 2 * ph * pw * n * in_shapes[0][2]  # QKᵀ and weights × V, n keys per position, over all heads
 
     def other_flops(self, in_shapes, out_shape):
         ph, pw = self.padded(in_shapes[0])

@@ -21,8 +21,9 @@ class ShiftedWindowAttention(nn.Module):
     relative offset and head; pairs that the shift brought together from opposite edges are
     masked. torchvision's parameters and state_dict."""
 
-    def __init__(self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True,
-                 attention_dropout=0.0, dropout=0.0):
+    def __init__(
+        self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True, attention_dropout=0.0, dropout=0.0
+    ):
         super().__init__()
         self.window_size = list(window_size)
         self.shift_size = list(shift_size)
@@ -110,16 +111,26 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
     relative offset, log-spaced, to a bias per head, squashed to 0-16. The key bias stays zero.
     torchvision's parameters and state_dict."""
 
-    def __init__(self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True,
-                 attention_dropout=0.0, dropout=0.0):
-        super().__init__(dim, window_size, shift_size, num_heads, qkv_bias=qkv_bias, proj_bias=proj_bias,
-                         attention_dropout=attention_dropout, dropout=dropout)
+    def __init__(
+        self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True, attention_dropout=0.0, dropout=0.0
+    ):
+        super().__init__(
+            dim,
+            window_size,
+            shift_size,
+            num_heads,
+            qkv_bias=qkv_bias,
+            proj_bias=proj_bias,
+            attention_dropout=attention_dropout,
+            dropout=dropout,
+        )
         self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((num_heads, 1, 1))))
-        self.cpb_mlp = nn.Sequential(nn.Linear(2, 512, bias=True), nn.ReLU(inplace=True),
-                                     nn.Linear(512, num_heads, bias=False))
+        self.cpb_mlp = nn.Sequential(
+            nn.Linear(2, 512, bias=True), nn.ReLU(inplace=True), nn.Linear(512, num_heads, bias=False)
+        )
         if qkv_bias:
             with torch.no_grad():
-                self.qkv.bias[dim:2 * dim].zero_()
+                self.qkv.bias[dim : 2 * dim].zero_()
 
     def define_position_bias(self):
         # every relative offset (dh, dw) of a window, scaled to [-8, 8], then log-spaced
@@ -141,7 +152,7 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
         if bias is None:
             return None
         third = bias.numel() // 3
-        return torch.cat([bias[:third], torch.zeros_like(bias[third:2 * third]), bias[2 * third:]])
+        return torch.cat([bias[:third], torch.zeros_like(bias[third : 2 * third]), bias[2 * third :]])
 
     def scores(self, q, k):
         cosine = nn.functional.normalize(q, dim=-1).matmul(nn.functional.normalize(k, dim=-1).transpose(-2, -1))
