@@ -55,6 +55,7 @@ CASES = [
     ["summary", "lenet5", "--json"],
     ["summary", "--json", "resnet18", "--set", "num_classes=10", "--input", "3x32x32"],
     ["summary", "bad.yaml", "--json"],
+    ["--version"],
 ]
 
 
@@ -74,7 +75,7 @@ def test_fast_path_prints_and_exits_as_the_typer_command(args, bad_file):
     ["check", "resnet18", "--set"], ["check", "resnet18", "--set", "--input"], ["check", "resnet18", "--bogus"],
     ["check", "resnet18", "-sk=v"], ["check", "resnet18", "--"], ["summary", "resnet18"],
     ["summary", "resnet18", "--json", "--csv"], ["summary", "resnet18", "--json", "--batch", "2"],
-    ["build", "resnet18", "-o", "out"], ["--version"],
+    ["build", "resnet18", "-o", "out"], ["--version", "check"], ["check", "resnet18", "--version"],
 ])
 def test_anything_else_goes_to_typer(args):
     assert parse(args) is None

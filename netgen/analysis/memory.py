@@ -264,10 +264,12 @@ class TrainingPlan:
 
 
 def training_plan(graph: Graph, params: int, buffers: int, batch: int = 1, dtype: str = "float32",
-                  optimizer: str = "adamw") -> TrainingPlan:
+                  optimizer: str = "adamw", saved: SavedActivations | None = None) -> TrainingPlan:
+    """`saved`: saved_activations(graph, batch, autocast_of(dtype)) when the caller has it."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"Expected an optimizer in {sorted(OPTIMIZERS)}; received optimizer={optimizer!r}")
-    saved = saved_activations(graph, batch, autocast_of(dtype))
+    if saved is None:
+        saved = saved_activations(graph, batch, autocast_of(dtype))
     weights = params * DTYPE_BYTES[PARAM_DTYPE]
     largest_param = max((data["op"].param_count(data["in_shapes"], data["shape"]) for _, data in graph.ops()),
                         default=0)

@@ -14,12 +14,14 @@ them and reported as `training_only_macs`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..graph import Graph
 from ..shapes import numel
 from .depth import rows_at_depth
 from .layers import Row, layer_rows
 from .memory import (
+    SavedActivations,
     TrainingPlan,
     autocast_of,
     bytes_per_element,
@@ -45,6 +47,7 @@ class Summary:
     optimizer: str = "adam"
     blueprint_params: dict = field(default_factory=dict)
     graph: Graph | None = field(default=None, repr=False)
+    saved: SavedActivations | None = field(default=None, repr=False, compare=False)  # for the training plan
 
     # -- totals ------------------------------------------------------------------------
     @property
@@ -103,11 +106,13 @@ class Summary:
         """Input + every new tensor of one forward pass (memory.py states the convention)."""
         return self.input_bytes + sum(r.activation_bytes for r in self._eval_rows())
 
-    @property
+    @cached_property
     def training(self) -> TrainingPlan:
         """One training step at `batch`: float32 weights, gradients and optimizer state, the
-        activations autograd keeps (at `dtype`: autocast when not float32), the largest transient."""
-        return training_plan(self.built_from, self.params, self.buffers, self.batch, self.dtype, self.optimizer)
+        activations autograd keeps (at `dtype`: autocast when not float32), the largest transient.
+        Computed once (as the inference peak): the JSON asks for both several times."""
+        return training_plan(self.built_from, self.params, self.buffers, self.batch, self.dtype, self.optimizer,
+                             self.saved)
 
     def with_batch(self, batch: int) -> Summary:
         return summarize(self.built_from, batch, self.dtype, self.optimizer)
@@ -116,7 +121,7 @@ class Summary:
         """The largest batch whose training plan fits in `budget` bytes."""
         return largest_batch(self.built_from, self.params, self.buffers, budget, self.dtype, self.optimizer)
 
-    @property
+    @cached_property
     def inference_peak_bytes(self) -> int:
         """Peak of live activations in an eval forward pass, tensors freed after their last use."""
         return inference_peak(self.built_from, self.batch, self.dtype)
@@ -162,11 +167,12 @@ def summarize(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: s
     dtype = canonical_dtype(dtype)
     element = bytes_per_element(dtype)
     outputs = [o for o in graph.outputs if not graph[o].get("training_only")] or list(graph.outputs)
+    saved = saved_activations(graph, batch, autocast_of(dtype))
     return Summary(
         name=graph.name, source=str(graph.meta.get("source", "")),
         inputs=[tuple(graph.shape_of(i)) for i in graph.inputs],
         outputs=[tuple(graph.shape_of(o)) for o in outputs],
-        rows=layer_rows(graph, batch, element, saved_activations(graph, batch, autocast_of(dtype)).per_node),
+        rows=layer_rows(graph, batch, element, saved.per_node),
         batch=batch, dtype=dtype, optimizer=optimizer,
-        blueprint_params=dict(graph.meta.get("params", {})), graph=graph,
+        blueprint_params=dict(graph.meta.get("params", {})), graph=graph, saved=saved,
     )

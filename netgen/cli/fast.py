@@ -1,6 +1,7 @@
 """The `netgen` entry point, and a fast path for the commands an editor runs on every save.
 
-`netgen check BLUEPRINT` and `netgen summary BLUEPRINT --json` with the common options are
+`netgen check BLUEPRINT` and `netgen summary BLUEPRINT --json` with the common options (and
+`netgen --version`) are
 answered here without importing typer: typer 0.29 converts every parameter through a pydantic
 `TypeAdapter`, which costs more than the compile of ResNet-152 (issue 17). Anything else (another
 command or option, `--help`, `--opt=value` forms this parser does not know, shell completion)
@@ -27,6 +28,8 @@ _REQUIRED_FLAGS = {"summary": "json_out"}  # summary's fast path is its JSON out
 
 def parse(argv: list[str]) -> tuple[str, dict] | None:
     """(command, keyword arguments) for an argv the fast path answers, else None."""
+    if argv == ["--version"]:
+        return "--version", {}
     if not argv or argv[0] not in _FLAGS:
         return None
     command, flags = argv[0], _FLAGS[argv[0]]
@@ -64,6 +67,11 @@ def parse(argv: list[str]) -> tuple[str, dict] | None:
 
 def answer(command: str, kwargs: dict) -> int:
     """Run a parsed fast-path command as its typer command would; the exit code."""
+    if command == "--version":
+        from .. import __version__
+
+        print(f"netgen {__version__}", flush=True)
+        return 0
     from ..errors import NetgenError
     from .compiling import EXIT_USER_ERROR, check_line, compile_from_cli, print_diagnostics
 
