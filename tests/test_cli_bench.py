@@ -212,9 +212,23 @@ def _compile_works() -> bool:
 
 @pytest.mark.skipif(not _compile_works(), reason="torch.compile needs dynamo support and a C++ compiler")
 def test_compiled_case_runs():
-    data = bench_json("lenet5", "--compile", "--no-eager", "--repeat", "1", "--warmup", "0")
-    (result,) = data["results"]
+    import io
+
+    from rich.console import Console
+
+    import netgen
+    from netgen.bench.report import render, to_json
+    from netgen.bench.runner import Settings, Subject, run
+
+    subjects = [Subject.of("lenet5", netgen.compile_blueprint("lenet5"))]
+    settings = Settings(compile=(True,), warmup=0, repeat=1)
+    results = run(subjects, settings)
+    (result,) = to_json(subjects, settings, results)["results"]
     assert result["compile"] is True and result["error"] is None and result["samples"] == 1
+    out = io.StringIO()
+    render(subjects, settings, results, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "first call (compiling), eval batch 1," in text and "median of 1 after 0 warm-ups" in text
 
 
 def test_help_imports_no_torch():

@@ -105,8 +105,10 @@ def render(subjects: Sequence[Subject], settings: Settings, results: Sequence[Me
     for line in model_lines(subjects):
         console.print(line, markup=False, highlight=False)
     info = machine(settings)
+    counts = sorted({len(m.samples.times) for m in results if m.samples})  # fewer under --max-time
+    of = f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else str(counts[0]) if counts else "0"
     console.print(f"{info['device_name']} ({settings.device}), torch {info['torch']}, {settings.dtype}"
-                  f"{' (autocast)' if settings.dtype != 'float32' else ''}; median of {settings.repeat} after "
+                  f"{' (autocast)' if settings.dtype != 'float32' else ''}; median of {of} after "
                   f"{settings.warmup} warm-up{'s' if settings.warmup != 1 else ''}"
                   f"{', models interleaved' if many else ''}", markup=False, highlight=False)
     table = Table(show_edge=False, pad_edge=False)
@@ -139,6 +141,13 @@ def render(subjects: Sequence[Subject], settings: Settings, results: Sequence[Me
             cells.append(f"{value:.2f}" if value is not None else "—")
         table.add_row(*cells)
     console.print(table)
+    for case, row in by_case.items():
+        if case.compiled:  # the first call is where torch.compile compiles: what a user waits for once
+            firsts = ", ".join(f"{letters[i] if many else subjects[i].label} {seconds(m.first_call_s)}"
+                               for i, m in sorted(row.items()) if m.first_call_s is not None)
+            if firsts:
+                console.print(f"first call (compiling), {case.text()}: {firsts}".replace("\u00a0", " "),
+                              markup=False, highlight=False)
     for m in results:
         if m.error:
             console.print(f"{subjects[m.subject].label}, {m.case.text()}: {m.error}", markup=False, highlight=False)
