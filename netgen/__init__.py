@@ -14,14 +14,24 @@ from typing import TYPE_CHECKING
 from .errors import Diagnostic, NetgenError
 
 if TYPE_CHECKING:
-    from .api import compile_blueprint, compile_text, library_blueprints, load, loads, python_source
+    from .api import (
+        compile_blueprint,
+        compile_text,
+        inference_graph,
+        inference_state_dict,
+        library_blueprints,
+        load,
+        loads,
+        python_source,
+    )
 
 __version__ = "0.1.0"
 __all__ = [
-    "compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints", "NetgenError",
-    "Diagnostic", "__version__",
+    "compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints", "inference_graph",
+    "inference_state_dict", "NetgenError", "Diagnostic", "__version__",
 ]
-_API = {"compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints"}
+_API = {"compile_blueprint", "compile_text", "load", "loads", "python_source", "library_blueprints",
+        "inference_graph", "inference_state_dict"}
 
 
 def __getattr__(name: str):

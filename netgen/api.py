@@ -5,6 +5,8 @@
     model = netgen.load("blueprints/resnet50.yaml", num_classes=10)    # an nn.Module
     text = netgen.python_source("blueprints/resnet50.yaml")
     model = netgen.loads(yaml_text)      # or netgen.load({...}): a blueprint without a file
+    fast = netgen.load("resnet50", inference=True, channels_last=True)   # the inference build
+    fast.load_state_dict(netgen.inference_state_dict(fast, trained.state_dict()))
 
 Keyword arguments override the blueprint's params; `input=(3, 32, 32)` overrides its input.
 A bare library name (`"resnet50"`) is looked up in the blueprint library.
@@ -123,12 +125,43 @@ def _plain_data(value: Any) -> Any:
 
 
 def python_source(path: str | os.PathLike | Mapping, input: Sequence[int] | None = None, *,
-                  allow_plugins: bool = False, **params: Any) -> str:
-    """The standalone PyTorch source that `netgen build` writes."""
+                  allow_plugins: bool = False, inference: bool = False, channels_last: bool = False,
+                  **params: Any) -> str:
+    """The standalone PyTorch source that `netgen build` writes (`netgen build --inference` with
+    `inference=True`; see `load`)."""
     from .codegen import generate_source
 
-    graph = _compile_any(path, input, allow_plugins, params)
+    graph = _build_graph(_compile_any(path, input, allow_plugins, params), inference, channels_last)
     return generate_source(graph, Path(graph.meta["source"]).name)[0]
+
+
+def inference_graph(graph: Graph, *, channels_last: bool = False) -> Graph:
+    """The inference build's graph (netgen/passes/inference.py): batch norms folded into the convs
+    before them, dropout and drop-path left out, training-only heads removed, activations in place
+    where safe, and optionally channels_last. `graph` itself is not changed."""
+    from .passes import inference_graph as rewrite
+
+    return rewrite(graph, channels_last=channels_last)
+
+
+def _build_graph(graph: Graph, inference: bool, channels_last: bool) -> Graph:
+    if channels_last and not inference:
+        raise ValueError("channels_last is an option of the inference build: pass inference=True as well")
+    return inference_graph(graph, channels_last=channels_last) if inference else graph
+
+
+def inference_state_dict(model, state_dict: Mapping) -> dict:
+    """A training build's state_dict (torchvision's weights, say) converted for `model`, an
+    inference build (`load(..., inference=True)` or the class of a `netgen build --inference` file):
+    the conversion is the emitted file's own `inference_state_dict`, so that a deployed file needs
+    no netgen to convert its weights."""
+    import sys
+
+    convert = getattr(sys.modules.get(type(model).__module__), "inference_state_dict", None)
+    if convert is None:
+        raise TypeError(f"{type(model).__name__} is not an inference build of netgen's: "
+                        "make it with netgen.load(..., inference=True) or `netgen build --inference`")
+    return convert(state_dict)
 
 
 def _compile_any(source: str | os.PathLike | Mapping, input, allow_plugins: bool, params: dict) -> Graph:
@@ -138,18 +171,23 @@ def _compile_any(source: str | os.PathLike | Mapping, input, allow_plugins: bool
 
 
 def load(path: str | os.PathLike | Mapping, input: Sequence[int] | None = None, *, allow_plugins: bool = False,
-         **params: Any):
+         inference: bool = False, channels_last: bool = False, **params: Any):
     """Compile a blueprint into an in-memory `torch.nn.Module` (the generated source, executed).
-    `path` is a file, a library name (`"resnet50"`), or the blueprint itself as a dict."""
+    `path` is a file, a library name (`"resnet50"`), or the blueprint itself as a dict.
+
+    `inference=True` builds the inference build instead (`inference_graph`), for eval-mode
+    forward passes; its weights come from a training build's through `inference_state_dict`.
+    `channels_last=True` (with it) keeps the parameters and the input in channels_last."""
     from .codegen.module import build_module  # imports torch only here
 
-    graph = _compile_any(path, input, allow_plugins, params)
+    graph = _build_graph(_compile_any(path, input, allow_plugins, params), inference, channels_last)
     return build_module(graph, Path(graph.meta["source"]).name)
 
 
-def loads(text: str, input: Sequence[int] | None = None, *, allow_plugins: bool = False, **params: Any):
+def loads(text: str, input: Sequence[int] | None = None, *, allow_plugins: bool = False, inference: bool = False,
+          channels_last: bool = False, **params: Any):
     """`load` for a blueprint held in a string: `netgen.loads(cell_text, num_classes=10)`."""
     from .codegen.module import build_module  # imports torch only here
 
-    graph = compile_text(text, input, allow_plugins=allow_plugins, **params)
+    graph = _build_graph(compile_text(text, input, allow_plugins=allow_plugins, **params), inference, channels_last)
     return build_module(graph, Path(graph.meta["source"]).name)

@@ -120,6 +120,27 @@ class Graph:
     def add_scope(self, scope: Scope) -> None:
         self.scopes.setdefault(scope.path, scope)
 
+    # -- rewriting (netgen/passes/: a pass rewrites a copy, never the graph it was given) ------
+    def copy(self, name: str) -> Graph:
+        """An independent copy to rewrite: its own node attribute dicts (so `graph[n]["op"] = ...`
+        changes only the copy), sharing the ops, spans, shapes and scopes, which are not mutated."""
+        other = Graph(name)
+        other.nx = self.nx.copy()
+        other.inputs, other.outputs = list(self.inputs), list(self.outputs)
+        other.scopes = dict(self.scopes)
+        other.meta = dict(self.meta)
+        other._order = self._order
+        return other
+
+    def remove_nodes(self, nodes: Iterable[str]) -> None:
+        """Remove nodes and their edges (a pass leaving out what an inference build never runs)."""
+        gone = set(nodes)
+        self.nx.remove_nodes_from(gone)
+        self.inputs = [n for n in self.inputs if n not in gone]
+        self.outputs = [n for n in self.outputs if n not in gone]
+        self._topological = self._under = None
+        self._inputs = {}  # a remaining node may have read a removed one
+
     # -- reading -----------------------------------------------------------------------
     def __contains__(self, node_id: str) -> bool:
         return node_id in self.nx

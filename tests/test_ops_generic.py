@@ -260,3 +260,64 @@ def test_op_memory_matches_autograd(kind, index):
         measured = sum(nbytes for nbytes, _ in seen.values())
         assert predicted == measured, f"{where}: netgen says backward keeps {predicted} bytes, torch {measured}: " + \
             str([(tuple(t.shape), t.dtype, n) for n, t in seen.values()])
+
+
+@pytest.mark.parametrize(("kind", "index"), [(k, i) for k, cases in sorted(CASES.items()) for i in range(len(cases))])
+def test_op_inference_traits_match_torch(kind, index):
+    """What an op tells the inference build (netgen/passes/inference.py) must be what torch does
+    in eval: an eval identity returns its input; an eval affine is batch norm's formula over its
+    running statistics; an op that absorbs an affine, with its weight rows scaled and its bias
+    shifted, computes the affine of its output; an in-place variant writes into its input."""
+    params, in_shapes = CASES[kind][index]
+    op = REGISTRY[kind].from_config(params)
+    out_shape = tuple(op.infer_shape(in_shapes))
+    gen = torch.Generator().manual_seed(0)
+    if op.eval_identity():
+        _, namespace, expression = emitted(op, in_shapes)
+        with torch.no_grad():
+            assert torch.equal(eval(expression, namespace), namespace["x0"])
+    affine = op.eval_affine()
+    if affine is not None:
+        module, namespace, expression = emitted(op, in_shapes)
+        c = in_shapes[0][0]
+        with torch.no_grad():
+            mean, var = torch.randn(c, generator=gen), torch.rand(c, generator=gen) + 0.5
+            module.running_mean.copy_(mean)
+            module.running_var.copy_(var)
+            weight, bias = (torch.randn(c, generator=gen), torch.randn(c, generator=gen)) if affine.affine else (1, 0)
+            if affine.affine:
+                module.weight.copy_(weight)
+                module.bias.copy_(bias)
+            y, x = eval(expression, namespace), namespace["x0"]
+        per_channel = (1, c, *[1] * (x.dim() - 2))
+
+        def channel(v):
+            return v.view(per_channel) if isinstance(v, torch.Tensor) else v
+
+        expected = (x - channel(mean)) / torch.sqrt(channel(var) + affine.eps) * channel(weight) + channel(bias)
+        torch.testing.assert_close(y, expected)
+    absorbed = op.absorb_affine(in_shapes, out_shape)
+    if absorbed is not None:
+        module, namespace, expression = emitted(op, in_shapes)
+        target, target_namespace, target_expression = emitted(absorbed, in_shapes, inputs=[namespace["x0"]])
+        assert absorbed.infer_shape(in_shapes) == out_shape and target.bias is not None
+        assert absorbed.param_count(in_shapes, out_shape) == sum(p.numel() for p in target.parameters())
+        c = out_shape[0]
+        scale, shift = torch.randn(c, generator=gen), torch.randn(c, generator=gen)
+        with torch.no_grad():
+            target.weight.copy_(module.weight * scale.view(-1, *[1] * (module.weight.dim() - 1)))
+            target.bias.copy_((module.bias if module.bias is not None else 0) * scale + shift)
+            y = eval(expression, namespace)
+            per_channel = (1, c, *[1] * (y.dim() - 2))
+            expected = y * scale.view(per_channel) + shift.view(per_channel)
+            torch.testing.assert_close(eval(target_expression, target_namespace), expected, rtol=1e-4, atol=1e-5)
+    variant = op.in_place()
+    if variant is not None:
+        x = torch.randn(2, *in_shapes[0], generator=gen)
+        _, namespace, expression = emitted(op, in_shapes, inputs=[x.clone()])
+        _, variant_namespace, variant_expression = emitted(variant, in_shapes, inputs=[x.clone()])
+        with torch.no_grad():
+            expected, y = eval(expression, namespace), eval(variant_expression, variant_namespace)
+        assert y.data_ptr() == variant_namespace["x0"].data_ptr() and variant.output_alias(in_shapes, False) == 0
+        torch.testing.assert_close(y, expected)
+        assert variant.in_place() is None  # once in place, it has no further variant

@@ -15,7 +15,9 @@ from .common import (
     AllowPathOption,
     AllowPluginsOption,
     BlueprintArgument,
+    ChannelsLastOption,
     FormatOption,
+    InferenceOption,
     InputOption,
     SetOption,
     compile_from_cli,
@@ -35,12 +37,24 @@ def build(
     allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
+    inference: bool = InferenceOption,
+    channels_last: bool = ChannelsLastOption,
 ) -> None:
     """Write OUT/<name>.py, a readable standalone nn.Module (and OUT/<name>.svg), and print a
-    per-stage summary with the totals."""
+    per-stage summary with the totals.
+
+    With --inference: OUT/<name>_inference.py, the inference build, whose inference_state_dict()
+    converts the training build's weights (docs/inference.md)."""
+    if channels_last and not inference:
+        typer.echo("error: --channels-last is an option of the inference build; add --inference", err=True)
+        raise typer.Exit(2)
     try:
         out_folder(out)
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
+        if inference:
+            from ..passes import inference_graph
+
+            graph = inference_graph(graph, channels_last=channels_last)
         source, class_name = generate_source(graph, Path(graph.meta["source"]).name)
         files: dict[Path, str | bytes] = {out / f"{graph.name}.py": source}
         for extra in BUILD_EXTRAS:
@@ -53,6 +67,12 @@ def build(
     ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
     outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
     typer.echo(f"{graph.name}: {ins} -> {outs}, {result.params:,} parameters, {result.macs:,} MACs")
+    plan = graph.meta.get("inference")
+    if plan is not None:
+        typer.echo(f"inference build: {len(plan.folds)} batch norms folded into the op before them, "
+                   f"{len(plan.kept_norms)} kept, {len(plan.identities)} dropout/drop-path ops and "
+                   f"{len(plan.removed)} training-only modules left out, {len(plan.in_place)} activations "
+                   f"made in place{', channels_last' if plan.channels_last else ''}")
     for path in files:
         typer.echo(f"wrote {path}")
     typer.echo(f"class {class_name} in {out / (graph.name + '.py')}")

@@ -46,6 +46,11 @@ def complete_blueprint(incomplete: str) -> list[str]:
 
 BlueprintArgument = typer.Argument(..., help="Blueprint file, or a library model name.",
                                    autocompletion=complete_blueprint)
+InferenceOption = typer.Option(False, "--inference",
+                               help="The inference build: batch norms folded into the convs before them, "
+                                    "dropout, drop-path and training-only heads left out (docs/inference.md).")
+ChannelsLastOption = typer.Option(False, "--channels-last",
+                                  help="With --inference: keep the parameters and the input in channels_last.")
 AllowPluginsOption = typer.Option(False, "--allow-plugins",
                                   help="Let the blueprint import the Python modules its `plugins:` names (runs them).")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..ops.emission import Arg, ModuleCall
+from ..passes.inference import CONVERTER, TABLES, channels_last_lines, converter_source
 from ..shapes import format_shape
 from ..values import unique_name
 from .blocks import BlockWriter
@@ -138,6 +139,7 @@ class ClassDraft:
     returns: list[tuple[str, bool]]  # (variable, training only)
     return_names: list[str] = field(default_factory=list)  # the network's output fields (top class only)
     tensors: frozenset[str] = frozenset()  # attributes that hold an nn.Parameter, not a module
+    init_tail: tuple[str, ...] = ()  # statements ending the constructor (the top class only)
 
 
 class PythonEmitter:
@@ -295,11 +297,16 @@ class PythonEmitter:
             var[value] = name
             args.append(name)
         lines: list[tuple[str, str, bool]] = []
+        init_tail: list[str] = []
         if not path:
             # per-forward-pass decisions for the whole network (Op.emit_root_forward)
             roots = (d["op"].emit_root_forward() for _, d in self.g.ops())
             for root_code in dict.fromkeys(expression_text(r, []) for r in roots if r is not None):
                 lines.append((root_code, "", False))
+            plan = self.g.meta.get("inference")
+            if plan is not None:  # the inference build's memory format (netgen/passes/inference.py)
+                init_tail, prologue = channels_last_lines(plan, [(var[v], len(self.g.shape_of(v))) for v in ins])
+                lines += [(line, "", False) for line in prologue]
         for unit in units:
             arg_vars = [var[v] for v in unit.inputs]
             if unit.node is not None:
@@ -351,7 +358,7 @@ class PythonEmitter:
         else:
             returns, names = [(var[v], False) for v in outs], []
         return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns, names,
-                          frozenset(tensors))
+                          frozenset(tensors), tuple(init_tail))
 
     # -- rendering -------------------------------------------------------------------------
     def render_class(self, signature: tuple) -> str:
@@ -417,6 +424,7 @@ class PythonEmitter:
             else:
                 piece = Group("self.add_module", [literal(attr), piece])
             lines += [INDENT * 2 + line for line in layout(piece, LINE - 8)]
+        lines += [INDENT * 2 + line for line in draft.init_tail]
         lines.append("")
         lines.append(f"{INDENT}def forward(self, {', '.join(draft.args)}):")
         comments = entry["comments"]
@@ -549,6 +557,9 @@ class PythonEmitter:
         support = list(dict.fromkeys(s.source.strip() for s in supports))
         # generated classes must not shadow the helpers that support code defines
         self.class_names |= {name for s in supports for name in s.defines}
+        plan = self.g.meta.get("inference")
+        if plan is not None:  # the inference build's converter and its tables (netgen/passes/inference.py)
+            self.class_names |= {CONVERTER, *TABLES}
         self.blocks = BlockWriter(self.g)
         block_classes = list(self.blocks.build(self.class_names | {"Module", "Sequential"}).values())
         self.class_names |= {c.name for c in block_classes}
@@ -574,6 +585,9 @@ class PythonEmitter:
         if support:
             self.uses_torch = True
         class_texts = support + named_outputs + class_texts
+        if plan is not None:
+            class_texts.append(converter_source(plan, literal).strip())
+            self.uses_torch = True
         header = self.header()
         imports = ("from typing import NamedTuple\n\n" if named_outputs else "")
         imports += ("import torch\n" if self.uses_torch else "") + "from torch import nn\n"

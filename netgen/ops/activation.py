@@ -35,6 +35,11 @@ class Activation(Op):
     def label(self, in_shapes, out_shape):
         return self.torch_class
 
+    def in_place(self):
+        if getattr(self.p, "inplace", True):  # in place already, or no such option (sigmoid, GELU)
+            return None
+        return type(self)(self.p.model_copy(update={"inplace": True}))
+
     backward_reads = "input"  # what torch's backward formula uses: "input" (x) or "output" (the result)
 
     # -- memory and receptive field ----------------------------------------------------

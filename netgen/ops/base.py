@@ -31,7 +31,7 @@ from .emission import (
     Support,
     module_call,
 )
-from .traits import GLOBAL, POINTWISE, Reads, Saved, promote, shift_reads, window_reads
+from .traits import GLOBAL, POINTWISE, EvalAffine, Reads, Saved, promote, shift_reads, window_reads
 
 Expr = Call | BinOp | ListOf | Input
 
@@ -237,6 +237,31 @@ class Op:
         stride upsamples) gives its own, and the table marks it so."""
         return self.window()
 
+    # -- the inference build (netgen/passes/inference.py) --------------------------------
+    def eval_affine(self) -> EvalAffine | None:
+        """In eval, a per-channel affine of the input computed from the op's state (batch norm),
+        which the inference build folds into the op before it; None for every other op."""
+        return None
+
+    def absorb_affine(self, in_shapes: list[Shape], out_shape: Shape) -> Op | None:
+        """This op followed by a per-output-channel scale and shift, as one op (a conv that
+        gains a bias), or None when it cannot absorb one. An op answering here promises that its
+        module's `weight` has the output channels on its first axis, its `bias` (if any) one
+        value per output channel, and its output's channel axis is the first after the batch:
+        then scaling weight row c and shifting bias c is exactly the affine after the op."""
+        return None
+
+    def eval_identity(self) -> bool:
+        """True when the op returns its input unchanged in eval mode (dropout, drop-path): the
+        inference build leaves it out."""
+        return False
+
+    def in_place(self) -> Op | None:
+        """The same op writing its result into its input (`inplace=True`), when it has that
+        option and does not use it yet; None otherwise. The inference build asks only where no
+        one else reads the input's storage."""
+        return None
+
     # -- diagram -----------------------------------------------------------------------
     def label(self, in_shapes: list[Shape], out_shape: Shape) -> str:
         return self.kind.capitalize()
@@ -261,5 +286,5 @@ __all__ = [
     "REGISTRY", "COMMON_KEYS", "Op", "OpParams", "NoParams", "register_op", "Int", "PosInt", "NonNegInt",
     "Float", "IntPair", "compact", "Shape", "ShapeError", "format_shape", "numel", "Arg", "ModuleCall", "module_call",
     "Call", "BinOp", "ListOf", "Input", "INPUTS", "MODULE", "ROOT", "CALL_MODULE", "Support", "Expr",
-    "Saved", "Reads", "GLOBAL", "POINTWISE", "PER_POSITION", "window_reads", "shift_reads",
+    "Saved", "Reads", "EvalAffine", "GLOBAL", "POINTWISE", "PER_POSITION", "window_reads", "shift_reads",
 ]

@@ -110,6 +110,11 @@ class Conv(Op):
                            padding=0 if padding == "valid" else padding, dilation=compact(self.p.dilation),
                            groups=self.groups(c), bias=self.p.bias, defaults=CONV_DEFAULTS)
 
+    def absorb_affine(self, in_shapes, out_shape):
+        # nn.Conv2d's weight is (out, in/groups, kh, kw), its bias one value per output channel,
+        # grouped and depthwise alike: scaling a filter scales only its own output channel
+        return type(self)(self.p.model_copy(update={"bias": True}))
+
     def label(self, in_shapes, out_shape):
         k = pair(self.p.k)
         s = pair(self.p.stride)

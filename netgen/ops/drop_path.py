@@ -84,6 +84,9 @@ class DropPath(Op):
     def label(self, in_shapes, out_shape):
         return f"DropPath {self.p.p:.3g}" + (" (batch)" if self.p.mode == "batch" else "")
 
+    def eval_identity(self):
+        return True
+
     # -- memory and receptive field ----------------------------------------------------
     def output_alias(self, in_shapes, training):
         return 0 if (not training or self.p.p == 0) else None

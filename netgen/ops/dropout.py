@@ -39,6 +39,9 @@ class Dropout(Op):
     def label(self, in_shapes, out_shape):
         return f"Dropout {self.p.p:.3g}"
 
+    def eval_identity(self):
+        return True
+
     # -- memory and receptive field ----------------------------------------------------
     def output_alias(self, in_shapes, training):
         return 0 if (not training or self.p.p == 0 or self.p.inplace) else None

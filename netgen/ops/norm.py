@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..shapes import expect_rank, numel
-from .base import PER_POSITION, Float, Op, OpParams, PosInt, Saved, module_call, register_op
+from .base import PER_POSITION, EvalAffine, Float, Op, OpParams, PosInt, Saved, module_call, register_op
 
 
 class BatchNormParams(OpParams):
@@ -49,6 +49,11 @@ class BatchNorm(Op):
 
     def label(self, in_shapes, out_shape):
         return "BatchNorm"
+
+    def eval_affine(self):
+        # in eval nn.BatchNorm2d normalises with its running statistics (track_running_stats is
+        # always on here): a fixed per-channel scale and shift
+        return EvalAffine(eps=self.p.eps, affine=self.p.affine)
 
     # -- memory and receptive field ----------------------------------------------------
     def output_alias(self, in_shapes, training):

@@ -104,6 +104,18 @@ def shift_reads(offset: int) -> Reads:
     return Reads(1, 1, (offset,), (offset,))
 
 
+@dataclass(frozen=True)
+class EvalAffine:
+    """What an op is in eval mode when it is a per-channel affine of its input computed from its
+    state, as batch norm is: y[:, c] = (x[:, c] - running_mean[c]) / sqrt(running_var[c] + eps)
+    * weight[c] + bias[c] (weight and bias only when `affine`), over the channel axis (the first
+    after the batch). The names are its module's state_dict entries (nn.BatchNorm2d's), which
+    the inference build's state_dict converter reads (netgen/passes/inference.py)."""
+
+    eps: float
+    affine: bool
+
+
 DTYPE_BYTES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2, "int64": 8, "bool": 1}
 
 
@@ -117,4 +129,5 @@ def promote(dtypes) -> str:
     return "float32"
 
 
-__all__ = ["Saved", "Reads", "POINTWISE", "GLOBAL", "KEEP", "window_reads", "shift_reads", "DTYPE_BYTES", "promote"]
+__all__ = ["Saved", "Reads", "EvalAffine", "POINTWISE", "GLOBAL", "KEEP", "window_reads", "shift_reads", "DTYPE_BYTES",
+           "promote"]
