@@ -96,6 +96,38 @@ def test_two_files_get_the_shared_overrides(tmp_path):
     assert b["macs"] == 6 * 32 * 32 * 25 + 16 * 12 * 12 * 150 + 576 * 120 + 120 * 84 + 84 * 4
 
 
+# conv 3->8 (3x3, no bias), bn, relu, dropout, gap, linear 8->10: params and MACs by hand below
+CONV_BN = """netgen: 1
+name: conv_bn
+input: [3, 8, 8]
+network:
+  - conv: {out: 8, k: 3, pad: 1, bias: false}
+  - bn
+  - relu
+  - dropout: {p: 0.5}
+  - gap
+  - flatten
+  - linear: {out: 10}
+"""
+
+
+def test_inference_build_beside_the_training_build(tmp_path):
+    blueprint = tmp_path / "conv_bn.yaml"
+    blueprint.write_text(CONV_BN)
+    data = bench_json(str(blueprint), "--inference-b", "-r", "1", "--warmup", "0")
+    a, b = data["models"]
+    assert (a["build"], b["build"]) == ("training", "inference") and not b["channels_last"]
+    assert b["label"] == f"{blueprint} (inference)"
+    # training: conv 3*8*9 + bn 2*8 + linear 8*10+10; inference: the bn folded into a conv bias of 8
+    assert a["params"] == 216 + 16 + 90 and b["params"] == 216 + 8 + 90 and b["buffers"] == 0 < a["buffers"]
+    assert a["macs"] == b["macs"] == 8 * 8 * 8 * 27 + 8 * 10
+    assert [(r["model"], r["samples"], r["error"]) for r in data["results"]] == [(0, 1, None), (1, 1, None)]
+    last = bench_json(str(blueprint), "--inference", "--channels-last", "-r", "1", "--warmup", "0")
+    (model,) = last["models"]
+    assert model["build"] == "inference" and model["channels_last"] is True
+    assert model["label"].endswith("(inference, channels_last)") and last["results"][0]["error"] is None
+
+
 def test_max_time_stops_after_the_first_round_and_dtype_is_autocast():
     data = bench_json("lenet5", "--repeat", "50", "--warmup", "0", "--max-time", "0.000001", "--dtype", "bf16")
     assert data["settings"]["dtype"] == "bfloat16"
@@ -149,6 +181,9 @@ def test_json_stdout_is_only_json_in_a_real_process():
     (["--optimizer", "lion"], "<--optimizer>", "adam, adamw, sgd"),
     (["--device", "tpu"], "<--device>", "cpu, cuda or cuda:N"),
     (["--no-eager"], "<--no-eager>", "add --compile"),
+    (["--channels-last"], "<--channels-last>", "option of the inference build"),
+    (["--inference", "--mode", "eval,train"], "<--mode>", "it has no training step"),
+    (["--inference", "--inference-b"], "<--inference-b>", "not both"),
     (["--batch", "1,2,3,4,5,6,7,8", "--threads", "1,2,3,4", "--mode", "eval,train", "--compile"], "<--batch>",
      "at most 64 cases"),
 ])

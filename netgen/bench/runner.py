@@ -87,7 +87,10 @@ class Subject:
 
     def as_json(self) -> dict:
         g = self.graph
+        plan = g.meta.get("inference")  # the inference build's plan (netgen/passes/inference.py)
         return {"label": self.label, "name": g.name, "source": str(g.meta.get("source", "")),
+                "build": "inference" if plan is not None else "training",
+                "channels_last": bool(getattr(plan, "channels_last", False)),
                 "blueprint_params": g.meta.get("params", {}), "inputs": [list(s) for s in self.inputs],
                 "outputs": [list(s) for s in self.outputs], "params": self.params, "buffers": self.buffers,
                 "macs": self.macs, "training_only_macs": self.training_only_macs}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass, field
 
 import typer
 
@@ -16,7 +17,9 @@ from .choices import DType
 from .common import (
     AllowPathOption,
     AllowPluginsOption,
+    ChannelsLastOption,
     FormatOption,
+    InferenceOption,
     InputOption,
     SetOption,
     compile_from_cli,
@@ -170,6 +173,10 @@ def bench(
     sets_b: list[str] | None = typer.Option(None, "--set-b", metavar="KEY=VALUE",
                                             help="Override a param of B only; with one blueprint, B is A's copy."),
     input_b: str | None = typer.Option(None, "--input-b", metavar="CxHxW", help="Override B's input shape only."),
+    inference: bool = InferenceOption,
+    inference_b: bool = typer.Option(False, "--inference-b", help="B only is the inference build; with one "
+                                     "blueprint, B is A's (the ratio is what the inference build gains)."),
+    channels_last: bool = ChannelsLastOption,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (schema in docs/bench.md)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     allow_plugins: bool = AllowPluginsOption,
@@ -181,12 +188,15 @@ def bench(
     and compared."""
     fmt = "json" if json_out else format
     try:
-        settings, labels, plans = _settings(blueprints, batch, threads, mode, compile, eager, device, dtype, warmup,
-                                            repeat, max_time, optimizer, sets, input, sets_b, input_b)
+        plans = _plans(blueprints, sets, input, sets_b, input_b, inference, inference_b, channels_last)
+        settings = _settings(batch, threads, mode, compile, eager, device, dtype, warmup, repeat, max_time,
+                             optimizer)
+        if "train" in settings.modes and any(plan.inference for plan in plans):
+            raise option_error("--mode", "Expected --mode eval with an inference build: it has no training step",
+                               hint="bench the training build's train step in a run of its own")
         from ..bench.runner import Subject, check_memory
 
-        subjects = [Subject.of(label, compile_from_cli(bp, s, i, allow_path, allow_plugins))
-                    for label, (bp, s, i) in zip(labels, plans, strict=True)]
+        subjects = [Subject.of(plan.label, plan.graph(allow_path, allow_plugins)) for plan in plans]
         check_memory(subjects, settings)
     except NetgenError as exc:
         fail(exc, fmt)
@@ -207,24 +217,55 @@ def bench(
         raise typer.Exit(1)
 
 
-def _settings(blueprints, batch, threads, mode, compile, eager, device, dtype, warmup, repeat, max_time, optimizer,
-              sets, input, sets_b, input_b):
-    """Validated Settings, the models' labels and what to compile for each (blueprint, sets, input)."""
-    from ..analysis.memory import canonical_dtype
-    from ..bench.runner import Settings, usable_cpus
+@dataclass
+class Plan:
+    """What one model is: the blueprint, its overrides and which build."""
 
+    blueprint: str
+    sets: list[str] = field(default_factory=list)
+    input: str | None = None
+    inference: bool = False
+    channels_last: bool = False
+    label: str = ""
+
+    def graph(self, allow_paths, allow_plugins: bool):
+        graph = compile_from_cli(self.blueprint, self.sets, self.input, allow_paths, allow_plugins)
+        if self.inference:
+            from ..passes import inference_graph
+
+            graph = inference_graph(graph, channels_last=self.channels_last)
+        return graph
+
+
+def _plans(blueprints, sets, input, sets_b, input_b, inference, inference_b, channels_last) -> list[Plan]:
+    """A and, with two blueprints or a B option, B; labels that tell them apart."""
     if len(blueprints) > 2:
         raise option_error("BLUEPRINTS", f"Expected one or two blueprints; received {len(blueprints)}",
                            hint="bench two at a time: the first is the baseline of the ratios")
-    variant = bool(sets_b or input_b)
-    plans = [(blueprints[0], list(sets or []), input)]
-    if len(blueprints) == 2 or variant:
-        plans.append((blueprints[-1], list(sets or []) + list(sets_b or []), input_b or input))
-    labels = [bp for bp, _, _ in plans]
-    if len(plans) == 2 and variant:
-        labels[1] = f"{labels[1]} ({', '.join([*(sets_b or []), *([f'input={input_b}'] if input_b else [])])})"
-    if len(plans) == 2 and labels[0] == labels[1]:
-        labels = [f"{label} [{tag}]" for label, tag in zip(labels, "AB", strict=True)]
+    if inference and inference_b:
+        raise option_error("--inference-b", "Expected --inference (every model) or --inference-b (B only), not both")
+    if channels_last and not (inference or inference_b):
+        raise option_error("--channels-last", "Expected --inference or --inference-b with --channels-last: it is "
+                                              "an option of the inference build", hint="add --inference")
+    plans = [Plan(blueprints[0], list(sets or []), input, inference, channels_last and inference)]
+    if len(blueprints) == 2 or sets_b or input_b or inference_b:
+        plans.append(Plan(blueprints[-1], list(sets or []) + list(sets_b or []), input_b or input,
+                          inference or inference_b, channels_last))
+    for index, plan in enumerate(plans):
+        extras = [*(sets_b or []), *([f"input={input_b}"] if input_b else [])] if index == 1 else []
+        extras += ["inference"] * plan.inference + ["channels_last"] * plan.channels_last
+        plan.label = plan.blueprint + (f" ({', '.join(extras)})" if extras else "")
+    if len(plans) == 2 and plans[0].label == plans[1].label:
+        for plan, tag in zip(plans, "AB", strict=True):
+            plan.label += f" [{tag}]"
+    return plans
+
+
+def _settings(batch, threads, mode, compile, eager, device, dtype, warmup, repeat, max_time, optimizer):
+    """Validated, bounded Settings."""
+    from ..analysis.memory import canonical_dtype
+    from ..bench.runner import Settings, usable_cpus
+
     if not (compile or eager):
         raise option_error("--no-eager", "Expected something to measure: --no-eager leaves nothing without --compile",
                            hint="add --compile, or drop --no-eager")
@@ -249,7 +290,7 @@ def _settings(blueprints, batch, threads, mode, compile, eager, device, dtype, w
     if count > MAX_CASES:
         raise option_error("--batch", f"Expected at most {MAX_CASES} cases (threads x compile x modes x batches); "
                                       f"received {count}", hint="bench fewer combinations per run")
-    return settings, labels, plans
+    return settings
 
 
 def register(app: typer.Typer) -> None:
