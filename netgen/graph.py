@@ -87,6 +87,10 @@ class Graph:
     def __init__(self, name: str):
         self.name = name
         self.nx: nx.DiGraph = nx.DiGraph()
+        # node -> its attribute dict: what `self.nx.nodes[n]` returns, without the view's per-call
+        # overhead (the lowering and the analyses read nodes hundreds of thousands of times); it is
+        # networkx's own store, which its stubs do not declare
+        self._data: dict[str, dict] = self.nx._node  # type: ignore[attr-defined]
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self.scopes: dict[tuple[str, ...], Scope] = {(): Scope((), "network", None)}
@@ -146,19 +150,19 @@ class Graph:
         return node_id in self.nx
 
     def __getitem__(self, node_id: str) -> NodeData:
-        return cast(NodeData, self.nx.nodes[node_id])
+        return cast(NodeData, self._data[node_id])
 
     def op_node(self, node_id: str) -> OpNodeData:
         """An op node's attributes, typed as such (its `op`, `shape` and `in_shapes` are set);
         a back end that knows a node is an op reads it here rather than through `graph[node]`."""
-        data = self.nx.nodes[node_id]
+        data = self._data[node_id]
         if data["kind"] != "op" or data["shape"] is None:
             raise ValueError(f"node {node_id!r} is not an op with a shape")
         return cast(OpNodeData, data)
 
     def shape_of(self, node_id: str) -> Shape:
         """The output shape of a node that has one (every node the lowering hands on does)."""
-        shape = self.nx.nodes[node_id]["shape"]
+        shape = self._data[node_id]["shape"]
         if shape is None:
             raise ValueError(f"node {node_id!r} has no shape")
         return shape
@@ -176,7 +180,7 @@ class Graph:
         return list(known)
 
     def users_of(self, node_id: str) -> list[str]:
-        return sorted(self.nx.successors(node_id), key=lambda n: self.nx.nodes[n]["order"])
+        return sorted(self.nx.successors(node_id), key=lambda n: self._data[n]["order"])
 
     def topological(self) -> list[str]:
         """Nodes in a deterministic topological order (insertion order as tie-break)."""
@@ -187,7 +191,7 @@ class Graph:
 
     def ops(self) -> Iterator[tuple[str, OpNodeData]]:
         for node_id in self.topological():
-            data = self.nx.nodes[node_id]
+            data = self._data[node_id]
             if data["kind"] == "op":
                 yield node_id, cast(OpNodeData, data)
 
@@ -196,13 +200,13 @@ class Graph:
         parameter total, what `sum(p.numel() for p in module.parameters())` counts."""
         total = 0
         for node_id in self.nx if nodes is None else nodes:
-            data = self.nx.nodes[node_id]
+            data = self._data[node_id]
             if data["op"] is not None and data["shape"] is not None:
                 total += data["op"].param_count(data["in_shapes"], data["shape"])
         return total
 
     def scope_of(self, node_id: str) -> tuple[str, ...]:
-        return self.nx.nodes[node_id]["path"][:-1]
+        return self._data[node_id]["path"][:-1]
 
     def child_scopes(self, path: tuple[str, ...]) -> list[Scope]:
         return [s for p, s in self.scopes.items() if len(p) == len(path) + 1 and p[: len(path)] == path]

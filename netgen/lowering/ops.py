@@ -23,6 +23,28 @@ if TYPE_CHECKING:
     from .host import LoweringHost
 
 
+# Validated params by (op class, the values and their types): a repeat makes the same op many
+# times, and Params are frozen, so one validation serves them all. Bounded: cleared when full.
+_PARAMS: dict[tuple, Any] = {}
+_PARAMS_LIMIT = 4096
+
+
+def _validated(cls, values: dict) -> Any:
+    """cls.Params(**values), from the cache when the same values were validated before."""
+    if not cls.Params.model_config.get("frozen"):  # a plugin's params that may change: not shared
+        return cls.Params(**values)
+    key = (cls, tuple((k, type(v), v) for k, v in values.items()))
+    try:
+        known = _PARAMS.get(key)
+    except TypeError:  # a list or dict value: not hashable, validate it afresh
+        return cls.Params(**values)
+    if known is None:
+        if len(_PARAMS) >= _PARAMS_LIMIT:
+            _PARAMS.clear()
+        known = _PARAMS[key] = cls.Params(**values)
+    return known
+
+
 class OpNodes:
     """Op nodes: the mixin of `Lowerer` that validates ops and infers their shapes."""
 
@@ -69,7 +91,7 @@ class OpNodes:
         if not ok:
             return None
         try:
-            params = cls.Params(**values)
+            params = _validated(cls, values)
         except ValidationError as exc:
             self.report_params(exc, cls, args if isinstance(args, YDict) else YDict(), span, path)
             return None
