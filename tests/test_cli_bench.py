@@ -224,6 +224,17 @@ def test_a_case_too_large_for_memory_is_refused_before_building():
     assert "<--batch>" in result.stderr and "GB free" in result.stderr and "--fit" in result.stderr
 
 
+def test_a_container_limit_bounds_the_free_memory(tmp_path):
+    from netgen.bench.runner import _cgroup_headroom
+
+    (tmp_path / "memory.max").write_text("1000000\n")
+    (tmp_path / "memory.current").write_text("250000\n")
+    assert _cgroup_headroom(tmp_path) == 750_000
+    (tmp_path / "memory.max").write_text("max\n")
+    assert _cgroup_headroom(tmp_path) is None
+    assert _cgroup_headroom(tmp_path / "absent") is None
+
+
 def test_a_failing_compile_is_recorded_and_exits_1(monkeypatch):
     import torch
 

@@ -135,12 +135,18 @@ def steps_per_case(settings: Settings) -> int:
 
 
 def available_bytes(device: str) -> int | None:
-    """Memory free for the run: the CUDA device's free bytes, or MemAvailable of /proc/meminfo
-    (None where neither can be read, and the check is skipped)."""
+    """Memory free for the run: the CUDA device's free bytes; on the CPU, MemAvailable of
+    /proc/meminfo, or less where a cgroup (v2) limit leaves less (a container). None where
+    nothing can be read, and the check is skipped."""
     if device.startswith("cuda"):
         import torch
 
         return torch.cuda.mem_get_info(torch.device(device))[0]
+    free = [value for value in (_meminfo_available(), _cgroup_headroom()) if value is not None]
+    return min(free) if free else None
+
+
+def _meminfo_available() -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -148,6 +154,17 @@ def available_bytes(device: str) -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _cgroup_headroom(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """memory.max - memory.current of this process's cgroup (v2), or None without a limit."""
+    try:
+        limit = (root / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return max(int(limit) - int((root / "memory.current").read_text().strip()), 0)
+    except (OSError, ValueError):
+        return None
 
 
 def estimated_bytes(subjects: Sequence[Subject], settings: Settings) -> int:
