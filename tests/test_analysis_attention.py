@@ -172,3 +172,19 @@ def test_the_gradient_agrees_a_token_reads_its_patch_then_the_whole_image():
     assert torch.equal(before, expected)
     assert bool(support(f"{layer}.self_attention", 1).all())
     assert bool(support(f"{layer}.self_attention", 0).all())  # the class token too
+
+
+def test_each_windowed_attention_block_widens_the_field_by_a_window():
+    """Swin-T (torchvision: 4×4 patches, window 7, depths [2, 2, 6, 2]): the patch embedding sees
+    4/4; a block reads the window holding each position, 7 positions wide, so the first block sees
+    7·4 = 28 pixels; its shifted neighbour's window straddles two of those, 56. In the third stage
+    (stride 16 after two patch mergings) each of the six blocks adds a window of 7·16 = 112 pixels.
+    The last stage's 7×7 map is one window: global (torchvision drops the shift there)."""
+    graph = netgen.compile_blueprint(BLUEPRINTS / "swin_t.yaml")
+    fields = receptive_fields(graph)
+    assert fields["features.0.0"].text() == "4/4"
+    assert [fields[f"features.1.{j}.attn"].text() for j in range(2)] == [f"{7 * 4}/4", f"{2 * 7 * 4}/4"]
+    third = [fields[f"features.5.{j}.attn"].size_max[0] for j in range(6)]
+    assert all(fields[f"features.5.{j}.attn"].stride_value == (16, 16) for j in range(6))
+    assert [b - a for a, b in zip(third, third[1:], strict=False)] == [7 * 16] * 5
+    assert fields["features.7.0.attn"].is_global and fields["head"].is_global

@@ -135,3 +135,42 @@ def test_a_run_of_alternating_tall_blocks_is_boxed_to_fit_the_slides(tmp_path):
     inside = sorted((n.title, n.detail) for page in pages for n in page.nodes.values() if n.cluster == frames[0].id)
     assert inside == [("Tall", "Conv 3×3, 16"), ("Tall", "Conv 3×3, 16, d2")]
     assert sorted(n for page in pages for n in page.owner) == sorted(graph.nx.nodes)
+
+
+# torchvision's swin_t: depths [2, 2, 6, 2], heads [3, 6, 12, 24], window 7; swin_s and swin_b,
+# and their v2 versions, depths [2, 2, 18, 2] (torchvision/models/swin_transformer.py; the papers'
+# Table 1). A stage's blocks alternate plain and shifted windows.
+SWIN_DEPTHS = {"swin_t": [2, 2, 6, 2], "swin_s": [2, 2, 18, 2], "swin_b": [2, 2, 18, 2],
+               "swin_v2_t": [2, 2, 6, 2], "swin_v2_s": [2, 2, 18, 2], "swin_v2_b": [2, 2, 18, 2]}
+
+
+@pytest.mark.parametrize(("name", "depths"), sorted(SWIN_DEPTHS.items()))
+def test_each_swin_stage_is_one_box_marked_with_its_depth(name, depths):
+    graph = compiled(name)
+    view = choose_view(graph, "overview")
+    block = "Swin v2 block" if "v2" in name else "Swin block"
+    stages = [n for n in view.nodes.values() if n.kind == "unit"]
+    assert [(n.title, n.count) for n in stages] == [(block, d) for d in depths]
+    for k, node in enumerate(stages):  # every op of stage k (features.1, .3, .5, .7) in its one box
+        assert {view.owner[n] for n in graph.nodes_under(("features", str(2 * k + 1)))} == {node.id}
+    assert all(f"{block}  ×{d}" in render_source(graph) for d in set(depths))
+
+
+@needs_dot
+def test_swin_t_blocks_slides_fit_and_show_both_kinds_of_block():
+    graph = compiled("swin_t")
+    pages = slide_views(graph, "blocks")
+    titles = set()
+    for page in pages:
+        facts = draw(page)
+        assert facts.fits_a_slide(), f"{page.name}: {facts.min_text_px:.1f} px"
+        titles |= {t for n in facts.nodes for t in facts.texts(n)}
+    # the first stage draws both blocks' insides: plain windows, then shifted by half a window
+    assert {"Window attention 7×7, 3 heads", "Window attention 7×7, shift 3, 3 heads", "LayerNorm", "+"} <= titles
+    # the third stage's six blocks: the pair framed once, ×3, each box saying how it differs
+    frames = [(page, c) for page in pages for c in page.clusters.values() if c.title == "×3"]
+    assert len(frames) == 1
+    page, frame = frames[0]
+    assert sorted(n.detail for n in page.nodes.values() if n.cluster == frame.id) == [
+        "Window attention 7×7, 12 heads", "Window attention 7×7, shift 3, 12 heads"]
+    assert sorted(n for p in pages for n in p.owner) == sorted(graph.nx.nodes)
