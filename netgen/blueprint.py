@@ -87,6 +87,9 @@ class BlockDef:
     file: str
     span: Span | None
     param_spans: dict[str, Span | None] = field(default_factory=dict)
+    # the members' modules in the order the class registers them (the state_dict's key order),
+    # where it is not the order they run in (torchvision's post-norm Swin v2 block)
+    module_order: tuple[str, ...] = ()
 
 
 @dataclass
@@ -166,7 +169,13 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
             continue
         params_raw = raw.get("params") or YDict()
         let = raw.get("let") or YDict()
-        body_keys = [k for k in raw if k not in ("params", "let", "doc")]
+        body_keys = [k for k in raw if k not in ("params", "let", "doc", "module_order")]
+        module_order = raw.get("module_order") or []
+        if not isinstance(module_order, list) or not all(isinstance(m, str) for m in module_order) \
+                or len(set(module_order)) != len(module_order):
+            diags.error("NG015", f"block `{name}`: `module_order` must be a list of distinct member names",
+                        raw.value_span("module_order"), name, "list the block's items by their names: [norm1, attn]")
+            module_order = []
         if body_keys == ["body"]:
             body = raw["body"]
         elif not body_keys:
@@ -192,7 +201,7 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
             else:
                 params[pname] = default
         blocks[name] = BlockDef(name, params, required, let if isinstance(let, YDict) else YDict(), body,
-                                str(raw.get("doc", "")), file, span, spans)
+                                str(raw.get("doc", "")), file, span, spans, tuple(module_order))
     return blocks
 
 

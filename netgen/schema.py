@@ -184,6 +184,9 @@ def blueprint_schema() -> dict:
                                                         "list dict size any) for a required param"},
             "let": {"type": "object", "description": "derived values, evaluated in order after the params"},
             "body": {"$ref": "#/definitions/items"},
+            "module_order": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                             "description": "the members' modules in the order the class registers them (the "
+                                            "state_dict's key order), where it is not the order they run in"},
         },
     }
     top = _draft7(FileModel.model_json_schema())

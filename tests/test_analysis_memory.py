@@ -31,7 +31,7 @@ DEFAULT = ["alexnet", "convnext_tiny", "deeplabv3_mobilenet_v3_large", "densenet
            "efficientnet_b0", "efficientnet_v2_s", "fcn_resnet50", "googlenet", "inception_v3", "lenet5",
            "lraspp_mobilenet_v3_large", "mnasnet0_5", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "nin",
            "preact_resnet164", "regnet_y_400mf", "resnet18", "resnet20", "resnet50", "resnext50_32x4d",
-           "sd_resnet110", "se_resnet50", "shufflenet_v2_x1_0", "squeezenet1_0", "unet", "vgg16_bn", "vit_b_32",
+           "sd_resnet110", "se_resnet50", "shufflenet_v2_x1_0", "squeezenet1_0", "swin_t", "swin_v2_t", "unet", "vgg16_bn", "vit_b_32",
            "wrn28_10", "zfnet", "fractalnet", "maxvit_t"]
 # small inputs for the real CPU runs: large enough for every model's downsampling
 SMALL_INPUT = {"inception_v3": (3, 75, 75), "unet": (1, 188, 188), "lenet5": None, "alexnet": (3, 63, 63),
@@ -40,7 +40,7 @@ SMALL_INPUT = {"inception_v3": (3, 75, 75), "unet": (1, 188, 188), "lenet5": Non
 # models with attention, measured on the CPU at two patches a side (see the float32 test)
 ON_CPU = {**{f"vit{v}": (3, 32, 32) for v in ("", "_b_16", "_b_32", "_l_16", "_l_32")}, "vit_h_14": (3, 28, 28)}
 AUTOCAST_DEFAULT = ["lenet5", "resnet20", "mobilenet_v2", "efficientnet_b0", "googlenet", "alexnet", "unet",
-                    "densenet_bc100_k12", "se_resnet50"]
+                    "densenet_bc100_k12", "se_resnet50", "swin_v2_t"]
 
 
 def measure(name: str, batch: int, device: str, low: str | None = None, input_shape=None) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Swin T, S, B and Swin v2 T, S, B (blueprints/swin*.yaml: one blueprint, the papers' size tables
-as params) against torchvision: parameter counts, state_dict keys and shapes and published GFLOPS
-on the meta device for all six; eval- and training-mode outputs at 64×64 for T and v2-T with
+as params) against torchvision: parameter counts, state_dict keys (in order) and shapes and
+published GFLOPS on the meta device for all six; eval- and training-mode outputs at 64×64 for T and v2-T with
 torchvision's weights loaded strictly (64×64 leaves 16, 8, 4 and 2 positions a side: every stage
 pads to whole windows, the first two shift, the last two are one window without a shift, the
 rules torchvision applies); the window-attention op's buffers, errors and receptive field."""
@@ -22,42 +22,33 @@ V2 = ["swin_v2_t", "swin_v2_s", "swin_v2_b"]
 SMALL = (3, 64, 64)
 
 
-@pytest.mark.parametrize("name", V1)
+@pytest.mark.parametrize("name", V1 + V2)
 def test_counts_keys_and_published_gflops(torchvision, name):
+    """Keys in torchvision's order: in v2 too, whose blocks register each norm before the branch
+    it follows (the block's `module_order`); v2's GFLOPS at its weights' 256×256 crop."""
     harness.check_static(torchvision, name)
 
 
-def v2_order(keys: list[str]) -> list[str]:
-    """torchvision registers a v2 block's norm1 before attn and norm2 before mlp, though it runs
-    them after (post-norm); netgen registers modules in the order they run. The same keys with
-    each block's norms moved after their branch: torchvision's list as netgen orders it."""
-    out: list[str] = []
-    held: dict[str, list[str]] = {}
-    for key in keys:
-        parts = key.split(".")
-        if len(parts) == 5 and parts[3] in ("norm1", "norm2"):
-            held.setdefault(".".join(parts[:3] + [{"norm1": "attn", "norm2": "mlp"}[parts[3]]]), []).append(key)
-            continue
-        out.append(key)
-    for branch, norms in held.items():
-        last = max(i for i, k in enumerate(out) if k.startswith(branch + "."))
-        out[last + 1:last + 1] = norms
-    return out
-
-
-@pytest.mark.parametrize("name", V2)
-def test_v2_counts_keys_and_published_gflops(torchvision, name):
-    """As for v1, except the order of the keys of each block's two norms (v2_order)."""
-    tv = harness.on_meta(lambda: torchvision.models.get_model(name, weights=None))
-    ng = harness.on_meta(lambda: netgen.load(BLUEPRINTS / f"{name}.yaml"))
-    graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")  # at 256×256, the weights' crop
-    assert harness.count(ng) == harness.static_params(graph) == harness.count(tv)
-    assert list(harness.shapes(ng)) == v2_order(list(harness.shapes(tv)))
-    assert harness.shapes(ng) == harness.shapes(tv)
-    weights = torchvision.models.get_model_weights(name).IMAGENET1K_V1
-    assert weights.transforms.keywords["crop_size"] == 256
-    assert weights.meta["num_params"] == harness.static_params(graph)
-    assert round(harness.static_macs(graph) / 1e9, 3) == weights.meta["_ops"]
+def test_module_order_changes_registration_not_execution(tmp_path):
+    """A block's `module_order` moves the listed members' modules first in the class, in that
+    order (the state_dict's), while forward keeps running them in the blueprint's order; a name
+    that is not a member is a located error."""
+    path = tmp_path / "net.yaml"
+    text = ("netgen: 1\nname: net\ninput: [8]\nblocks:\n  post:\n    module_order: [norm, fc]\n    body:\n"
+            "      - linear: {out: 8, name: fc}\n      - layernorm: {name: norm}\n"
+            "network:\n  - post: {name: block}\n")
+    path.write_text(text)
+    model = netgen.load(path)
+    assert list(model.state_dict()) == ["block.norm.weight", "block.norm.bias", "block.fc.weight", "block.fc.bias"]
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        expected = model.block.norm(model.block.fc(x))
+        assert torch.equal(model(x), expected)
+    path.write_text(text.replace("[norm, fc]", "[norm, fcc]"))
+    with pytest.raises(netgen.NetgenError) as raised:
+        netgen.compile_blueprint(path)
+    assert "`module_order` names `fcc`" in str(raised.value) and "net.yaml:5" in str(raised.value)
+    assert "did you mean `fc`" in str(raised.value)
 
 
 def test_published_gflops_count_the_attention_products():

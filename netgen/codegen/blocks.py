@@ -168,6 +168,8 @@ class Walk:
 
     # -- the walk --------------------------------------------------------------------------------
     def run(self) -> Val:
+        if getattr(self.block, "module_order", ()):
+            raise Untranslatable("`module_order` (the scope class registers in that order)")
         in_shape = tuple(self.env["in_shape"])
         x = Val("x", (Sym(in_shape[0], ast.Name("in_channels", ast.Load())), *in_shape[1:]), is_input=True)
         self.input_val = x

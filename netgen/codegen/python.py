@@ -270,6 +270,7 @@ class PythonEmitter:
         tensors = {u.name for u in units if u.node is not None and self.g[u.node]["op"].is_tensor}
         attrs = Namespace()
         attr_of: dict[str, str] = {}
+        built: list[tuple[str, Template, list]] = []
         for unit in units:
             if unit.node is not None and self.module_expr(unit.node) is None:
                 continue
@@ -277,8 +278,14 @@ class PythonEmitter:
             attr = unit.name
             attr_of[unit.name] = attr
             attrs.used.add(attr)
-            init.append((attr, code.template))
-            values += code.values
+            built.append((attr, code.template, code.values))
+        # a block's `module_order` registers the members it lists first, in its order (the
+        # state_dict's key order); forward still runs them in the graph's order
+        order = (scope.meta.get("module_order") or []) if scope is not None else []
+        rank = {name: i for i, name in enumerate(order)}
+        for attr, template, lifted in sorted(built, key=lambda b: (0, rank[b[0]]) if b[0] in rank else (1, 0)):
+            init.append((attr, template))
+            values += lifted
         # forward
         whole_training = bool(path) and all(self.g[n]["training_only"] for u in units for n in u.node_set)
         ns = Namespace()

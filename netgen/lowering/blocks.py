@@ -52,9 +52,22 @@ class BlockCalls:
             scope.block_root, scope.block_input = True, x
             scope.clear_names()
             self.graph.scopes[scope.path].doc = block.doc
-            return self.lower_body(block.body, values, x, scope, block.span)
+            out = self.lower_body(block.body, values, x, scope, block.span)
+            if block.module_order:
+                self.order_modules(block, scope.path)
+            return out
         finally:
             self.call_sites.pop()
+
+    def order_modules(self: LoweringHost, block: BlockDef, path: tuple[str, ...]) -> None:
+        """Record `module_order` for the code generator, once every name in it is a member."""
+        members = {self.graph[n]["path"][len(path)] for n in self.graph.nodes_under(path)}
+        unknown = [m for m in block.module_order if m not in members]
+        if unknown:
+            self.error("NG015", f"block `{block.name}`: `module_order` names `{unknown[0]}`, which is not one of its "
+                       "members", block.span, path, did_you_mean(unknown[0], sorted(members)))
+            return
+        self.graph.scopes[path].meta["module_order"] = list(block.module_order)
 
     def block_args(self: LoweringHost, block: BlockDef, item: Item, env: dict, path,
                    quiet_inputs: bool = False) -> dict | None:
