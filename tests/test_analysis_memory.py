@@ -31,8 +31,8 @@ DEFAULT = ["alexnet", "convnext_tiny", "deeplabv3_mobilenet_v3_large", "densenet
            "efficientnet_b0", "efficientnet_v2_s", "fcn_resnet50", "googlenet", "inception_v3", "lenet5",
            "lraspp_mobilenet_v3_large", "mnasnet0_5", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "nin",
            "preact_resnet164", "regnet_y_400mf", "resnet18", "resnet20", "resnet50", "resnext50_32x4d",
-           "sd_resnet110", "se_resnet50", "shufflenet_v2_x1_0", "squeezenet1_0", "swin_t", "swin_v2_t", "unet", "vgg16_bn", "vit_b_32",
-           "wrn28_10", "zfnet", "fractalnet", "maxvit_t"]
+           "sd_resnet110", "se_resnet50", "shufflenet_v2_x1_0", "squeezenet1_0", "swin_t", "swin_v2_t", "unet",
+           "vgg16_bn", "vit_b_32", "wrn28_10", "zfnet", "fractalnet", "maxvit_t"]
 # small inputs for the real CPU runs: large enough for every model's downsampling
 SMALL_INPUT = {"inception_v3": (3, 75, 75), "unet": (1, 188, 188), "lenet5": None, "alexnet": (3, 63, 63),
                "zfnet": (3, 63, 63), "googlenet": (3, 64, 64), "squeezenet1_0": (3, 64, 64),
