@@ -130,6 +130,7 @@ class Graph:
         changes only the copy), sharing the ops, spans, shapes and scopes, which are not mutated."""
         other = Graph(name)
         other.nx = self.nx.copy()
+        other._data = other.nx._node  # type: ignore[attr-defined]  # the copy's own store, not ours
         other.inputs, other.outputs = list(self.inputs), list(self.outputs)
         other.scopes = dict(self.scopes)
         other.meta = dict(self.meta)
