@@ -509,8 +509,8 @@ class _Folder:
         """The first op label of `entry` that none of `others` has ("Window attention 7×7, shift 3,
         12 heads" beside its unshifted twin), or ""."""
         def labels(e: _Entry) -> list[str]:
-            return [self.g[n]["op"].label(self.g[n]["in_shapes"], self.g[n]["shape"]) for n in e.ops
-                    if self.g[n]["op"] is not None and self.g[n]["op"].family != "regularization"]
+            ops = [self.g.op_node(n) for n in e.ops if self.g[n]["kind"] == "op"]
+            return [d["op"].label(d["in_shapes"], d["shape"]) for d in ops if d["op"].family != "regularization"]
 
         theirs = {label for e in others for label in labels(e)}
         return next((label for label in labels(entry) if label not in theirs), "")
@@ -552,9 +552,9 @@ class _Folder:
                 drawn += self.place_cluster(entry, members, position, cluster, base, mark)
             else:
                 drawn.append(self.add_node(entry, members, position, cluster, base, mark))
-                node = self.view.nodes[drawn[-1]]
-                if boxed and entry.kind == "unit" and not node.detail:
-                    node.detail = self.distinct_label(entry, [e for e in rep if e is not entry])
+                box = self.view.nodes[drawn[-1]]
+                if boxed and entry.kind == "unit" and not box.detail:
+                    box.detail = self.distinct_label(entry, [e for e in rep if e is not entry])
             for k, member in enumerate(members):
                 for t, node in enumerate(member[position].ops):
                     if k:
