@@ -3,9 +3,12 @@ as params) against torchvision: parameter counts, state_dict keys (in order) and
 published GFLOPS on the meta device for all six; eval- and training-mode outputs at 64×64 for T and v2-T with
 torchvision's weights loaded strictly (64×64 leaves 16, 8, 4 and 2 positions a side: every stage
 pads to whole windows, the first two shift, the last two are one window without a shift, the
-rules torchvision applies); the window-attention op's buffers, errors and receptive field."""
+rules torchvision applies); the window-attention op's buffers, errors and receptive field.
+NETGEN_FULL_COMPARE=1 also compares all six models' eval outputs at their native input size."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -125,6 +128,19 @@ def test_outputs_equal_torchvisions_with_its_weights(torchvision, name):
         assert outs[0].shape == (2, 1000) and outs[0].abs().max() > 0
         assert (outs[1] - outs[0]).abs().max().item() <= 1e-5 * max(1.0, outs[0].abs().max().item()), training
     assert not torch.allclose(outs[0], tv.eval()(x), atol=1e-4)  # training mode dropped some blocks
+
+
+@pytest.mark.skipif(os.environ.get("NETGEN_FULL_COMPARE") != "1", reason="on demand: NETGEN_FULL_COMPARE=1")
+@pytest.mark.parametrize("name", V1 + V2)
+def test_outputs_at_the_native_size(torchvision, name):
+    """The full comparison, on demand: 224×224 (v2: 256×256, its weights' crop), eval mode."""
+    tv = perturbed(torchvision, name).eval()
+    ng = harness.netgen_with_weights(BLUEPRINTS / f"{name}.yaml", tv.state_dict(), None).eval()
+    graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
+    x = torch.randn(1, *graph[graph.inputs[0]]["shape"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want, got = tv(x), ng(x)
+    assert (got - want).abs().max().item() <= 1e-5 * max(1.0, want.abs().max().item())
 
 
 @pytest.mark.parametrize("name", ["swin_t", "swin_b"])
