@@ -160,6 +160,32 @@ def test_live_progress_counts_every_call(capsys):
     assert Case("eval", 2, 1, False).text() == "eval batch 2, 1 thread, eager"
 
 
+def test_markdown_has_every_column_and_a_narrow_table_drops_the_least_needed():
+    result = bench("lenet5", "--set-b", "num_classes=5", "--batch", "1,2", "--threads", "1", "--markdown", *CHEAP)
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line.startswith("|")]
+    assert table[0] == ("| mode | batch | threads | compile | A median | A p10–p90 | A items/s | A MAC/s | B median "
+                        "| B p10–p90 | B items/s | B MAC/s | B/A time |")
+    assert [row.split(" | ")[:4] for row in table[2:]] == [["| eval", "1", "1", "no"], ["| eval", "2", "1", "no"]]
+    assert "1 thread, eager; median of 2 after 0 warm-ups" in result.stdout
+    both = bench("lenet5", "--markdown", "--json")
+    assert both.exit_code == 2 and json.loads(both.stderr)["errors"][0]["file"] == "<--markdown>"
+
+    from netgen.bench.report import fitted_columns
+
+    headers = ["mode", "batch", "threads", "compile", "median", "p10–p90", "items/s", "MAC/s"]
+    rows = [["eval", "1", "1", "no", "1 ms", "1 ms–2 ms", "1k", "1G"],
+            ["eval", "1", "2", "no", "1 ms", "1 ms", "1k", "1G"]]
+
+    def named(width):
+        return [headers[i] for i in fitted_columns(headers, rows, width)]
+
+    assert named(None) == ["mode", "batch", "threads", "median", "p10–p90", "items/s", "MAC/s"]  # compile: one value
+    assert named(60) == ["mode", "batch", "threads", "median", "p10–p90", "items/s"]  # MAC/s goes first
+    assert named(50) == ["mode", "batch", "threads", "median", "items/s"]
+    assert named(10) == ["mode", "batch", "threads", "median"]
+
+
 def test_json_stdout_is_only_json_in_a_real_process():
     done = subprocess.run([sys.executable, "-m", "netgen", "bench", "lenet5", "--json", "-r", "1", "--warmup", "0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -178,6 +178,7 @@ def bench(
                                      "blueprint, B is A's (the ratio is what the inference build gains)."),
     channels_last: bool = ChannelsLastOption,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (schema in docs/bench.md)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown, every column."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
@@ -188,6 +189,8 @@ def bench(
     and compared."""
     fmt = "json" if json_out else format
     try:
+        if json_out and markdown:
+            raise option_error("--markdown", "Expected one of --json and --markdown, not both")
         plans = _plans(blueprints, sets, input, sets_b, input_b, inference, inference_b, channels_last)
         settings = _settings(batch, threads, mode, compile, eager, device, dtype, warmup, repeat, max_time,
                              optimizer)
@@ -209,6 +212,8 @@ def bench(
         import json
 
         typer.echo(json.dumps(report.to_json(subjects, settings, results), indent=2))
+    elif markdown:
+        typer.echo(report.to_markdown(subjects, settings, results), nl=False)
     else:
         from .summary import console
 
