@@ -163,3 +163,17 @@ def test_library_rows_the_issue_listed():
     assert [unet[f"enc{i}.relu2"].text() for i in (1, 2, 3, 4)] == ["5/1", "14/2", "32/4", "68/8"]
     assert [unet[f"crop{i}"].text() for i in (4, 3, 2, 1)] == ["68/8", "32/4", "14/2", "5/1"]
     assert unet["dec3.conv1"].text() == "172–188/4" and unet["dec3.conv1"].varies
+
+
+def test_linear_over_a_channels_last_map_acts_per_position(tmp_path):
+    """A Linear over the features of each position (ConvNeXt's and Swin's MLPs) keeps the field;
+    over a vector it mixes everything."""
+    f = fields_of(tmp_path, HEAD + """
+  - conv: {out: 8, k: 3, pad: 1, name: a}
+  - permute: {dims: [1, 2, 0], name: last}
+  - linear: {out: 16, name: mlp}
+  - permute: {dims: [2, 0, 1], name: first}
+  - conv: {out: 8, k: 3, pad: 1, name: b}             # 3 + 2 = 5
+""")
+    assert f["mlp"].size_int == (3, 3) and not f["mlp"].is_global
+    assert f["b"].size_int == (5, 5)
