@@ -1,6 +1,7 @@
 """Compile cost against graph size (issue 17: linear in ops), for three shapes of network:
 
     .venv/bin/python benchmarks/scaling.py [--sizes 100 1000 10000 20000] [--shapes chain residual dense]
+    .venv/bin/python benchmarks/scaling.py --root /tmp/old-worktree   # an older commit's netgen, same networks
 
 - `chain`: N/2 (conv 1x1, relu) pairs in one repeat;
 - `residual`: N/5 residual blocks (conv, bn, relu, conv; add), a ResNet stack of any depth;
@@ -80,9 +81,9 @@ print(json.dumps({"ops": ops, "compile": lowered - start, "summary": done - lowe
 """
 
 
-def run(shape: str, ops: int) -> dict | None:
+def run(shape: str, ops: int, root: Path = ROOT) -> dict | None:
     text = BLUEPRINTS[shape].format(n=max(1, ops // OPS_PER_UNIT[shape]))
-    done = subprocess.run([sys.executable, "-c", TIMER, text], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", TIMER, text], cwd=root, capture_output=True, text=True)
     if "NG013" in done.stderr:  # over netgen's graph limits (netgen/limits.py): a refusal, not a crash
         return None
     if done.returncode != 0:
@@ -96,24 +97,54 @@ def exponent(a: dict, b: dict, key: str) -> str:
     return f"{math.log(b[key] / a[key]) / math.log(b['ops'] / a['ops']):.2f}"
 
 
+def best_of(runs: list[dict | None]) -> dict | None:
+    """The fastest of several runs (compile and summary each at their minimum): on a shared machine
+    the minimum is the run least disturbed by others."""
+    if not runs or any(r is None for r in runs):
+        return None
+    done = [r for r in runs if r is not None]
+    return {**done[0], "compile": min(r["compile"] for r in done), "summary": min(r["summary"] for r in done),
+            "rss": min(r["rss"] for r in done)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000, 20000])
     parser.add_argument("--shapes", nargs="+", default=list(BLUEPRINTS), choices=list(BLUEPRINTS))
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="The tree whose netgen compiles (default: this one), e.g. a worktree of an older commit.")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="Another tree run in turn with this one at every size: adds its compile and summary "
+                             "seconds and the ratios this / against.")
+    parser.add_argument("--repeat", type=int, default=1, help="Runs per size and tree; the fastest counts.")
     args = parser.parse_args()
-    print("| shape | ops | compile s | µs/op | exponent | summary s | µs/op | exponent | max RSS MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    head = "| shape | ops | compile s | µs/op | exponent | summary s | µs/op | exponent | max RSS MB |"
+    if args.against:
+        head += " against: compile s | summary s | compile ratio | summary ratio |"
+    print(head)
+    print("|" + " --- |" * (head.count("|") - 1))
     for shape in args.shapes:
         previous = None
         for size in args.sizes:
-            r = run(shape, size)
+            ours: list[dict | None] = []
+            theirs: list[dict | None] = []
+            for _ in range(args.repeat):  # the two trees in turn, so that both see the same load
+                ours.append(run(shape, size, args.root))
+                if args.against:
+                    theirs.append(run(shape, size, args.against))
+            r, old = best_of(ours), best_of(theirs)
             if r is None:
                 print(f"| {shape} | ~{size} | refused: over MAX_NODES or MAX_EDGES (netgen/limits.py) | | | | | | |")
                 break
-            print(f"| {shape} | {r['ops']} | {r['compile']:.3f} | {1e6 * r['compile'] / r['ops']:.0f} | "
-                  f"{exponent(previous, r, 'compile') if previous else '-'} | {r['summary']:.3f} | "
-                  f"{1e6 * r['summary'] / r['ops']:.0f} | {exponent(previous, r, 'summary') if previous else '-'} | "
-                  f"{r['rss']:.0f} |", flush=True)
+            line = (f"| {shape} | {r['ops']} | {r['compile']:.3f} | {1e6 * r['compile'] / r['ops']:.0f} | "
+                    f"{exponent(previous, r, 'compile') if previous else '-'} | {r['summary']:.3f} | "
+                    f"{1e6 * r['summary'] / r['ops']:.0f} | {exponent(previous, r, 'summary') if previous else '-'} | "
+                    f"{r['rss']:.0f} |")
+            if args.against:
+                line += (" refused | | | |" if old is None else
+                         f" {old['compile']:.3f} | {old['summary']:.3f} | {r['compile'] / old['compile']:.2f} | "
+                         f"{r['summary'] / old['summary']:.2f} |")
+            print(line, flush=True)
             previous = r
 
 

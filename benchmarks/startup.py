@@ -105,7 +105,7 @@ def main() -> None:
         print("| --- | --- | --- | --- | --- | --- |")
         for name, base, target in pairs:
             own, own_old = ms[name] - ms[base], old[name] - old[base]
-            ratio = f"{own / own_old:.2f}" if own_old > 0 else "-"
+            ratio = f"{own / own_old:.2f}" if own > 0 and own_old > 0 else "-"
             print(f"| {name} | {base} | {own:.0f} | {own_old:.0f} | {ratio} | {target} |")
         return
     print("| command | CPU ms | baseline | baseline ms | netgen's own ms | target ms |")

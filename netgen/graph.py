@@ -112,7 +112,7 @@ class Graph:
         self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
                          inserted=inserted, shape=shape, in_shapes=None, training_only=False)
         self._order += 1
-        self._topological = self._under = None
+        self._topological = self._under = self._written = None
         for index, source in enumerate(inputs):
             self.nx.add_edge(source, node_id, index=index)
         if kind == "input":
@@ -135,12 +135,15 @@ class Graph:
         other.scopes = dict(self.scopes)
         other.meta = dict(self.meta)
         other._order = self._order
+        other.running = set(self.running)  # a dense block stays a running concat, printed as written
         return other
 
     def remove_nodes(self, nodes: Iterable[str]) -> None:
         """Remove nodes and their edges (a pass leaving out what an inference build never runs)."""
         gone = set(nodes)
         self.nx.remove_nodes_from(gone)
+        self.running -= gone
+        self._written = None
         self.inputs = [n for n in self.inputs if n not in gone]
         self.outputs = [n for n in self.outputs if n not in gone]
         self._topological = self._under = None

@@ -181,3 +181,20 @@ def test_analyses_of_a_running_concat_equal_those_of_the_network_as_written(mode
         assert ours.as_json() == as_written.as_json(), options
         assert ours.inference_peak_bytes == as_written.inference_peak_bytes
         assert ours.training == as_written.training
+
+
+def test_a_copy_keeps_its_running_concats_and_writes_them_out_the_same(tmp_path):
+    """Graph.copy (the inference build's start) keeps the running concats, so that its code lists
+    every part as the training build's does; removing nodes forgets them and the cached view."""
+    import netgen
+
+    graph = netgen.compile_blueprint(write_blueprint(tmp_path, DENSE_MIXED))
+    other = graph.copy("other")
+    assert other.running == graph.running and other.running is not graph.running
+    concat = max(graph.running, key=lambda n: graph[n]["order"])  # the inline block's last concat
+    parts = graph.parts_of(concat)
+    assert len(parts) == 6 and len(graph.inputs_of(concat)) == 2  # the block's input and its 5 layers
+    assert other.written().inputs_of(concat) == graph.written().inputs_of(concat) == parts
+    gone = sorted(graph.running)[:1]
+    other.remove_nodes(gone)
+    assert other.running == graph.running - set(gone) and other._written is None
