@@ -276,6 +276,26 @@ def test_a_failing_compile_is_recorded_and_exits_1(monkeypatch):
     assert compiled["error"] == "RuntimeError: no C++ compiler here"
 
 
+def test_a_call_failing_while_timed_is_recorded(monkeypatch):
+    from netgen.bench import steps
+
+    def failing_later(model, inputs, dtype="float32", device="cpu"):
+        calls = []
+
+        def run():
+            calls.append(1)
+            if len(calls) > 2:  # the first call and one warm-up pass, the timed rounds fail
+                raise MemoryError("out of memory")
+            return model(*inputs)
+        return run
+
+    monkeypatch.setattr(steps, "eval_call", failing_later)
+    result = bench("lenet5", "--json", "--warmup", "1", "--repeat", "3")
+    assert result.exit_code == 1
+    (failed,) = json.loads(result.stdout)["results"]
+    assert failed["error"] == "MemoryError: out of memory" and failed["samples"] == 0
+
+
 def _compile_works() -> bool:
     import torch
 

@@ -242,15 +242,19 @@ def run(subjects: Sequence[Subject], settings: Settings, progress: Progress | No
                     m.error = error_text(exc)
             if progress:
                 progress.advance(1 + settings.warmup)
+            done = 0
             if calls:
-                timed = interleaved(list(calls.values()), settings.repeat, settings.max_time, sync,
-                                    on_round=(lambda done: progress.advance()) if progress else None)
-                for index, samples in zip(calls, timed, strict=True):
-                    found[index].samples = samples
-                if progress:
-                    progress.advance(settings.repeat - len(timed[0].times))
-            elif progress:
-                progress.advance(settings.repeat)
+                try:
+                    timed = interleaved(list(calls.values()), settings.repeat, settings.max_time, sync,
+                                        on_round=(lambda _: progress.advance()) if progress else None)
+                    for index, samples in zip(calls, timed, strict=True):
+                        found[index].samples = samples
+                    done = len(timed[0].times)
+                except Exception as exc:  # a timed call failed (memory ran out): the case's models have no samples
+                    for index in calls:
+                        found[index].error = error_text(exc)
+            if progress:
+                progress.advance(settings.repeat - done)
             if case.compiled:
                 torch.compiler.reset()  # the next case compiles afresh, never from a stale cache entry
             results += found
