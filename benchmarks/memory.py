@@ -61,11 +61,11 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.models:
         probe = netgen.compile_blueprint(name)
-        channels = probe[probe.inputs[0]]["shape"][0]
+        channels = probe[probe.inputs[0]].shape[0]
         graph = netgen.compile_blueprint(name, input=INPUTS.get(name, (channels, args.size, args.size)))
         torch.manual_seed(0)
         model = build_module(graph, name).train()
-        x = torch.randn(args.batch, *graph[graph.inputs[0]]["shape"])
+        x = torch.randn(args.batch, *graph[graph.inputs[0]].shape)
         summary = summarize(graph, batch=args.batch, dtype=args.dtype, optimizer=args.optimizer)
         plan = summary.training
         saved = saved_bytes(model, x, low)

@@ -1,32 +1,34 @@
 """The IR: a networkx DAG of primitive ops, annotated in place and read by every back end.
 
-Node kinds are only `input`, `op` and `output` (torch.fx keeps a similarly tiny set). Every
-node's attributes use fixed keys, each written by one pass:
+Node kinds are only `input`, `op` and `output` (torch.fx keeps a similarly tiny set). Each
+node is a `Node` (an `OpNode` for an op), a slotted dataclass that the lowering creates and
+every back end reads by attribute; each field is written by one pass:
 
     kind    "input" | "op" | "output"                    (lowering)
-    op      the `Op` instance (ops/), None for input/output (lowering)
     path    module path as a tuple: ("layer1", "0", "conv1")  (lowering)
+    shape   output shape without the batch dimension, e.g. (64, 56, 56) (shape inference)
     span    `Span` of the YAML that produced the node       (lowering)
-    order   insertion index, the stable tie-break for topological order (lowering)
+    order   insertion index, the stable tie-break for topological order (Graph.add_node)
     inserted  True for nodes netgen added (auto projection shortcuts) (lowering)
     training_only  True for nodes that feed only training-mode outputs (lowering)
-    shape   output shape without the batch dimension, e.g. (64, 56, 56) (shape inference)
+  and on an `OpNode` only:
+    op      the `Op` instance (ops/)                        (lowering)
     in_shapes  list of the input shapes, in argument order    (shape inference)
 
-Edges carry `index`, the argument position at the consumer. A dense block is held as a running
-concatenation (`Graph.running`, below): two inputs per concat, so that its size stays linear in
-its layers; `Graph.written()` is the same network with each concat's inputs as written (every
-earlier output), which the code generator and the diagrams print. Scopes (the module tree that
-state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple. The keys are typed:
-`graph[node]` is a `NodeData` (a TypedDict over the same dict); `graph.ops()` and
-`graph.op_node(node)` give an `OpNodeData`, whose op and shapes are set.
+Every node in a graph has its shape: the lowering adds a node only once its shape rule has
+answered. Edges carry `index`, the argument position at the consumer. A dense block is held as a
+running concatenation (`Graph.running`, below): two inputs per concat, so that its size stays
+linear in its layers; `Graph.written()` is the same network with each concat's inputs as written
+(every earlier output), which the code generator and the diagrams print. Scopes (the module tree
+that state_dict keys follow) are kept in `Graph.scopes`, keyed by path tuple. networkx holds the
+structure (edges); the nodes themselves are kept by id in `Graph.nodes`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict, cast
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
@@ -36,33 +38,34 @@ from .shapes import Shape
 if TYPE_CHECKING:
     from .ops.base import Op
 
+NodeKind = Literal["input", "op", "output"]
 
-class NodeData(TypedDict):
-    """A node's attributes: the fixed keys above, typed (what `graph[node]` returns)."""
 
-    kind: str
-    op: Op | None
+@dataclass(slots=True, eq=False, kw_only=True)
+class Node:
+    """A graph input or output (an op is an `OpNode`): what every node has."""
+
+    kind: NodeKind
     path: tuple[str, ...]
-    span: Span | None
-    order: int
-    inserted: bool
-    shape: Shape | None
-    in_shapes: list[Shape] | None
-    training_only: bool
-
-
-class OpNodeData(TypedDict):
-    """An op node's attributes, as `Graph.ops()` yields them: its op and shapes are set."""
-
-    kind: str
-    op: Op
-    path: tuple[str, ...]
-    span: Span | None
-    order: int
-    inserted: bool
     shape: Shape
+    span: Span | None = None
+    order: int = 0  # set by Graph.add_node
+    inserted: bool = False
+    training_only: bool = False
+
+    def __getitem__(self, key: str) -> Any:
+        """Transitional, for code not yet reading attributes (codegen/): `node["shape"]` is
+        `node.shape`. Removed once codegen is converted; new code reads attributes."""
+        return getattr(self, key)
+
+
+@dataclass(slots=True, eq=False, kw_only=True)
+class OpNode(Node):
+    """An op node: its `Op` and the shapes it was given, beside what every node has."""
+
+    kind: NodeKind = "op"
+    op: Op
     in_shapes: list[Shape]
-    training_only: bool
 
 
 @dataclass
@@ -87,10 +90,7 @@ class Graph:
     def __init__(self, name: str):
         self.name = name
         self.nx: nx.DiGraph = nx.DiGraph()
-        # node -> its attribute dict: what `self.nx.nodes[n]` returns, without the view's per-call
-        # overhead (the lowering and the analyses read nodes hundreds of thousands of times); it is
-        # networkx's own store, which its stubs do not declare
-        self._data: dict[str, dict] = self.nx._node  # type: ignore[attr-defined]
+        self.nodes: dict[str, Node] = {}  # by id, in insertion order
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self.scopes: dict[tuple[str, ...], Scope] = {(): Scope((), "network", None)}
@@ -105,19 +105,20 @@ class Graph:
         self._written: Graph | None = None
 
     # -- construction ------------------------------------------------------------------
-    def add_node(self, node_id: str, *, kind: str, op=None, path: tuple[str, ...] = (), span: Span | None = None,
-                 inputs: Sequence[str] = (), shape: Shape | None = None, inserted: bool = False) -> str:
-        if node_id in self.nx:
+    def add_node(self, node_id: str, node: Node, inputs: Sequence[str] = ()) -> str:
+        """Add `node` as `node_id`, fed by `inputs` in argument order; its `order` is set here."""
+        if node_id in self.nodes:
             raise ValueError(f"duplicate node id {node_id!r}")  # the lowering checks names first
-        self.nx.add_node(node_id, kind=kind, op=op, path=tuple(path), span=span, order=self._order,
-                         inserted=inserted, shape=shape, in_shapes=None, training_only=False)
+        node.order = self._order
         self._order += 1
+        self.nodes[node_id] = node
+        self.nx.add_node(node_id)
         self._topological = self._under = self._written = None
         for index, source in enumerate(inputs):
             self.nx.add_edge(source, node_id, index=index)
-        if kind == "input":
+        if node.kind == "input":
             self.inputs.append(node_id)
-        elif kind == "output":
+        elif node.kind == "output":
             self.outputs.append(node_id)
         return node_id
 
@@ -126,11 +127,11 @@ class Graph:
 
     # -- rewriting (netgen/passes/: a pass rewrites a copy, never the graph it was given) ------
     def copy(self, name: str) -> Graph:
-        """An independent copy to rewrite: its own node attribute dicts (so `graph[n]["op"] = ...`
-        changes only the copy), sharing the ops, spans, shapes and scopes, which are not mutated."""
+        """An independent copy to rewrite: its own nodes (so `graph[n].op = ...` changes only the
+        copy), sharing the ops, spans, shapes and scopes, which are not mutated."""
         other = Graph(name)
         other.nx = self.nx.copy()
-        other._data = other.nx._node  # type: ignore[attr-defined]  # the copy's own store, not ours
+        other.nodes = {node_id: replace(node) for node_id, node in self.nodes.items()}
         other.inputs, other.outputs = list(self.inputs), list(self.outputs)
         other.scopes = dict(self.scopes)
         other.meta = dict(self.meta)
@@ -142,37 +143,33 @@ class Graph:
         """Remove nodes and their edges (a pass leaving out what an inference build never runs)."""
         gone = set(nodes)
         self.nx.remove_nodes_from(gone)
-        self.running -= gone
-        self._written = None
+        for node_id in gone:
+            self.nodes.pop(node_id, None)
         self.inputs = [n for n in self.inputs if n not in gone]
         self.outputs = [n for n in self.outputs if n not in gone]
-        self._topological = self._under = None
+        self.running -= gone
+        self._topological = self._under = self._written = None
         self._inputs = {}  # a remaining node may have read a removed one
 
     # -- reading -----------------------------------------------------------------------
     def __contains__(self, node_id: str) -> bool:
-        return node_id in self.nx
+        return node_id in self.nodes
 
-    def __getitem__(self, node_id: str) -> NodeData:
-        return cast(NodeData, self._data[node_id])
+    def __getitem__(self, node_id: str) -> Node:
+        return self.nodes[node_id]
 
-    def op_node(self, node_id: str) -> OpNodeData:
-        """An op node's attributes, typed as such (its `op`, `shape` and `in_shapes` are set);
-        a back end that knows a node is an op reads it here rather than through `graph[node]`."""
-        data = self._data[node_id]
-        if data["kind"] != "op" or data["shape"] is None:
-            raise ValueError(f"node {node_id!r} is not an op with a shape")
-        return cast(OpNodeData, data)
+    def op_node(self, node_id: str) -> OpNode:
+        """A node that the caller knows is an op, typed as such."""
+        node = self.nodes[node_id]
+        if not isinstance(node, OpNode):
+            raise ValueError(f"node {node_id!r} is not an op")
+        return node
 
     def shape_of(self, node_id: str) -> Shape:
-        """The output shape of a node that has one (every node the lowering hands on does)."""
-        shape = self._data[node_id]["shape"]
-        if shape is None:
-            raise ValueError(f"node {node_id!r} has no shape")
-        return shape
+        return self.nodes[node_id].shape
 
     def __len__(self) -> int:
-        return self.nx.number_of_nodes()
+        return len(self.nodes)
 
     def inputs_of(self, node_id: str) -> list[str]:
         """Producers of a node's arguments, in argument order. Memoized: a node's in-edges are
@@ -184,33 +181,35 @@ class Graph:
         return list(known)
 
     def users_of(self, node_id: str) -> list[str]:
-        return sorted(self.nx.successors(node_id), key=lambda n: self._data[n]["order"])
+        nodes = self.nodes
+        return sorted(self.nx.successors(node_id), key=lambda n: nodes[n].order)
 
     def topological(self) -> list[str]:
         """Nodes in a deterministic topological order (insertion order as tie-break)."""
-        if self._topological is None or len(self._topological) != len(self.nx):
-            order = nx.get_node_attributes(self.nx, "order")
-            self._topological = list(nx.lexicographical_topological_sort(self.nx, key=lambda n: order[n]))
+        if self._topological is None or len(self._topological) != len(self.nodes):
+            nodes = self.nodes
+            self._topological = list(nx.lexicographical_topological_sort(self.nx, key=lambda n: nodes[n].order))
         return list(self._topological)
 
-    def ops(self) -> Iterator[tuple[str, OpNodeData]]:
+    def ops(self) -> Iterator[tuple[str, OpNode]]:
+        nodes = self.nodes
         for node_id in self.topological():
-            data = self._data[node_id]
-            if data["kind"] == "op":
-                yield node_id, cast(OpNodeData, data)
+            node = nodes[node_id]
+            if isinstance(node, OpNode):
+                yield node_id, node
 
     def parameter_count(self, nodes: Iterable[str] | None = None) -> int:
         """Trainable parameters of `nodes` (every op by default): the one definition of a
         parameter total, what `sum(p.numel() for p in module.parameters())` counts."""
         total = 0
-        for node_id in self.nx if nodes is None else nodes:
-            data = self._data[node_id]
-            if data["op"] is not None and data["shape"] is not None:
-                total += data["op"].param_count(data["in_shapes"], data["shape"])
+        for node_id in self.nodes if nodes is None else nodes:
+            node = self.nodes[node_id]
+            if isinstance(node, OpNode):
+                total += node.op.param_count(node.in_shapes, node.shape)
         return total
 
     def scope_of(self, node_id: str) -> tuple[str, ...]:
-        return self._data[node_id]["path"][:-1]
+        return self.nodes[node_id].path[:-1]
 
     def child_scopes(self, path: tuple[str, ...]) -> list[Scope]:
         return [s for p, s in self.scopes.items() if len(p) == len(path) + 1 and p[: len(path)] == path]
@@ -220,9 +219,9 @@ class Graph:
         module tree's contents (every path prefix, built once per graph)."""
         if self._under is None:
             self._under = {}
-            for node, data in self.ops():
-                for depth in range(len(data["path"])):
-                    self._under.setdefault(data["path"][:depth], []).append(node)
+            for node_id, node in self.ops():
+                for depth in range(len(node.path)):
+                    self._under.setdefault(node.path[:depth], []).append(node_id)
         return list(self._under.get(path, ()))
 
     # -- the network as written ----------------------------------------------------------
@@ -252,18 +251,20 @@ class Graph:
 
     # -- checking ----------------------------------------------------------------------
     def lint(self) -> list[str]:
-        """Internal invariants (not user errors): acyclic, unique paths, shapes everywhere."""
+        """Internal invariants (not user errors): acyclic, unique op paths, an edge only
+        between nodes that exist (networkx adds a missing end silently)."""
         problems = []
         if not nx.is_directed_acyclic_graph(self.nx):
             problems.append("graph has a cycle")
         seen: dict[tuple, str] = {}
-        for node_id, data in self.nx.nodes(data=True):
-            if data["kind"] == "op":
-                if data["path"] in seen:
-                    problems.append(f"nodes {seen[data['path']]} and {node_id} share path {data['path']}")
-                seen[data["path"]] = node_id
-            if data["shape"] is None:
-                problems.append(f"node {node_id} has no shape")
+        for node_id, node in self.nodes.items():
+            if node.kind == "op":
+                if node.path in seen:
+                    problems.append(f"nodes {seen[node.path]} and {node_id} share path {node.path}")
+                seen[node.path] = node_id
+        if len(self.nx) != len(self.nodes):
+            problems.append("an edge names a node that was never added: "
+                            + ", ".join(sorted(n for n in self.nx if n not in self.nodes)))
         return problems
 
 
@@ -275,7 +276,7 @@ def _expand_running(graph: Graph) -> Graph:
     out.inputs, out.outputs, out.scopes, out.meta = list(graph.inputs), list(graph.outputs), graph.scopes, graph.meta
     parts: dict[str, list[str]] = {}
     edges = 0
-    for node_id, data in graph.nx.nodes(data=True):
+    for node_id, node in graph.nodes.items():
         inputs = graph.inputs_of(node_id)
         if node_id in graph.running:
             inputs = parts[inputs[0]] + inputs[1:]
@@ -285,12 +286,12 @@ def _expand_running(graph: Graph) -> Graph:
         if edges > limits.MAX_EDGES:
             raise NetgenError([Diagnostic(
                 "NG013", f"written out, this network has over {limits.MAX_EDGES:,} connections (a dense block's "
-                         "layers each read every earlier output): too many to print or draw", data["span"],
+                         "layers each read every earlier output): too many to print or draw", node.span,
                 hint="check and summary handle it; the code and the diagrams of a dense block this long do not")])
-        attrs = dict(data)
-        if node_id in graph.running:
-            attrs["in_shapes"] = [graph.shape_of(i) for i in inputs]
-        out.nx.add_node(node_id, **attrs)
+        if node_id in graph.running and isinstance(node, OpNode):  # a running concat is an op
+            node = replace(node, in_shapes=[graph.shape_of(i) for i in inputs])
+        out.nodes[node_id] = node  # its own order kept: the same tie-break as the graph it writes out
+        out.nx.add_node(node_id)
         for index, source in enumerate(inputs):
             out.nx.add_edge(source, node_id, index=index)
     out._order = graph._order

@@ -39,6 +39,7 @@ class LoweringHost(Protocol):
     diags: Diagnostics
     call_sites: list[tuple[str, Span | None]]
     duplicates: set[tuple[str, ...]]
+    shapeless: set[str]
 
 '''
 

@@ -35,8 +35,8 @@ def static_params(graph) -> int:
 def static_macs(graph, eval_only: bool = True) -> int:
     """MACs of the graph's ops; by default only those that run in eval mode (GoogLeNet's
     auxiliary heads run in training only, and torchvision's GFLOPS leave them out)."""
-    return sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops()
-               if not (eval_only and d.get("training_only")))
+    return sum(d.op.macs(d.in_shapes, d.shape) for _, d in graph.ops()
+               if not (eval_only and d.training_only))
 
 
 def count(model) -> int:
@@ -163,7 +163,7 @@ def check_static(torchvision, name: str, blueprint: str | None = None) -> None:
     checked = 0
     for weights in torchvision.models.get_model_weights(name):
         crop = weights.transforms.keywords["crop_size"]
-        at_crop = graph if crop == graph[graph.inputs[0]]["shape"][1] else netgen.compile_blueprint(
+        at_crop = graph if crop == graph[graph.inputs[0]].shape[1] else netgen.compile_blueprint(
             path, input=(3, crop, crop))
         # at the entry's crop: a ViT's position embedding has one row per patch of that crop
         assert weights.meta["num_params"] == static_params(at_crop), weights
@@ -188,7 +188,7 @@ def check_outputs(torchvision, name: str, input_shape=(3, 64, 64), blueprint: st
     x = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0))
     tv_macs, tv_out = measured_macs(tv, x)
     ng_macs, ng_out = measured_macs(ng, x)
-    assert ng_out.shape == tv_out.shape == (2, *graph[graph.outputs[0]]["shape"])
+    assert ng_out.shape == tv_out.shape == (2, *graph[graph.outputs[0]].shape)
     assert torch.isfinite(tv_out).all() and tv_out.abs().max() > 0
     assert (ng_out - tv_out).abs().max().item() <= 1e-5 * max(1.0, tv_out.abs().max().item())
     assert static_macs(graph) == ng_macs == tv_macs

@@ -132,7 +132,7 @@ def test_a_token_sees_its_patch_until_the_first_attention_then_everything():
     first = "encoder.layers.encoder_layer_0.self_attention"
     assert fields[first].is_global
     later = [n for n in graph.topological() if graph.topological().index(n) > graph.topological().index(first)]
-    assert all(fields[n].is_global for n in later if graph[n]["kind"] == "op")
+    assert all(fields[n].is_global for n in later if graph[n].kind == "op")
 
 
 def test_the_gradient_agrees_a_token_reads_its_patch_then_the_whole_image():

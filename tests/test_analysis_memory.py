@@ -47,7 +47,7 @@ def measure(name: str, batch: int, device: str, low: str | None = None, input_sh
     graph = netgen.compile_blueprint(name, input=input_shape)
     with torch.device(device):
         model = build_module(graph, name).train()
-        x = torch.randn(batch, *graph[graph.inputs[0]]["shape"])
+        x = torch.randn(batch, *graph[graph.inputs[0]].shape)
     measured = saved_bytes(model, x, TORCH_DTYPES.get(low) if low else None)
     return saved_activations(graph, batch, low).total, measured
 
@@ -72,7 +72,7 @@ def test_saved_activations_at_another_batch(name):
 @pytest.mark.parametrize("name", ALL if FULL else AUTOCAST_DEFAULT)
 def test_saved_activations_equal_autograd_under_autocast(name, low):
     graph = netgen.compile_blueprint(name)
-    c, h, w = graph[graph.inputs[0]]["shape"]
+    c, h, w = graph[graph.inputs[0]].shape
     shape = ON_CPU.get(name) or SMALL_INPUT.get(name, (c, min(h, 64), min(w, 64)) if h > 64 else None)
     torch.manual_seed(0)
     predicted, measured = measure(name, 2, "cpu", low, shape)
@@ -89,7 +89,7 @@ def test_training_plan_bounds_the_measured_step_and_the_peak_estimate_is_close(n
     graph = netgen.compile_blueprint(name, input=shape)
     torch.manual_seed(0)
     model = build_module(graph, name).train()
-    x = torch.randn(batch, *graph[graph.inputs[0]]["shape"])
+    x = torch.randn(batch, *graph[graph.inputs[0]].shape)
     measured = measured_training_peak(model, x, OPTIMIZERS[optimizer](model.parameters()), TORCH_DTYPES.get(low))
     plan = summarize(graph, batch=batch, dtype=low or "float32", optimizer=optimizer).training
     assert measured <= plan.total, f"{name}: the plan {plan.total:,} B is below torch's peak {measured:,} B"
@@ -100,7 +100,7 @@ def test_training_plan_bounds_the_measured_step_and_the_peak_estimate_is_close(n
 def test_inference_peak_is_close_to_torch(name, shape, batch):
     graph = netgen.compile_blueprint(name, input=shape)
     model = build_module(graph, name)
-    x = torch.randn(batch, *graph[graph.inputs[0]]["shape"])
+    x = torch.randn(batch, *graph[graph.inputs[0]].shape)
     measured = measured_inference_peak(model, x)
     predicted = summarize(graph, batch=batch).inference_peak_bytes
     assert abs(predicted / measured - 1) < 0.03, f"{name}: netgen {predicted:,} B, torch {measured:,} B"

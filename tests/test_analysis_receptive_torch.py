@@ -100,19 +100,19 @@ def test_fields_equal_the_gradient_support(name):
     graph = netgen.compile_blueprint(name, input=overrides.get("input"))
     fields = receptive_fields(graph)
     model = dependency_network(graph, name)
-    shape = tuple(graph[graph.inputs[0]]["shape"])
+    shape = tuple(graph[graph.inputs[0]].shape)
     modules = dict(model.named_modules())
-    candidates = [n for n, data in graph.ops() if n in modules and len(data["shape"]) == 3
+    candidates = [n for n, data in graph.ops() if n in modules and len(data.shape) == 3
                   and not fields[n].is_global and fields[n].axes is not None]
     if nodes is None:
         step = max(1, len(candidates) // 4)
         nodes = candidates[step - 1::step][:4]
     probed = 0
     for node in nodes:
-        at_input = len(graph[node]["shape"]) != 3  # a vector: read the map before flatten
+        at_input = len(graph[node].shape) != 3  # a vector: read the map before flatten
         if at_input:  # classifier.1's input is flatten -> dropout of pool5's map: the same field
             source = graph.inputs_of(node)[0]
-            field, c, h, w = fields[source], *graph[graph.inputs_of(graph.inputs_of(source)[0])[0]]["shape"]
+            field, c, h, w = fields[source], *graph[graph.inputs_of(graph.inputs_of(source)[0])[0]].shape
             positions = interior_positions(field, (h, w), shape[1:], 1)
             for (r, q) in positions:
                 index = [k * h * w + r * w + q for k in range(c)]
@@ -120,7 +120,7 @@ def test_fields_equal_the_gradient_support(name):
                 assert support == (field.axes[0].at(r), field.axes[1].at(q)), f"{name} {node} at {(r, q)}"
                 probed += 1
             continue
-        field, out = fields[node], graph[node]["shape"]
+        field, out = fields[node], graph[node].shape
         for position in interior_positions(field, out[1:], shape[1:], 1):
             expected = (field.axes[0].at(position[0]), field.axes[1].at(position[1]))
             assert measured_span(model, shape, node, position) == expected, f"{name} {node} at {position}"
@@ -152,10 +152,10 @@ def test_unet_fields_depend_on_the_position_and_crops_see_only_the_encoder():
     assert [fields[f"crop{i}"].text() for i in (4, 3, 2, 1)] == ["68/8", "32/4", "14/2", "5/1"]
     assert fields["dec3.conv1"].text() == "172–188/4"
     model = dependency_network(graph, "unet")
-    shape = tuple(graph[graph.inputs[0]]["shape"])
+    shape = tuple(graph[graph.inputs[0]].shape)
     for i in (4, 3, 2, 1):
         crop = fields[f"crop{i}"]
-        c, h, w = graph[f"crop{i}"]["shape"]
+        c, h, w = graph[f"crop{i}"].shape
         position = (h // 2, w // 2)
         expected = (crop.axes[0].at(position[0]), crop.axes[1].at(position[1]))
         # dec{i}.conv1 receives concat([crop, up]): its first c channels are the crop
@@ -164,7 +164,7 @@ def test_unet_fields_depend_on_the_position_and_crops_see_only_the_encoder():
         assert measured[0][1] - measured[0][0] + 1 == int(crop.text().split("/")[0])
     field = fields["dec3.conv1"]
     sizes = set()
-    for row in range(graph["dec3.conv1"]["shape"][1]):
+    for row in range(graph["dec3.conv1"].shape[1]):
         rows, _ = measured_span(model, shape, "dec3.conv1", (row, 2))
         assert rows == field.axes[0].at(row), f"dec3.conv1 row {row}"
         sizes.add(rows[1] - rows[0] + 1)

@@ -48,7 +48,7 @@ def run(path: Path, device: str):
     graph = netgen.compile_blueprint(path)
     with torch.device(device):
         model = build_module(graph, path.name).eval()  # the module netgen.load returns, from this graph
-        x = torch.zeros(1, *graph[graph.inputs[0]]["shape"])
+        x = torch.zeros(1, *graph[graph.inputs[0]].shape)
     seen: dict[str, tuple] = {}
     handles = []
     for name, module in model.named_modules():
@@ -93,11 +93,11 @@ def test_costs_and_activation_sizes_match_torch(path):
     checked = 0
     for node, data in graph.ops():
         row = rows[node]
-        if data["op"].family in ("conv", "linear") and node in seen:
+        if data.op.family in ("conv", "linear") and node in seen:
             torch_flops = sum(counts.get(f"{prefix}.{node}", {}).values())
             if torch_flops != row.flops:
                 problems.append(f"{node}: torch {torch_flops:,} FLOPs != 2 x {row.macs:,} MACs")
-        if data.get("training_only"):
+        if data.training_only:
             continue
         tensor = tensor_of(graph, node, seen, out)
         if tensor is None:
@@ -121,7 +121,7 @@ def test_memory_convention_on_a_real_forward(path):
     summary = summarize(graph)
     produced = {graph.inputs[0]: x}
     for node in graph.topological():
-        if graph[node]["kind"] == "op":
+        if graph[node].kind == "op":
             tensor = tensor_of(graph, node, seen, out)
             if tensor is not None:
                 produced[node] = tensor

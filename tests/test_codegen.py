@@ -158,7 +158,7 @@ network:
         b3: [{maxpool: {k: 3, stride: 1, pad: 1}}, {conv: {out: 3, k: 1}}]
 """)
     graph = netgen.compile_blueprint(path)
-    assert graph[graph.outputs[0]]["shape"] == (13, 10, 10)
+    assert graph[graph.outputs[0]].shape == (13, 10, 10)
     model = netgen.load(path)
     keys = {k.rsplit(".", 1)[0] for k in model.state_dict()}
     assert keys == {"mix.b1", "mix.b2.0", "mix.b2.1", "mix.b3.1"}
@@ -185,9 +185,9 @@ network:
   - unit: {out: 8, stride: 2, name: down}
 """)
     graph = netgen.compile_blueprint(path)
-    inserted = sorted(n for n, d in graph.ops() if d["inserted"])
+    inserted = sorted(n for n, d in graph.ops() if d.inserted)
     assert inserted == ["down.downsample.0", "down.downsample.1"]
-    conv = graph["down.downsample.0"]["op"]
+    conv = graph["down.downsample.0"].op
     assert (conv.p.k, conv.p.stride, conv.p.bias, conv.p.out) == (1, 2, False, 8)
     model = netgen.load(path).eval()
     x = torch.randn(2, 4, 8, 8)
@@ -208,8 +208,8 @@ network:
       shortcut: if_same
 """
     path = write_blueprint(tmp_path, text)
-    ops_same = [d["op"].kind for _, d in netgen.compile_blueprint(path).ops()]
-    ops_diff = [d["op"].kind for _, d in netgen.compile_blueprint(path, out=6).ops()]
+    ops_same = [d.op.kind for _, d in netgen.compile_blueprint(path).ops()]
+    ops_diff = [d.op.kind for _, d in netgen.compile_blueprint(path, out=6).ops()]
     assert ops_same == ["conv", "add"] and ops_diff == ["conv"]
 
 
@@ -226,7 +226,7 @@ network:
       body: {conv: {out: 2, k: 3, pad: 1}}
 """)
     graph = netgen.compile_blueprint(path)
-    assert graph[graph.outputs[0]]["shape"] == (5 + 3 * 2, 6, 6)
+    assert graph[graph.outputs[0]].shape == (5 + 3 * 2, 6, 6)
     model = netgen.load(path)
     x = torch.randn(1, 5, 6, 6)
     with torch.no_grad():
@@ -293,7 +293,7 @@ def test_static_shapes_agree_with_torch(tmp_path, op, size):
     model = netgen.load(path)
     with torch.no_grad():
         out = model(torch.zeros(1, 3, *size))
-    assert tuple(out.shape[1:]) == graph[graph.outputs[0]]["shape"]
+    assert tuple(out.shape[1:]) == graph[graph.outputs[0]].shape
 
 
 def test_generated_file_runs_standalone(tmp_path):
@@ -315,8 +315,8 @@ blocks:
 network:
   - $act: {name: act}
 """)
-    assert netgen.compile_blueprint(path)["act"]["op"].kind == "relu"
-    assert netgen.compile_blueprint(path, act="silu")["act"]["op"].kind == "silu"
+    assert netgen.compile_blueprint(path)["act"].op.kind == "relu"
+    assert netgen.compile_blueprint(path, act="silu")["act"].op.kind == "silu"
     assert len(list(netgen.compile_blueprint(path, act="double").ops())) == 2
 
 
@@ -336,7 +336,7 @@ network:
   - unit: {name: b, layers: "${[{'conv': {'out': 8, 'k': 1}}] * 2}", skip: identity}
 """)
     graph = netgen.compile_blueprint(path)
-    kinds = [(n, d["op"].kind) for n, d in graph.ops()]
+    kinds = [(n, d.op.kind) for n, d in graph.ops()]
     assert kinds == [("a.0", "conv"), ("a.shortcut.0", "avgpool"), ("a.shortcut.1", "conv"), ("a.add", "add"),
                      ("b.0", "conv"), ("b.1", "conv"), ("b.add", "add")]
     model = netgen.load(path).eval()

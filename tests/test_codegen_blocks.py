@@ -71,7 +71,7 @@ def test_a_dense_net_with_dropout_builds_the_dropout_it_asks_for():
     model = netgen.load(BLUEPRINTS / "densenet_bc100_k12.yaml", drop_rate=0.2, input=(3, 16, 16))
     dropouts = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Dropout)]
     graph = netgen.compile_blueprint(BLUEPRINTS / "densenet_bc100_k12.yaml", drop_rate=0.2, input=(3, 16, 16))
-    assert dropouts == [n for n, d in graph.ops() if d["op"].kind == "dropout"] and dropouts
+    assert dropouts == [n for n, d in graph.ops() if d.op.kind == "dropout"] and dropouts
 
 
 def library_sources():
@@ -142,7 +142,7 @@ def test_every_library_model_measured():
 
 
 def _support_names(graph) -> set[str]:
-    return {n for _, d in graph.ops() for s in d["op"].emit_support() for n in s.defines}
+    return {n for _, d in graph.ops() for s in d.op.emit_support() for n in s.defines}
 
 
 def _block_text(graph, block) -> str:
@@ -299,6 +299,6 @@ def test_a_body_chosen_by_if_and_optional_numbered_members(tmp_path):
     assert "self.d = Opt(6, width=6, relu=False)" in source
     model = netgen.load(path)
     graph = netgen.compile_blueprint(path)
-    modules = {".".join(d["path"]) for _, d in graph.ops() if d["op"].emit_module(d["in_shapes"], d["shape"])}
+    modules = {".".join(d.path) for _, d in graph.ops() if d.op.emit_module(d.in_shapes, d.shape)}
     assert {n for n, m in model.named_modules() if not list(m.children())} - {""} == modules
     assert model(torch.randn(1, 3, 8, 8)).shape == (1, 6, 8, 8)

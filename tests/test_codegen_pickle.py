@@ -75,6 +75,6 @@ def test_an_unwritable_cache_still_gives_a_picklable_module(tmp_path, monkeypatc
     buffer = io.BytesIO()
     torch.save(model, buffer)
     buffer.seek(0)
-    x = torch.randn(1, *netgen.compile_blueprint(BLUEPRINTS / "lenet5.yaml")["input"]["shape"])
+    x = torch.randn(1, *netgen.compile_blueprint(BLUEPRINTS / "lenet5.yaml")["input"].shape)
     with torch.no_grad():
         assert torch.equal(torch.load(buffer, weights_only=False)(x), model(x))

@@ -177,7 +177,7 @@ network:
 def test_a_param_defined_by_an_expression_takes_an_override_of_its_value_type(tmp_path):
     source = HEADER + 'params: {base: 4, width: "${base * 2}"}\nnetwork:\n  - conv: {out: $width, k: 1}\n'
     path = write_blueprint(tmp_path, source)
-    out_channels = lambda graph: graph[graph.outputs[0]]["shape"][0]  # noqa: E731
+    out_channels = lambda graph: graph[graph.outputs[0]].shape[0]  # noqa: E731
     assert out_channels(netgen.compile_blueprint(path)) == 8
     assert out_channels(netgen.compile_blueprint(path, base=3)) == 6
     assert out_channels(netgen.compile_blueprint(path, width=16)) == 16
@@ -210,7 +210,7 @@ network:
 """
     for k, shape in (("3", (4, 30, 30)), ("[1, 7]", (4, 32, 26))):
         graph = netgen.compile_blueprint(write_blueprint(tmp_path, text(k)))
-        assert graph[graph.outputs[0]]["shape"] == shape
+        assert graph[graph.outputs[0]].shape == shape
     for bad in ("[1, 2, 3]", "big", "[1.5, 2]"):
         _, diags = errors_of(tmp_path, text(bad))
         assert diags[0].code == "NG007" and "expects size" in diags[0].message

@@ -10,7 +10,7 @@ from conftest import write_blueprint
 
 from netgen.blueprint import load_blueprint, parse_override, type_matches
 from netgen.errors import NetgenError
-from netgen.graph import Graph, Scope
+from netgen.graph import Graph, Node, OpNode, Scope
 from netgen.ops import REGISTRY
 from netgen.values import as_int, int_if_integral, is_int, unique_name
 
@@ -44,15 +44,15 @@ def _conv(out: int, k: int):
 def small_graph() -> Graph:
     """input 3x8x8 -> a.conv (4, k=3) -> b.c.conv (2, k=1) -> output."""
     g = Graph("g")
-    g.add_node("input", kind="input", path=("input",), shape=(3, 8, 8))
+    g.add_node("input", Node(kind="input", path=("input",), shape=(3, 8, 8)))
     g.add_scope(Scope(("a",), "seq"))
-    g.add_node("a.conv", kind="op", op=_conv(4, 3), path=("a", "conv"), inputs=["input"], shape=(4, 6, 6))
-    g["a.conv"]["in_shapes"] = [(3, 8, 8)]
+    g.add_node("a.conv", OpNode(op=_conv(4, 3), path=("a", "conv"), shape=(4, 6, 6), in_shapes=[(3, 8, 8)]),
+               ["input"])
     g.add_scope(Scope(("b",), "seq"))
     g.add_scope(Scope(("b", "c"), "seq"))
-    g.add_node("b.c.conv", kind="op", op=_conv(2, 1), path=("b", "c", "conv"), inputs=["a.conv"], shape=(2, 6, 6))
-    g["b.c.conv"]["in_shapes"] = [(4, 6, 6)]
-    g.add_node("output", kind="output", path=("output",), inputs=["b.c.conv"], shape=(2, 6, 6))
+    g.add_node("b.c.conv", OpNode(op=_conv(2, 1), path=("b", "c", "conv"), shape=(2, 6, 6), in_shapes=[(4, 6, 6)]),
+               ["a.conv"])
+    g.add_node("output", Node(kind="output", path=("output",), shape=(2, 6, 6)), ["b.c.conv"])
     return g
 
 
@@ -69,8 +69,21 @@ def test_nodes_under_indexes_every_prefix_and_follows_changes():
     assert g.nodes_under(()) == ["a.conv", "b.c.conv"]
     assert g.nodes_under(("b",)) == g.nodes_under(("b", "c")) == ["b.c.conv"]
     assert g.nodes_under(("b", "c", "conv")) == []  # an op is not a scope
-    g.add_node("b.extra", kind="op", op=_conv(2, 1), path=("b", "extra"), inputs=["b.c.conv"], shape=(2, 6, 6))
+    g.add_node("b.extra", OpNode(op=_conv(2, 1), path=("b", "extra"), shape=(2, 6, 6), in_shapes=[(2, 6, 6)]),
+               ["b.c.conv"])
     assert g.nodes_under(("b",)) == ["b.c.conv", "b.extra"]
+
+
+def test_nodes_are_typed_and_ordered_as_added():
+    g = small_graph()
+    assert [g[n].order for n in g.topological()] == [0, 1, 2, 3]
+    assert [n for n, _ in g.ops()] == ["a.conv", "b.c.conv"] and all(isinstance(d, OpNode) for _, d in g.ops())
+    assert g.op_node("a.conv").in_shapes == [(3, 8, 8)] and g.shape_of("output") == (2, 6, 6)
+    with pytest.raises(ValueError, match="not an op"):
+        g.op_node("input")
+    with pytest.raises(AttributeError):
+        g["input"].colour = "red"  # slotted: a misspelt field is an error, not a new key
+    assert not hasattr(g["input"], "op")  # only an op node has an op
 
 
 def test_graph_order_inputs_users_and_lint():
@@ -80,9 +93,12 @@ def test_graph_order_inputs_users_and_lint():
     assert [s.name for s in g.child_scopes(("b",))] == ["c"]
     assert g.lint() == []
     with pytest.raises(ValueError):
-        g.add_node("a.conv", kind="op")
-    g.add_node("orphan", kind="op", path=("orphan",))
-    assert any("no shape" in p for p in g.lint())
+        g.add_node("a.conv", Node(kind="output", path=("a",), shape=(1,)))
+    g.add_node("again", OpNode(op=_conv(2, 1), path=("a", "conv"), shape=(2, 6, 6), in_shapes=[(4, 6, 6)]),
+               ["a.conv"])
+    assert any("share path" in p for p in g.lint())
+    g.nx.add_edge("ghost", "again", index=1)
+    assert any("never added: ghost" in p for p in g.lint())
 
 
 # -- the blueprint model -------------------------------------------------------------------
@@ -191,7 +207,7 @@ def test_a_copy_keeps_its_running_concats_and_writes_them_out_the_same(tmp_path)
     graph = netgen.compile_blueprint(write_blueprint(tmp_path, DENSE_MIXED))
     other = graph.copy("other")
     assert other.running == graph.running and other.running is not graph.running
-    concat = max(graph.running, key=lambda n: graph[n]["order"])  # the inline block's last concat
+    concat = max(graph.running, key=lambda n: graph[n].order)  # the inline block's last concat
     parts = graph.parts_of(concat)
     assert len(parts) == 6 and len(graph.inputs_of(concat)) == 2  # the block's input and its 5 layers
     assert other.written().inputs_of(concat) == graph.written().inputs_of(concat) == parts

@@ -189,9 +189,9 @@ def test_in_place_only_where_nothing_else_reads_the_input():
 def test_the_pass_leaves_the_training_graph_alone():
     graph = netgen.compile_blueprint("efficientnet_b0")
     before = generate_source(graph)[0]
-    ops = {n: d["op"] for n, d in graph.ops()}
+    ops = {n: d.op for n, d in graph.ops()}
     inference_graph(graph, channels_last=True)
-    assert {n: d["op"] for n, d in graph.ops()} == ops and "inference" not in graph.meta
+    assert {n: d.op for n, d in graph.ops()} == ops and "inference" not in graph.meta
     assert generate_source(graph)[0] == before
 
 

@@ -81,7 +81,7 @@ def test_models_with_support_code_export_to_torch_export_and_onnx(name, params, 
     torch.manual_seed(0)
     model = netgen.load(BLUEPRINTS / f"{name}.yaml", input=input_shape, **params).eval()
     graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml", input=input_shape, **params)
-    x = torch.randn(2, *graph[graph.inputs[0]]["shape"])
+    x = torch.randn(2, *graph[graph.inputs[0]].shape)
     with torch.no_grad():
         expected = model(x)
         assert torch.allclose(torch.export.export(model, (x,)).module()(x), expected, atol=1e-5)

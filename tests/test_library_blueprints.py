@@ -15,15 +15,15 @@ LIBRARY = sorted(BLUEPRINTS.glob("*.yaml"))
 
 
 def params_of(graph) -> int:
-    return sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    return sum(d.op.param_count(d.in_shapes, d.shape) for _, d in graph.ops())
 
 
 def macs_of(graph) -> int:
-    return sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    return sum(d.op.macs(d.in_shapes, d.shape) for _, d in graph.ops())
 
 
 def output_shape(graph) -> tuple:
-    return tuple(graph[graph.outputs[0]]["shape"])
+    return tuple(graph[graph.outputs[0]].shape)
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
@@ -52,7 +52,7 @@ def test_lenet5_counts_from_its_layer_table():
     # MACs: output elements x (inputs per output), bias excluded
     macs = (6 * 28 * 28) * (1 * 5 * 5) + (16 * 10 * 10) * (6 * 5 * 5) + 120 * 400 + 84 * 120 + 10 * 84
     assert macs_of(graph) == macs == 416_520
-    shapes = {node: tuple(d["shape"]) for node, d in graph.ops()}
+    shapes = {node: tuple(d.shape) for node, d in graph.ops()}
     assert shapes["conv1"] == (6, 28, 28)
     assert shapes["pool1"] == (6, 14, 14)
     assert shapes["conv2"] == (16, 10, 10)
@@ -69,7 +69,7 @@ def test_lenet5_runs_and_its_softmax_is_optional():
     assert probs.shape == (3, 10)
     assert torch.allclose(probs.sum(dim=1), torch.ones(3))
     logits = netgen.compile_blueprint(BLUEPRINTS / "lenet5.yaml", softmax=False, activation="sigmoid")
-    kinds = [d["op"].kind for _, d in logits.ops()]
+    kinds = [d.op.kind for _, d in logits.ops()]
     assert "softmax" not in kinds and kinds.count("sigmoid") == 4 and "tanh" not in kinds
 
 
@@ -90,7 +90,7 @@ def test_family_knobs_reach_the_sibling_models(blueprint, overrides, same_as):
     sibling = netgen.compile_blueprint(BLUEPRINTS / f"{same_as}.yaml")
     assert params_of(graph) == params_of(sibling)
     assert macs_of(graph) == macs_of(sibling)
-    assert [(n, d["shape"]) for n, d in graph.ops()] == [(n, d["shape"]) for n, d in sibling.ops()]
+    assert [(n, d.shape) for n, d in graph.ops()] == [(n, d.shape) for n, d in sibling.ops()]
 
 
 @pytest.mark.parametrize("name", ["alexnet", "vgg16", "resnet18", "resnext50_32x4d", "lenet5"])
@@ -102,4 +102,4 @@ def test_num_classes_is_a_knob(name):
 def test_dropout_is_a_knob():
     for name in ("alexnet", "vgg16"):
         graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml", dropout=0.2)
-        assert {d["op"].p.p for _, d in graph.ops() if d["op"].kind == "dropout"} == {0.2}
+        assert {d.op.p.p for _, d in graph.ops() if d.op.kind == "dropout"} == {0.2}

@@ -116,7 +116,7 @@ class Pair:
             self.ng.load_state_dict(self.tv.state_dict(), strict=True)
             self.tv.eval()
             self.ng.eval()
-            x = torch.randn(1, *self.graph[self.graph.inputs[0]]["shape"], generator=torch.Generator().manual_seed(0))
+            x = torch.randn(1, *self.graph[self.graph.inputs[0]].shape, generator=torch.Generator().manual_seed(0))
             self.results["tv_macs"], self.results["tv_out"] = measured_macs(self.tv, x)
             self.results["ng_macs"], self.results["ng_out"] = measured_macs(self.ng, x)
         return self.results
@@ -160,7 +160,7 @@ def test_loads_torchvision_weights_and_eval_outputs_match(pair):
     results = pair.run()  # load_state_dict(strict=True) happens here
     tv_out, ng_out = results["tv_out"], results["ng_out"]
     assert isinstance(ng_out, torch.Tensor) and isinstance(tv_out, torch.Tensor)  # one tensor in eval
-    assert ng_out.shape == tv_out.shape == (1, *pair.graph[pair.graph.outputs[0]]["shape"])
+    assert ng_out.shape == tv_out.shape == (1, *pair.graph[pair.graph.outputs[0]].shape)
     assert torch.isfinite(tv_out).all()
     assert (ng_out - tv_out).abs().max().item() <= 1e-5 * max(1.0, tv_out.abs().max().item())
 
@@ -247,7 +247,7 @@ def test_efficientnet_variants_differ_only_in_scaling(variant):
     assert "extends: efficientnet.yaml" in text and f"params: {{variant: {variant}}}" in text
     a = netgen.compile_blueprint(BLUEPRINTS / f"efficientnet_b{variant}.yaml")
     b = netgen.compile_blueprint(BLUEPRINTS / "efficientnet.yaml", variant=variant)
-    assert a[a.inputs[0]]["shape"] == b[b.inputs[0]]["shape"]
+    assert a[a.inputs[0]].shape == b[b.inputs[0]].shape
     assert static_params(a) == static_params(b) and static_macs(a) == static_macs(b)
 
 

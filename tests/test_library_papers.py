@@ -55,16 +55,16 @@ def model_of(name: str, input_shape=None, **overrides):
 
 
 def graph_params(graph, skip_kinds: tuple[str, ...] = ()) -> int:
-    return sum(d["op"].param_count(d["in_shapes"], d["shape"])
-               for _, d in graph.ops() if d["op"].kind not in skip_kinds)
+    return sum(d.op.param_count(d.in_shapes, d.shape)
+               for _, d in graph.ops() if d.op.kind not in skip_kinds)
 
 
 def ops_of(graph, *kinds: str) -> list[tuple[str, dict]]:
-    return [(node, d) for node, d in graph.ops() if d["op"].kind in kinds]
+    return [(node, d) for node, d in graph.ops() if d.op.kind in kinds]
 
 
 def shape_of(graph, node: str) -> tuple:
-    return tuple(graph[node]["shape"])
+    return tuple(graph[node].shape)
 
 
 def module_params(model) -> int:
@@ -120,16 +120,16 @@ def test_se_resnet50_adds_about_2_5m_to_resnet50():
     parameters beyond ResNet-50's ~25 million; the rest of the network is ResNet-50 exactly."""
     se = graph_of("se_resnet50")
     gates = [n for n, _ in se.ops() if ".se.gate." in n]
-    extra = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for n, d in se.ops() if ".se.gate." in n)
+    extra = sum(d.op.param_count(d.in_shapes, d.shape) for n, d in se.ops() if ".se.gate." in n)
     assert abs(extra - 2.5e6) < 0.05e6
     assert graph_params(se) - extra == graph_params(netgen.compile_blueprint(BLUEPRINTS / "resnet50.yaml"))
     assert len([n for n in gates if n.endswith("fc1")]) == 16  # one gate per bottleneck
     for node, data in se.ops():
         if node.endswith(".se.gate.fc1"):
-            channels = data["in_shapes"][0][0]
-            assert data["shape"][0] == channels // 16  # reduction ratio 16
+            channels = data.in_shapes[0][0]
+            assert data.shape[0] == channels // 16  # reduction ratio 16
         if node.endswith(".se.multiply"):
-            assert data["in_shapes"][1][1:] == (1, 1)  # a C x 1 x 1 gate scales a C x H x W map
+            assert data.in_shapes[1][1:] == (1, 1)  # a C x 1 x 1 gate scales a C x H x W map
 
 
 # -- structure ---------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_nin_is_three_mlpconvs_and_global_average_pooling():
     graph = graph_of("nin")
     convs = ops_of(graph, "conv")
     assert len(convs) == 9 and not ops_of(graph, "linear")  # no fully connected layer
-    assert sum(1 for _, d in convs if d["op"].p.k == 1) == 6  # two 1x1 "cccp" layers per mlpconv
+    assert sum(1 for _, d in convs if d.op.p.k == 1) == 6  # two 1x1 "cccp" layers per mlpconv
     assert shape_of(graph, "mlpconv3.cccp2") == (10, 8, 8)  # one map per class
     assert ops_of(graph, "gap")[0][0] == "pool3"
 
@@ -205,8 +205,8 @@ def test_zfnet_layer_sizes_of_figure_3():
         "classifier.fc6": (4096,), "classifier.fc7": (4096,), "classifier.fc8": (1000,),
     }
     assert {node: shape_of(graph, node) for node in expected} == expected
-    assert [d["op"].p.k for _, d in ops_of(graph, "conv")] == [7, 5, 3, 3, 3]
-    assert all(d["op"].p.groups == 1 for _, d in ops_of(graph, "conv"))  # dense connections, unlike AlexNet
+    assert [d.op.p.k for _, d in ops_of(graph, "conv")] == [7, 5, 3, 3, 3]
+    assert all(d.op.p.groups == 1 for _, d in ops_of(graph, "conv"))  # dense connections, unlike AlexNet
 
 
 def test_mobilenet_v1_has_28_layers_and_scales_width_and_resolution():
@@ -215,16 +215,16 @@ def test_mobilenet_v1_has_28_layers_and_scales_width_and_resolution():
     assert len(ops_of(graph, "dwconv")) == 13
     assert shape_of(graph, "features.13.pw_relu") == (1024, 7, 7)
     half = graph_of("mobilenet_v1", alpha=0.5, rho=160 / 224)
-    assert tuple(half["input"]["shape"]) == (3, 160, 160)
+    assert tuple(half["input"].shape) == (3, 160, 160)
     assert shape_of(half, "features.13.pw_relu") == (512, 5, 5)
 
 
 def test_unet_output_map_and_skips():
     graph = graph_of("unet")
-    assert tuple(graph["input"]["shape"]) == (1, 572, 572)
+    assert tuple(graph["input"].shape) == (1, 572, 572)
     assert shape_of(graph, graph.outputs[0]) == (2, 388, 388)
     assert len(ops_of(graph, "conv", "convT")) == 23  # "In total the network has 23 convolutional layers."
-    assert all(d["op"].p.pad == 0 for _, d in ops_of(graph, "conv"))  # unpadded convs
+    assert all(d.op.p.pad == 0 for _, d in ops_of(graph, "conv"))  # unpadded convs
     crops = {node: (shape_of(graph, graph.inputs_of(node)[0])[1:], shape_of(graph, node)[1:])
              for node, _ in ops_of(graph, "crop")}
     assert crops == {"crop4": ((64, 64), (56, 56)), "crop3": ((136, 136), (104, 104)),
@@ -247,8 +247,7 @@ def _deepest_conv_path(graph, nodes) -> int:
         if node not in nodes:
             continue
         best = max((depth.get(i, 0) for i in graph.inputs_of(node)), default=0)
-        op = graph[node].get("op")
-        depth[node] = best + (op is not None and op.kind == "conv")
+        depth[node] = best + (graph[node].kind == "op" and graph.op_node(node).op.kind == "conv")
     return max(depth.values())
 
 
@@ -263,7 +262,7 @@ def test_fractalnet_structure(columns):
     for b in range(1, blocks + 1):
         in_block = {n for n in graph.nx.nodes if n.startswith(f"block{b}.")}
         assert _deepest_conv_path(graph, in_block) == 2 ** (columns - 1)
-        top = graph[f"block{b}.fractal_join"]["op"]
+        top = graph[f"block{b}.fractal_join"].op
         assert top.input_columns(2) == (tuple(range(columns - 1)), (columns - 1,))  # every column meets here
     assert _deepest_conv_path(graph, set(graph.nx.nodes)) == blocks * 2 ** (columns - 1)  # 40 layers for C = 4
     sizes = [shape_of(graph, f"pool{b}") for b in range(1, 6)]
@@ -471,7 +470,7 @@ def _train_id(row) -> str:
 def test_one_sgd_step_lowers_the_loss(name, overrides, input_shape, batch):
     model = model_of(name, input_shape, **overrides).train()
     graph = graph_of(name, input_shape, **overrides)
-    shape = tuple(graph["input"]["shape"])
+    shape = tuple(graph["input"].shape)
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch, *shape, generator=generator)
     out_shape = shape_of(graph, graph.outputs[0])
@@ -524,6 +523,6 @@ def test_depth_variants_extend_one_structure(variant, base, overrides):
     """Each depth variant is its base blueprint with other params (`extends:`), node for node."""
     ours, theirs = graph_of(variant), graph_of(base, **overrides)
     def layout(graph):
-        return [(node, d["op"].kind, d["shape"]) for node, d in graph.ops()]
+        return [(node, d.op.kind, d.shape) for node, d in graph.ops()]
 
     assert layout(ours) == layout(theirs)

@@ -41,12 +41,12 @@ EXTRA_INPUTS = [
 def node_params(graph, modules_only: bool = False) -> list[int]:
     """Per op node, its parameter count; `modules_only` leaves out learnable tensors (a ViT's
     position embedding, one row per patch, is the one count that follows the input size)."""
-    return [d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops()
-            if not (modules_only and d["op"].is_tensor)]
+    return [d.op.param_count(d.in_shapes, d.shape) for _, d in graph.ops()
+            if not (modules_only and d.op.is_tensor)]
 
 
 def static_macs(graph) -> int:
-    return sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    return sum(d.op.macs(d.in_shapes, d.shape) for _, d in graph.ops())
 
 
 def per_node_input(path) -> tuple | None:
@@ -55,7 +55,7 @@ def per_node_input(path) -> tuple | None:
     graph = netgen.compile_blueprint(path)
     if static_macs(graph) <= NATIVE_BUDGET:
         return None
-    c, h, w = graph[graph.inputs[0]]["shape"]
+    c, h, w = graph[graph.inputs[0]].shape
     side = min(h, w)
     for small in range(max(8, side // 4), side // 2 + 1):
         shape = (c, h * small // side, w * small // side)
@@ -135,30 +135,30 @@ def check_against_torch(path, input_shape=None) -> int:
     """Compare every op node with its module's forward pass; return how many were compared."""
     graph = netgen.compile_blueprint(path, input=input_shape)
     model = netgen.load(path, input=input_shape)
-    shape = graph[graph.inputs[0]]["shape"]
+    shape = graph[graph.inputs[0]].shape
     gen = torch.Generator().manual_seed(0)
     calls, out = measure(model, torch.randn(1, *shape, generator=gen))
-    if any(d.get("training_only") for _, d in graph.ops()):
+    if any(d.training_only for _, d in graph.ops()):
         # batch 2: BN in training mode needs more than one value per channel
         train_calls, _ = measure(model, torch.randn(2, *shape, generator=gen), training=True)
     modules = dict(model.named_modules())
     parameters = dict(model.named_parameters())
     compared, problems = 0, []
     for node, data in graph.ops():
-        op = data["op"]
+        op = data.op
         if op.is_tensor:  # a learnable tensor is a parameter of its scope, under the node's name
             param = parameters.get(node)
-            static = op.param_count(data["in_shapes"], data["shape"])
+            static = op.param_count(data.in_shapes, data.shape)
             if param is None or param.numel() != static:
                 problems.append(f"{node}: static {static} parameters, torch {None if param is None else param.numel()}")
             compared += 1
             continue
         if node not in modules:
             # ops emitted as expressions (`+`, torch.flatten, torch.cat) have no module
-            if op.emit_module(data["in_shapes"], data["shape"]) is not None:
+            if op.emit_module(data.in_shapes, data.shape) is not None:
                 problems.append(f"{node}: emits a module but no module has that name")
             continue
-        records = (train_calls if data.get("training_only") else calls).get(node)
+        records = (train_calls if data.training_only else calls).get(node)
         if records is None:
             problems.append(f"{node}: its module never ran")
             continue
@@ -166,9 +166,9 @@ def check_against_torch(path, input_shape=None) -> int:
             problems.append(f"{node}: its module ran {len(records)} times")
         measured = records[0]
         static = {
-            "shape": tuple(data["shape"]),
-            "params": op.param_count(data["in_shapes"], data["shape"]),
-            "macs": op.macs(data["in_shapes"], data["shape"]),
+            "shape": tuple(data.shape),
+            "params": op.param_count(data.in_shapes, data.shape),
+            "macs": op.macs(data.in_shapes, data.shape),
         }
         for key, value in static.items():
             if value != measured[key]:
@@ -176,8 +176,8 @@ def check_against_torch(path, input_shape=None) -> int:
         compared += 1
     assert not problems, "\n".join(problems)
     outs = tuple(out.values()) if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else (out,)
-    eval_outputs = [o for o in graph.outputs if not graph[o].get("training_only")]
-    assert [tuple(o.shape[1:]) for o in outs] == [tuple(graph[o]["shape"]) for o in eval_outputs]
+    eval_outputs = [o for o in graph.outputs if not graph[o].training_only]
+    assert [tuple(o.shape[1:]) for o in outs] == [tuple(graph[o].shape) for o in eval_outputs]
     assert sum(p.numel() for p in model.parameters()) == sum(node_params(graph))
     return compared
 

@@ -64,7 +64,7 @@ class Pair:
             self.tv_model.eval()
             self.ng_model.eval()
             gen = torch.Generator().manual_seed(0)
-            x = torch.randn(1, *self.graph[self.graph.inputs[0]]["shape"], generator=gen)
+            x = torch.randn(1, *self.graph[self.graph.inputs[0]].shape, generator=gen)
             self.results["tv_macs"], self.results["tv_out"] = measured_macs(self.tv_model, x)
             self.results["ng_macs"], self.results["ng_out"] = measured_macs(self.ng_model, x)
         return self.results
@@ -101,7 +101,7 @@ def test_state_dict_keys_and_shapes(pair):
 def test_loads_torchvision_weights_and_outputs_match(pair):
     results = pair.run()  # load_state_dict(strict=True) happens here
     tv_out, ng_out = results["tv_out"], results["ng_out"]
-    assert ng_out.shape == tv_out.shape == (1, *pair.graph[pair.graph.outputs[0]]["shape"])
+    assert ng_out.shape == tv_out.shape == (1, *pair.graph[pair.graph.outputs[0]].shape)
     assert torch.isfinite(tv_out).all()
     assert (ng_out - tv_out).abs().max().item() <= 1e-5 * max(1.0, tv_out.abs().max().item())
 

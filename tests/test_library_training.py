@@ -79,7 +79,7 @@ def test_one_sgd_step_lowers_the_loss_and_reaches_every_parameter(name):
     params = {"num_classes": 10, **OVERRIDES.get(name, {})}
     model = netgen.load(BLUEPRINTS / f"{name}.yaml", input=TRAINING_INPUTS[name], **params)
     graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml", input=TRAINING_INPUTS[name], **params)
-    x = torch.randn(4, *graph[graph.inputs[0]]["shape"], generator=torch.Generator().manual_seed(4))
+    x = torch.randn(4, *graph[graph.inputs[0]].shape, generator=torch.Generator().manual_seed(4))
     y = torch.tensor([0, 1, 2, 3])
     before, after, missing = one_step_descends(model, x, y)
     assert not missing, f"no gradient for {missing[:5]}"

@@ -39,7 +39,7 @@ def test_published_gflops_include_the_attention_products(torchvision):
     assert products == 177_020_928
     graph = netgen.compile_blueprint(BLUEPRINTS / "maxvit_t.yaml")
     total = harness.static_macs(graph)
-    assert sum(d["op"].product_macs(d["in_shapes"], d["shape"]) for _, d in graph.ops()) == products
+    assert sum(d.op.product_macs(d.in_shapes, d.shape) for _, d in graph.ops()) == products
     published = torchvision.models.MaxVit_T_Weights.IMAGENET1K_V1.meta["_ops"]
     assert round(total / 1e9, 3) == published == 5.558
     assert round((total - products) / 1e9, 3) != published

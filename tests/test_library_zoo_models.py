@@ -106,7 +106,7 @@ class Pair:
         if not self.results:
             self.tv.eval()
             self.ng.eval()
-            shape = self.graph[self.graph.inputs[0]]["shape"]
+            shape = self.graph[self.graph.inputs[0]].shape
             x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
             self.results["tv_macs"], self.results["tv_out"] = measured_macs(self.tv, x)
             self.results["ng_macs"], self.results["ng_out"] = measured_macs(self.ng, x)
@@ -191,7 +191,7 @@ def test_family_files_are_their_default_variant(family, variant, overrides):
     one of them."""
     a = netgen.compile_blueprint(BLUEPRINTS / f"{family}.yaml", input=SMALL, **overrides)
     b = netgen.compile_blueprint(BLUEPRINTS / f"{variant}.yaml", input=SMALL)
-    assert [d["shape"] for _, d in a.ops()] == [d["shape"] for _, d in b.ops()]
+    assert [d.shape for _, d in a.ops()] == [d.shape for _, d in b.ops()]
     assert static_params(a) == static_params(b) and static_macs(a) == static_macs(b)
 
 

@@ -48,8 +48,8 @@ def test_stage_table_is_torchvisions(torchvision, name):
     trunk = [node.split(".") for node, _ in graph.ops() if node.startswith("trunk_output.")]
     stages = sorted({path[1] for path in trunk}, key=lambda s: int(s.removeprefix("block")))
     depths = [len({path[2] for path in trunk if path[1] == s}) for s in stages]
-    widths = [graph[f"trunk_output.{s}.{s}-0.activation"]["shape"][0] for s in stages]
-    groups = [graph[f"trunk_output.{s}.{s}-0.f.b.0"]["op"].p.groups for s in stages]
+    widths = [graph[f"trunk_output.{s}.{s}-0.activation"].shape[0] for s in stages]
+    groups = [graph[f"trunk_output.{s}.{s}-0.f.b.0"].op.p.groups for s in stages]
     assert depths == reference.depths
     assert widths == reference.widths
     assert groups == [w // g for w, g in zip(reference.widths, reference.group_widths, strict=True)]

@@ -161,7 +161,7 @@ def test_eval_outputs_are_torchvisions_dict(pair):
         scale = max(1.0, tv_out[key].abs().max().item())
         assert (ng_out[key] - tv_out[key]).abs().max().item() <= 1e-5 * scale, key
     # the static shapes say the same
-    assert [tuple(pair.graph[o]["shape"]) for o in pair.graph.outputs] == [(21, *ODD[1:])] * len(tv_out)
+    assert [tuple(pair.graph[o].shape) for o in pair.graph.outputs] == [(21, *ODD[1:])] * len(tv_out)
 
 
 def test_macs_match_forward_pass_and_published_gflops(pair):
@@ -196,7 +196,7 @@ def test_output_size_is_the_input_size(size):
     """Static shapes: every output map has the input's H×W, whatever the input size."""
     for case in CASES:
         graph = netgen.compile_blueprint(BLUEPRINTS / f"{case.blueprint}.yaml", input=size, **case.params)
-        assert all(tuple(graph[o]["shape"])[1:] == size[1:] for o in graph.outputs), case.id
+        assert all(tuple(graph[o].shape)[1:] == size[1:] for o in graph.outputs), case.id
 
 
 # every segmentation blueprint trains: (blueprint, params, input)

@@ -70,7 +70,7 @@ def test_published_gflops_count_the_attention_products():
     products -= 56 * 56 * 96 * 48
     graph = netgen.compile_blueprint(BLUEPRINTS / "swin_t.yaml")
     assert harness.static_macs(graph) == total
-    assert sum(d["op"].product_macs(d["in_shapes"], d["shape"]) for _, d in graph.ops()) == products
+    assert sum(d.op.product_macs(d.in_shapes, d.shape) for _, d in graph.ops()) == products
     assert round(total / 1e9, 3) == 4.491 and round((total - products) / 1e9, 3) == 4.350
 
 
@@ -137,7 +137,7 @@ def test_outputs_at_the_native_size(torchvision, name):
     tv = perturbed(torchvision, name).eval()
     ng = harness.netgen_with_weights(BLUEPRINTS / f"{name}.yaml", tv.state_dict(), None).eval()
     graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
-    x = torch.randn(1, *graph[graph.inputs[0]]["shape"], generator=torch.Generator().manual_seed(0))
+    x = torch.randn(1, *graph[graph.inputs[0]].shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         want, got = tv(x), ng(x)
     assert (got - want).abs().max().item() <= 1e-5 * max(1.0, want.abs().max().item())

@@ -29,7 +29,7 @@ def errors(tmp_path, body: str) -> list:
 
 def ops(graph) -> dict[str, tuple[str, tuple]]:
     """node id -> (op kind, output shape), for every op node."""
-    return {node: (data["op"].kind, data["shape"]) for node, data in graph.ops()}
+    return {node: (data.op.kind, data.shape) for node, data in graph.ops()}
 
 
 def inputs(graph, node: str) -> list[str]:
@@ -115,7 +115,7 @@ def test_residual_auto_inserts_a_strided_projection(tmp_path):
     g = lower(tmp_path, "network:\n  - residual:\n      body: [{conv: {out: 6, k: 3, stride: 2, pad: 1}}]\n")
     # body: floor((8 + 2 - 3) / 2) + 1 = 4; the projection is a 1x1 conv with stride 8 / 4 = 2, then BN
     assert ops(g)["0.downsample.0"] == ("conv", (6, 4, 4))
-    assert g["0.downsample.0"]["op"].p.stride == 2 and g["0.downsample.0"]["inserted"]
+    assert g["0.downsample.0"].op.p.stride == 2 and g["0.downsample.0"].inserted
     assert ops(g)["0.downsample.1"] == ("bn", (6, 4, 4))
     assert inputs(g, "0.add") == ["0.0", "0.downsample.1"]
     assert g.scopes[("0", "downsample")].meta == {"inserted": True, "role": "projection"}
@@ -159,10 +159,10 @@ def test_dense_layer_k_sees_the_input_and_every_earlier_output(tmp_path):
     g = lower(tmp_path, "network:\n  - dense:\n      repeat: 3\n      as: i\n      name: layer${i+1}\n"
               "      body: {conv: {out: 2, k: 1}}\n")
     # layer1 sees 3 channels, layer2 3 + 2, layer3 3 + 2 + 2; the block returns 3 + 3 * 2 = 9
-    in_channels = [g[f"0.layer{k}"]["in_shapes"][0][0] for k in (1, 2, 3)]
+    in_channels = [g[f"0.layer{k}"].in_shapes[0][0] for k in (1, 2, 3)]
     assert in_channels == [3, 5, 7]
     (out,) = inputs(g, "output")
-    assert g[out]["op"].kind == "concat" and g[out]["shape"] == (9, 8, 8)
+    assert g[out].op.kind == "concat" and g[out].shape == (9, 8, 8)
 
 
 def test_dense_block_is_a_running_concat_linear_in_its_layers(tmp_path):
@@ -171,15 +171,15 @@ def test_dense_block_is_a_running_concat_linear_in_its_layers(tmp_path):
     n = 40
     g = lower(tmp_path, f"network:\n  - dense:\n      repeat: {n}\n      as: i\n      name: layer${{i+1}}\n"
               "      body: {conv: {out: 2, k: 1}}\n")
-    concats = [node for node, data in g.ops() if data["op"].kind == "concat"]
+    concats = [node for node, data in g.ops() if data.op.kind == "concat"]
     assert len(concats) == n and all(len(inputs(g, c)) == 2 for c in concats)
     assert sum(len(inputs(g, node)) for node in g.nx) == 3 * n + 1  # conv: 1, concat: 2; the output: 1
     (out,) = inputs(g, "output")
     layers = [f"0.layer{k}" for k in range(1, n + 1)]
     assert g.parts_of(out) == ["input", *layers]
-    assert g[out]["in_shapes"] == [(3 + 2 * (n - 1), 8, 8), (2, 8, 8)]
+    assert g[out].in_shapes == [(3 + 2 * (n - 1), 8, 8), (2, 8, 8)]
     written = g.written()
-    assert written.inputs_of(out) == ["input", *layers] and len(written[out]["in_shapes"]) == n + 1
+    assert written.inputs_of(out) == ["input", *layers] and len(written[out].in_shapes) == n + 1
     assert [written.inputs_of(f"0.layer{k}") for k in (1, 2)] == [["input"], [concats[0]]]
     assert written.inputs_of(concats[1]) == ["input", "0.layer1", "0.layer2"]
     assert not written.running and written.written() is written
@@ -248,8 +248,8 @@ def test_outputs_name_fields_and_training_only_marks_what_feeds_only_them(tmp_pa
               "  - conv: {out: 5, k: 1, name: head, from: trunk}\n"
               "outputs:\n  - head\n  - {from: aux, name: side, training: true}\n")
     assert g.outputs == ["output:head", "output:side"]
-    assert g["output:side"]["training_only"] and g["aux"]["training_only"]
-    assert not g["trunk"]["training_only"] and not g["head"]["training_only"]
+    assert g["output:side"].training_only and g["aux"].training_only
+    assert not g["trunk"].training_only and not g["head"].training_only
 
 
 def test_an_unused_op_is_reported(tmp_path):

@@ -45,7 +45,7 @@ def test_a_channels_last_mlp_compiles_with_its_shapes_and_in_channels(tmp_path):
   - conv: {out: 3, k: 1}
 """)
     graph = netgen.compile_blueprint(path)
-    shapes = [tuple(d["shape"]) for _, d in graph.ops()]
+    shapes = [tuple(d.shape) for _, d in graph.ops()]
     # in_channels of the 6×6×8 channels-last map is its last dimension, 8
     assert shapes == [(6, 6, 8), (6, 6, 8), (6, 6, 32), (6, 6, 32), (6, 6, 8), (8, 6, 6), (3, 6, 6)]
     torch = pytest.importorskip("torch")
@@ -103,7 +103,7 @@ def test_a_dotted_reference_whose_parts_repeat_resolves(tmp_path):
 """)
     graph = netgen.compile_blueprint(path)
     assert graph.inputs_of("head") == ["a.b.a"]
-    assert tuple(graph[graph.outputs[0]]["shape"]) == (9, 6, 6)
+    assert tuple(graph[graph.outputs[0]].shape) == (9, 6, 6)
 
 
 def test_a_dotted_reference_into_numbered_scopes_resolves(tmp_path):
@@ -119,8 +119,8 @@ def test_a_dotted_reference_into_numbered_scopes_resolves(tmp_path):
 """)
     graph = netgen.compile_blueprint(path)
     assert graph.inputs_of("head") == ["s.0.0"]
-    assert tuple(graph["s.0.0"]["shape"])[0] == 4
-    assert tuple(graph[graph.outputs[0]]["shape"])[0] == 11
+    assert tuple(graph["s.0.0"].shape)[0] == 4
+    assert tuple(graph[graph.outputs[0]].shape)[0] == 11
 
 
 def test_split_makes_named_parts_as_torch_chunk_and_split_do(tmp_path):
@@ -135,7 +135,7 @@ network:
 """)
     graph = netgen.compile_blueprint(path)
     # torch.chunk(7 channels, 3): 3, 3, 1; then the 4 rows of `a` as 1 + 3
-    assert [tuple(graph[n]["shape"]) for n in ("a", "b", "c", "top", "rest")] == [
+    assert [tuple(graph[n].shape) for n in ("a", "b", "c", "top", "rest")] == [
         (3, 4, 4), (3, 4, 4), (1, 4, 4), (3, 1, 4), (3, 3, 4)]
     assert not any(n.startswith("split") for n, _ in graph.ops())  # no scope, no module of its own
     torch = pytest.importorskip("torch")

@@ -37,15 +37,15 @@ def check_against_torch(path, batch: int = 2):
     model = netgen.load(path)
     model.eval()
     (source,) = graph.inputs
-    x = torch.randn(batch, *graph[source]["shape"])
+    x = torch.randn(batch, *graph[source].shape)
     with torch.no_grad():
         y = model(x)
     (out,) = graph.outputs
-    assert tuple(y.shape) == (batch, *graph[out]["shape"])
-    static = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    assert tuple(y.shape) == (batch, *graph[out].shape)
+    static = sum(d.op.param_count(d.in_shapes, d.shape) for _, d in graph.ops())
     assert static == sum(p.numel() for p in model.parameters())
     for _, data in graph.ops():
-        op = data["op"]
+        op = data.op
         assert type(op).from_config(op.config()).config() == op.config()
     return graph, model, x, y
 
@@ -66,8 +66,8 @@ def test_dwconv(tmp_path):
     assert (conv.in_channels, conv.out_channels, conv.groups) == (3, 6, 3)
     assert tuple(y.shape) == (2, 6, 8, 8)
     (node,) = [d for _, d in graph.ops()]
-    assert node["op"].macs(node["in_shapes"], node["shape"]) == 6 * 8 * 8 * 1 * 3 * 3
-    assert node["op"].window() == ((3, 3), (2, 2), (1, 1))
+    assert node.op.macs(node.in_shapes, node.shape) == 6 * 8 * 8 * 1 * 3 * 3
+    assert node.op.window() == ((3, 3), (2, 2), (1, 1))
 
 
 def test_convT_shape_params_and_macs(tmp_path):
@@ -76,10 +76,10 @@ def test_convT_shape_params_and_macs(tmp_path):
     graph, model, x, y = check_against_torch(path)
     assert tuple(y.shape) == (2, 9, 10, 14)
     (data,) = [d for _, d in graph.ops()]
-    assert data["op"].macs(data["in_shapes"], data["shape"]) == 6 // 3 * 9 * 3 * 3 * 5 * 7
+    assert data.op.macs(data.in_shapes, data.shape) == 6 // 3 * 9 * 3 * 3 * 5 * 7
     assert "nn.ConvTranspose2d(6, 9, kernel_size=3, stride=2, padding=1, output_padding=1, groups=3)" \
         in model.netgen_source
-    assert data["op"].window() is None
+    assert data.op.window() is None
 
 
 def test_conv_transpose_alias_unet_up(tmp_path):
@@ -311,7 +311,7 @@ def test_stochastic_depth_residual_with_a_rate_schedule(tmp_path):
 """
     path = blueprint(tmp_path, network, input=(3, 6, 6))
     graph, model, x, y = check_against_torch(path)
-    rates = [d["op"].p.p for _, d in graph.ops() if d["op"].kind == "drop_path"]
+    rates = [d.op.p.p for _, d in graph.ops() if d.op.kind == "drop_path"]
     assert rates == [0.0, 0.25, 0.5]
     model.eval()
     assert torch.equal(model(x), model(x))

@@ -12,8 +12,8 @@ STEP1 = ROOT / "docs" / "prototyping" / "step1.yaml"
 
 def test_the_documented_prototype_checks_with_the_quoted_totals():
     graph = netgen.compile_blueprint(STEP1)
-    params = sum(d["op"].param_count(d["in_shapes"], d["shape"]) for _, d in graph.ops())
-    macs = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in graph.ops())
+    params = sum(d.op.param_count(d.in_shapes, d.shape) for _, d in graph.ops())
+    macs = sum(d.op.macs(d.in_shapes, d.shape) for _, d in graph.ops())
     text = (ROOT / "docs" / "prototyping.md").read_text()
     assert f"{params:,} parameters" in text and f"MACs                    {macs:,}" in text
     assert f"{sum(1 for _ in graph.ops())} ops" in text

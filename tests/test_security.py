@@ -52,8 +52,8 @@ def test_yaml_1_1_booleans_are_a_located_error_not_a_bool(word):
 def test_eps_written_1e_3_reaches_the_op_as_a_float(tmp_path):
     (tmp_path / "net.yaml").write_text(TINY.replace("  - relu\n", "  - bn: {eps: 1e-3}\n"))
     graph = compile_blueprint(tmp_path / "net.yaml")
-    (bn,) = [d for _, d in graph.ops() if d["op"].kind == "bn"]
-    assert bn["op"].p.eps == 0.001
+    (bn,) = [d for _, d in graph.ops() if d.op.kind == "bn"]
+    assert bn.op.p.eps == 0.001
 
 
 # -- imports ----------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_library_files_by_name(tmp_path):
     (tmp_path / "mine.yaml").write_text("netgen: 1\nextends: netgen:resnet18\nname: mine\n"
                                         "params: {num_classes: 10}\n")
     graph = compile_blueprint(tmp_path / "mine.yaml", input=(3, 32, 32))
-    assert graph.name == "mine" and graph[graph.outputs[0]]["shape"] == (10,)
+    assert graph.name == "mine" and graph[graph.outputs[0]].shape == (10,)
     net = tmp_path / "net.yaml"
     net.write_text(TINY.replace("  - relu\n", "  - basic_block: {planes: 4}\n")
                    + "use: [netgen:lib/resnet_blocks.yaml]\n")

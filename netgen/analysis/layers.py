@@ -85,19 +85,19 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4, saved: dict
     saved = saved or {}
     rows = []
     for node, data in graph.ops():
-        op, ins, out = data["op"], data["in_shapes"], data["shape"]
+        op, ins, out = data.op, data.in_shapes, data.shape
         window = op.table_kernel()
         transposed = window is not None and op.window() is None  # its stride upsamples
         out_bytes = numel(out) * batch * element_bytes
         rows.append(Row(
-            path=".".join(data["path"]), op=op.kind, output_shape=tuple(out),
+            path=".".join(data.path), op=op.kind, output_shape=tuple(out),
             params=op.param_count(ins, out), buffers=op.buffer_count(ins, out),
             macs=op.macs(ins, out), product_macs=op.product_macs(ins, out), other_flops=op.other_flops(ins, out),
             output_bytes=out_bytes, activation_bytes=out_bytes if op.output_alias(ins, False) is None else 0,
             saved_bytes=saved.get(node, 0),
             kernel=window[0] if window else None, stride=window[1] if window else None,
-            dilation=window[2] if window else None, rf=fields[node], depth=len(data["path"]),
-            training_only=bool(data.get("training_only")), inserted=bool(data.get("inserted")),
+            dilation=window[2] if window else None, rf=fields[node], depth=len(data.path),
+            training_only=data.training_only, inserted=data.inserted,
             transposed=transposed, nodes=[node],
         ))
     return rows

@@ -21,10 +21,14 @@ never names an op kind. docs/analysis.md explains each figure and how it was che
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..graph import Graph
+from ..graph import Graph, OpNode
 from ..ops.traits import DTYPE_BYTES
-from ..shapes import numel
+from ..shapes import Shape, numel
+
+if TYPE_CHECKING:
+    from ..ops.base import Op
 
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}  # state tensors per parameter
 DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
@@ -90,24 +94,24 @@ def _storage_plan(graph: Graph, training: bool, autocast: str | None, batch: int
     dtype, storage, size = {}, {}, {}
     for node in graph.topological():
         data = graph[node]
-        if data["kind"] == "output":
+        if data.kind == "output":
             continue
-        if data["kind"] == "input":
+        if not isinstance(data, OpNode):  # a graph input
             dtype[node], storage[node] = "float32", node
-            size[node] = numel(data["shape"]) * batch * DTYPE_BYTES["float32"]
+            size[node] = numel(data.shape) * batch * DTYPE_BYTES["float32"]
             continue
-        op, ins = data["op"], graph.inputs_of(node)
+        op, ins = data.op, graph.inputs_of(node)
         dtype[node] = op.output_dtype([dtype[i] for i in ins], autocast)
-        alias = op.output_alias(data["in_shapes"], training)
+        alias = op.output_alias(data.in_shapes, training)
         if alias is None:
             storage[node] = node
-            size[node] = numel(data["shape"]) * batch * DTYPE_BYTES[dtype[node]]
+            size[node] = numel(data.shape) * batch * DTYPE_BYTES[dtype[node]]
         else:
             storage[node] = storage[ins[alias]]
     return dtype, storage, size
 
 
-def kept_by(op, in_shapes, out_shape, in_dtypes: list[str], in_grad: list[bool], batch: int,
+def kept_by(op: Op, in_shapes: list[Shape], out_shape: Shape, in_dtypes: list[str], in_grad: list[bool], batch: int,
             autocast: str | None) -> list[tuple[int | str, int]]:
     """What one op's backward keeps, as (which, bytes): `which` is an input's index (its storage,
     whatever size that is: the caller knows), "output", or "new" (a tensor of that many bytes)."""
@@ -145,20 +149,21 @@ def saved_activations(graph: Graph, batch: int = 1, autocast: str | None = None)
     per_node: dict[str, int] = {}
     for node in graph.topological():
         data = graph[node]
-        if data["kind"] != "op":
+        if not isinstance(data, OpNode):
             grad[node] = False
             continue
-        op, ins, in_shapes, shape = data["op"], graph.inputs_of(node), data["in_shapes"], data["shape"]
+        op, ins, in_shapes, shape = data.op, graph.inputs_of(node), data.in_shapes, data.shape
         grad[node] = any(grad[i] for i in ins) or op.param_count(in_shapes, shape) > 0
         if not grad[node]:
             continue  # no input needs a gradient and there is nothing to train: no backward
         added = 0
         entries = kept_by(op, in_shapes, shape, [dtype[i] for i in ins], [grad[i] for i in ins], batch, autocast)
         for index, (which, nbytes) in enumerate(entries):
+            key: object
             if which == "new":
                 key = (node, index)
             else:
-                key = storage[node] if which == "output" else storage[ins[which]]
+                key = storage[ins[which]] if isinstance(which, int) else storage[node]  # an input's, or the output's
                 nbytes = size[key]
             if key not in kept:  # the first op to keep it runs its backward last
                 kept[key] = nbytes
@@ -167,7 +172,7 @@ def saved_activations(graph: Graph, batch: int = 1, autocast: str | None = None)
     return SavedActivations(sum(kept.values()), per_node, dtype, storage, released=per_node, needs_grad=grad)
 
 
-def workspace_bytes(op, in_shapes, out_shape, batch: int, dtype: str) -> int:
+def workspace_bytes(op: Op, in_shapes: list[Shape], out_shape: Shape, batch: int, dtype: str) -> int:
     """Bytes of the temporaries an op's kernel holds while it runs (`Op.workspace`)."""
     return sum(numel(t.shape) * (batch if t.batched else 1) * DTYPE_BYTES[dtype if t.dtype == "compute" else t.dtype]
                for t in op.workspace(in_shapes, out_shape))
@@ -178,9 +183,9 @@ def op_transient(graph: Graph, node: str, batch: int, dtypes: dict[str, str],
     """The extra memory one op needs while its backward runs: the gradient of its output and
     those of its inputs, live together, and its kernel's workspace (`Op.workspace`). `written`
     memoizes the input gradients of running concats (largest_transient passes one)."""
-    data = graph[node]
-    work = workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, dtypes[node])
-    grads = numel(data["shape"]) * DTYPE_BYTES[dtypes[node]]
+    data = graph.op_node(node)
+    work = workspace_bytes(data.op, data.in_shapes, data.shape, batch, dtypes[node])
+    grads = numel(data.shape) * DTYPE_BYTES[dtypes[node]]
     grads += _input_gradients(graph, node, dtypes, {} if written is None else written)
     return grads * batch + work
 
@@ -194,10 +199,10 @@ def _input_gradients(graph: Graph, node: str, dtypes: dict[str, str], written: d
         chain.append(node)
         node = graph.inputs_of(node)[0]
     if node not in written:
-        ins = zip(graph.inputs_of(node), graph[node]["in_shapes"] or [], strict=True)
+        ins = zip(graph.inputs_of(node), graph.op_node(node).in_shapes, strict=True)
         written[node] = sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in ins)
     for link in reversed(chain):
-        rest = zip(graph.inputs_of(link)[1:], (graph[link]["in_shapes"] or [])[1:], strict=True)
+        rest = zip(graph.inputs_of(link)[1:], graph.op_node(link).in_shapes[1:], strict=True)
         written[link] = written[graph.inputs_of(link)[0]] + sum(numel(s) * DTYPE_BYTES[dtypes[i]] for i, s in rest)
     return written[chain[0] if chain else node]
 
@@ -221,13 +226,13 @@ def backward_peak(graph: Graph, saved: SavedActivations, batch: int) -> int:
         if saved.needs_grad.get(node):
             users = [index[u] for u in written[node] if u in index]
             born.setdefault(max(users, default=index[node]), []).append(node)
-    gradient = {node: numel(data["shape"]) * batch * DTYPE_BYTES[saved.dtypes[node]] for node, data in ops}
+    gradient = {node: numel(data.shape) * batch * DTYPE_BYTES[saved.dtypes[node]] for node, data in ops}
     live, grads, flowing, peak = saved.total, 0, 0, 0
     for i in range(len(ops) - 1, -1, -1):
         node, data = ops[i]
         flowing += sum(gradient[v] for v in born.get(i, ()))
-        own = data["op"].param_count(data["in_shapes"], data["shape"]) * DTYPE_BYTES[PARAM_DTYPE]
-        work = workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, saved.dtypes[node])
+        own = data.op.param_count(data.in_shapes, data.shape) * DTYPE_BYTES[PARAM_DTYPE]
+        work = workspace_bytes(data.op, data.in_shapes, data.shape, batch, saved.dtypes[node])
         peak = max(peak, live + grads + own + flowing + work)
         grads += own
         live -= saved.released.get(node, 0)
@@ -271,7 +276,7 @@ def training_plan(graph: Graph, params: int, buffers: int, batch: int = 1, dtype
     if saved is None:
         saved = saved_activations(graph, batch, autocast_of(dtype))
     weights = params * DTYPE_BYTES[PARAM_DTYPE]
-    largest_param = max((data["op"].param_count(data["in_shapes"], data["shape"]) for _, data in graph.ops()),
+    largest_param = max((data.op.param_count(data.in_shapes, data.shape) for _, data in graph.ops()),
                         default=0)
     # the step: torch's for-loop Adam computes sqrt(v) / c, two temporaries of one parameter's
     # size at a time; SGD, with or without momentum, works in place
@@ -314,19 +319,19 @@ def inference_peak(graph: Graph, batch: int = 1, dtype: str = "float32") -> int:
     element = bytes_per_element(dtype)
     scale = {s: size[s] // DTYPE_BYTES[dtypes[s]] * element for s in size}  # every tensor at `dtype`
     order = [n for n in graph.topological()
-             if graph[n]["kind"] != "output" and not graph[n].get("training_only")]
+             if graph[n].kind != "output" and not graph[n].training_only]
     position = {n: i for i, n in enumerate(order)}
-    scope = {n: tuple(graph[n].get("path", ()))[:-1] for n in order}
+    scope = {n: graph[n].path[:-1] for n in order}
     scope_end: dict[tuple, int] = {}
     for node in order:
-        path = tuple(graph[node].get("path", ()))
+        path = graph[node].path
         for depth in range(1, len(path)):
             scope_end[path[:depth]] = position[node]
     free_at: dict[object, int] = {}
     written = written_users(graph)
     for node in order:
         users = [u for u in written[node] if u in position]
-        if graph[node]["kind"] == "input" or len(users) < len(written[node]):
+        if graph[node].kind == "input" or len(users) < len(written[node]):
             end = len(order)  # held by the caller, or returned to it
         else:
             end = position[node]
@@ -350,8 +355,8 @@ def inference_peak(graph: Graph, batch: int = 1, dtype: str = "float32") -> int:
         data = graph[node]
         if storage[node] == node:
             live += scale[node]
-        if data["kind"] == "op":  # the op's output and its kernel's temporaries, its inputs still alive
-            peak = max(peak, live + workspace_bytes(data["op"], data["in_shapes"], data["shape"], batch, dtype))
+        if isinstance(data, OpNode):  # the op's output and its kernel's temporaries, its inputs still alive
+            peak = max(peak, live + workspace_bytes(data.op, data.in_shapes, data.shape, batch, dtype))
         peak = max(peak, live)
         live -= sum(scale[key] for key in frees.get(step, ()))
     return peak

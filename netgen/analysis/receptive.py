@@ -21,14 +21,21 @@ union over the value inputs. Maps from a vector (there are none in the library) 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING, TypeVar
 
-from ..graph import Graph
+from ..graph import Graph, OpNode
 from ..ops.traits import GLOBAL as MIXES_ALL
 from ..ops.traits import Reads
+from ..shapes import Shape
+
+if TYPE_CHECKING:
+    from ..ops.base import Op
 
 PERIOD_LIMIT = 1 << 12  # a longer period (adaptive pooling between coprime sizes) is cut short
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -91,13 +98,20 @@ class Field:
     axes: tuple[Axis, Axis] | None  # None when global or when there is no spatial input
     is_global: bool = False
 
+    def _per_axis(self, measure: Callable[[Axis], T]) -> tuple[T, T] | None:
+        """`measure` of the H and the W axis (None without axes)."""
+        if self.axes is None:
+            return None
+        h, w = self.axes
+        return measure(h), measure(w)
+
     @property
     def size_min(self) -> tuple[int, int] | None:
-        return None if self.axes is None else tuple(min(a.sizes(), default=0) for a in self.axes)
+        return self._per_axis(lambda a: min(a.sizes(), default=0))
 
     @property
     def size_max(self) -> tuple[int, int] | None:
-        return None if self.axes is None else tuple(max(a.sizes(), default=0) for a in self.axes)
+        return self._per_axis(lambda a: max(a.sizes(), default=0))
 
     @property
     def size_int(self) -> tuple[int, int] | None:
@@ -106,13 +120,15 @@ class Field:
 
     @property
     def stride(self) -> tuple[Fraction, Fraction] | None:
-        return None if self.axes is None else tuple(Fraction(a.advance, a.period) for a in self.axes)
+        return self._per_axis(lambda a: Fraction(a.advance, a.period))
 
     @property
     def stride_value(self) -> tuple[int | float, int | float] | None:
-        if self.stride is None:
-            return None
-        return tuple(int(v) if v.denominator == 1 else float(v) for v in self.stride)
+        def value(a: Axis) -> int | float:
+            step = Fraction(a.advance, a.period)
+            return int(step) if step.denominator == 1 else float(step)
+
+        return self._per_axis(value)
 
     @property
     def varies(self) -> bool:
@@ -121,9 +137,10 @@ class Field:
     def text(self) -> str:
         if self.is_global:
             return "global"
-        if self.axes is None:
+        lows, highs, strides = self.size_min, self.size_max, self.stride_value
+        if lows is None or highs is None or strides is None:
             return ""
-        lows, highs, (sh, sw) = self.size_min, self.size_max, self.stride_value
+        sh, sw = strides
         per_axis = [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in zip(lows, highs, strict=True)]
         size = per_axis[0] if per_axis[0] == per_axis[1] else f"{per_axis[0]}×{per_axis[1]}"
         stride = f"{sh:g}" if sh == sw else f"{sh:g}×{sw:g}"
@@ -134,8 +151,10 @@ class Field:
             return None
         if self.is_global:
             return {"size": None, "size_min": None, "size_max": None, "stride": None, "global": True}
-        return {"size": list(self.size_max), "size_min": list(self.size_min), "size_max": list(self.size_max),
-                "stride": list(self.stride_value), "global": False}
+        lows, highs, strides = self.size_min, self.size_max, self.stride_value
+        assert lows is not None and highs is not None and strides is not None  # axes is set: not global
+        return {"size": list(highs), "size_min": list(lows), "size_max": list(highs), "stride": list(strides),
+                "global": False}
 
 
 GLOBAL = Field(None, True)
@@ -143,28 +162,29 @@ NONE = Field(None, False)
 START = Field((START_AXIS, START_AXIS))
 
 
-def node_field(op, in_shapes, out_shape, in_fields: list[Field]) -> Field:
+def node_field(op: Op, in_shapes: list[Shape], out_shape: Shape, in_fields: list[Field]) -> Field:
     """The field of one op's output from its value inputs' fields (the module docstring's rule)."""
     values = [in_fields[i] for i in op.value_inputs(len(in_fields))]
     if any(f.is_global for f in values):
         return GLOBAL
-    known = [(i, f) for i, f in zip(op.value_inputs(len(in_fields)), values, strict=True) if f.axes is not None]
+    known = [(i, f.axes) for i, f in zip(op.value_inputs(len(in_fields)), values, strict=True) if f.axes is not None]
     if not known:
         return NONE
     reads = op.reads(in_shapes, out_shape)
-    if reads == MIXES_ALL:
+    if isinstance(reads, str):  # MIXES_ALL, the one word an op may answer
+        assert reads == MIXES_ALL, reads
         return GLOBAL
-    axes = []
+    axes: list[Axis] = []
     for a in range(2):
-        mapped = [_through(f.axes[a], _broadcast(reads[a], in_shapes[i], out_shape, a)) for i, f in known]
+        mapped = [_through(field[a], _broadcast(reads[a], in_shapes[i], out_shape, a)) for i, field in known]
         merged = _union(mapped)
         if merged is None:
             return GLOBAL  # a map broadcast over positions (an SE gate) mixes its whole field in
         axes.append(merged)
-    return Field(tuple(axes))
+    return Field((axes[0], axes[1]))
 
 
-def _broadcast(reads: Reads, in_shape, out_shape, axis: int) -> Reads:
+def _broadcast(reads: Reads, in_shape: Shape, out_shape: Shape, axis: int) -> Reads:
     """An input of size 1 along a spatial axis of a larger output is read at 0 everywhere."""
     if len(in_shape) == 3 and len(out_shape) == 3 and in_shape[1 + axis] == 1 and out_shape[1 + axis] > 1:
         return Reads(1, 0, (0,), (0,))
@@ -176,12 +196,12 @@ def receptive_fields(graph: Graph) -> dict[str, Field]:
     fields: dict[str, Field] = {}
     for node in graph.topological():
         data = graph[node]
-        if data["kind"] == "input":
-            fields[node] = START if len(data["shape"]) == 3 else NONE
+        if data.kind == "input":
+            fields[node] = START if len(data.shape) == 3 else NONE
             continue
         ins = [fields[i] for i in graph.inputs_of(node)]
-        if data["kind"] == "output":
+        if not isinstance(data, OpNode):  # an output
             fields[node] = ins[0] if ins else NONE
             continue
-        fields[node] = node_field(data["op"], data["in_shapes"], data["shape"], ins)
+        fields[node] = node_field(data.op, data.in_shapes, data.shape, ins)
     return fields

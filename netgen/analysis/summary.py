@@ -166,7 +166,7 @@ def summarize(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: s
         raise ValueError(f"Expected a strictly positive batch. Received batch={batch}")
     dtype = canonical_dtype(dtype)
     element = bytes_per_element(dtype)
-    outputs = [o for o in graph.outputs if not graph[o].get("training_only")] or list(graph.outputs)
+    outputs = [o for o in graph.outputs if not graph[o].training_only] or list(graph.outputs)
     saved = saved_activations(graph, batch, autocast_of(dtype))
     return Summary(
         name=graph.name, source=str(graph.meta.get("source", "")),

@@ -64,8 +64,8 @@ def build(
         fail(exc, format)
     result = summarize(graph)
     render_summary(result, 1, console(), wide)  # one row per top-level item, then the totals
-    ins = ", ".join(format_shape(graph[i]["shape"]) for i in graph.inputs)
-    outs = ", ".join(format_shape(graph[o]["shape"]) for o in graph.outputs)
+    ins = ", ".join(format_shape(graph[i].shape) for i in graph.inputs)
+    outs = ", ".join(format_shape(graph[o].shape) for o in graph.outputs)
     typer.echo(f"{graph.name}: {ins} -> {outs}, {result.params:,} parameters, {result.macs:,} MACs")
     plan = graph.meta.get("inference")
     if plan is not None:

@@ -150,7 +150,7 @@ class PythonEmitter:
         self.class_order: list[tuple] = []
         self.class_names: set[str] = set()
         self.uses_torch = False
-        self.order = {n: d["order"] for n, d in graph.nx.nodes(data=True)}
+        self.order = {n: d.order for n, d in graph.nodes.items()}
         self.topo_index = {n: i for i, n in enumerate(graph.topological())}
         self.blocks: BlockWriter | None = None
         self.groups: dict[str, tuple] = {}  # forward line -> (its target, its expression as a Group)

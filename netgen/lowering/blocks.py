@@ -61,7 +61,7 @@ class BlockCalls:
 
     def order_modules(self: LoweringHost, block: BlockDef, path: tuple[str, ...]) -> None:
         """Record `module_order` for the code generator, once every name in it is a member."""
-        members = {self.graph[n]["path"][len(path)] for n in self.graph.nodes_under(path)}
+        members = {self.graph[n].path[len(path)] for n in self.graph.nodes_under(path)}
         unknown = [m for m in block.module_order if m not in members]
         if unknown:
             self.error("NG015", f"block `{block.name}`: `module_order` names `{unknown[0]}`, which is not one of its "

@@ -25,6 +25,7 @@ class LoweringHost(Protocol):
     diags: Diagnostics
     call_sites: list[tuple[str, Span | None]]
     duplicates: set[tuple[str, ...]]
+    shapeless: set[str]
 
     def add_merge(self, kind: str, args: Any, env: dict, inputs: list[str | None], scope: ScopeCtx, span: Span | None) -> str | None: ...
     def add_op(self, kind: str, args: Any, env: dict, name: str, inputs: list[str | None], scope: ScopeCtx, span: Span | None, inserted: bool=False, shape_code: str='NG009') -> str | None: ...

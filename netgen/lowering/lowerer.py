@@ -17,7 +17,7 @@ from .. import limits
 from ..blueprint import Blueprint
 from ..errors import Diagnostics, Span, did_you_mean
 from ..expr import ExprError, interpolate
-from ..graph import Graph, Scope
+from ..graph import Graph, Node, Scope
 from ..source import YDict
 from . import dense, parallel, residual, seq, split  # noqa: F401  (registers the forms, in this order)
 from .blocks import BlockCalls
@@ -41,6 +41,7 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         # is the nesting depth that the recursion guard bounds
         self.call_sites: list[tuple[str, Span | None]] = []
         self.duplicates: set[tuple[str, ...]] = set()
+        self.shapeless: set[str] = set()  # op nodes whose shape rule failed: not in the graph, names taken
 
     def error(self, code: str, message: str, span: Span | None, path: tuple[str, ...] | str = "", hint: str = ""):
         path_text = path if isinstance(path, str) else ".".join(path)
@@ -82,8 +83,8 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
                           blocks=bp.blocks)  # the definitions, for one generated class per block
         graph.scopes[()].doc = bp.doc
         graph.scopes[()].span = bp.raw.span
-        source = graph.add_node("input", kind="input", path=("input",), shape=tuple(bp.input),
-                                span=bp.raw.value_span("input"))
+        source = graph.add_node("input", Node(kind="input", path=("input",), shape=tuple(bp.input),
+                                               span=bp.raw.value_span("input")))
         root = ScopeCtx((), block_root=True, block_input=source)
         env = self.let_env(dict(bp.params), bp.let, "let")
         out = self.lower_list(bp.network, env, source, root)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ..errors import Span, did_you_mean
 from ..expr import ExprError
+from ..graph import OpNode
 from ..ops import REGISTRY
 from ..shapes import ShapeError, channels, format_shape
 from ..source import YDict
@@ -51,7 +52,7 @@ class OpNodes:
     def input_env(self: LoweringHost, env: dict, inputs: list[str | None]) -> dict | None:
         """The item's env plus `in_shape`/`in_channels` of its first input (None if unknown):
         `in_channels` is the size of its channel axis (the last of a channels-last map)."""
-        shapes = [self.graph[i]["shape"] if i is not None else None for i in inputs]
+        shapes = [self.graph.shape_of(i) if i is not None else None for i in inputs]
         first = shapes[0] if shapes else None
         if first is None or any(s is None for s in shapes):
             return None
@@ -110,15 +111,15 @@ class OpNodes:
             message = str(exc) if "received" in str(exc) else f"`{kind}` cannot take input {shown}: {exc}"
             code = "NG010" if cls.family == "merge" else shape_code
             self.error(code, message, span, path, exc.hint)
-        if node_id in self.graph:
+        if node_id in self.graph or node_id in self.shapeless:
             if path not in self.duplicates:  # assign_names has usually said so already
                 self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
             return None
-        self.graph.add_node(node_id, kind="op", op=op, path=path, span=span, inputs=present, shape=shape,
-                            inserted=inserted)
-        self.graph[node_id]["in_shapes"] = in_shapes
-        if shape is None:
+        if shape is None:  # a node joins the graph only with its shape; its name stays taken
+            self.shapeless.add(node_id)
             return None
+        self.graph.add_node(node_id, OpNode(op=op, path=path, shape=shape, in_shapes=in_shapes, span=span,
+                                            inserted=inserted), present)
         return node_id
 
     def report_params(self: LoweringHost, exc: ValidationError, cls, args: YDict, span, path) -> None:

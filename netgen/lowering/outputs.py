@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..graph import Node
 from ..names import field_name_problem
 from ..source import YDict, YList
 from .naming import ScopeCtx
@@ -26,8 +27,8 @@ class Outputs:
         bp = self.bp
         if not bp.outputs:
             if last is not None:
-                self.graph.add_node("output", kind="output", path=("output",), inputs=[last],
-                                    shape=self.graph[last]["shape"], span=bp.raw.key_span("network"))
+                self.graph.add_node("output", Node(kind="output", path=("output",), shape=self.graph.shape_of(last),
+                                                   span=bp.raw.key_span("network")), [last])
             return
         outputs_yaml = bp.raw.get("outputs")
         if isinstance(bp.outputs, dict):
@@ -79,10 +80,10 @@ class Outputs:
             if out_id in self.graph:
                 self.error("NG011", f"two outputs named `{field_name}`", span, "outputs")
                 continue
-            self.graph.add_node(out_id, kind="output", path=("output", field_name), inputs=[node],
-                                shape=self.graph[node]["shape"], span=span)
-            self.graph[out_id]["training_only"] = training
-        if self.graph.outputs and all(self.graph[o].get("training_only") for o in self.graph.outputs):
+            shape = self.graph.shape_of(node)
+            self.graph.add_node(out_id, Node(kind="output", path=("output", field_name), shape=shape, span=span,
+                                             training_only=training), [node])
+        if self.graph.outputs and all(self.graph[o].training_only for o in self.graph.outputs):
             self.error("NG015", "every output is training-only; the model would return nothing in eval mode",
                        bp.raw.key_span("outputs"), "outputs", "leave `training: true` off the main output")
         self.mark_training_only()
@@ -92,15 +93,14 @@ class Outputs:
         graph = self.graph
         for node in reversed(graph.topological()):
             data = graph[node]
-            if data["kind"] == "output":
-                data.setdefault("training_only", False)
+            if data.kind == "output":
                 continue
             users = list(graph.nx.successors(node))
-            data["training_only"] = bool(users) and all(graph[u].get("training_only") for u in users)
+            data.training_only = bool(users) and all(graph[u].training_only for u in users)
 
     def check_unused(self: LoweringHost) -> None:
-        for node, data in self.graph.nx.nodes(data=True):
-            if data["kind"] == "op" and self.graph.nx.out_degree(node) == 0:
-                self.error("NG012", f"the output of `{node}` is never used", data["span"], data["path"],
+        for node, data in self.graph.nodes.items():
+            if data.kind == "op" and self.graph.nx.out_degree(node) == 0:
+                self.error("NG012", f"the output of `{node}` is never used", data.span, data.path,
                            "feed it to a later item with `from:`, list it in `outputs:`, or remove it")
 

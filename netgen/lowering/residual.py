@@ -43,7 +43,7 @@ def lower_residual(lw: LoweringHost, item: Item, x: str, scope: ScopeCtx) -> str
         ok, shortcut = lw.try_value(shortcut, env, sc_span, scope.path, "shortcut")
     if not ok:
         return None
-    same = lw.graph[body_out]["shape"] == lw.graph[x]["shape"]
+    same = lw.graph.shape_of(body_out) == lw.graph.shape_of(x)
     sc_out: str | None
     if shortcut == "none" or (shortcut == "if_same" and not same):
         # conditional skip (MobileNetV2, EfficientNet): no add when the shapes differ

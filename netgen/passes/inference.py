@@ -56,7 +56,7 @@ class InferencePlan:
 
 
 def _prefix(graph: Graph, node: str) -> str:
-    return ".".join(graph[node]["path"])
+    return ".".join(graph[node].path)
 
 
 def inference_graph(graph: Graph, *, channels_last: bool = False) -> Graph:
@@ -75,8 +75,8 @@ def inference_graph(graph: Graph, *, channels_last: bool = False) -> Graph:
 
 
 def _leave_out_training_only(g: Graph, plan: InferencePlan) -> None:
-    gone = [n for n in g.topological() if g[n]["training_only"] and g[n]["kind"] != "input"]
-    paths = [g[n]["path"] for n in gone if g[n]["kind"] == "op"]
+    gone = [n for n in g.topological() if g[n].training_only and g[n].kind != "input"]
+    paths = [g[n].path for n in gone if g[n].kind == "op"]
     g.remove_nodes(gone)
     removed: list[str] = []
     for path in paths:
@@ -92,14 +92,14 @@ def _leave_out_training_only(g: Graph, plan: InferencePlan) -> None:
 
 def _leave_out_eval_identities(g: Graph, plan: InferencePlan) -> None:
     for node, data in list(g.ops()):
-        if data["op"].eval_identity():
-            data["op"] = Identity.from_config({})
+        if data.op.eval_identity():
+            data.op = Identity.from_config({})
             plan.identities.append(_prefix(g, node))
 
 
 def _fold_norms(g: Graph, plan: InferencePlan) -> None:
     for node, data in list(g.ops()):
-        affine = data["op"].eval_affine()
+        affine = data.op.eval_affine()
         if affine is None:
             continue
         (source,) = g.inputs_of(node)
@@ -108,32 +108,32 @@ def _fold_norms(g: Graph, plan: InferencePlan) -> None:
             plan.kept_norms.append((_prefix(g, node), why))
             continue
         producer = g.op_node(source)
-        absorbed = producer["op"].absorb_affine(producer["in_shapes"], producer["shape"])
+        absorbed = producer.op.absorb_affine(producer.in_shapes, producer.shape)
         assert absorbed is not None  # _why_not_fold asked
-        producer["op"] = absorbed
-        data["op"] = Identity.from_config({})
+        producer.op = absorbed
+        data.op = Identity.from_config({})
         plan.folds.append(Fold(_prefix(g, source), _prefix(g, node), affine.eps))
 
 
 def _why_not_fold(g: Graph, source: str, norm: str) -> str:
     """Why the norm cannot fold into its input's maker; "" when it can."""
-    if g[source]["kind"] != "op":
+    if g[source].kind != "op":
         return "its input is the network's input"
     producer = g.op_node(source)
-    if producer["op"].absorb_affine(producer["in_shapes"], producer["shape"]) is None:
+    if producer.op.absorb_affine(producer.in_shapes, producer.shape) is None:
         return f"its input comes from `{_prefix(g, source)}`, which cannot absorb a per-channel affine"
     others = [u for u in g.users_of(source) if u != norm]
     if others:
-        other = ".".join(g[others[0]]["path"]) if g[others[0]]["kind"] == "op" else "the network's output"
+        other = ".".join(g[others[0]].path) if g[others[0]].kind == "op" else "the network's output"
         return f"the output of `{_prefix(g, source)}` is also read by `{other}`"
     return ""
 
 
 def _in_place(g: Graph, plan: InferencePlan) -> None:
     for node, data in list(g.ops()):
-        variant = data["op"].in_place()
+        variant = data.op.in_place()
         if variant is not None and _sole_reader(g, node):
-            data["op"] = variant
+            data.op = variant
             plan.in_place.append(_prefix(g, node))
 
 
@@ -143,10 +143,10 @@ def _sole_reader(g: Graph, node: str) -> bool:
     single user, and the walk ends at an op that made a new tensor (not the caller's input)."""
     reader, value = node, g.inputs_of(node)[0]
     while True:
-        if g[value]["kind"] != "op" or g.users_of(value) != [reader]:
+        if g[value].kind != "op" or g.users_of(value) != [reader]:
             return False
         data = g.op_node(value)
-        alias = data["op"].output_alias(data["in_shapes"], False)
+        alias = data.op.output_alias(data.in_shapes, False)
         if alias is None:
             return True
         reader, value = value, g.inputs_of(value)[alias]

@@ -13,9 +13,9 @@ enclosing block before the blocks inside it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ..graph import Graph, Scope
+from ..graph import Graph, Node, NodeKind, Scope
 from .fold import View, pretty
 
 
@@ -60,30 +60,30 @@ def block_graph(graph: Graph, path: tuple[str, ...], framed: bool = True) -> Gra
     names: dict[str, str] = {}
     for k, source in enumerate(entering):
         names[source] = f"in_{k}"
-        where = ("input",) if len(entering) == 1 else ("input", ".".join(graph[source]["path"]) or f"{k}")
+        where = ("input",) if len(entering) == 1 else ("input", ".".join(graph[source].path) or f"{k}")
         _add(sub, names[source], graph, source, kind="input", path=where, inputs=[])
     for node in inside:
         data = graph[node]
-        _add(sub, node, graph, node, kind="op", path=data["path"][base:],
+        _add(sub, node, graph, node, kind="op", path=data.path[base:],
              inputs=[names.get(p, p) for p in graph.inputs_of(node)])
         names[node] = node
     leaving = [n for n in inside if any(u not in members for u in graph.users_of(n))]
     for k, node in enumerate(leaving or inside[-1:]):
         _add(sub, f"out_{k}", graph, node, kind="output", path=("output",), inputs=[node])
-        sub[f"out_{k}"]["in_shapes"] = [graph[node]["shape"]]
     for p, s in graph.scopes.items():
         if len(p) >= base + (0 if framed else 1) and p[: len(path)] == path and p[base:]:
             sub.add_scope(Scope(p[base:], s.kind, s.block, s.span, s.doc, dict(s.meta)))
     return sub
 
 
-def _add(sub: Graph, node_id: str, graph: Graph, like: str, *, kind: str, path: tuple[str, ...],
+def _add(sub: Graph, node_id: str, graph: Graph, like: str, *, kind: NodeKind, path: tuple[str, ...],
          inputs: list[str]) -> None:
+    """Node `like` of `graph` copied into `sub` as `node_id`: the op itself at `path`, or an
+    input or output of the block with its shape."""
     data = graph[like]
-    sub.add_node(node_id, kind=kind, op=data["op"] if kind == "op" else None, path=path, span=data["span"],
-                 inputs=inputs, shape=data["shape"], inserted=data["inserted"] if kind == "op" else False)
-    sub[node_id]["in_shapes"] = data["in_shapes"] if kind == "op" else []
-    sub[node_id]["training_only"] = data["training_only"]
+    copy = replace(graph.op_node(like), path=path) if kind == "op" else \
+        Node(kind=kind, path=path, shape=data.shape, span=data.span, training_only=data.training_only)
+    sub.add_node(node_id, copy, inputs)
 
 
 def deck_slides(graph: Graph, rankdir: str = "TB") -> list[Slide]:
@@ -123,7 +123,7 @@ def slide_files(slides: list[Slide], theme_name: str = "light", rankdir: str = "
     import re
 
     from .dot import to_dot
-    from .output import DOT_TIMEOUT_S, run_dot
+    from .output import DOT_TIMEOUT_S, DotFailed, run_dot
     from .style import theme
 
     files: dict[str, bytes] = {}
@@ -134,7 +134,10 @@ def slide_files(slides: list[Slide], theme_name: str = "light", rankdir: str = "
             progress(f"slide {k + 1}/{len(slides)}: {slide.name} ({len(slide.view.nodes)} boxes)")
         source = to_dot(slide.view, theme(theme_name), rankdir)
         svg = run_dot(source, "svg", timeout or DOT_TIMEOUT_S)
-        _, _, width, height = (float(v) for v in re.search(rb'viewBox="([^"]+)"', svg).group(1).split())
+        box = re.search(rb'viewBox="([^"]+)"', svg)
+        if box is None:
+            raise DotFailed(f"dot wrote an SVG without a viewBox for slide {slide.name}")
+        _, _, width, height = (float(v) for v in box.group(1).split())
         scale = min(1920 / width, 1080 / height)
         png = run_dot(source.replace("  graph [", f"  graph [dpi={72 * scale:.2f}, ", 1), "png",
                       timeout or DOT_TIMEOUT_S)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .fold import View
+from .fold import VEdge, View
 from .layout import plan
 from .style import CLUSTER_PT, EDGE_PT, FONT, LEGEND_PT, TITLE_PT, Theme, family_name, html_lines, node_lines
 
@@ -75,7 +75,7 @@ def to_dot(view: View, t: Theme, rankdir: str = "TB", title: str | None = None) 
             out.append(f"{indent}}}")
 
     emit(None, "  ")
-    turns: dict[tuple[int, int], object] = {}
+    turns: dict[tuple[int, int], VEdge] = {}
     for e in view.edges:
         a, b = seg.get(e.src, 0), seg.get(e.dst, 0)
         if b == a + 1 and (a, b) not in turns:

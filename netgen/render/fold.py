@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 
 import networkx as nx
 
-from ..graph import Graph
+from ..graph import Graph, OpNode
 from ..shapes import format_shape
 from ..values import unique_name
 from .style import FAMILY_ORDER, format_count
@@ -97,7 +97,7 @@ class View:
 class _Entry:
     kind: str  # "op" | "chain" | "unit"
     ops: list[str]  # graph node ids in topological order
-    scope: tuple[str, ...] | None = None
+    scope: tuple[str, ...] = ()  # the scope it stands for; () for an op, or a chain folded from ops
     mode: str = ""  # for units: "node" | "cluster"
 
 
@@ -157,7 +157,7 @@ def _skip_edges(graph: Graph) -> set[tuple[str, str]]:
                   (p and p[-1] == "shortcut" and graph.scopes.get(p[:-1]) is not None)}
     if projection:
         for u, v in g.edges():
-            if any(_under(g.nodes[n]["path"], p) for n in (u, v) for p in projection):
+            if any(_under(graph[n].path, p) for n in (u, v) for p in projection):
                 skips.add((u, v))
     return skips
 
@@ -181,7 +181,7 @@ class _Folder:
         self.ops_in: dict[tuple, list[str]] = {p: graph.nodes_under(p) for p in graph.scopes}
         for node in self.topo:
             data = graph[node]
-            parent = self._scope_parent(data["path"][:-1]) if data["kind"] == "op" else ()
+            parent = self._scope_parent(data.path[:-1]) if data.kind == "op" else ()
             self.children[parent].append(("op", node))
         for path in sorted(graph.scopes, key=len):
             if path and self.ops_in[path]:
@@ -229,12 +229,16 @@ class _Folder:
                 return False
         return True
 
-    def is_stage(self, path: tuple[str, ...]) -> bool:
+    def stage_block(self, path: tuple[str, ...]) -> str | None:
+        """The block a stage repeats (a scope of two or more calls of one block), else None."""
         kids = self.children[path]
         if len(kids) < 2 or any(k[0] != "scope" for k in kids):
-            return False
+            return None
         blocks = {self.g.scopes[k[1]].block for k in kids}
-        return len(blocks) == 1 and None not in blocks
+        return blocks.pop() if len(blocks) == 1 else None
+
+    def is_stage(self, path: tuple[str, ...]) -> bool:
+        return self.stage_block(path) is not None
 
     def is_backbone(self, path: tuple[str, ...]) -> bool:
         """A block whose members are mostly blocks or stages of blocks (torchvision's segmentation
@@ -274,10 +278,10 @@ class _Folder:
         """A conv/linear → norm → activation → dropout chain (any two or three in that order)."""
         if not 2 <= len(ops) <= 3:
             return False
-        steps = [_CHAIN_STEPS.get(self.g[n]["op"].family) for n in ops]
+        steps = [_CHAIN_STEPS.get(self.g.op_node(n).op.family, -1) for n in ops]
         if not dropout and _CHAIN_STEPS["regularization"] in steps:
             return False
-        return None not in steps and all(a < b for a, b in zip(steps, steps[1:], strict=False))
+        return -1 not in steps and all(a < b for a, b in zip(steps, steps[1:], strict=False))
 
     def mode(self, path: tuple[str, ...]) -> str:
         scope = self.g.scopes[path]
@@ -337,11 +341,11 @@ class _Folder:
         out: list[_Entry] = []
         for entry in entries:
             last = out[-1] if out else None
-            if (entry.kind == "op" and last is not None and last.kind in ("op", "chain") and last.scope is None
-                    and self.g[entry.ops[0]]["kind"] == "op" and self.g[last.ops[-1]]["kind"] == "op"
+            if (entry.kind == "op" and last is not None and last.kind in ("op", "chain") and not last.scope
+                    and self.g[entry.ops[0]].kind == "op" and self.g[last.ops[-1]].kind == "op"
                     and self.g.inputs_of(entry.ops[0]) == [last.ops[-1]]
                     and self.g.users_of(last.ops[-1]) == [entry.ops[0]]
-                    and self.g[entry.ops[0]]["inserted"] == self.g[last.ops[-1]]["inserted"]
+                    and self.g[entry.ops[0]].inserted == self.g[last.ops[-1]].inserted
                     and self.chain_of(last.ops + entry.ops, dropout)):
                 out[-1] = _Entry("chain", last.ops + entry.ops)
             else:
@@ -357,13 +361,15 @@ class _Folder:
         inside = set(entry.ops)
         for node in entry.ops:
             data = self.g[node]
-            op = data["op"]
-            label = op.label(data["in_shapes"], data["shape"]) if op is not None else data["kind"]
-            if op is not None and (structural or op.family == "regularization"):
-                label = op.kind  # a per-block drop rate (stochastic depth) does not break a run
-            refs = tuple(self.g[p]["path"][len(base):] if p in inside else None for p in self.g.inputs_of(node))
-            sig.append((data["path"][len(base):] if entry.scope else None, label, op.family if op else data["kind"],
-                        data["inserted"], refs if entry.kind == "unit" else ()))
+            label: str = data.kind
+            family: str = data.kind
+            if isinstance(data, OpNode):
+                label, family = data.op.label(data.in_shapes, data.shape), data.op.family
+                if structural or family == "regularization":
+                    label = data.op.kind  # a per-block drop rate (stochastic depth) does not break a run
+            refs = tuple(self.g[p].path[len(base):] if p in inside else None for p in self.g.inputs_of(node))
+            sig.append((data.path[len(base):] if entry.scope else None, label, family,
+                        data.inserted, refs if entry.kind == "unit" else ()))
         block = self.g.scopes[entry.scope].block if entry.scope else None
         return (entry.kind, block, tuple(sig))
 
@@ -372,7 +378,7 @@ class _Folder:
         their labels are one run (Swin's blocks alternate plain and shifted windows: "Swin block
         ×6", as the paper draws a stage); a block whose ops differ (ResNet's first, with its
         projection) still stands alone, and the blocks level draws each kind of block."""
-        if entry.kind == "unit" and entry.mode == "node" and entry.scope is not None:
+        if entry.kind == "unit" and entry.mode == "node" and entry.scope:
             parent = self._scope_parent(entry.scope[:-1])
             if self.level_of(entry.scope) == "overview" and self.is_stage(parent):
                 return ("stage", parent, self.signature(entry, structural=True))
@@ -400,7 +406,7 @@ class _Folder:
                 if m > 1 and m * period > best[0] * best[1]:
                     best = (m, period)
             m, period = best
-            if any(self.level_of(e.scope or self.g[e.ops[0]]["path"][:-1]) == "full" for e in entries[i: i + period]):
+            if any(self.level_of(e.scope or self.g[e.ops[0]].path[:-1]) == "full" for e in entries[i: i + period]):
                 m, period = 1, 1
             members = [entries[i + k * period: i + (k + 1) * period] for k in range(m)]
             out.append((members[0], members))
@@ -424,12 +430,12 @@ class _Folder:
         first = members[0][position]
 
         def name(e: _Entry) -> str:
-            return self.rel(e.scope if e.scope else self.g[e.ops[0]]["path"], base)
+            return self.rel(e.scope if e.scope else self.g[e.ops[0]].path, base)
 
         start = name(first)
         if len(members) == 1:
-            if first.kind == "chain" and first.scope is None and len(first.ops) > 1:
-                return f"{start} – {self.rel(self.g[first.ops[-1]]['path'], base)}"
+            if first.kind == "chain" and not first.scope and len(first.ops) > 1:
+                return f"{start} – {self.rel(self.g[first.ops[-1]].path, base)}"
             return start
         return f"{start} – {name(members[-1][position])}"
 
@@ -438,11 +444,11 @@ class _Folder:
         count = len(members)
         every = [n for member in members for n in member[position].ops]
         first = self.g[entry.ops[0]]
-        inserted = all(self.g[n]["inserted"] for n in entry.ops)
-        if first["kind"] in ("input", "output"):
-            node = VNode(self.new_id(entry.ops[0]), first["kind"].capitalize(), "", "io", cluster, "io")
-            if len(first["path"]) > 1:
-                node.detail = ".".join(first["path"][1:])
+        inserted = all(self.g[n].inserted for n in entry.ops)
+        if first.kind in ("input", "output"):
+            node = VNode(self.new_id(entry.ops[0]), first.kind.capitalize(), "", "io", cluster, "io")
+            if len(first.path) > 1:
+                node.detail = ".".join(first.path[1:])
         elif entry.kind == "unit":
             scope = self.g.scopes[entry.scope]
             kids = self.children[entry.scope]
@@ -450,11 +456,13 @@ class _Folder:
             n_kids = sum(1 for k in kids if k[0] == "scope")
             title = pretty(scope.block or (scope.name if scope.kind == "seq" else scope.kind))
             detail = ""
-            if self.is_stage(entry.scope):
-                title = f"{pretty(kid_blocks.pop())} ×{len(kids)}"
-            elif len(kid_blocks) == 1 and None not in kid_blocks and n_kids > 1:
-                detail = f"{n_kids} × {pretty(next(iter(kid_blocks)))}"
-            elif entry.scope is not None and (repeated := self.repeated_stage(entry.scope)) is not None:
+            staged = self.stage_block(entry.scope)
+            only = kid_blocks.pop() if len(kid_blocks) == 1 else None
+            if staged is not None:
+                title = f"{pretty(staged)} ×{len(kids)}"
+            elif only is not None and n_kids > 1:
+                detail = f"{n_kids} × {pretty(only)}"
+            elif (repeated := self.repeated_stage(entry.scope)) is not None:
                 detail = f"{pretty(repeated[0])} ×{repeated[1]}"  # an encoder of N identical layers
             else:
                 stride, detail = self.unit_detail(entry)
@@ -462,13 +470,14 @@ class _Folder:
             node = VNode(self.new_id(".".join(entry.scope)), title, "", "block", cluster, "unit", detail=detail,
                          scope=entry.scope)
         else:
-            labels = [short_label(self.g[n]["op"].label(self.g[n]["in_shapes"], self.g[n]["shape"])) for n in entry.ops]
-            family = self.g[entry.ops[0]]["op"].family
+            op_nodes = [self.g.op_node(n) for n in entry.ops]
+            labels = [short_label(m.op.label(m.in_shapes, m.shape)) for m in op_nodes]
+            family = op_nodes[0].op.family
             kind = "chain" if len(entry.ops) > 1 else "op"
-            node_id = self.new_id(".".join(entry.scope or first["path"]))
+            node_id = self.new_id(".".join(entry.scope or first.path))
             node = VNode(node_id, " · ".join(labels), "", family, cluster, kind)
             node.wrap = self.compact >= 1 and len(labels) > 1 and len(node.title) > _WRAP_OVER
-        node.sub = self.span_text(members if mark else members[:1], base, position) if first["kind"] == "op" else ""
+        node.sub = self.span_text(members if mark else members[:1], base, position) if first.kind == "op" else ""
         if inserted:
             node.sub = (node.sub + " · " if node.sub else "") + "inserted shortcut"
         node.count, node.inserted, node.members = (count if mark else 1), inserted, every
@@ -483,10 +492,10 @@ class _Folder:
         the title as for ops (" /2"), and a shortcut that is not the identity (the detail line):
         a projection, option A (subsample and zero channels) or one the blueprint spells out."""
         stride = ""
-        first, last = self.g[entry.ops[0]], self.g[entry.ops[-1]]
-        before = first["in_shapes"][0] if first["in_shapes"] else None
-        after = last["shape"]
-        if before is not None and after is not None and len(before) == 3 == len(after) and after[-1] > 0:
+        first, last = self.g.op_node(entry.ops[0]), self.g.op_node(entry.ops[-1])
+        before = first.in_shapes[0] if first.in_shapes else None
+        after = last.shape
+        if before is not None and len(before) == 3 == len(after) and after[-1] > 0:
             factor = before[-1] / after[-1]  # a stride, not the border an unpadded conv trims
             if round(factor) >= 2 and abs(factor - round(factor)) < 0.2:
                 stride = f" /{round(factor)}"
@@ -496,10 +505,10 @@ class _Folder:
         # a shortcut spelled out as ops (an empty one is the identity); one op says what it is in
         # its own label (CIFAR ResNets' "Shortcut A /2, 32"), so the renderer names no op kind
         spelled = [path for path, role in inner.items() if role == "shortcut"]
-        ops = [n for n in entry.ops if any(_under(self.g[n]["path"], p) for p in spelled)]
-        if len(ops) == 1 and self.g[ops[0]]["op"] is not None:
-            data = self.g[ops[0]]
-            label = data["op"].label(data["in_shapes"], data["shape"])
+        ops = [n for n in entry.ops if any(_under(self.g[n].path, p) for p in spelled)]
+        data = self.g[ops[0]] if len(ops) == 1 else None
+        if isinstance(data, OpNode):
+            label = data.op.label(data.in_shapes, data.shape)
             return stride, label if "shortcut" in label.lower() else f"shortcut: {label}"
         if ops:
             return stride, "shortcut: own ops"
@@ -509,8 +518,8 @@ class _Folder:
         """The first op label of `entry` that none of `others` has ("Window attention 7×7, shift 3,
         12 heads" beside its unshifted twin), or ""."""
         def labels(e: _Entry) -> list[str]:
-            ops = [self.g.op_node(n) for n in e.ops if self.g[n]["kind"] == "op"]
-            return [d["op"].label(d["in_shapes"], d["shape"]) for d in ops if d["op"].family != "regularization"]
+            ops = [self.g.op_node(n) for n in e.ops if self.g[n].kind == "op"]
+            return [d.op.label(d.in_shapes, d.shape) for d in ops if d.op.family != "regularization"]
 
         theirs = {label for e in others for label in labels(e)}
         return next((label for label in labels(entry) if label not in theirs), "")
@@ -538,10 +547,10 @@ class _Folder:
             # a run of several alternating items (dense layer, concat) is framed once, "×N",
             # so that it does not read as N of the first item followed by N of the next
             first, last = rep[0], members[-1][0]
-            name = lambda e: self.rel(e.scope if e.scope else self.g[e.ops[0]]["path"], base)  # noqa: E731
-            cid = "cluster_" + self.new_id("repeat." + ".".join(first.scope or self.g[first.ops[0]]["path"]))[2:]
+            name = lambda e: self.rel(e.scope if e.scope else self.g[e.ops[0]].path, base)  # noqa: E731
+            cid = "cluster_" + self.new_id("repeat." + ".".join(first.scope or self.g[first.ops[0]].path))[2:]
             self.view.clusters[cid] = VCluster(cid, f"×{len(members)}", f"{name(first)} – {name(last)}", cluster,
-                                               first.scope or (), len(members))
+                                               first.scope, len(members))
             cluster, mark = cid, False
         # compact 3: the blocks of a run of alternating blocks (Swin's plain and shifted-window
         # pair, ×3) are boxes, each saying what sets it apart from the other, when framed with
@@ -569,10 +578,11 @@ class _Folder:
                       base: tuple[str, ...], mark: bool = True) -> list[str]:
         scope = self.g.scopes[entry.scope]
         count = len(members) if mark else 1
-        if self.is_stage(entry.scope):
+        staged = self.stage_block(entry.scope)
+        if staged is not None:
             kids = self.children[entry.scope]
             title = ".".join(entry.scope[-2:]) if entry.scope[-1].isdigit() else entry.scope[-1]  # `features.2`
-            sub = f"{len(kids)} × {pretty(self.g.scopes[kids[0][1]].block)}"
+            sub = f"{len(kids)} × {pretty(staged)}"
         else:
             title = pretty(scope.block or scope.kind) + (f" ×{count}" if count > 1 else "")
             numbered = entry.scope[len(base):][:1] and entry.scope[len(base)].isdigit()
@@ -610,12 +620,12 @@ class _Folder:
                 if any(r in mv and mv[r] != k for r, k in mu.items()):
                     continue
                 skip = (u, v) in skips
-                inserted = self.g[u]["inserted"] or self.g[v]["inserted"]
+                inserted = self.g[u].inserted or self.g[v].inserted
                 key = (a, b)
                 if key in seen:
                     seen[key].skip = seen[key].skip and skip
                     continue
-                seen[key] = VEdge(a, b, format_shape(self.g[u]["shape"]), skip, inserted)
+                seen[key] = VEdge(a, b, format_shape(self.g[u].shape), skip, inserted)
                 order.append(key)
         return [seen[k] for k in order]
 

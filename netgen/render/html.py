@@ -27,8 +27,8 @@ def _picture(graph: Graph, view: View, rankdir: str, theme_name: str, path_index
     svg = svg[svg.index("<svg"):]  # the XML prologue and doctype do not belong inside a page
     boxes: dict[str, list[int]] = {}
     for node, box in view.owner.items():
-        key = ".".join(graph[node]["path"])
-        if graph[node]["kind"] == "op" and key in path_index:
+        key = ".".join(graph[node].path)
+        if graph[node].kind == "op" and key in path_index:
             boxes.setdefault(box, []).append(path_index[key])
     units = {n.id: ".".join(n.scope) for n in view.nodes.values() if n.kind == "unit" and n.scope}
     return {"svg": svg, "boxes": {k: sorted(v) for k, v in sorted(boxes.items())}, "units": units, "frame": None}

@@ -9,6 +9,8 @@ Every cost here is linear in the boxes, times the logarithm of the items for the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .fold import VEdge, View, VNode
 from .layout import fits, plan
 
@@ -96,17 +98,17 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
     whole = plan(view, rankdir)
     if fits(whole.width, whole.height):
         return [view]
-    units = _units(view)
+    groups = _groups(view)
 
     def page_fits(chunk: list[list[int]]) -> bool:
-        layout = plan(page_view(view, [i for unit in chunk for i in unit], 1, 2), rankdir)
+        layout = plan(page_view(view, [i for group in chunk for i in group], 1, 2), rankdir)
         return fits(layout.width, layout.height)
 
     # an auxiliary head (and its own output) travels with the item that feeds it, unless together
     # they are too large for a slide; then it may open the next one
-    units = [part for unit in units for part in ([unit] if len(unit) == 1 or page_fits([unit])
-                                                  else [unit[:1], unit[1:]])]
-    main = units
+    groups = [part for group in groups for part in ([group] if len(group) == 1 or page_fits([group])
+                                                    else [group[:1], group[1:]])]
+    main = groups
     bounds: list[tuple[int, int]] = []
     start = 0
     while start < len(main):
@@ -123,33 +125,34 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
             raise TooLarge(f"{view.name} at --detail {view.level} needs more than {MAX_PAGES} slides")
     bounds = _even_out(bounds, len(main), page_fits, main)
     total = len(bounds)
-    chunks = [[i for unit in main[a:b] for i in unit] for a, b in bounds]
+    chunks = [[i for group in main[a:b] for i in group] for a, b in bounds]
     page_of = {n: k + 1 for k, chunk in enumerate(chunks) for i in chunk for n in view.spine[i]}
     return [page_view(view, chunk, k + 1, total, page_of) for k, chunk in enumerate(chunks)]
 
 
-def _units(view: View) -> list[list[int]]:
+def _groups(view: View) -> list[list[int]]:
     """Spine items grouped for cutting: each main item, with the auxiliary items it feeds after it."""
     item_of = {n: i for i, item in enumerate(view.spine) for n in item}
     sources: dict[str, list[str]] = {}
     for e in view.edges:
         sources.setdefault(e.dst, []).append(e.src)
-    units: list[list[int]] = []
-    unit_of: dict[int, int] = {}
+    groups: list[list[int]] = []
+    group_of: dict[int, int] = {}
     for i, item in enumerate(view.spine):
         if view.side.get(i):
-            feeders = [unit_of[item_of[src]] for n in item for src in sources.get(n, [])
-                       if src in item_of and item_of[src] in unit_of]
+            feeders = [group_of[item_of[src]] for n in item for src in sources.get(n, [])
+                       if src in item_of and item_of[src] in group_of]
             if feeders:
-                unit_of[i] = max(feeders)
-                units[unit_of[i]].append(i)
+                group_of[i] = max(feeders)
+                groups[group_of[i]].append(i)
                 continue
-        unit_of[i] = len(units)
-        units.append([i])
-    return units
+        group_of[i] = len(groups)
+        groups.append([i])
+    return groups
 
 
-def _even_out(bounds: list[tuple[int, int]], n: int, page_fits, main: list[int]) -> list[tuple[int, int]]:
+def _even_out(bounds: list[tuple[int, int]], n: int, page_fits: Callable[[list[list[int]]], bool],
+              main: list[list[int]]) -> list[tuple[int, int]]:
     """The greedy cut leaves a short last slide: with the same number of slides, try an even
     share of the items; else move each cut back, from the last, while the later slide still fits
     and stays the shorter one. O(n) plans at most."""
