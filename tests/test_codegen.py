@@ -387,7 +387,9 @@ network:
     body: {unit: {drop: "${0.1 * (i + 1)}"}}
 """)
     source = netgen.python_source(path)
-    assert source.count("class Unit") == 1 and "self.drop = DropPath(p=p)" in source
+    # the block's own class: the rate is its declared param, passed by name at each call
+    assert source.count("class Unit") == 1 and "self.drop = DropPath(p=drop)" in source
+    assert "Unit(4, drop=0.2)" in source
     model = netgen.load(path)
     assert [model.get_submodule(f"{i}.drop").p for i in range(3)] == [0.1 * (i + 1) for i in range(3)]
 

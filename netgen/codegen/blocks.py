@@ -29,6 +29,7 @@ from ..blueprint import BlockDef
 from ..expr import interpolate
 from ..graph import Graph
 from ..ops import REGISTRY
+from ..shapes import axes_of, with_axes
 from ..source import YDict, YList
 from . import fake
 from .printer import (
@@ -45,6 +46,7 @@ from .printer import (
     string_literal,
 )
 from .translate import (
+    HELPERS,
     SAME_FUNCTIONS,
     Sym,
     Untranslatable,
@@ -59,8 +61,10 @@ from .translate import (
 INDENT = "    "
 LINE = 120
 # names the constructor itself uses (the forward pass has its own scope: x, out, identity, features)
-RESERVED = {"self", "nn", "torch", "super", "in_channels", "in_shape", "range", "getattr"} | SAME_FUNCTIONS
+RESERVED = {"self", "nn", "torch", "super", "in_channels", "in_shape", "range", "getattr", *SAME_FUNCTIONS, *HELPERS}
 _COMPOSITES = ("seq", "residual", "parallel", "dense")
+# the attribute holding whether a residual adds its input (torchvision's name)
+DECIDED_RESIDUAL = "use_res_connect"
 # nn.Module's own attributes: a decision kept as `self.<name>` must not shadow one
 MODULE_ATTRIBUTES = {"training", "forward", "children", "modules", "parameters", "buffers", "state_dict", "to",
                      "train", "eval", "apply", "cuda", "cpu", "type", "float", "double", "half", "zero_grad"}
@@ -105,6 +109,31 @@ class BlockClass:
     instances: list[tuple[str, ...]] = field(default_factory=list)
 
 
+def _value(raw: Any, env: dict) -> Any:
+    """A YAML value with its expressions evaluated, lists too (as the lowering reads op args)."""
+    if isinstance(raw, (list, YList)):
+        return [_value(v, env) for v in raw]
+    return interpolate(raw, env)
+
+
+def chan(shape) -> Any:
+    """The channel entry of a shape (a map's first, a channels-last map's last), as the lowering's
+    `in_channels` reads it."""
+    return shape[_chan_index(shape)]
+
+
+def _chan_index(shape) -> int:
+    axes = axes_of(shape)
+    return axes.index("C") if axes.count("C") == 1 else 0
+
+
+def with_chan(shape, value) -> tuple:
+    """`shape` with its channel entry replaced, keeping what its axes mean."""
+    sizes = list(shape)
+    sizes[_chan_index(shape)] = value
+    return with_axes(sizes, axes_of(shape))
+
+
 def camel(name: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) or "Block"
 
@@ -117,6 +146,7 @@ class Walk:
     def __init__(self, writer: BlockWriter, block: BlockDef, path: tuple[str, ...]):
         self.w, self.block, self.path = writer, block, path
         scope = writer.graph.scopes[path]
+        self.block_name = scope.block
         self.env = dict(scope.meta["block_env"])
         self.params = list(block.required) + [p for p in block.params if p not in block.required]
         for name in self.params + list(block.let or {}):
@@ -149,7 +179,7 @@ class Walk:
             return None
         mapping: dict[str, ast.expr] = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
         if x is not None:
-            mapping["in_channels"] = node_of(x.shape[0])
+            mapping["in_channels"] = node_of(chan(x.shape))
         if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
             if x is not None and not x.is_input:
                 raise Untranslatable("`in_shape` of a value inside the block")
@@ -157,9 +187,24 @@ class Walk:
         return substitute(node, mapping)
 
     def op_env(self, x: Val) -> dict:
-        return {**self.env, "in_channels": concrete(x.shape[0]), "in_shape": list(concrete(x.shape))}
+        return {**self.env, "in_channels": concrete(chan(x.shape)), "in_shape": list(concrete(x.shape))}
+
+    def raw_expr(self, raw: Any, x: Val | None, env: dict) -> ast.expr | None:
+        """`expr` for a scalar; for a list with an expression inside, the list of its items' code."""
+        if isinstance(raw, (list, YList)):
+            nodes = [self.raw_expr(item, x, env) for item in raw]
+            if all(n is None for n in nodes):
+                return None
+            return ast.List([n if n is not None else node_of(_value(item, env)) for n, item in zip(nodes, raw,
+                                                                                                   strict=True)],
+                            ast.Load())
+        return self.expr(raw, x)
 
     def symbolize(self, value: Any, node: ast.expr) -> Any:
+        if isinstance(value, (tuple, list)) and isinstance(node, (ast.List, ast.Tuple)) and \
+                len(node.elts) == len(value):
+            items = [self.symbolize(v, n) for v, n in zip(value, node.elts, strict=True)]
+            return tuple(items) if isinstance(value, tuple) else items
         if isinstance(value, tuple):
             return tuple(Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
         if value is None or isinstance(value, (bool, int, float)):
@@ -170,8 +215,8 @@ class Walk:
     def run(self) -> Val:
         if getattr(self.block, "module_order", ()):
             raise Untranslatable("`module_order` (the scope class registers in that order)")
-        in_shape = tuple(self.env["in_shape"])
-        x = Val("x", (Sym(in_shape[0], ast.Name("in_channels", ast.Load())), *in_shape[1:]), is_input=True)
+        in_shape = self.w.input_shape(self.path) or tuple(self.env["in_shape"])
+        x = Val("x", with_chan(in_shape, Sym(chan(in_shape), ast.Name("in_channels", ast.Load()))), is_input=True)
         self.input_val = x
         for key, raw in (self.block.let or {}).items():
             node = translate(raw, self.names | set(self.let_nodes))
@@ -252,29 +297,63 @@ class Walk:
 
     def branch_sequential(self, bname: str, raws: Any, x: Val) -> Val:
         """A listed branch: its own scope of numbered members, an nn.Sequential member here."""
-        saved = (self.init, self.members, self.fwd, self.taken, self.prefix, self.values)
+        return self.seq_item(bname, raws, x, self.fresh(bname))
+
+    def seq_item(self, name: str, raws: Any, x: Val, var: str) -> Val:
+        """A named sequence inside the block (MBConv's `block`, a listed parallel branch): an
+        nn.Sequential member. Numbered members with optional ones are collected in a list that the
+        blueprint's conditions fill (`if has_expansion: layers.append(...)`), as torchvision's
+        MBConv does, so the numbers count the members present; named ones go in by add_module."""
+        saved = (self.init, self.members, self.fwd, self.taken, self.prefix, self.values, self.numbered_optional)
         self.init, self.members, self.fwd, self.taken, self.values = [], [], [], set(), {}
-        self.prefix = self.prefix + (bname,)
+        self.numbered_optional = False
+        self.prefix = self.prefix + (name,)
         try:
-            out = self.items(raws, Val("x", x.shape), "x", numbered=True)
-            members, init, fwd = self.members, self.init, self.fwd
+            out = self.items(raws, Val("x", x.shape, x.is_input), "x", numbered=True)
+            members, fwd = self.members, self.fwd
         finally:
-            self.init, self.members, self.fwd, self.taken, self.prefix, self.values = saved
-        names = [m[0] for m in members]
-        if len(init) != len(names) or out.var != "x" or fwd != [f"x = {self.attr(n)}(x)" for n in names] or \
-                any(m[2] is not None for m in members):
-            raise Untranslatable("a branch that is not a chain of modules")
-        piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
-        if names == [str(i) for i in range(len(names))]:
-            self.init.append(Stmt("", piece=Group(f"self.{bname} = nn.Sequential", piece.items, exploded=True)))
-            self.members.append((bname, piece, None, True))
+            (self.init, self.members, self.fwd, self.taken, self.prefix, self.values,
+             self.numbered_optional) = saved
+        chain = []
+        for member, _, condition, _ in members:
+            line = f"x = {self.attr(member)}(x)"
+            chain += [f"if {self.attr(member)} is not None:", INDENT + line] if condition else [line]
+        if not members or out.var != "x" or fwd != chain:
+            raise Untranslatable("a sequence that is not a chain of modules")
+        present = [m[0] for m in members if m[3] or not m[0].startswith("_absent_")]
+        numbered = [m[0] for m in members if not m[0].startswith("_absent_")] == [str(i) for i in range(len(present))]
+        target = f"self.{name}" if valid_name(name) else None
+        if numbered and not any(m[2] for m in members):
+            piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
+            if target:
+                self.init.append(Stmt("", piece=Group(f"{target} = nn.Sequential", piece.items, exploded=True)))
+            else:
+                self.init.append(Stmt("", piece=Group("self.add_module", [literal(name), piece])))
+        elif numbered:  # optional members: a list filled as the blueprint decides
+            local = "layers" if "layers" not in self.names | set(self.let_nodes) else "layers_"
+            fixed = 0
+            while fixed < len(members) and not members[fixed][2]:
+                fixed += 1
+            self.init.append(Stmt("", piece=Group(f"{local} = ", [m[1] for m in members[:fixed]], "[", "]",
+                                                  exploded=bool(fixed))))
+            for _, piece, condition, _ in members[fixed:]:
+                if condition:
+                    self.init.append(Stmt(f"if {condition}:"))
+                self.init.append(Stmt("", depth=int(bool(condition)), piece=Group(f"{local}.append", [piece])))
+            made = f"nn.Sequential(*{local})"
+            self.init.append(Stmt(f"{target} = {made}" if target else f"self.add_module({literal(name)}, {made})"))
         else:  # named members: an nn.Sequential filled by add_module, as torchvision's DenseNet does
-            self.init.append(Stmt(f"self.{bname} = nn.Sequential()"))
-            self.init += [Stmt(f"self.{bname}.add_module", [literal(n), flat(m)]) for n, m, _, _ in members]
-            self.members.append((bname, Group("nn.Sequential", [], exploded=True), None, True))
-        var = self.fresh(bname)
-        self.fwd.append(f"{var} = self.{bname}({x.var})")
-        return Val(var, out.shape)
+            if target is None:
+                raise Untranslatable("a sequence of named members without an attribute name")
+            self.init.append(Stmt(f"{target} = nn.Sequential()"))
+            for member, piece, condition, _ in members:
+                if condition:
+                    self.init.append(Stmt(f"if {condition}:"))
+                self.init.append(Stmt(f"{target}.add_module", [literal(member), flat(piece)],
+                                      depth=int(bool(condition))))
+        self.members.append((name, Group("nn.Sequential", [], exploded=True), None, True))
+        self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
+        return Val(var, out.shape, x.is_input and False)
 
     def parse(self, raw: Any) -> tuple[str, Any, str | None]:
         key, args, name, sources = self.parse_wired(raw)
@@ -285,14 +364,12 @@ class Walk:
     def parse_wired(self, raw: Any) -> tuple[str, Any, str | None, list[str] | None]:
         """An item's key, args, name, and its `from:` references (None: the previous value)."""
         if isinstance(raw, str):
-            if "$" in raw:
-                raise Untranslatable("an op chosen by a param")
             return raw, YDict(), None, None
         if not isinstance(raw, YDict):
             raise Untranslatable("an item that is not a mapping")
         keys = [k for k in raw if k not in ("name", "from")]
-        if len(keys) != 1 or "$" in str(keys[0]):
-            raise Untranslatable("an op chosen by a param")
+        if len(keys) != 1:
+            raise Untranslatable("an item of several keys")
         key, args = keys[0], raw[keys[0]]
         args = args if args is not None else YDict()
         name, sources = raw.get("name"), raw.get("from")
@@ -354,7 +431,8 @@ class Walk:
             if name is None and counted and not present:
                 name = f"_absent_{position}"  # never printed: only the Sequential form may hold it
             elif name is None:
-                base = str(number) if counted else (REGISTRY[key].kind if key in REGISTRY else key)
+                kind = interpolate(key, self.env) if "$" in key else key  # `- $act`: the op this instance takes
+                base = str(number) if counted else (REGISTRY[kind].kind if kind in REGISTRY else kind)
                 name, n = base, 0
                 while name in taken:
                     n += 1
@@ -382,8 +460,14 @@ class Walk:
                                                                   depth=1)]
                 self.taken.add(name)
                 return x
-        if key in REGISTRY:
+        if "$" in key:
+            out = self.chosen_item(key, args, name, inputs, var, condition)
+        elif key in REGISTRY:
             out = self.op_item(key, args, name, inputs, var)
+        elif key == "seq" and len(inputs) == 1:
+            if isinstance(args, YDict) and set(args) - {"body", "name", "from"}:
+                raise Untranslatable("seq options")
+            out = self.seq_item(name, args["body"] if isinstance(args, YDict) and "body" in args else args, x, var)
         elif key in self.w.blocks and len(inputs) == 1:
             out = self.call_item(key, args, name, x, var)
         else:
@@ -393,8 +477,13 @@ class Walk:
         node = self.expr(condition, None)
         taken_now = bool(interpolate(condition, self.env))
         init, fwd = self.init[start_init:], self.fwd[start_fwd:]
-        if len(init) != 1 or len(fwd) != 1 or out.var != x.var or concrete(out.shape) != concrete(x.shape):
-            raise Untranslatable("an optional item that changes the shape")
+        if len(init) != 1 or len(fwd) != 1 or out.var != x.var:
+            raise Untranslatable("an optional item that is not one member")
+        # absent, the value is the input's, and the blueprint's condition says it equals what the
+        # item would make (MBConv's `expanded` is `in_channels` without the expansion): the next
+        # items read it by the item's expression, so that every instance prints one class
+        result = out if taken_now else Val(x.var, with_chan(concrete(x.shape), Sym(concrete(chan(x.shape)),
+                                                                                 node_of(chan(out.shape)))))
         if node is None:
             raise Untranslatable("a constant condition")
         self.members[-1] = (*self.members[-1][:2], code_of(node), taken_now)
@@ -410,7 +499,7 @@ class Walk:
         self.fwd[start_fwd:] = [f"if {attr} is not None:", INDENT + fwd[0]]
         if not taken_now:
             self.w.absent.setdefault(self.path, set()).add(name)
-        return x
+        return result
 
     def attr(self, name: str) -> str:
         return f"self.{name}" if valid_name(name) else f'getattr(self, "{name}")'
@@ -421,6 +510,52 @@ class Walk:
             return Stmt(f"self.{name} = {dotted(callee)}", args)
         return Stmt("self.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])
 
+    def chosen_item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
+        """`- $act`: an op chosen by a param. The member is the op each instance of the block takes,
+        picked in the constructor (`nn.ReLU6(inplace=True) if act == "relu6" else nn.SiLU(...)`)."""
+        node = self.expr(key, None)
+        kind = interpolate(key, self.env)
+        choices = self.w.choices(self.block_name, key)
+        present = condition is None or bool(interpolate(condition, self.env))
+        if node is None or not choices or (present and kind not in choices):
+            raise Untranslatable("an op chosen by a param, with no op among its values")
+        made = []
+        for choice in choices:
+            call, forward, out_shape = self.op_emission(choice, args, inputs)
+            if call is None:
+                raise Untranslatable("a chosen op that builds no module")
+            made.append((choice, call, expression_text(forward, [v.var for v in inputs], self.attr(name)), out_shape))
+        if len({m[2] for m in made}) != 1 or len({concrete(tuple(m[3])) for m in made}) != 1:
+            raise Untranslatable("chosen ops that are used or shaped otherwise")
+        text = flat(Group(dotted(made[-1][1].target), arg_texts(made[-1][1].args)))
+        for choice, call, _, _ in reversed(made[:-1]):
+            picked = flat(Group(dotted(call.target), arg_texts(call.args)))
+            text = f"{picked} if {code_of(node)} == {literal(choice)} else {text}"
+        self.members.append((name, text, None, True))
+        self.init.append(Stmt(f"self.{name} = {text}") if valid_name(name) else
+                         Stmt("self.add_module", [literal(name), text]))
+        self.fwd.append(f"{var} = {made[0][2]}")
+        return Val(var, made[0][3])
+
+    def op_emission(self, kind: str, args: Any, inputs: list[Val]):
+        """An op's module call, forward expression and output shape, on this block's expressions."""
+        cls = REGISTRY[kind]
+        x = inputs[0]
+        if not cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs)):
+            raise Untranslatable(f"`{kind}` with {len(inputs)} inputs")
+        raw = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
+        env = self.op_env(x)
+        params = cls.Params(**{k: _value(v, env) for k, v in raw.items()})
+        fields = {k: getattr(params, k) for k in type(params).model_fields}
+        for key, value in raw.items():
+            node = self.raw_expr(value, x, env)
+            if node is not None:
+                fields[key] = self.symbolize(fields[key], node)
+        op = cls(cls.Params.model_construct(**fields))
+        in_shapes = [v.shape for v in inputs]
+        out_shape = op.infer_shape(in_shapes)
+        return op.emit_module(in_shapes, out_shape), op.emit_forward(in_shapes), out_shape
+
     def op_item(self, kind: str, args: Any, name: str, inputs: list[Val], var: str) -> Val:
         cls = REGISTRY[kind]
         x = inputs[0]
@@ -428,15 +563,15 @@ class Walk:
             raise Untranslatable(f"`{kind}` with {len(inputs)} inputs")
         raw = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
         env = self.op_env(x)
-        params = cls.Params(**{k: interpolate(v, env) for k, v in raw.items()})
+        params = cls.Params(**{k: _value(v, env) for k, v in raw.items()})
         fields = {k: getattr(params, k) for k in type(params).model_fields}
         for key, value in raw.items():
-            node = self.expr(value, x)
+            node = self.raw_expr(value, x, env)
             if node is not None:
                 fields[key] = self.symbolize(fields[key], node)
         op = cls(cls.Params.model_construct(**fields))
         in_shapes = [v.shape for v in inputs]
-        out_shape = tuple(op.infer_shape(in_shapes))
+        out_shape = op.infer_shape(in_shapes)
         call = op.emit_module(in_shapes, out_shape)
         module = None
         if call is not None:
@@ -452,8 +587,8 @@ class Walk:
         """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions."""
         block = self.w.blocks[key]
         given = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
-        texts = [code_of(node_of(x.shape[0]))]
-        mapping: dict[str, ast.expr] = {"in_channels": node_of(x.shape[0])}
+        texts = [code_of(node_of(chan(x.shape)))]
+        mapping: dict[str, ast.expr] = {"in_channels": node_of(chan(x.shape))}
         env = self.op_env(x)
         for param in child.params:
             if param in given:
@@ -476,7 +611,8 @@ class Walk:
 
     def call_item(self, key: str, args: Any, name: str, x: Val, var: str) -> Val:
         cls = self.w.classes.get(key)
-        child = self.w.walks.get(self.path + self.prefix + (name,))
+        # an optional call absent here is printed from another instance of the callee
+        child = self.w.walks.get(self.path + self.prefix + (name,)) or self.w.first_walks.get(key)
         if cls is None or child is None:
             raise Untranslatable(f"block `{key}` has no class of its own")
         texts, mapping = self.call_args(key, args, x, child)
@@ -486,8 +622,8 @@ class Walk:
 
     def mapped_shape(self, child: Walk, mapping: dict) -> tuple:
         out = child.out.shape
-        channels = Sym(concrete(out[0]), substitute(node_of(out[0]), mapping))
-        return (channels, *concrete(out[1:]))
+        channels = Sym(concrete(chan(out)), substitute(node_of(chan(out)), mapping))
+        return with_chan(concrete(out), channels)
 
     # -- residual and dense -----------------------------------------------------------------------
     def residual(self, opts: Any, x: Val) -> Val:
@@ -496,7 +632,9 @@ class Walk:
             raise Untranslatable("residual options")
         body = self.items(opts["body"], Val("out", x.shape), "out", numbered=True, first_var=x.var)
         shortcut = opts.get("shortcut", "auto")
-        if not isinstance(shortcut, str) or "$" in shortcut or shortcut not in ("auto", "identity", "projection"):
+        if isinstance(shortcut, str) and "$" in shortcut:
+            return self.decided_residual(opts, shortcut, x, body)
+        if not isinstance(shortcut, str) or shortcut not in ("auto", "identity", "projection"):
             raise Untranslatable(f"shortcut {shortcut!r}")
         same = concrete(body.shape) == concrete(x.shape)
         spec = opts.get("projection") or YDict()
@@ -520,6 +658,24 @@ class Walk:
             out = self.items(opts["after"], out, "out", numbered=False)
         return out
 
+    def decided_residual(self, opts: Any, shortcut: str, x: Val, body: Val) -> Val:
+        """`shortcut: ${'identity' if skip else 'none'}`: the input is added where the expression
+        says so, decided in the constructor (torchvision's `self.use_res_connect = ...`)."""
+        node = self.expr(shortcut, None)
+        if node is None or interpolate(shortcut, self.env) not in ("identity", "none") or "after" in opts:
+            raise Untranslatable("a computed shortcut other than identity or none")
+        if isinstance(node, ast.IfExp) and isinstance(node.body, ast.Constant) and \
+                isinstance(node.orelse, ast.Constant) and {node.body.value, node.orelse.value} == {"identity", "none"}:
+            test = node.test if node.body.value == "identity" else ast.UnaryOp(ast.Not(), node.test)
+        else:
+            test = ast.Compare(node, [ast.Eq()], [ast.Constant("identity")])
+        if DECIDED_RESIDUAL in self.taken | self.names | set(self.let_nodes):
+            raise Untranslatable("a member named like the residual's decision")
+        self.init.append(Stmt(f"self.{DECIDED_RESIDUAL} = {code_of(test)}"))
+        self.fwd += [f"if self.{DECIDED_RESIDUAL}:", f"{INDENT}{body.var} = {body.var} + {x.var}"]
+        self.taken.add(DECIDED_RESIDUAL)
+        return body
+
     def projection(self, name: str, bn: bool, body_raw: Any, x: Val, body: Val, optional: bool) -> None:
         """The 1×1 strided conv (+ BN) the lowering inserts, with the body's channels and stride."""
         stride = 1
@@ -531,8 +687,8 @@ class Walk:
                 if isinstance(value, (list, tuple)):
                     raise Untranslatable("a pair stride in a projected body")
                 stride = stride * (Sym(value, node) if node is not None else value)
-        channels = code_of(node_of(body.shape[0]))
-        conv = [code_of(node_of(x.shape[0])), channels, "kernel_size=1"]
+        channels = code_of(node_of(chan(body.shape)))
+        conv = [code_of(node_of(chan(x.shape))), channels, "kernel_size=1"]
         conv += ([f"stride={literal(stride)}"] if literal(stride) != "1" else []) + ["bias=False"]
         parts = [f"nn.Conv2d({', '.join(conv)}),"] + ([f"nn.BatchNorm2d({channels}),"] if bn else [])
         depth = 0
@@ -581,12 +737,13 @@ class Walk:
         growth = self.mapped_shape(child_at(0), mapping)[0].node
         if var in {n.id for n in ast.walk(growth) if isinstance(n, ast.Name)} or "in_channels" in code_of(growth):
             raise Untranslatable("dense layers whose growth depends on the loop or the input")
-        layer_in = ast.BinOp(node_of(x.shape[0]), ast.Add(), ast.BinOp(ast.Name(var, ast.Load()), ast.Mult(), growth))
-        channels, text = concrete(x.shape[0]), ""
+        layer_in = ast.BinOp(node_of(chan(x.shape)), ast.Add(),
+                             ast.BinOp(ast.Name(var, ast.Load()), ast.Mult(), growth))
+        channels, text = concrete(chan(x.shape)), ""
         for i in range(count):
             self.env[var] = i
             child = child_at(i)
-            texts, mapping = self.call_args(key, args, Val("x", (Sym(channels, layer_in), *x.shape[1:])), child)
+            texts, mapping = self.call_args(key, args, Val("x", with_chan(x.shape, Sym(channels, layer_in))), child)
             out = self.mapped_shape(child, mapping)
             layer = f"{cls.name}({', '.join(texts)})"
             if code_of(out[0].node) != code_of(growth) or (text and layer != text):
@@ -598,8 +755,8 @@ class Walk:
         self.fwd += ["features = [x]", "for layer in self.children():",
                      f"{INDENT}features.append(layer(torch.cat(features, 1)))", "out = torch.cat(features, 1)"]
         self.w.uses_torch = True
-        total = ast.BinOp(node_of(x.shape[0]), ast.Add(), ast.BinOp(count_node, ast.Mult(), growth))
-        return Val("out", (Sym(channels, total), *x.shape[1:]))
+        total = ast.BinOp(node_of(chan(x.shape)), ast.Add(), ast.BinOp(count_node, ast.Mult(), growth))
+        return Val("out", with_chan(x.shape, Sym(channels, total)))
 
 
 class BlockWriter:
@@ -610,9 +767,36 @@ class BlockWriter:
         self.blocks: dict[str, BlockDef] = graph.meta.get("blocks") or {}
         self.classes: dict[str, BlockClass] = {}
         self.walks: dict[tuple[str, ...], Walk] = {}
+        self.first_walks: dict[str, Walk] = {}  # one instance of each block that has a class
         self.absent: dict[tuple[str, ...], set[str]] = {}
         self.uses_torch = False
         self.failures: dict[str, str] = {}
+
+    def input_shape(self, path: tuple[str, ...]):
+        """The shape of the value a scope reads (a `Dims` keeps what its axes mean)."""
+        nodes = set(self.graph.nodes_under(path))
+        sources = [s for n in nodes for s in self.graph.inputs_of(n) if s not in nodes]
+        return self.graph[sources[0]]["shape"] if sources else None
+
+    def choices(self, block_name: str, raw: str) -> list[str]:
+        """The ops an expression names over every instance of a block, in the instances' order."""
+        block, out = self.blocks[block_name], []
+        for path in sorted(self.instances().get(block_name, [])):
+            env = dict(self.graph.scopes[path].meta["block_env"])
+            try:
+                for key, value in (block.let or {}).items():
+                    env[key] = interpolate(value, env)
+                kind = interpolate(raw, env)
+            except Exception:  # noqa: BLE001 (a value this instance cannot compute names no op)
+                continue
+            if isinstance(kind, str) and kind in REGISTRY and kind not in out:
+                out.append(kind)
+        return out
+
+    def helpers(self) -> list[str]:
+        """The source of each helper function the block classes call (`make_divisible`)."""
+        texts = [c.text for c in self.classes.values()]
+        return [source for name, source in HELPERS.items() if any(f"{name}(" in t for t in texts)]
 
     def reached(self, block: str) -> bool:
         return any(s.block == block for s in self.graph.scopes.values())
@@ -669,6 +853,7 @@ class BlockWriter:
                          flags, walks[0].reads_in_shape, text, sorted(paths))
         for walk in walks:
             self.walks[walk.path] = walk
+        self.first_walks[block_name] = walks[0]
         self.verify(cls, walks)
         return cls
 
@@ -837,11 +1022,13 @@ class BlockWriter:
     # -- checking against the graph ---------------------------------------------------------------------
     def verify(self, cls: BlockClass, walks: list[Walk]) -> None:
         supports = {s for _, d in self.graph.ops() for s in d["op"].emit_support()}
-        classes = {n for s in supports for n in s.defines if n[:1].isupper()}
-        functions = {n for s in supports for n in s.defines if not n[:1].isupper()}
+        # what builds a member (a class, or a function making an nn.Parameter) stands for a module
+        targets = {c.target for _, d in self.graph.ops() if (c := d["op"].emit_module(d["in_shapes"], d["shape"]))}
+        classes = {n for s in supports for n in s.defines if n[:1].isupper() or n in targets}
+        functions = {n for s in supports for n in s.defines} - classes
         ns = fake.namespace(classes, functions)
-        source = "\n\n".join(c.text for c in list(self.classes.values()) + [cls])
-        exec(compile(source, "<netgen block check>", "exec"), ns)
+        source = "\n\n".join([*HELPERS.values()] + [c.text for c in list(self.classes.values()) + [cls]])
+        exec(compile(source, "<netgen block check>", "exec"), ns)  # the helpers the file defines, as written
         for walk in walks:
             _, positional, kwargs = self.call_for_check(cls, walk)
             model = ns[cls.name](*positional, **kwargs)
@@ -891,7 +1078,8 @@ class BlockWriter:
                 continue
             rel = ".".join(data["path"][n:])
             expected[rel] = call
-            calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
+            if not data["op"].is_tensor:  # a parameter is read, not called
+                calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
         if set(built) != set(expected):
             raise Untranslatable(f"modules differ: {sorted(set(built) ^ set(expected))[:4]}")
         for rel, call in expected.items():

@@ -29,6 +29,8 @@ def _flat(symbol: str, items: list) -> tuple:
 
 
 def _tree(value: Any) -> Any:
+    if isinstance(value, Leaf):  # a parameter used as a tensor (`out * self.layer_scale`)
+        return ("mod", value.path)
     return value.tree if isinstance(value, FakeTensor) else ("lit", literal(value))
 
 

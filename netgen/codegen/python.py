@@ -196,7 +196,7 @@ class PythonEmitter:
         for index, unit in enumerate(units):
             if (numbered and unit.name != str(index)) or unit.inputs != [previous] or len(unit.outputs) != 1:
                 return False
-            if unit.node is not None and (self.module_expr(unit.node) is None or self.g[unit.node]["op"].is_tensor):
+            if unit.node is not None and (self.member_expr(unit.node) is None or self.g[unit.node]["op"].is_tensor):
                 return False  # a functional op or a bare nn.Parameter cannot be a Sequential member
             value = unit.outputs[0]
             if index < len(units) - 1 and not set(self.g.users_of(value)) <= units[index + 1].node_set:
@@ -207,6 +207,11 @@ class PythonEmitter:
     def module_expr(self, node: str) -> ModuleCall | None:
         data = self.g[node]
         return data["op"].emit_module(data["in_shapes"], data["shape"])
+
+    def member_expr(self, node: str) -> ModuleCall | None:
+        """The module an op is as an nn.Sequential's item: its own, or a functional op's module form."""
+        data = self.g[node]
+        return self.module_expr(node) or data["op"].emit_member(data["in_shapes"], data["shape"])
 
     # -- construction expressions --------------------------------------------------------
     def construct(self, path: tuple[str, ...]) -> ModuleCode:
@@ -252,7 +257,7 @@ class PythonEmitter:
 
     def unit_module(self, unit: Unit) -> ModuleCode:
         if unit.node is not None:
-            template, values = _lift(self.module_expr(unit.node))
+            template, values = _lift(self.member_expr(unit.node))
             return ModuleCode(template, values)
         return self.construct(unit.scope)
 
@@ -571,6 +576,7 @@ class PythonEmitter:
         block_classes = list(self.blocks.build(self.class_names | {"Module", "Sequential"}).values())
         self.class_names |= {c.name for c in block_classes}
         self.uses_torch |= self.blocks.uses_torch
+        support += self.blocks.helpers()
         top = self.construct(())
         # name classes in order of first use, children before parents (post-order)
         for signature in self.class_order:

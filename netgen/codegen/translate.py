@@ -31,6 +31,17 @@ _NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _EMBEDDED = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 # the evaluator's functions that Python's builtins compute identically (netgen/expr.py FUNCTIONS)
 SAME_FUNCTIONS = {"min", "max", "abs", "int", "float", "round", "sum", "len", "list"}
+# the evaluator's functions that the generated file defines itself, as the evaluator computes them
+HELPERS = {
+    "make_divisible": '''def make_divisible(v, divisor=8, min_value=None):
+    """A channel count rounded to a multiple of `divisor`, losing at most 10% (torchvision's rule)."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v''',
+}
 _OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 _UNARY = (ast.USub, ast.UAdd, ast.Not)
 _COMPARE = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
@@ -76,7 +87,7 @@ def _check(node: ast.AST, names: set[str]) -> ast.expr:
             index = _check(index, names)
         return ast.Subscript(_check(node.value, names), index, ast.Load())
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        if node.func.id not in SAME_FUNCTIONS or node.func.id in names:
+        if node.func.id not in SAME_FUNCTIONS | set(HELPERS) or node.func.id in names:
             raise Untranslatable(f"function `{node.func.id}`")
         args = [_check(a, names) for a in node.args]
         if node.func.id == "int" and len(args) == 1 and isinstance(args[0], ast.Call) and \
@@ -276,4 +287,4 @@ def concrete(value: Any) -> Any:
 
 
 __all__ = ["Untranslatable", "valid_name", "translate", "parse_expression", "code_of", "substitute", "Sym",
-           "node_of", "concrete", "SAME_FUNCTIONS"]
+           "node_of", "concrete", "SAME_FUNCTIONS", "HELPERS"]

@@ -170,6 +170,12 @@ class Op:
         that forward computes as a plain expression (`torch.cat`, `+`)."""
         return None
 
+    def emit_member(self, in_shapes: list[Shape], out_shape: Shape) -> ModuleCall | None:
+        """For an op that builds no module: the parameter-free nn.Module computing the same thing,
+        for where it must be one (an item of an nn.Sequential, as torchvision's `nn.Flatten(1)` in a
+        classifier); None where torch has none."""
+        return None
+
     def emit_forward(self, in_shapes: list[Shape]) -> Expr:
         """How forward computes the output from the inputs: by default, calls the module."""
         return CALL_MODULE

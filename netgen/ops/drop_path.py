@@ -22,6 +22,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BeforeValidator, Field
 
 from .base import PER_POSITION, Float, Op, OpParams, Saved, Support, module_call, register_op
+from .emission import as_float
 
 SUPPORT = Support(("drop_path", "DropPath"), '''
 def drop_path(x, p: float = 0.0, training: bool = False, mode: str = "sample"):
@@ -79,7 +80,7 @@ class DropPath(Op):
 
     def emit_module(self, in_shapes, out_shape):
         options = {"mode": self.p.mode} if self.p.mode != "sample" else {}
-        return module_call("DropPath", p=float(self.p.p), **options)
+        return module_call("DropPath", p=as_float(self.p.p), **options)
 
     def label(self, in_shapes, out_shape):
         return f"DropPath {self.p.p:.3g}" + (" (batch)" if self.p.mode == "batch" else "")

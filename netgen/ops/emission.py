@@ -52,6 +52,12 @@ def module_call(target: str, *positional: tuple[str, Any], defaults: dict | None
     return ModuleCall(target, args + tuple(Arg(n, v, default=defaults.get(n, ...)) for n, v in keywords.items()))
 
 
+def as_float(value: Any) -> Any:
+    """A plain int as a float (`p=0` prints `p=0.0`); anything else as it is, so that a value the
+    code generator passes in carrying its expression (codegen/translate.py's Sym) keeps it."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 @dataclass(frozen=True)
 class Code:
     """Python source the code generator wrote (never an op, never the blueprint's raw text)."""

@@ -37,6 +37,7 @@ from .base import (
     promote,
     register_op,
 )
+from .emission import as_float
 
 SUPPORT = Support(("full_parameter",), '''
 def full_parameter(shape, value: float):
@@ -102,7 +103,7 @@ class Learnable(Op):
         return (SUPPORT, PREPEND) if self.p.apply == "prepend" else (SUPPORT,)
 
     def emit_module(self, in_shapes, out_shape):
-        return module_call("full_parameter", ("shape", tuple(self.p.shape)), ("value", float(self.p.init)))
+        return module_call("full_parameter", ("shape", tuple(self.p.shape)), ("value", as_float(self.p.init)))
 
     def emit_forward(self, in_shapes):
         if self.p.apply == "prepend":

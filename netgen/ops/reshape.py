@@ -70,6 +70,11 @@ class Flatten(Op):
         end = self.p.end + 1 if self.p.end >= 0 else self.p.end
         return Call("torch.flatten", (Input(0), start) if end == -1 else (Input(0), start, end))
 
+    def emit_member(self, in_shapes, out_shape):
+        start = self.p.start + 1 if self.p.start >= 0 else self.p.start
+        end = self.p.end + 1 if self.p.end >= 0 else self.p.end
+        return module_call("nn.Flatten", start_dim=start, end_dim=end, defaults={"start_dim": 1, "end_dim": -1})
+
     def label(self, in_shapes, out_shape):
         return "Flatten"
 
