@@ -77,10 +77,15 @@ class ShapeError(Exception):
 
 
 def pair(value) -> tuple[int, int]:
-    """`3` -> (3, 3); `[3, 5]` -> (3, 5)."""
+    """`3` -> (3, 3); `[3, 5]` -> (3, 5). An integer-like value (one with `__index__`, such as the
+    code generator's numbers that carry their expression) is kept as it is."""
     if isinstance(value, (list, tuple)):
-        return (int(value[0]), int(value[1]))
-    return (int(value), int(value))
+        return (_integer(value[0]), _integer(value[1]))
+    return (_integer(value), _integer(value))
+
+
+def _integer(value):
+    return value if hasattr(type(value), "__index__") and not isinstance(value, bool) else int(value)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,

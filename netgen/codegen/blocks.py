@@ -22,6 +22,7 @@ classes of python.py, and so does every block that calls it.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,30 @@ def _chan_index(shape) -> int:
     return axes.index("C") if axes.count("C") == 1 else 0
 
 
+def _channel_reads(node: ast.expr, shape) -> ast.expr:
+    """`in_shape[-1]` of a channels-last map is its `in_channels` (the lowering's definition), so a
+    block that reads only its channels that way takes no `in_shape` (Swin's MLP)."""
+    index = _chan_index(shape)
+
+    class Channels(ast.NodeTransformer):
+        def visit_Subscript(self, sub):
+            at = sub.slice
+            if isinstance(at, ast.UnaryOp) and isinstance(at.op, ast.USub) and isinstance(at.operand, ast.Constant):
+                at = ast.Constant(-at.operand.value) if type(at.operand.value) is int else at
+            if isinstance(sub.value, ast.Name) and sub.value.id == "in_shape" and \
+                    isinstance(at, ast.Constant) and type(at.value) is int and \
+                    -len(shape) <= at.value < len(shape) and at.value % len(shape) == index:
+                return ast.Name("in_channels", ast.Load())
+            return self.generic_visit(sub)
+
+    return Channels().visit(node)
+
+
+def _plain(shape) -> tuple:
+    """The plain values of a shape, keeping what its axes mean."""
+    return with_axes(list(concrete(tuple(shape))), axes_of(shape))
+
+
 def with_chan(shape, value) -> tuple:
     """`shape` with its channel entry replaced, keeping what its axes mean."""
     sizes = list(shape)
@@ -177,6 +202,7 @@ class Walk:
         node = translate(raw, self.names | set(self.let_nodes))
         if node is None:
             return None
+        node = _channel_reads(node, x.shape if x is not None else self.input_shape)
         mapping: dict[str, ast.expr] = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
         if x is not None:
             mapping["in_channels"] = node_of(chan(x.shape))
@@ -216,10 +242,12 @@ class Walk:
         if getattr(self.block, "module_order", ()):
             raise Untranslatable("`module_order` (the scope class registers in that order)")
         in_shape = self.w.input_shape(self.path) or tuple(self.env["in_shape"])
+        self.input_shape = in_shape
         x = Val("x", with_chan(in_shape, Sym(chan(in_shape), ast.Name("in_channels", ast.Load()))), is_input=True)
         self.input_val = x
         for key, raw in (self.block.let or {}).items():
             node = translate(raw, self.names | set(self.let_nodes))
+            node = _channel_reads(node, in_shape) if node is not None else None
             value = interpolate(raw, self.env)
             self.env[key] = value
             if node is None:
@@ -482,7 +510,7 @@ class Walk:
         # absent, the value is the input's, and the blueprint's condition says it equals what the
         # item would make (MBConv's `expanded` is `in_channels` without the expansion): the next
         # items read it by the item's expression, so that every instance prints one class
-        result = out if taken_now else Val(x.var, with_chan(concrete(x.shape), Sym(concrete(chan(x.shape)),
+        result = out if taken_now else Val(x.var, with_chan(_plain(x.shape), Sym(concrete(chan(x.shape)),
                                                                                  node_of(chan(out.shape)))))
         if node is None:
             raise Untranslatable("a constant condition")
@@ -598,13 +626,14 @@ class Walk:
             else:
                 node = node_of(block.params[param])
             mapping[param] = node
-        for let, node in child.let_nodes.items():
-            mapping[let] = substitute(node, mapping)
         if child.reads_in_shape:
             if not x.is_input:
                 raise Untranslatable("a callee that reads in_shape, inside the block")
             self.reads_in_shape = True
             texts.append("in_shape=in_shape")
+            mapping["in_shape"] = ast.Name("in_shape", ast.Load())
+        for let, node in child.let_nodes.items():
+            mapping[let] = substitute(node, mapping)
         # a decision inside the call: written as a literal, so every instance must take it alike
         texts += [f"{flag}=True" for flag, value in child.flags.items() if value]
         return texts, mapping
@@ -623,7 +652,7 @@ class Walk:
     def mapped_shape(self, child: Walk, mapping: dict) -> tuple:
         out = child.out.shape
         channels = Sym(concrete(chan(out)), substitute(node_of(chan(out)), mapping))
-        return with_chan(concrete(out), channels)
+        return with_chan(_plain(out), channels)
 
     # -- residual and dense -----------------------------------------------------------------------
     def residual(self, opts: Any, x: Val) -> Val:
@@ -848,6 +877,7 @@ class BlockWriter:
             text = texts.pop()
         if len({w.reads_in_shape for w in walks}) != 1:
             raise Untranslatable("instances read different input properties")
+        text = _finished(text, list(walks[0].let_nodes))
         cls = BlockClass(name, block, list(block.required), [(p, v) for p, v in block.params.items()
                                                              if p not in block.required],
                          flags, walks[0].reads_in_shape, text, sorted(paths))
@@ -1092,6 +1122,27 @@ class BlockWriter:
         result = model(fake.FakeTensor(("input",)))
         if sorted(map(repr, log)) != sorted(map(repr, calls)) or result.tree != tree(outs[0]):
             raise Untranslatable("forward wires the modules otherwise")
+
+
+def _finished(text: str, lets: list[str]) -> str:
+    """The class as ruff wants it: a long `def __init__(...)` broken as ruff breaks it, and a `let`
+    that nothing reads left out (F841; Swin's `dim` where every op reads `in_channels`)."""
+    lines = text.split("\n")
+    for name in reversed(lets):
+        head = f"{INDENT * 2}{name} = "
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        at = [i for i, line in enumerate(lines) if line.startswith(head)]
+        if at and not any(pattern.search(line) for i, line in enumerate(lines) if i != at[0]):
+            del lines[at[0]]
+    out = []
+    for line in lines:
+        start = f"{INDENT}def __init__("
+        if line.startswith(start) and line.endswith("):") and len(line) > LINE:
+            params = line[len(start):-2].split(", ")
+            out += [INDENT + piece for piece in call_lines("def __init__", params, ":", LINE - len(INDENT))]
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _doc(text: str) -> str:
