@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ..blueprint import BlockDef, Blueprint
     from ..errors import Diagnostics, Span
     from ..graph import Graph
+    from ..ops.base import Op
+    from ..shapes import Shape
     from ..source import YDict
     from .items import Item
     from .naming import ScopeCtx

@@ -15,12 +15,13 @@ from ..errors import Span, did_you_mean
 from ..expr import ExprError
 from ..graph import OpNode
 from ..ops import REGISTRY
-from ..shapes import ShapeError, channels, format_shape
+from ..shapes import Shape, ShapeError, channels, format_shape
 from ..source import YDict
 from .items import Item
 from .naming import ScopeCtx
 
 if TYPE_CHECKING:
+    from ..ops.base import Op
     from .host import LoweringHost
 
 
@@ -73,6 +74,31 @@ class OpNodes:
             return None
         # with an unknown input (an earlier error) the params are still checked, not the shape
         item_env = (self.input_env(env, inputs) if known else None) or env
+        params = self.op_params(kind, args, item_env, known, span, path)
+        if params is None or not known:
+            return None
+        op = cls(params)
+        present = [i for i in inputs if i is not None]  # all of them: `known`
+        in_shapes = [self.graph.shape_of(i) for i in present]
+        shape = self.op_shape(kind, op, in_shapes, span, path, shape_code)
+        if node_id in self.graph or node_id in self.shapeless:
+            if path not in self.duplicates:  # assign_names has usually said so already
+                self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
+            return None
+        if shape is None:  # a node joins the graph only with its shape; its name stays taken
+            self.shapeless.add(node_id)
+            return None
+        self.graph.add_node(node_id, OpNode(op=op, path=path, shape=shape, in_shapes=in_shapes, span=span,
+                                            inserted=inserted), present)
+        return node_id
+
+    def op_params(self: LoweringHost, kind: str, args: Any, env: dict, known: bool, span: Span | None,
+                  path: tuple[str, ...]) -> Any | None:
+        """The params of op `kind` (as the blueprint names it) from its YAML mapping: each value
+        evaluated in `env`, then validated by the op's schema; None after reporting what was
+        wrong. With an unknown input (`known` false) an expression that reads `in_shape` or
+        `in_channels` is not an error of its own."""
+        cls = REGISTRY[kind]
         if isinstance(args, YDict):
             raw = {k: v for k, v in args.items() if k not in ("name", "from")}
         elif args is None:
@@ -84,7 +110,7 @@ class OpNodes:
         values, ok = {}, True
         for key, value in raw.items():
             try:
-                values[key] = self.value(value, item_env, args.value_span(key), path)
+                values[key] = self.value(value, env, args.value_span(key), path)
             except ExprError as exc:
                 ok = False
                 if known or not str(exc).startswith("unknown name `in_"):
@@ -92,35 +118,24 @@ class OpNodes:
         if not ok:
             return None
         try:
-            params = _validated(cls, values)
+            return _validated(cls, values)
         except ValidationError as exc:
             self.report_params(exc, cls, args if isinstance(args, YDict) else YDict(), span, path)
             return None
-        if not known:
-            return None
-        op = cls(params)
-        present = [i for i in inputs if i is not None]  # all of them: `known`
-        in_shapes = [self.graph.shape_of(i) for i in present]
-        shape = None
+
+    def op_shape(self: LoweringHost, kind: str, op: Op, in_shapes: list[Shape], span: Span | None,
+                 path: tuple[str, ...], shape_code: str) -> Shape | None:
+        """The op's shape rule applied to its inputs' shapes; None after reporting why it refused
+        (a merge's mismatch as NG010, any other op's as `shape_code`)."""
         try:
             shape = op.infer_shape(in_shapes)
-            if not isinstance(shape, tuple):  # a `Dims` (a tuple that knows its axes) stays as it is
-                shape = tuple(shape)
         except ShapeError as exc:
             shown = ", ".join(format_shape(s) for s in in_shapes)
             message = str(exc) if "received" in str(exc) else f"`{kind}` cannot take input {shown}: {exc}"
-            code = "NG010" if cls.family == "merge" else shape_code
+            code = "NG010" if op.family == "merge" else shape_code
             self.error(code, message, span, path, exc.hint)
-        if node_id in self.graph or node_id in self.shapeless:
-            if path not in self.duplicates:  # assign_names has usually said so already
-                self.error("NG011", f"two modules named `{node_id}`", span, path, "give each item a distinct `name`")
             return None
-        if shape is None:  # a node joins the graph only with its shape; its name stays taken
-            self.shapeless.add(node_id)
-            return None
-        self.graph.add_node(node_id, OpNode(op=op, path=path, shape=shape, in_shapes=in_shapes, span=span,
-                                            inserted=inserted), present)
-        return node_id
+        return shape if isinstance(shape, tuple) else tuple(shape)  # a `Dims` (a tuple that knows its axes) stays
 
     def report_params(self: LoweringHost, exc: ValidationError, cls, args: YDict, span, path) -> None:
         fields = list(cls.Params.model_fields)

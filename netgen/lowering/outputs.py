@@ -4,7 +4,7 @@ marking, and the check that every op's output is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..graph import Node
 from ..names import field_name_problem
@@ -12,6 +12,7 @@ from ..source import YDict, YList
 from .naming import ScopeCtx
 
 if TYPE_CHECKING:
+    from ..errors import Span
     from .host import LoweringHost
 
 
@@ -39,40 +40,10 @@ class Outputs:
             specs = [(None, spec, outputs_yaml.item_span(index) if isinstance(outputs_yaml, YList) else None)
                      for index, spec in enumerate(bp.outputs)]
         for key, spec, span in specs:
-            training = False
-            allowed = ("from", "training", "if") if key is not None else ("from", "name", "training", "if")
-            if isinstance(spec, dict):
-                unknown = [k for k in spec if k not in allowed]
-                if unknown or "from" not in spec:
-                    form = "{from: ref, training: bool, if: expr}" if key is not None else \
-                        "{from: ref, name: field, training: bool, if: expr}"
-                    self.error("NG015", f"an output is a reference or {form}", span, "outputs",
-                               f"`{unknown[0]}` is not one of {', '.join(allowed)}" if unknown else "add `from: ref`")
-                    continue
-                ok, wanted = self.try_value(spec.get("if", True), env, span, "outputs", "if")
-                if not ok or not wanted:
-                    continue
-                ref = str(spec["from"])
-                field_name = str(key) if key is not None else str(spec.get("name", spec["from"]))
-                training = spec.get("training", False)
-                if not isinstance(training, bool):
-                    self.error("NG007", f"`training` is true or false; received {str(training)[:40]!r}", span,
-                               "outputs")
-                    continue
-            else:
-                ref = str(spec)
-                field_name = str(key) if key is not None else ref
-            # the outputs' names are the fields of the generated NamedTuple or the keys of the
-            # returned dict (netgen/names.py)
-            problem = field_name_problem(field_name)
-            if problem and key is not None:
-                self.error("NG007", problem, span, "outputs",
-                           "a key of the returned dict is a plain name, as torchvision's `out` and `aux`")
+            wanted = self.output_spec(key, spec, span, env, several=len(specs) > 1)
+            if wanted is None:
                 continue
-            if problem and (len(bp.outputs) > 1 or isinstance(spec, dict) and "name" in spec):
-                self.error("NG007", problem, span, "outputs",
-                           "name it: {from: " + ref[:40] + ", name: a_python_identifier}")
-                continue
+            ref, field_name, training = wanted
             node = self.resolve(ref, root, span)
             if node is None:
                 continue
@@ -87,6 +58,47 @@ class Outputs:
             self.error("NG015", "every output is training-only; the model would return nothing in eval mode",
                        bp.raw.key_span("outputs"), "outputs", "leave `training: true` off the main output")
         self.mark_training_only()
+
+    def output_spec(self: LoweringHost, key: str | None, spec: Any, span: Span | None, env: dict,
+                    several: bool) -> tuple[str, str, bool] | None:
+        """One entry of `outputs:` read: (the reference, the field or key it is returned as,
+        whether it is training-only), or None when its `if` drops it or it is malformed (reported).
+        `several`: `outputs:` has more than one entry, so each needs a field name."""
+        training = False
+        allowed = ("from", "training", "if") if key is not None else ("from", "name", "training", "if")
+        if isinstance(spec, dict):
+            unknown = [k for k in spec if k not in allowed]
+            if unknown or "from" not in spec:
+                form = "{from: ref, training: bool, if: expr}" if key is not None else \
+                    "{from: ref, name: field, training: bool, if: expr}"
+                self.error("NG015", f"an output is a reference or {form}", span, "outputs",
+                           f"`{unknown[0]}` is not one of {', '.join(allowed)}" if unknown else "add `from: ref`")
+                return None
+            ok, wanted = self.try_value(spec.get("if", True), env, span, "outputs", "if")
+            if not ok or not wanted:
+                return None
+            ref = str(spec["from"])
+            field_name = str(key) if key is not None else str(spec.get("name", spec["from"]))
+            training = spec.get("training", False)
+            if not isinstance(training, bool):
+                self.error("NG007", f"`training` is true or false; received {str(training)[:40]!r}", span,
+                           "outputs")
+                return None
+        else:
+            ref = str(spec)
+            field_name = str(key) if key is not None else ref
+        # the outputs' names are the fields of the generated NamedTuple or the keys of the
+        # returned dict (netgen/names.py)
+        problem = field_name_problem(field_name)
+        if problem and key is not None:
+            self.error("NG007", problem, span, "outputs",
+                       "a key of the returned dict is a plain name, as torchvision's `out` and `aux`")
+            return None
+        if problem and (several or isinstance(spec, dict) and "name" in spec):
+            self.error("NG007", problem, span, "outputs",
+                       "name it: {from: " + ref[:40] + ", name: a_python_identifier}")
+            return None
+        return ref, field_name, training
 
     def mark_training_only(self: LoweringHost) -> None:
         """Nodes that feed only training-only outputs run only in training mode."""
