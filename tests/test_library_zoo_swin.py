@@ -224,3 +224,15 @@ def test_receptive_field_grows_by_a_window_per_block():
         measured = tuple((int(support[:, a].min()), int(support[:, a].max())) for a in range(2))
         expected = tuple(fields[node].axes[a].at(position[a]) for a in range(2))
         assert measured == expected, (node, position)
+
+
+def test_a_huge_window_is_bounded_not_enumerated(tmp_path):
+    """Windows up to 4096 positions are described exactly (period = window); a longer one (an
+    untrusted blueprint's) by what any window holding a position can reach, 2·window - 1."""
+    from netgen.analysis.receptive import receptive_fields
+
+    path = tmp_path / "net.yaml"
+    path.write_text("netgen: 1\nname: net\ninput: [2, 2000000000, 2000000000]\nnetwork:\n"
+                    "  - permute: {dims: [1, 2, 0]}\n  - window_attention: {heads: 1, window: 500000000}\n")
+    field = receptive_fields(netgen.compile_blueprint(path))["1"]
+    assert field.size_int == (10 ** 9 - 1, 10 ** 9 - 1)

@@ -66,11 +66,28 @@ def _through(axis: Axis, reads: Reads) -> Axis:
     lo, hi = [], []
     for o in range(period):
         first, last = reads.span(o)
-        spans = [axis.at(i) for i in range(first, last + 1)]
-        spans = [s for s in spans if s[1] >= s[0]]
+        if last - first + 1 <= axis.period:
+            spans = [axis.at(i) for i in range(first, last + 1)]
+            spans = [s for s in spans if s[1] >= s[0]]
+        else:
+            spans = _extremes(axis, first, last)
         lo.append(min((s[0] for s in spans), default=1))
         hi.append(max((s[1] for s in spans), default=0))
     return Axis(period, advance, tuple(lo), tuple(hi))
+
+
+def _extremes(axis: Axis, first: int, last: int) -> list[tuple[int, int]]:
+    """The lowest and highest pixel read by positions first...last, one period's work however long
+    the span (a huge kernel or window): fields only move forward (advance >= 0), so for each
+    phase r of the period the first position with that phase reads lowest, the last highest."""
+    spans = []
+    for r in range(axis.period):
+        if axis.hi[r] < axis.lo[r]:
+            continue  # positions of this phase read nothing
+        low = first + (r - first) % axis.period
+        high = last - (last - r) % axis.period
+        spans.append((axis.at(low)[0], axis.at(high)[1]))
+    return spans
 
 
 def _union(axes: list[Axis]) -> Axis | None:

@@ -220,10 +220,17 @@ class WindowAttention(Op):
         return tuple(_window_axis(m, s) for m, s in zip(window, self.effective_shift(in_shapes[0]), strict=True))
 
 
+EXACT_WINDOW = 4096  # the longest window described exactly (its period is the window)
+
+
 def _window_axis(size: int, shift: int) -> Reads:
     """Along one axis: position o reads the window holding it. Windows start at shift + k·size (the
     roll by -shift, then back), so o = q·size + r reads from q·size + shift (r ≥ shift) or from
     (q-1)·size + shift (r < shift), through size - 1 further on; the roll's wrapped pieces are
-    masked, so at the map's edges the window is cut off there, as an unbounded canvas has it."""
+    masked, so at the map's edges the window is cut off there, as an unbounded canvas has it.
+    A window longer than EXACT_WINDOW (a hostile blueprint's) is bounded by what any window
+    holding o can reach, o - (size - 1) ... o + size - 1, so that no analysis builds a huge period."""
+    if size > EXACT_WINDOW:
+        return Reads(1, 1, (1 - size,), (size - 1,))
     first = tuple(shift if r >= shift else shift - size for r in range(size))
     return Reads(size, size, first, tuple(f + size - 1 for f in first))
