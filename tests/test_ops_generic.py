@@ -19,7 +19,7 @@ from netgen.analysis.memory import kept_by
 from netgen.codegen.printer import expression_text, module_call_text
 from netgen.ops import REGISTRY
 from netgen.ops.emission import Arg, BinOp, Call, Input, ListOf, ModuleCall, Support
-from netgen.ops.traits import GLOBAL, Reads
+from netgen.ops.traits import GLOBAL, Buffers, Reads
 from netgen.shapes import Dims
 
 # the string-returning emission that emission.py replaced; an op defining one would be ignored
@@ -204,13 +204,17 @@ def test_op_matches_torch(kind, index):
         assert tuple(y.shape) == (2, *out_shape), f"{kind} {params}: torch {tuple(y.shape)} vs static {out_shape}"
     if op.is_tensor:  # an nn.Parameter registered on the enclosing module
         assert isinstance(module, nn.Parameter)
-        parameters, buffers = module.numel(), 0
+        parameters, floating, integer = module.numel(), 0, 0
     else:
         parameters = sum(p.numel() for p in module.parameters()) if module is not None else 0
-        # persistent buffers: what the state_dict holds beside the parameters
-        buffers = sum(v.numel() for v in module.state_dict().values()) - parameters if module is not None else 0
+        # persistent buffers: what the state_dict holds beside the parameters, by dtype class
+        owned = {id(p) for p in module.parameters()} if module is not None else set()
+        state = [v for v in module.state_dict(keep_vars=True).values() if id(v) not in owned] if module else []
+        floating = sum(v.numel() for v in state if v.is_floating_point())
+        integer = sum(v.numel() for v in state if not v.is_floating_point())
+        assert all(v.dtype == torch.int64 for v in state if not v.is_floating_point()), f"{kind}: non-int64 buffer"
     assert op.param_count(in_shapes, out_shape) == parameters
-    assert op.buffer_count(in_shapes, out_shape) == buffers
+    assert op.buffers(in_shapes, out_shape) == Buffers(floating=floating, int64=integer)
     assert op.macs(in_shapes, out_shape) >= 0 and op.other_flops(in_shapes, out_shape) >= 0
     assert isinstance(op.label(in_shapes, out_shape), str) and op.label(in_shapes, out_shape)
     assert cls.family in {"conv", "norm", "activation", "pool", "linear", "merge", "reshape", "regularization"}

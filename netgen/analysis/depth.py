@@ -39,6 +39,7 @@ def rows_at_depth(rows: list[Row], depth: int | None, graph: Graph | None = None
         rows_out.append(Row(
             path=".".join(key), op=scope_label(graph, key), output_shape=out.output_shape,
             params=sum(r.params for r in members), buffers=sum(r.buffers for r in members),
+            int64_buffers=sum(r.int64_buffers for r in members),
             macs=sum(r.macs for r in members), product_macs=sum(r.product_macs for r in members),
             other_flops=sum(r.other_flops for r in members),
             output_bytes=out.output_bytes, activation_bytes=sum(r.activation_bytes for r in members),

@@ -110,7 +110,7 @@ def total_lines(summary: Summary) -> list[tuple[str, str]]:
     if s.training_only_macs:
         lines.append(("training-only MACs", f"{s.training_only_macs:,}: ops that run only in training, not above"))
     lines += [
-        ("parameter memory", f"{human_bytes(s.param_bytes)}: (params + buffers) × {s.element_bytes} B ({s.dtype})"),
+        ("parameter memory", parameter_memory_text(s)),
         ("activation memory", (f"{human_bytes(s.activation_bytes)}: input + new tensors of one forward pass, "
                                f"batch {s.batch}, {s.dtype}")),
         ("inference peak", (f"{human_bytes(s.inference_peak_bytes + s.param_bytes)} = weights "
@@ -118,6 +118,14 @@ def total_lines(summary: Summary) -> list[tuple[str, str]]:
         *training_lines(t),
     ]
     return lines
+
+
+def parameter_memory_text(s) -> str:
+    """How the parameter memory is made up; int64 buffers, which no dtype casts, named apart."""
+    if not s.int64_buffers:
+        return f"{human_bytes(s.param_bytes)}: (params + buffers) × {s.element_bytes} B ({s.dtype})"
+    return (f"{human_bytes(s.param_bytes)}: (params + float buffers) × {s.element_bytes} B ({s.dtype}) "
+            f"+ {s.int64_buffers:,} int64 buffers × 8 B")
 
 
 def training_lines(t) -> list[tuple[str, str]]:

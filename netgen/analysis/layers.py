@@ -23,6 +23,7 @@ class Row:
     output_shape: tuple[int, ...]
     params: int = 0
     buffers: int = 0
+    int64_buffers: int = 0  # the part of `buffers` stored as int64 whatever the dtype (ops/traits.py Buffers)
     macs: int = 0
     product_macs: int = 0  # the part of `macs` between two activations (attention's QKᵀ and AV)
     other_flops: int = 0
@@ -62,7 +63,8 @@ class Row:
     def as_json(self) -> dict:
         return {
             "path": self.path, "op": self.op, "output_shape": list(self.output_shape),
-            "params": self.params, "buffers": self.buffers, "macs": self.macs, "product_macs": self.product_macs,
+            "params": self.params, "buffers": self.buffers,
+            "int64_buffers": self.int64_buffers, "macs": self.macs, "product_macs": self.product_macs,
             "flops": self.flops,
             "other_flops": self.other_flops, "output_bytes": self.output_bytes,
             "activation_bytes": self.activation_bytes, "saved_bytes": self.saved_bytes,
@@ -89,9 +91,10 @@ def layer_rows(graph: Graph, batch: int = 1, element_bytes: int = 4, saved: dict
         window = op.table_kernel()
         transposed = window is not None and op.window() is None  # its stride upsamples
         out_bytes = numel(out) * batch * element_bytes
+        buffers = op.buffers(ins, out)
         rows.append(Row(
             path=".".join(data.path), op=op.kind, output_shape=tuple(out),
-            params=op.param_count(ins, out), buffers=op.buffer_count(ins, out),
+            params=op.param_count(ins, out), buffers=buffers.count, int64_buffers=buffers.int64,
             macs=op.macs(ins, out), product_macs=op.product_macs(ins, out), other_flops=op.other_flops(ins, out),
             output_bytes=out_bytes, activation_bytes=out_bytes if op.output_alias(ins, False) is None else 0,
             saved_bytes=saved.get(node, 0),

@@ -12,7 +12,8 @@ never names an op kind. docs/analysis.md explains each figure and how it was che
   keep low-precision copies of their inputs (when not already in that dtype) and weights.
 * **Training plan**: weights + gradients + optimizer state (torch's sizes: SGD none, SGD with
   momentum one buffer per parameter, Adam/AdamW two) + saved activations + the largest
-  transient, all float32 except the activations (mixed precision keeps float32 weights).
+  transient, all float32 except the activations (mixed precision keeps float32 weights); the
+  buffers float32 too, but int64 ones (BatchNorm's num_batches_tracked) at 8 bytes.
 * **Inference peak**: eval mode, no autograd; each tensor is freed after its last use, in the
   graph's topological order (the order the emitted forward runs); the peak is the largest sum of
   live tensors, the op's output included while its inputs are still alive.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..graph import Graph, OpNode
-from ..ops.traits import DTYPE_BYTES
+from ..ops.traits import DTYPE_BYTES, Buffers
 from ..shapes import Shape, numel
 
 if TYPE_CHECKING:
@@ -268,7 +269,7 @@ class TrainingPlan:
                 "peak": self.peak}
 
 
-def training_plan(graph: Graph, params: int, buffers: int, batch: int = 1, dtype: str = "float32",
+def training_plan(graph: Graph, params: int, buffers: Buffers, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "adamw", saved: SavedActivations | None = None) -> TrainingPlan:
     """`saved`: saved_activations(graph, batch, autocast_of(dtype)) when the caller has it."""
     if optimizer not in OPTIMIZERS:
@@ -282,13 +283,13 @@ def training_plan(graph: Graph, params: int, buffers: int, batch: int = 1, dtype
     # size at a time; SGD, with or without momentum, works in place
     step = 2 * largest_param * DTYPE_BYTES[PARAM_DTYPE] if optimizer in ("adam", "adamw") else 0
     transient = max(largest_transient(graph, batch, saved.dtypes), step)
-    state, kept = OPTIMIZERS[optimizer] * weights, buffers * DTYPE_BYTES[PARAM_DTYPE]
+    state, kept = OPTIMIZERS[optimizer] * weights, buffers.nbytes(DTYPE_BYTES[PARAM_DTYPE])
     peak = weights + kept + state + max(backward_peak(graph, saved, batch), weights + step)
     return TrainingPlan(weights, kept, weights, state, saved.total, transient, optimizer, batch,
                         canonical_dtype(dtype), peak)
 
 
-def largest_batch(graph: Graph, params: int, buffers: int, budget: int, dtype: str = "float32",
+def largest_batch(graph: Graph, params: int, buffers: Buffers, budget: int, dtype: str = "float32",
                   optimizer: str = "adamw", limit: int = 1 << 20) -> int:
     """The largest batch whose training plan fits in `budget` bytes (0 if not even batch 1)."""
     def fits(batch: int) -> bool:

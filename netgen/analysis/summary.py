@@ -2,7 +2,9 @@
 
 Totals follow the conventions of docs/analysis.md: `params` are trainable parameters (what
 `sum(p.numel() for p in model.parameters())` counts) and `buffers` the non-trainable state in
-the state_dict; `macs` are multiply-accumulates, bias excluded (torchvision's "GFLOPS"): conv,
+the state_dict, of which `int64_buffers` stay 8-byte integers whatever the dtype (parameter
+memory: (params + float buffers) × the dtype's bytes + int64 buffers × 8); `macs` are
+multiply-accumulates, bias excluded (torchvision's "GFLOPS"): conv,
 linear and attention's projections (an activation times a weight) plus `product_macs`, the
 products of two activations (attention's QKᵀ and AV); `flops` = 2 x macs (what
 `torch.utils.flop_counter` reports); `other_flops` is the element-wise work of norms,
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..graph import Graph
+from ..ops.traits import Buffers
 from ..shapes import numel
 from .depth import rows_at_depth
 from .layers import Row, layer_rows
@@ -73,6 +76,15 @@ class Summary:
         return sum(r.buffers for r in self.rows)
 
     @property
+    def int64_buffers(self) -> int:
+        """The part of `buffers` kept as int64 whatever the dtype (num_batches_tracked, indices)."""
+        return sum(r.int64_buffers for r in self.rows)
+
+    @property
+    def buffer_classes(self) -> Buffers:
+        return Buffers(floating=self.buffers - self.int64_buffers, int64=self.int64_buffers)
+
+    @property
     def macs(self) -> int:
         return sum(r.macs for r in self._eval_rows())
 
@@ -95,7 +107,8 @@ class Summary:
 
     @property
     def param_bytes(self) -> int:
-        return (self.params + self.buffers) * self.element_bytes
+        """Weights and buffers after `model.to(dtype)`: it casts the float ones, not the int64."""
+        return self.params * self.element_bytes + self.buffer_classes.nbytes(self.element_bytes)
 
     @property
     def input_bytes(self) -> int:
@@ -111,7 +124,7 @@ class Summary:
         """One training step at `batch`: float32 weights, gradients and optimizer state, the
         activations autograd keeps (at `dtype`: autocast when not float32), the largest transient.
         Computed once (as the inference peak): the JSON asks for both several times."""
-        return training_plan(self.built_from, self.params, self.buffers, self.batch, self.dtype, self.optimizer,
+        return training_plan(self.built_from, self.params, self.buffer_classes, self.batch, self.dtype, self.optimizer,
                              self.saved)
 
     def with_batch(self, batch: int) -> Summary:
@@ -119,7 +132,7 @@ class Summary:
 
     def largest_batch(self, budget: int) -> int:
         """The largest batch whose training plan fits in `budget` bytes."""
-        return largest_batch(self.built_from, self.params, self.buffers, budget, self.dtype, self.optimizer)
+        return largest_batch(self.built_from, self.params, self.buffer_classes, budget, self.dtype, self.optimizer)
 
     @cached_property
     def inference_peak_bytes(self) -> int:
@@ -133,8 +146,8 @@ class Summary:
     def totals(self) -> dict:
         return {
             "params": self.params, "trainable_params": self.params, "non_trainable_params": self.buffers,
-            "buffers": self.buffers, "macs": self.macs, "product_macs": self.product_macs, "flops": self.flops,
-            "other_flops": self.other_flops,
+            "buffers": self.buffers, "int64_buffers": self.int64_buffers, "macs": self.macs,
+            "product_macs": self.product_macs, "flops": self.flops, "other_flops": self.other_flops,
             "training_only_macs": self.training_only_macs, "param_bytes": self.param_bytes,
             "input_bytes": self.input_bytes, "activation_bytes": self.activation_bytes,
             "training_bytes": self.training.total, "inference_peak_bytes": self.inference_peak_bytes,

@@ -176,7 +176,7 @@ def estimated_bytes(subjects: Sequence[Subject], settings: Settings) -> int:
     resident, step = 0, 0
     for subject in subjects:
         s = summarize(subject.graph, batch=max(settings.batches), dtype=settings.dtype, optimizer=optimizer)
-        kept = (s.params + s.buffers) * 4  # float32 weights whatever the autocast dtype
+        kept = s.params * 4 + s.buffer_classes.nbytes(4)  # float32 weights whatever the autocast dtype
         if "train" in settings.modes:
             plan = s.training
             kept = plan.weights + plan.buffers + plan.optimizer_state

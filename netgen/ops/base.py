@@ -31,7 +31,7 @@ from .emission import (
     Support,
     module_call,
 )
-from .traits import GLOBAL, POINTWISE, EvalAffine, Reads, Saved, promote, shift_reads, window_reads
+from .traits import GLOBAL, POINTWISE, Buffers, EvalAffine, Reads, Saved, promote, shift_reads, window_reads
 
 Expr = Call | BinOp | ListOf | Input
 
@@ -145,9 +145,11 @@ class Op:
         """Trainable parameters (what `sum(p.numel() for p in module.parameters())` counts)."""
         return 0
 
-    def buffer_count(self, in_shapes: list[Shape], out_shape: Shape) -> int:
-        """Non-trainable state saved in the state_dict (BN running statistics)."""
-        return 0
+    def buffers(self, in_shapes: list[Shape], out_shape: Shape) -> Buffers:
+        """Non-trainable state saved in the state_dict, by dtype class (BN's running statistics
+        are float, its num_batches_tracked int64): a byte count needs to know which follow the
+        model's dtype."""
+        return Buffers()
 
     def macs(self, in_shapes: list[Shape], out_shape: Shape) -> int:
         """Multiply-accumulates, bias excluded (torchvision's GFLOPS): an activation times a weight
@@ -274,6 +276,9 @@ class Op:
 
 
 def register_op(cls: type[Op]) -> type[Op]:
+    if hasattr(cls, "buffer_count"):  # the former interface: its count would be silently ignored
+        raise TypeError(f"op {cls.kind!r} defines buffer_count, which netgen no longer reads: define "
+                        "buffers(in_shapes, out_shape) returning Buffers(floating=..., int64=...) instead")
     for name in (cls.kind, *cls.aliases):
         if name in REGISTRY and REGISTRY[name] is not cls:
             raise ValueError(f"op name {name!r} registered twice")
@@ -292,5 +297,5 @@ __all__ = [
     "REGISTRY", "COMMON_KEYS", "Op", "OpParams", "NoParams", "register_op", "Int", "PosInt", "NonNegInt",
     "Float", "IntPair", "compact", "Shape", "ShapeError", "format_shape", "numel", "Arg", "ModuleCall", "module_call",
     "Call", "BinOp", "ListOf", "Input", "INPUTS", "MODULE", "ROOT", "CALL_MODULE", "Support", "Expr",
-    "Saved", "Reads", "EvalAffine", "GLOBAL", "POINTWISE", "PER_POSITION", "window_reads", "shift_reads",
+    "Buffers", "Saved", "Reads", "EvalAffine", "GLOBAL", "POINTWISE", "PER_POSITION", "window_reads", "shift_reads",
 ]

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from ..shapes import expect_rank, numel
-from .base import GLOBAL, Float, Op, OpParams, Saved, module_call, register_op
+from .base import GLOBAL, Buffers, Float, Op, OpParams, Saved, module_call, register_op
 
 
 class InstanceNormParams(OpParams):
@@ -39,9 +39,10 @@ class InstanceNorm(Op):
     def param_count(self, in_shapes, out_shape):
         return 2 * in_shapes[0][0] if self.p.affine else 0
 
-    def buffer_count(self, in_shapes, out_shape):
-        # running_mean, running_var, num_batches_tracked
-        return 2 * in_shapes[0][0] + 1 if self.p.track_running_stats else 0
+    def buffers(self, in_shapes, out_shape):
+        if not self.p.track_running_stats:
+            return Buffers()
+        return Buffers(floating=2 * in_shapes[0][0], int64=1)  # running_mean, running_var; num_batches_tracked
 
     def other_flops(self, in_shapes, out_shape):
         return 5 * numel(out_shape)

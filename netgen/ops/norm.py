@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..shapes import expect_rank, numel
-from .base import PER_POSITION, EvalAffine, Float, Op, OpParams, PosInt, Saved, module_call, register_op
+from .base import PER_POSITION, Buffers, EvalAffine, Float, Op, OpParams, PosInt, Saved, module_call, register_op
 
 
 class BatchNormParams(OpParams):
@@ -36,8 +36,8 @@ class BatchNorm(Op):
     def param_count(self, in_shapes, out_shape):
         return 2 * in_shapes[0][0] if self.p.affine else 0
 
-    def buffer_count(self, in_shapes, out_shape):
-        return 2 * in_shapes[0][0] + 1  # running_mean, running_var, num_batches_tracked
+    def buffers(self, in_shapes, out_shape):
+        return Buffers(floating=2 * in_shapes[0][0], int64=1)  # running_mean, running_var; num_batches_tracked
 
     def other_flops(self, in_shapes, out_shape):
         return 2 * numel(out_shape)  # one scale and one shift per element once folded

@@ -39,7 +39,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BeforeValidator
 
 from ..shapes import CHANNELS_LAST, ShapeError, axes_of, format_shape, kind_name
-from .base import Op, OpParams, PosInt, Reads, Saved, Support, module_call, register_op
+from .base import Buffers, Op, OpParams, PosInt, Reads, Saved, Support, module_call, register_op
 
 SUPPORT = Support(("window_relative_index", "PartitionAttention"), '''
 def window_relative_index(size: int):
@@ -134,8 +134,8 @@ class PartitionAttention(Op):
         c, s = in_shapes[0][2], self.p.size
         return 4 * c * c + 4 * c + (2 * s - 1) ** 2 * self.p.heads
 
-    def buffer_count(self, in_shapes, out_shape):
-        return self.p.size ** 4  # relative_position_index: one row number per (query, key) pair
+    def buffers(self, in_shapes, out_shape):
+        return Buffers(int64=self.p.size ** 4)  # relative_position_index: one row number per (query, key) pair
 
     def macs(self, in_shapes, out_shape):
         h, w, c = in_shapes[0]

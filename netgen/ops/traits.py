@@ -10,6 +10,8 @@
   resampling op is periodic this way on an unbounded canvas: a conv with stride s has period 1
   and advance s, a transposed conv with stride s period s and advance 1, adaptive pooling from
   n to m positions period m/g and advance n/g (g = gcd(n, m)).
+* `Buffers`: how many elements of non-trainable state an op keeps in its state_dict, by dtype
+  class, because a byte count needs it: float buffers follow the model's dtype, int64 ones do not.
 """
 
 from __future__ import annotations
@@ -18,6 +20,35 @@ from dataclasses import dataclass
 from typing import Literal
 
 Shape = tuple[int, ...]
+
+
+INT64_BYTES = 8
+
+
+@dataclass(frozen=True)
+class Buffers:
+    """Elements of an op's persistent buffers, by dtype class.
+
+    floating: float buffers (BatchNorm's running_mean and running_var, Swin v2's
+              relative_coords_table): float32 as built, cast by `model.to(dtype)`.
+    int64:    integer buffers (BatchNorm's num_batches_tracked, an attention's
+              relative_position_index): 8 bytes each whatever the model's dtype, since
+              `model.to(torch.bfloat16)` casts only floating-point tensors.
+    """
+
+    floating: int = 0
+    int64: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.floating + self.int64
+
+    def nbytes(self, float_bytes: int) -> int:
+        """Bytes with the float buffers at `float_bytes` per element (the model's dtype)."""
+        return self.floating * float_bytes + self.int64 * INT64_BYTES
+
+    def __add__(self, other: Buffers) -> Buffers:
+        return Buffers(self.floating + other.floating, self.int64 + other.int64)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..shapes import CHANNELS_LAST, ShapeError, axes_of, format_shape, kind_name, pair
-from .base import GLOBAL, Float, IntPair, Op, OpParams, PosInt, Reads, Saved, module_call, register_op
+from .base import GLOBAL, Buffers, Float, IntPair, Op, OpParams, PosInt, Reads, Saved, module_call, register_op
 from .window_attention_support import WINDOW_ATTENTION, WINDOW_ATTENTION_V2
 
 CPB_HIDDEN = 512  # the width of v2's position-bias MLP (torchvision's and the paper's)
@@ -121,10 +121,11 @@ class WindowAttention(Op):
             return count + self.offsets() * self.p.heads  # relative_position_bias_table
         return count + self.p.heads + 2 * CPB_HIDDEN + CPB_HIDDEN + CPB_HIDDEN * self.p.heads  # logit_scale, cpb_mlp
 
-    def buffer_count(self, in_shapes, out_shape):
+    def buffers(self, in_shapes, out_shape):
         wh, ww = pair(self.p.window)
-        index = (wh * ww) ** 2  # relative_position_index: one table row per (query, key) pair
-        return index + (2 * self.offsets() if self.p.version == 2 else 0)  # v2: relative_coords_table
+        index = (wh * ww) ** 2  # relative_position_index (int64): one table row per (query, key) pair
+        coords = 2 * self.offsets() if self.p.version == 2 else 0  # v2: relative_coords_table (float)
+        return Buffers(floating=coords, int64=index)
 
     def macs(self, in_shapes, out_shape):
         ph, pw = self.padded(in_shapes[0])

@@ -13,7 +13,7 @@ diagram style, registered with `@register_op`. A blueprint asks for it with
 from __future__ import annotations
 
 from netgen.ops import Op, OpParams, register_op
-from netgen.ops.base import PosInt, Saved, ShapeError, Support, format_shape, module_call, window_reads
+from netgen.ops.base import Buffers, PosInt, Saved, ShapeError, Support, format_shape, module_call, window_reads
 
 SUPPORT = Support(("BlurPool2d",), '''
 class BlurPool2d(nn.Module):
@@ -57,8 +57,9 @@ class BlurPool(Op):
         # padded by 1 on each side, a 3x3 window every `stride` pixels
         return (channels, (height - 1) // stride + 1, (width - 1) // stride + 1)
 
-    def buffer_count(self, in_shapes, out_shape):
-        return in_shapes[0][0] * 9  # the fixed filter, one 3x3 copy per channel, saved in the state_dict
+    def buffers(self, in_shapes, out_shape):
+        # the fixed float filter, one 3x3 copy per channel, saved in the state_dict
+        return Buffers(floating=in_shapes[0][0] * 9)
 
     def other_flops(self, in_shapes, out_shape):
         return 2 * 9 * out_shape[0] * out_shape[1] * out_shape[2]  # a 9-tap multiply-add per output value
