@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from .base import PER_POSITION, Float, Op, OpParams, Saved, Support, module_call, register_op
 from .emission import as_float
@@ -60,7 +60,10 @@ def _mode(value):
 
 class DropPathParams(OpParams):
     p: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.1
-    mode: Annotated[Literal["sample", "batch"], BeforeValidator(_mode)] = "sample"
+    # the schema lists the spellings _mode accepts (torchvision's "row"), so an editor does not
+    # flag what netgen takes
+    mode: Annotated[Literal["sample", "batch"], BeforeValidator(_mode),
+                    WithJsonSchema({"enum": ["sample", "batch", "row", "per_sample", "per_batch"]})] = "sample"
 
 
 @register_op
