@@ -239,8 +239,6 @@ class Walk:
 
     # -- the walk --------------------------------------------------------------------------------
     def run(self) -> Val:
-        if getattr(self.block, "module_order", ()):
-            raise Untranslatable("`module_order` (the scope class registers in that order)")
         in_shape = self.w.input_shape(self.path) or tuple(self.env["in_shape"])
         self.input_shape = in_shape
         x = Val("x", with_chan(in_shape, Sym(chan(in_shape), ast.Name("in_channels", ast.Load()))), is_input=True)
@@ -270,8 +268,23 @@ class Walk:
         if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:
             key = next(k for k in body if k not in ("name", "from"))
             if key in _COMPOSITES and "name" not in body and "from" not in body:
-                return self.composite(key, body[key], x)
-        return self.items(body, x, "x", numbered=True)
+                return self.ordered(self.composite(key, body[key], x))
+        return self.ordered(self.items(body, x, "x", numbered=True))
+
+    def ordered(self, out: Val) -> Val:
+        """`module_order`: the members it lists are built first, in its order (the state_dict's key
+        order, as torchvision registers them); forward still runs them in the blueprint's order."""
+        order = list(getattr(self.block, "module_order", None) or ())
+        if not order:
+            return out
+        if len(self.init) != len(self.members) or any(m[2] for m in self.members) or \
+                any(stmt.depth or stmt.piece is not None for stmt in self.init):
+            raise Untranslatable("`module_order` in a class whose members are not one statement each")
+        rank = {name: i for i, name in enumerate(order)}
+        pairs = sorted(zip(self.members, self.init, strict=True),
+                       key=lambda pair: (0, rank[pair[0][0]]) if pair[0][0] in rank else (1, 0))
+        self.members, self.init = [m for m, _ in pairs], [stmt for _, stmt in pairs]
+        return out
 
     def composite(self, key: str, opts: Any, x: Val) -> Val:
         if key == "seq":
