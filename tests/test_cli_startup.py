@@ -41,6 +41,15 @@ def test_check_imports_neither_torch_nor_renderer_nor_rich():
                            "netgen.analysis", "netgen.cli.render", "netgen.cli.build")) == []
 
 
+def test_check_imports_only_the_op_modules_its_network_uses():
+    """The registry imports an op's module on first use (netgen/ops/catalog.py): ResNet-18 needs
+    conv, bn, relu, maxpool, add, the global pool, flatten and linear."""
+    modules = imported_by("check", "resnet18")
+    ops = {m.rsplit(".", 1)[1] for m in modules if m.startswith("netgen.ops.")}
+    assert ops - {"base", "catalog", "emission", "traits"} == {"activation", "conv", "norm", "pool", "merge",
+                                                               "reshape", "linear"}
+
+
 def test_summary_json_imports_no_renderer_or_torch():
     modules = imported_by("summary", "resnet18", "--json")
     assert "netgen.analysis.summary" in modules
