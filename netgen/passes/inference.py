@@ -155,13 +155,11 @@ def _sole_reader(g: Graph, node: str) -> bool:
 # -- what the code generator writes for the plan -------------------------------------------------
 def converter_source(plan: InferencePlan, literal) -> str:
     """The emitted file's tables and `inference_state_dict`; `literal` prints a Python value."""
-    folds = "".join(f"    {literal((f.into, f.norm, f.eps))},\n" for f in plan.folds)
-    removed = "".join(f"    {literal(prefix)},\n" for prefix in plan.removed)
     return (
         "# netgen's inference build folded each batch norm into the op before it (that op gained a bias)\n"
         "# and left out the training-only modules; inference_state_dict converts a training build's weights.\n"
-        + (f"FOLDED_NORMS = (\n{folds})\n" if folds else "FOLDED_NORMS = ()\n")
-        + (f"TRAINING_ONLY = (\n{removed})\n" if removed else "TRAINING_ONLY = ()\n")
+        + _table("FOLDED_NORMS", [(f.into, f.norm, f.eps) for f in plan.folds], literal)
+        + _table("TRAINING_ONLY", plan.removed, literal)
         + '''
 
 def inference_state_dict(state_dict):
@@ -190,6 +188,22 @@ def inference_state_dict(state_dict):
             del result[key]
     return result
 ''')
+
+
+def _table(name: str, items: list, literal) -> str:
+    """`NAME = (...)` as ruff formats it: one item a line, except a single item that fits one line
+    (its trailing comma is the tuple's, not a request to explode it)."""
+    if not items:
+        return f"{name} = ()\n"
+    if len(items) == 1 and len(f"{name} = ({literal(items[0])},)") <= 120:
+        return f"{name} = ({literal(items[0])},)\n"
+    lines = []
+    for item in items:
+        text = f"    {literal(item)},"
+        if len(text) > 120 and isinstance(item, tuple):  # a long pair of paths: one value a line
+            text = "    (\n" + "".join(f"        {literal(v)},\n" for v in item) + "    ),"
+        lines.append(text + "\n")
+    return f"{name} = (\n" + "".join(lines) + ")\n"
 
 
 def channels_last_lines(plan: InferencePlan, inputs: list[tuple[str, int]]) -> tuple[list[str], list[str]]:
