@@ -34,6 +34,13 @@ MAX_EDGES = 1_000_000  # their inputs in all; also of a graph written out (Graph
 # is held as a running concat, linear in its layers, but printed with the square of its length)
 MAX_BLOCK_DEPTH = 64  # nested block calls
 
+# what the network may make `netgen.load` allocate: parameters + buffers, counted from the shapes
+# as each op is added (no tensor is made). The largest library models, RegNetY-128GF (~645 M) and
+# ViT-H/14 (~632 M), fit three times over; 2 G float32 parameters are 8 GB before any gradient,
+# past which a stranger's blueprint should need the user to say so
+DEFAULT_MAX_WEIGHTS = 2_000_000_000
+MAX_WEIGHTS_ENV = "NETGEN_MAX_PARAMS"
+
 DEFAULT_TIME_LIMIT = 60.0  # seconds; the largest library model compiles in about 2
 TIME_LIMIT_ENV = "NETGEN_TIME_LIMIT"
 
@@ -60,6 +67,17 @@ def time_limit() -> float:
     except ValueError:
         value = DEFAULT_TIME_LIMIT
     return value if value > 0 else DEFAULT_TIME_LIMIT
+
+
+def max_weights() -> int:
+    """The parameter + buffer budget: $NETGEN_MAX_PARAMS (an integer, `_` allowed), else
+    DEFAULT_MAX_WEIGHTS; a value that is not a positive integer is ignored, as for the time limit."""
+    text = os.environ.get(MAX_WEIGHTS_ENV, "").strip()
+    try:
+        value = int(text) if text else DEFAULT_MAX_WEIGHTS
+    except ValueError:
+        value = DEFAULT_MAX_WEIGHTS
+    return value if value > 0 else DEFAULT_MAX_WEIGHTS
 
 
 @contextlib.contextmanager

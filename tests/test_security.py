@@ -262,6 +262,49 @@ def test_the_wall_clock_budget_ends_a_compile_soon_after_its_limit(tmp_path, mon
     assert elapsed < 0.5 + 1.0
 
 
+# -- the parameter budget ------------------------------------------------------------------------------
+
+HUGE_CONV = "netgen: 1\ninput: [100000, 8, 8]\nnetwork:\n  - relu\n  - conv: {out: 100000, k: 51, pad: 25, name: big}\n"
+
+
+def test_a_huge_conv_is_refused_by_check_without_allocating_it(tmp_path):
+    """100,000 × 100,000 × 51 × 51 + 100,000 = 26,010,000,100,000 weights (104 TB as float32):
+    `check` counts them from the shapes and refuses them at the conv, allocating next to nothing."""
+    import tracemalloc
+
+    net = tmp_path / "net.yaml"
+    net.write_text(HUGE_CONV)
+    tracemalloc.start()
+    try:
+        (diag,) = errors_of(lambda: compile_blueprint(net))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert diag.code == "NG013" and diag.path == "big" and "`conv` adds 26,010,000,100,000" in diag.message
+    assert f"{limits.DEFAULT_MAX_WEIGHTS:,}" in diag.message and limits.MAX_WEIGHTS_ENV in diag.hint
+    assert (diag.span.file, diag.span.line) == (str(net), 5)
+    assert peak < 200 * 2**20  # the compile's own bookkeeping, not a tensor
+    result = runner.invoke(app, ["check", str(net)])
+    assert result.exit_code == 2 and "net.yaml:5:" in result.output
+
+
+def test_the_budget_adds_up_every_op_and_follows_the_environment(tmp_path, monkeypatch):
+    """ResNet-18: 11,689,512 parameters (torchvision's figure) + 9,620 buffers (20 BatchNorms:
+    running mean and var of 2 × 4,800 channels, one num_batches_tracked each) = 11,699,132."""
+    monkeypatch.setenv(limits.MAX_WEIGHTS_ENV, "11_699_132")
+    assert compile_blueprint("resnet18").name == "resnet18"  # exactly at the budget: admitted
+    monkeypatch.setenv(limits.MAX_WEIGHTS_ENV, "11699131")
+    (diag,) = errors_of(lambda: compile_blueprint("resnet18"))
+    assert diag.code == "NG013" and diag.path == "fc" and "11,699,132 in all" in diag.message  # the last op
+    # stem 9,408 + BN(64) 257; layer1 4 × 36,864 + 4 × 257; layer2 73,728 + 3 × 147,456 + 8,192 (projection)
+    # + 5 × BN(128) 513; layer3.0.conv1 294,912 + BN(256) 1,025: 980,939; its conv2 (589,824) crosses 1 M
+    monkeypatch.setenv(limits.MAX_WEIGHTS_ENV, "1000000")
+    (diag,) = errors_of(lambda: compile_blueprint("resnet18"))
+    assert diag.path == "layer3.0.conv2" and "adds 589,824, 1,570,763 in all" in diag.message
+    monkeypatch.setenv(limits.MAX_WEIGHTS_ENV, "not a number")
+    assert limits.max_weights() == limits.DEFAULT_MAX_WEIGHTS
+
+
 # -- a bool is not an int ------------------------------------------------------------------------------
 
 def test_no_op_takes_a_bool_where_it_takes_an_int():

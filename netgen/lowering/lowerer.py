@@ -11,7 +11,7 @@ per primitive op. What each part of the language means lives in its own module, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import limits
 from ..blueprint import Blueprint
@@ -29,6 +29,20 @@ from .references import References
 from .registry import FORMS
 from .repeat import Repetition
 
+if TYPE_CHECKING:
+    from ..ops.base import Op
+    from ..shapes import Shape
+
+
+def float32_size(count: int) -> str:
+    """`count` float32 values in B, kB, ... PB, for a message (`104 TB`)."""
+    size, unit = 4.0 * count, "B"
+    for bigger in ("kB", "MB", "GB", "TB", "PB"):
+        if size < 1000:
+            break
+        size, unit = size / 1000, bigger
+    return f"{size:,.0f} {unit}" if size >= 100 else f"{size:.3g} {unit}"
+
 
 class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, Outputs):
     """Lowers one blueprint; `run()` returns its graph or raises NetgenError with every mistake."""
@@ -42,6 +56,8 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         self.call_sites: list[tuple[str, Span | None]] = []
         self.duplicates: set[tuple[str, ...]] = set()
         self.shapeless: set[str] = set()  # op nodes whose shape rule failed: not in the graph, names taken
+        self.weights = 0  # parameters + buffers of the ops so far (check_weights)
+        self.weight_limit = limits.max_weights()
 
     def error(self, code: str, message: str, span: Span | None, path: tuple[str, ...] | str = "", hint: str = ""):
         path_text = path if isinstance(path, str) else ".".join(path)
@@ -113,6 +129,18 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         if len(self.graph) >= limits.MAX_NODES or self.edge_count > limits.MAX_EDGES:
             self.error("NG013", f"the network has more than {limits.MAX_NODES:,} nodes or {limits.MAX_EDGES:,} "
                        "connections", span, path, "a repeat, dense block or recursive block grows without bound here")
+            self.diags.raise_if_any()
+
+    def check_weights(self, op: Op, in_shapes: list[Shape], shape: Shape, span: Span | None, path) -> None:
+        """After each op: the parameter + buffer budget (netgen/limits.py), counted from the shapes,
+        so that `check` refuses what `netgen.load` would try to allocate without allocating it."""
+        added = op.param_count(in_shapes, shape) + op.buffers(in_shapes, shape).count
+        self.weights += added
+        if self.weights > self.weight_limit:
+            self.error("NG013", f"the network's parameters and buffers pass the budget of {self.weight_limit:,} "
+                       f"here: `{op.kind}` adds {added:,}, {self.weights:,} in all", span, path,
+                       f"a size here is likely far larger than meant ({float32_size(self.weights)} as float32); "
+                       f"a larger budget: {limits.MAX_WEIGHTS_ENV}=COUNT")
             self.diags.raise_if_any()
 
     def check_keys(self, raw: YDict, allowed: tuple, form: str, path) -> None:

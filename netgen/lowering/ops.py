@@ -90,6 +90,7 @@ class OpNodes:
             return None
         self.graph.add_node(node_id, OpNode(op=op, path=path, shape=shape, in_shapes=in_shapes, span=span,
                                             inserted=inserted), present)
+        self.check_weights(op, in_shapes, shape, span, path)
         return node_id
 
     def op_params(self: LoweringHost, kind: str, args: Any, env: dict, known: bool, span: Span | None,

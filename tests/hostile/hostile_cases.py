@@ -281,6 +281,21 @@ def resource_cases() -> list[Case]:
         Case("long_expression", "resources", {"net.yaml": expr("1" + "+1" * 6000)}, expect=2),
         Case("many_items", "resources", {"net.yaml": net("".join("  - relu\n" for _ in range(60000)))},
              within=BUDGETED),
+        # what netgen.load would allocate: refused by the parameter budget, counted from the shapes
+        Case("weights_huge_conv", "resources", {"net.yaml": net(_network("conv: {out: 100000, k: 51, pad: 25}"),
+                                                                input="[100000, 8, 8]")},
+             expect=2, within=BUDGETED, codes=("NG013",)),
+        Case("weights_huge_learnable", "resources", {"net.yaml": net(_network(
+            "learnable: {shape: [1, 65536, 65536], apply: add}"), input="[4, 65536, 65536]")},
+             expect=2, within=BUDGETED, codes=("NG013",)),
+        Case("weights_many_convs", "resources", {"net.yaml": net(_network(
+            "repeat: 1000\n    body: {conv: {out: 1024, k: 3, pad: 1}}"), input="[1024, 8, 8]")},
+             expect=2, within=BUDGETED, codes=("NG013",)),
+        Case("weights_huge_linear_expr", "resources", {"net.yaml": net(_network(
+            "flatten", "linear: {out: " + _quoted("${2**40}") + "}"))}, expect=2, within=BUDGETED, codes=("NG013",)),
+        Case("weights_budget_from_env", "resources", {"net.yaml": net(_network(
+            "conv: {out: 64, k: 3, pad: 1}", "conv: {out: 64, k: 3, pad: 1}"))}, expect=2,
+             env={"NETGEN_MAX_PARAMS": "10000"}, codes=("NG013",)),
         Case("huge_sizes", "resources", {"net.yaml": net(_network("conv: {out: '${2**60}', k: 3}"),
                                                          input="[3, 2147483647, 2147483647]")}),
     ]
