@@ -373,3 +373,16 @@ def test_a_dense_block_past_the_old_quadratic_cap_compiles_but_is_not_printed(tm
     assert graph.shape_of(graph.outputs[0]) == (3 + 3000, 4, 4)
     (diag,) = errors_of(lambda: generate_source(graph))
     assert diag.code == "NG013" and "connections" in diag.message and diag.span.file == str(net)
+
+
+def test_the_diagram_commands_refuse_a_dense_block_too_long_to_draw(tmp_path, monkeypatch):
+    """Checked (linear), but written out (every layer reading every earlier output) over the
+    connection cap: render, slides and view exit 2 with NG013 at the blueprint, not exit 3."""
+    monkeypatch.setattr(limits, "MAX_EDGES", 2000)
+    net = tmp_path / "net.yaml"
+    net.write_text("netgen: 1\ninput: [3, 4, 4]\nnetwork:\n  - dense: {repeat: 100, body: [{conv: {out: 1, k: 1}}]}\n")
+    assert runner.invoke(app, ["check", str(net)]).exit_code == 0
+    for args in (["render", str(net), "-o", str(tmp_path / "d.svg")], ["slides", str(net), "-o", str(tmp_path / "s")],
+                 ["view", str(net), "-o", str(tmp_path / "v.html")], ["build", str(net), "-o", str(tmp_path / "b")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "NG013" in result.output and str(net) in result.output, args

@@ -75,6 +75,7 @@ def render(
             out_file(out)
             format_of(out)
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
+        graph.written()  # the network as the diagrams draw it: past the limits, a located NG013 here
     except ValueError as exc:  # an -o suffix that is no picture format
         fail(NetgenError([Diagnostic("NG016", str(exc), option_span("-o"), "-o")]), format)
     except NetgenError as exc:

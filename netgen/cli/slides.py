@@ -47,6 +47,7 @@ def slides(
         if out is not None:
             out_folder(out)
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
+        graph.written()  # the network as the diagrams draw it: past the limits, a located NG013 here
     except NetgenError as exc:
         fail(exc, format)
     if rankdir == "LR":
