@@ -359,18 +359,20 @@ def test_the_connection_cap_bounds_a_long_dense_block(tmp_path, monkeypatch):
     assert diag.code == "NG013" and "500 connections" in diag.message and diag.span.line == 4
 
 
-def test_a_dense_block_past_the_old_quadratic_cap_compiles_but_is_not_printed(tmp_path):
-    """3,000 layers each reading every earlier output: 4.5 million connections as written, over
-    MAX_EDGES, so such a block was refused; held as a running concat it has 3 per layer. The code
-    and the diagrams list every connection, so they are what refuses it now, with a located error."""
+def test_a_dense_block_of_10000_layers_compiles_but_is_not_printed(tmp_path):
+    """The most layers a dense block may have (the repeat bound), each reading every earlier
+    output: 50 million connections as written, far over MAX_EDGES, so such a block was refused
+    (past ~1,400 layers); held as a running concat it has 3 per layer. The code and the diagrams
+    list every connection, so they are what refuses it now, with a located error."""
     from netgen.codegen import generate_source
 
     net = tmp_path / "net.yaml"
     net.write_text("netgen: 1\ninput: [3, 4, 4]\nnetwork:\n"
-                   "  - dense: {repeat: 3000, body: [{conv: {out: 1, k: 1}}]}\n")
+                   "  - dense: {repeat: 10000, body: [{conv: {out: 1, k: 1}}]}\n")
     graph = compile_blueprint(net)
     assert sum(len(graph.inputs_of(n)) for n in graph.nx) < 3 * len(graph) < limits.MAX_EDGES
-    assert graph.shape_of(graph.outputs[0]) == (3 + 3000, 4, 4)
+    assert graph.shape_of(graph.outputs[0]) == (3 + 10000, 4, 4)
+    assert graph.parameter_count() == sum(3 + k + 1 for k in range(10000))  # conv k: (3 + k) weights + bias
     (diag,) = errors_of(lambda: generate_source(graph))
     assert diag.code == "NG013" and "connections" in diag.message and diag.span.file == str(net)
 
