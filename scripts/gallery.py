@@ -51,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="library model names (default: all)")
     parser.add_argument("--levels", default=",".join(LEVELS), help="comma-separated levels of detail")
     parser.add_argument("--no-extras", action="store_true", help="skip the decks and the HTML page")
+    parser.add_argument("--review", action="store_true",
+                        help="render nothing: print the totals of docs/diagrams.md's Gallery review from the gallery")
     args = parser.parse_args(argv)
+    if args.review:
+        print(review_totals())
+        return 0
     levels = [lv for lv in args.levels.split(",") if lv]
     paths = [p for p in library_blueprints() if not args.names or p.stem in args.names]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -171,6 +176,39 @@ def write_view(name: str) -> None:
     finally:
         browser.quit()
     print(f"view {name}: {page.relative_to(ROOT)} and its screenshot")
+
+
+def index_rows() -> dict[str, list[str]]:
+    """{model: its cells (overview, blocks, full)} of docs/gallery/README.md."""
+    rows = {}
+    for line in (OUT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| ") and not line.startswith(("| model", "| ---")):
+            name, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[name] = cells
+    return rows
+
+
+def review_totals() -> str:
+    """The Gallery review table (docs/diagrams.md), counted from the index and measured on the
+    SVGs it links: pictures per level, how many keep the slide rule, the smallest text."""
+    rows = index_rows()
+    lines = [f"{len(rows)} library models", "| level | pictures | fit the rule | smallest text |",
+             "| --- | --- | --- | --- |"]
+    for column, level in enumerate(LEVELS):
+        files = {name: re.findall(r"\]\(([^)]+\.svg)\)", cells[column]) for name, cells in rows.items()}
+        sizes = [measure((OUT / f).read_bytes())[2] for fs in files.values() for f in fs]
+        fit = sum(px >= 12 for px in sizes)
+        drawn = sum(1 for fs in files.values() if fs)
+        split = sum(1 for fs in files.values() if len(fs) > 1)
+        refused = [float(px) for cells in rows.values()
+                   for px in re.findall(r"text down to ([\d.]+) px", cells[column])]
+        what = f"{len(sizes)} pictures of {drawn} models"
+        if split:
+            what += f": {drawn - split} on one slide, {split} split into 2–{max(map(len, files.values()))}"
+        if refused:
+            what += f"; {len(refused)} refused by the CLI (worst-case estimate {min(refused)}–{max(refused)} px)"
+        lines.append(f"| {level} | {what} | {fit} | {min(sizes):.1f} px |" if sizes else f"| {level} | {what} | | |")
+    return "\n".join(lines)
 
 
 def write_index(rows: list[str], levels: list[str]) -> None:

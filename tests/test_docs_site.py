@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+DOCS = ROOT / "docs"
+
 FENCE = re.compile(r"(?:<!-- docs-test: skip: (?P<why>[^\n]*?) -->\n)?^```(?P<lang>[A-Za-z]*)[^\n]*\n(?P<body>.*?)^```",
                    re.S | re.M)
 # Pages whose commands another test already reruns, comparing the output quoted.
@@ -129,3 +131,39 @@ def test_the_site_builds_strictly(tmp_path):
         assert (site / page).is_file(), page
     assert (site / "gallery" / "resnet50.overview.svg").is_file()
     assert "conv" in (site / "ops" / "index.html").read_text()
+
+
+def _gallery_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gallery_script", ROOT / "scripts" / "gallery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gallery_index_lists_every_library_blueprint_and_its_files_exist():
+    """A model added to blueprints/ without `scripts/gallery.py NAME` fails here, so the gallery
+    cannot fall behind the library again (six segmentation models had)."""
+    from netgen.api import library_blueprints
+
+    rows = _gallery_script().index_rows()
+    library = sorted(p.stem for p in library_blueprints())
+    missing = [name for name in library if name not in rows]
+    assert not missing, f"not in docs/gallery/README.md (run scripts/gallery.py {' '.join(missing)}): {missing}"
+    assert sorted(rows) == library, f"rows for models not in the library: {sorted(set(rows) - set(library))}"
+    for name, cells in rows.items():
+        assert len(cells) == 3, name
+        assert "slide" in cells[0] or "/" in cells[0], f"{name}: no overview picture"
+        for svg in re.findall(r"\]\(([^)]+\.svg)\)", " ".join(cells)):
+            assert (DOCS / "gallery" / svg).is_file() and (DOCS / "gallery" / svg).with_suffix(".png").is_file(), svg
+
+
+def test_the_gallery_review_totals_are_the_gallerys():
+    """docs/diagrams.md's Gallery review table is what `scripts/gallery.py --review` counts."""
+    printed = _gallery_script().review_totals().splitlines()
+    page = (DOCS / "diagrams.md").read_text(encoding="utf-8")
+    review = page[page.index("### Gallery review"):]
+    assert f"({printed[0]}," in review, printed[0]
+    for row in printed[3:]:
+        assert row in review, f"stale Gallery review row; scripts/gallery.py --review prints:\n{row}"
