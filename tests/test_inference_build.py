@@ -16,6 +16,7 @@ import torch
 from conftest import BLUEPRINTS, perturb
 
 import netgen
+from netgen.analysis import summarize
 from netgen.codegen import generate_source
 from netgen.passes import inference_graph
 
@@ -51,7 +52,12 @@ def test_inference_build_computes_what_torchvision_computes(torchvision, name, c
     converted = netgen.inference_state_dict(fast, reference.state_dict())
     fast.load_state_dict(converted, strict=True)
     # the converter removed exactly the folded norms' entries and gave each folded conv a bias
-    plan = inference_graph(netgen.compile_blueprint(name, input=(3, 32, 32))).meta["inference"]
+    graph = inference_graph(netgen.compile_blueprint(name, input=(3, 32, 32)))
+    plan = graph.meta["inference"]
+    # the analyses and the diagram read this graph: it counts what the emitted module holds
+    summary = summarize(graph)
+    assert summary.params == sum(p.numel() for p in fast.parameters())
+    assert summary.buffers == sum(b.numel() for b in fast.buffers())
     trained = reference.state_dict()
     dropped = set().union(*(norm_keys(trained, f.norm) for f in plan.folds))
     biases = {f"{f.into}.bias" for f in plan.folds}
