@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 
@@ -52,11 +52,6 @@ class Node:
     order: int = 0  # set by Graph.add_node
     inserted: bool = False
     training_only: bool = False
-
-    def __getitem__(self, key: str) -> Any:
-        """Transitional, for code not yet reading attributes (codegen/): `node["shape"]` is
-        `node.shape`. Removed once codegen is converted; new code reads attributes."""
-        return getattr(self, key)
 
 
 @dataclass(slots=True, eq=False, kw_only=True)

@@ -171,7 +171,9 @@ class Walk:
     def __init__(self, writer: BlockWriter, block: BlockDef, path: tuple[str, ...]):
         self.w, self.block, self.path = writer, block, path
         scope = writer.graph.scopes[path]
-        self.block_name = scope.block
+        if scope.block is None:  # the writer walks block calls only
+            raise Untranslatable(f"`{'.'.join(path)}` is not a block call")
+        self.block_name: str = scope.block
         self.env = dict(scope.meta["block_env"])
         self.params = list(block.required) + [p for p in block.params if p not in block.required]
         for name in self.params + list(block.let or {}):
@@ -187,7 +189,7 @@ class Walk:
         self.reads_in_shape = False
         self.taken: set[str] = set()
         # every `self.<name> = Callee(args)`: (name, call, condition or None, present in this instance)
-        self.members: list[tuple[str, Group, str | None, bool]] = []
+        self.members: list[tuple[str, Group | str, str | None, bool]] = []
         self.numbered_optional = False
         # (the deciding expression's code, its names, the branch this instance takes)
         self.branch: tuple[str, tuple[str, ...], bool] | None = None
@@ -377,20 +379,20 @@ class Walk:
                 fixed += 1
             self.init.append(Stmt("", piece=Group(f"{local} = ", [m[1] for m in members[:fixed]], "[", "]",
                                                   exploded=bool(fixed))))
-            for _, piece, condition, _ in members[fixed:]:
+            for _, item, condition, _ in members[fixed:]:
                 if condition:
                     self.init.append(Stmt(f"if {condition}:"))
-                self.init.append(Stmt("", depth=int(bool(condition)), piece=Group(f"{local}.append", [piece])))
+                self.init.append(Stmt("", depth=int(bool(condition)), piece=Group(f"{local}.append", [item])))
             made = f"nn.Sequential(*{local})"
             self.init.append(Stmt(f"{target} = {made}" if target else f"self.add_module({literal(name)}, {made})"))
         else:  # named members: an nn.Sequential filled by add_module, as torchvision's DenseNet does
             if target is None:
                 raise Untranslatable("a sequence of named members without an attribute name")
             self.init.append(Stmt(f"{target} = nn.Sequential()"))
-            for member, piece, condition, _ in members:
+            for member, item, condition, _ in members:
                 if condition:
                     self.init.append(Stmt(f"if {condition}:"))
-                self.init.append(Stmt(f"{target}.add_module", [literal(member), flat(piece)],
+                self.init.append(Stmt(f"{target}.add_module", [literal(member), flat(item)],
                                       depth=int(bool(condition))))
         self.members.append((name, Group("nn.Sequential", [], exploded=True), None, True))
         self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
@@ -818,7 +820,7 @@ class BlockWriter:
         """The shape of the value a scope reads (a `Dims` keeps what its axes mean)."""
         nodes = set(self.graph.nodes_under(path))
         sources = [s for n in nodes for s in self.graph.inputs_of(n) if s not in nodes]
-        return self.graph[sources[0]]["shape"] if sources else None
+        return self.graph[sources[0]].shape if sources else None
 
     def choices(self, block_name: str, raw: str) -> list[str]:
         """The ops an expression names over every instance of a block, in the instances' order."""
@@ -979,7 +981,8 @@ class BlockWriter:
                                           {n: ast.Attribute(ast.Name("self", ast.Load()), n, ast.Load())
                                            for n in names}))
         lines += ["", f"{INDENT}def forward(self, x):", f"{INDENT * 2}if {forward_cond}:"]
-        fwd = {t: [*parts[t][1], f"return {parts[t][2]}"] for t in (True, False)}
+        both = {t: p for t, p in parts.items() if p is not None}  # each branch is taken by some instance here
+        fwd = {t: [*both[t][1], f"return {both[t][2]}"] for t in (True, False)}
         tail = 0
         while tail < min(len(fwd[True]), len(fwd[False])) - 1 and fwd[True][-1 - tail] == fwd[False][-1 - tail]:
             tail += 1
@@ -1064,9 +1067,9 @@ class BlockWriter:
 
     # -- checking against the graph ---------------------------------------------------------------------
     def verify(self, cls: BlockClass, walks: list[Walk]) -> None:
-        supports = {s for _, d in self.graph.ops() for s in d["op"].emit_support()}
+        supports = {s for _, d in self.graph.ops() for s in d.op.emit_support()}
         # what builds a member (a class, or a function making an nn.Parameter) stands for a module
-        targets = {c.target for _, d in self.graph.ops() if (c := d["op"].emit_module(d["in_shapes"], d["shape"]))}
+        targets = {c.target for _, d in self.graph.ops() if (c := d.op.emit_module(d.in_shapes, d.shape))}
         classes = {n for s in supports for n in s.defines if n[:1].isupper() or n in targets}
         functions = {n for s in supports for n in s.defines} - classes
         ns = fake.namespace(classes, functions)
@@ -1105,23 +1108,23 @@ class BlockWriter:
                 return ("input",)
             if node in trees:
                 return trees[node]
-            data = graph[node]
+            data = graph.op_node(node)
             inputs = [tree(s) for s in graph.inputs_of(node)]
-            rel = ".".join(data["path"][n:])
-            call = data["op"].emit_module(data["in_shapes"], data["shape"])
+            rel = ".".join(data.path[n:])
+            call = data.op.emit_module(data.in_shapes, data.shape)
             module = ("mod", rel) if call is not None else None
-            trees[node] = fake.expected_tree(data["op"].emit_forward(data["in_shapes"]), inputs, module)
+            trees[node] = fake.expected_tree(data.op.emit_forward(data.in_shapes), inputs, module)
             return trees[node]
 
         calls = []
         for node in graph.nodes_under(path):
-            data = graph[node]
-            call = data["op"].emit_module(data["in_shapes"], data["shape"])
+            data = graph.op_node(node)
+            call = data.op.emit_module(data.in_shapes, data.shape)
             if call is None:
                 continue
-            rel = ".".join(data["path"][n:])
+            rel = ".".join(data.path[n:])
             expected[rel] = call
-            if not data["op"].is_tensor:  # a parameter is read, not called
+            if not data.op.is_tensor:  # a parameter is read, not called
                 calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
         if set(built) != set(expected):
             raise Untranslatable(f"modules differ: {sorted(set(built) ^ set(expected))[:4]}")

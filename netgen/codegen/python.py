@@ -67,12 +67,12 @@ class Namespace:
 
 
 @dataclass
-class Unit:
+class Member:
     """A direct member of a scope: one op node, or one child scope seen as a whole."""
 
     name: str  # local name (attribute / Sequential key)
     node: str | None = None  # op node id, for an op
-    scope: tuple[str, ...] | None = None  # path, for a child scope
+    scope: tuple[str, ...] = ()  # path, for a child scope (an op's is empty)
     inputs: list[str] = field(default_factory=list)  # value (node ids) consumed, in order
     outputs: list[str] = field(default_factory=list)  # values produced and used elsewhere
     first: int = 0
@@ -156,32 +156,31 @@ class PythonEmitter:
         self.groups: dict[str, tuple] = {}  # forward line -> (its target, its expression as a Group)
 
     # -- structure -----------------------------------------------------------------------
-    def units(self, path: tuple[str, ...]) -> list[Unit]:
+    def members(self, path: tuple[str, ...]) -> list[Member]:
         n = len(path)
-        members: dict[str, Unit] = {}
+        by_name: dict[str, Member] = {}
         for node in self.g.nodes_under(path):
-            data = self.g[node]
-            local = data["path"][n]
-            if local not in members:
-                is_scope = len(data["path"]) > n + 1
-                members[local] = Unit(local, None if is_scope else node, path + (local,) if is_scope else None,
+            local = self.g[node].path[n]
+            if local not in by_name:
+                is_scope = len(self.g[node].path) > n + 1
+                by_name[local] = Member(local, None if is_scope else node, path + (local,) if is_scope else (),
                                       first=self.topo_index[node])
-            members[local].node_set.add(node)
-        for unit in members.values():
-            nodes = unit.node_set
-            for node in sorted(nodes, key=self.topo_index.get):
+            by_name[local].node_set.add(node)
+        for member in by_name.values():
+            nodes = member.node_set
+            for node in sorted(nodes, key=self.topo_index.__getitem__):
                 for src in self.g.inputs_of(node):
-                    if src not in nodes and src not in unit.inputs:
-                        unit.inputs.append(src)
+                    if src not in nodes and src not in member.inputs:
+                        member.inputs.append(src)
                 for dst in self.g.users_of(node):
-                    if dst not in nodes and node not in unit.outputs:
-                        unit.outputs.append(node)
-        return sorted(members.values(), key=lambda u: u.first)
+                    if dst not in nodes and node not in member.outputs:
+                        member.outputs.append(node)
+        return sorted(by_name.values(), key=lambda u: u.first)
 
     def scope_io(self, path: tuple[str, ...]) -> tuple[list[str], list[str]]:
         nodes = set(self.g.nodes_under(path))
         ins, outs = [], []
-        for node in sorted(nodes, key=self.topo_index.get):
+        for node in sorted(nodes, key=self.topo_index.__getitem__):
             for src in self.g.inputs_of(node):
                 if src not in nodes and src not in ins:
                     ins.append(src)
@@ -189,29 +188,30 @@ class PythonEmitter:
                 outs.append(node)
         return ins, outs
 
-    def is_chain(self, units: list[Unit], ins: list[str], outs: list[str], numbered: bool = True) -> bool:
-        if len(ins) != 1 or len(outs) != 1 or not units:
+    def is_chain(self, members: list[Member], ins: list[str], outs: list[str], numbered: bool = True) -> bool:
+        if len(ins) != 1 or len(outs) != 1 or not members:
             return False
         previous = ins[0]
-        for index, unit in enumerate(units):
-            if (numbered and unit.name != str(index)) or unit.inputs != [previous] or len(unit.outputs) != 1:
+        for index, member in enumerate(members):
+            if (numbered and member.name != str(index)) or member.inputs != [previous] or len(member.outputs) != 1:
                 return False
-            if unit.node is not None and (self.member_expr(unit.node) is None or self.g[unit.node]["op"].is_tensor):
+            if member.node is not None and (self.member_expr(member.node) is None
+                                            or self.g.op_node(member.node).op.is_tensor):
                 return False  # a functional op or a bare nn.Parameter cannot be a Sequential member
-            value = unit.outputs[0]
-            if index < len(units) - 1 and not set(self.g.users_of(value)) <= units[index + 1].node_set:
+            value = member.outputs[0]
+            if index < len(members) - 1 and not set(self.g.users_of(value)) <= members[index + 1].node_set:
                 return False
             previous = value
         return previous == outs[0]
 
     def module_expr(self, node: str) -> ModuleCall | None:
-        data = self.g[node]
-        return data["op"].emit_module(data["in_shapes"], data["shape"])
+        data = self.g.op_node(node)
+        return data.op.emit_module(data.in_shapes, data.shape)
 
     def member_expr(self, node: str) -> ModuleCall | None:
         """The module an op is as an nn.Sequential's item: its own, or a functional op's module form."""
-        data = self.g[node]
-        return self.module_expr(node) or data["op"].emit_member(data["in_shapes"], data["shape"])
+        data = self.g.op_node(node)
+        return self.module_expr(node) or data.op.emit_member(data.in_shapes, data.shape)
 
     # -- construction expressions --------------------------------------------------------
     def construct(self, path: tuple[str, ...]) -> ModuleCode:
@@ -222,28 +222,28 @@ class PythonEmitter:
             args = (Arg("in_channels", positional[0], True), *(Arg(k, v) for k, v in kwargs.items()))
             template, values = _lift(ModuleCall(cls.name, args))
             return ModuleCode(template, values)
-        units = self.units(path)
+        members = self.members(path)
         ins, outs = self.scope_io(path)
-        if path and self.is_chain(units, ins, outs):
+        if path and self.is_chain(members, ins, outs):
             parts, values = [], []
-            for unit in units:
-                code = self.unit_module(unit)
+            for member in members:
+                code = self.member_module(member)
                 parts.append(code.template)
                 values += code.values
             if not any(isinstance(p, NamedSequentialTemplate) for p in parts):
                 return ModuleCode(SequentialTemplate(tuple(parts)), values)
         scope = self.g.scopes.get(path)
-        if path and (scope is None or scope.kind != "block") and self.is_chain(units, ins, outs, numbered=False):
+        if path and (scope is None or scope.kind != "block") and self.is_chain(members, ins, outs, numbered=False):
             # a named sequence outside blocks (DenseNet's `features`): an nn.Sequential filled by
             # add_module where its parent assigns it, as torchvision writes it; no class of its own
             named: list[tuple[str, Template]] = []
             values = []
-            for unit in units:  # nested ones too (RegNet's trunk_output.block1.block1-0)
-                code = self.unit_module(unit)
-                named.append((unit.name, code.template))
+            for member in members:  # nested ones too (RegNet's trunk_output.block1.block1-0)
+                code = self.member_module(member)
+                named.append((member.name, code.template))
                 values += code.values
             return ModuleCode(NamedSequentialTemplate(tuple(named)), values)
-        draft = self.draft_class(path, units, ins, outs)
+        draft = self.draft_class(path, members, ins, outs)
         signature = (draft.base_name, tuple(draft.init), tuple((c, t) for c, _, t in draft.forward), tuple(draft.args),
                      tuple(draft.returns))
         entry = self.classes.get(signature)
@@ -255,13 +255,16 @@ class PythonEmitter:
         entry["comments"].append(tuple(c for _, c, _ in draft.forward))
         return ModuleCode(ClassTemplate(signature), draft.init_values, signature)
 
-    def unit_module(self, unit: Unit) -> ModuleCode:
-        if unit.node is not None:
-            template, values = _lift(self.member_expr(unit.node))
+    def member_module(self, member: Member) -> ModuleCode:
+        if member.node is not None:
+            call = self.member_expr(member.node)
+            if call is None:  # the callers leave functional ops out of constructors
+                raise ValueError(f"op {member.node!r} has no module to construct")
+            template, values = _lift(call)
             return ModuleCode(template, values)
-        return self.construct(unit.scope)
+        return self.construct(member.scope)
 
-    def draft_class(self, path, units: list[Unit], ins: list[str], outs: list[str]) -> ClassDraft:
+    def draft_class(self, path, members: list[Member], ins: list[str], outs: list[str]) -> ClassDraft:
         scope = self.g.scopes.get(path)
         if not path:
             base = camel(self.g.name)
@@ -272,16 +275,16 @@ class PythonEmitter:
             base = camel(local if not local.isdigit() else (scope.kind if scope else "Block"))
         init: list[tuple[str, Template]] = []
         values: list[int | float] = []
-        tensors = {u.name for u in units if u.node is not None and self.g[u.node]["op"].is_tensor}
+        tensors = {u.name for u in members if u.node is not None and self.g.op_node(u.node).op.is_tensor}
         attrs = Namespace()
         attr_of: dict[str, str] = {}
         built: list[tuple[str, Template, list]] = []
-        for unit in units:
-            if unit.node is not None and self.module_expr(unit.node) is None:
+        for member in members:
+            if member.node is not None and self.module_expr(member.node) is None:
                 continue
-            code = self.unit_module(unit)
-            attr = unit.name
-            attr_of[unit.name] = attr
+            code = self.member_module(member)
+            attr = member.name
+            attr_of[member.name] = attr
             attrs.used.add(attr)
             built.append((attr, code.template, code.values))
         # a block's `module_order` registers the members it lists first, in its order (the
@@ -292,12 +295,12 @@ class PythonEmitter:
             init.append((attr, template))
             values += lifted
         # forward
-        whole_training = bool(path) and all(self.g[n]["training_only"] for u in units for n in u.node_set)
+        whole_training = bool(path) and all(self.g[n].training_only for u in members for n in u.node_set)
         ns = Namespace()
         var: dict[str, str] = {}
         consumers: dict[str, int] = {}
-        for unit in units:
-            for value in unit.inputs:
+        for member in members:
+            for value in member.inputs:
                 consumers[value] = consumers.get(value, 0) + 1
         for value in outs:
             consumers[value] = consumers.get(value, 0) + 1
@@ -305,54 +308,54 @@ class PythonEmitter:
         free: list[str] = []  # variables whose value nobody reads any more
         args = []
         for index, value in enumerate(ins):
-            name = ns.create("x" if index == 0 else self.g[value]["path"][-1])
+            name = ns.create("x" if index == 0 else self.g[value].path[-1])
             var[value] = name
             args.append(name)
         lines: list[tuple[str, str, bool]] = []
         init_tail: list[str] = []
         if not path:
             # per-forward-pass decisions for the whole network (Op.emit_root_forward)
-            roots = (d["op"].emit_root_forward() for _, d in self.g.ops())
+            roots = (d.op.emit_root_forward() for _, d in self.g.ops())
             for root_code in dict.fromkeys(expression_text(r, []) for r in roots if r is not None):
                 lines.append((root_code, "", False))
             plan = self.g.meta.get("inference")
             if plan is not None:  # the inference build's memory format (netgen/passes/inference.py)
                 init_tail, prologue = channels_last_lines(plan, [(var[v], len(self.g.shape_of(v))) for v in ins])
                 lines += [(line, "", False) for line in prologue]
-        for unit in units:
-            arg_vars = [var[v] for v in unit.inputs]
-            if unit.node is not None:
-                data = self.g[unit.node]
-                module = f"self.{unit.name}" if unit.name.isidentifier() and unit.name in attr_of else (
-                    f'getattr(self, "{unit.name}")' if unit.name in attr_of else None)
+        for member in members:
+            arg_vars = [var[v] for v in member.inputs]
+            if member.node is not None:
+                data = self.g.op_node(member.node)
+                module = f"self.{member.name}" if member.name.isidentifier() and member.name in attr_of else (
+                    f'getattr(self, "{member.name}")' if member.name in attr_of else None)
                 # argument order is the node's own input order
-                call_args = [var[v] for v in self.g.inputs_of(unit.node)]
-                forward = data["op"].emit_forward(data["in_shapes"])
+                call_args = [var[v] for v in self.g.inputs_of(member.node)]
+                forward = data.op.emit_forward(data.in_shapes)
                 expr = expression_text(forward, call_args, module)
                 group = expression_group(forward, call_args, module)
                 if calls_torch(forward):
                     self.uses_torch = True
-                shape = format_shape(data["shape"])
+                shape = format_shape(data.shape)
             else:
-                module = f"self.{unit.name}" if unit.name.isidentifier() else f'getattr(self, "{unit.name}")'
+                module = f"self.{member.name}" if member.name.isidentifier() else f'getattr(self, "{member.name}")'
                 expr = f"{module}({', '.join(arg_vars)})"
                 group = Group(module, list(arg_vars))
-                shape = ", ".join(format_shape(self.g[o]["shape"]) for o in unit.outputs)
+                shape = ", ".join(format_shape(self.g[o].shape) for o in member.outputs)
             # Names follow liveness: a value used more than once stays alive under the name of
             # the module that made it (`inception4a`); a value used once takes a generic
             # variable (`x`, `out`) whose value died, so a chain reads `x = f(x)` and no
             # variable carries the name of a module it did not come from.
-            for value in unit.inputs:
+            for value in member.inputs:
                 remaining[value] -= 1
-            dying = [var[v] for v in unit.inputs if remaining[v] == 0]
+            dying = [var[v] for v in member.inputs if remaining[v] == 0]
             free.extend(name for name in dying if name not in free)
             out_vars = []
-            for value in unit.outputs or [unit.node]:
+            for value in member.outputs:  # never empty: every op's output is used outside its member
                 if consumers.get(value, 0) > 1:
-                    name = ns.create(unit.name if not unit.name.isdigit() else "out")
+                    name = ns.create(member.name if not member.name.isdigit() else "out")
                 else:
                     generic = [n for n in dying + (["x"] if "x" in free else []) + free if n in free and _generic(n)]
-                    fresh = unit.name if unit.scope is not None and not unit.name.isdigit() else "out"
+                    fresh = member.name if member.scope and not member.name.isdigit() else "out"
                     name = generic[0] if generic else ns.create(fresh)
                 if name in free:
                     free.remove(name)
@@ -360,13 +363,13 @@ class PythonEmitter:
                 out_vars.append(name)
             # the guard stands at the outermost call site: a class whose whole scope runs in
             # training only (GoogLeNet's aux1) computes unguarded, and its caller guards the call
-            training = not whole_training and all(self.g[n]["training_only"] for n in unit.node_set)
+            training = not whole_training and all(self.g[n].training_only for n in member.node_set)
             self.groups[f"{', '.join(out_vars)} = {expr}"] = (", ".join(out_vars), group)
             lines.append((f"{', '.join(out_vars)} = {expr}", shape, training))
         if not path:
             # the network's outputs, in the blueprint's order; training-only ones flagged
-            returns = [(var[self.g.inputs_of(o)[0]], self.g[o]["training_only"]) for o in self.g.outputs]
-            names = [self.g[o]["path"][-1] for o in self.g.outputs]
+            returns = [(var[self.g.inputs_of(o)[0]], self.g[o].training_only) for o in self.g.outputs]
+            names = [self.g[o].path[-1] for o in self.g.outputs]
         else:
             returns, names = [(var[v], False) for v in outs], []
         return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns, names,
@@ -565,7 +568,7 @@ class PythonEmitter:
 
     # -- top level -----------------------------------------------------------------------------
     def emit(self) -> tuple[str, str]:
-        supports = list(dict.fromkeys(s for _, data in self.g.ops() for s in data["op"].emit_support()))
+        supports = list(dict.fromkeys(s for _, data in self.g.ops() for s in data.op.emit_support()))
         support = list(dict.fromkeys(s.source.strip() for s in supports))
         # generated classes must not shadow the helpers that support code defines
         self.class_names |= {name for s in supports for name in s.defines}
@@ -585,6 +588,7 @@ class PythonEmitter:
             name = unique_name(base, self.class_names | {"Module", "Sequential"}, first=2, sep="")
             entry["name"] = name
             self.class_names.add(name)
+        assert top.class_key is not None  # the network itself is always a class, never a Sequential
         top_entry = self.classes[top.class_key]
         top_name = top_entry["name"]
         named_outputs = []
@@ -609,11 +613,11 @@ class PythonEmitter:
 
     def header(self) -> str:
         g = self.g
-        inputs = ", ".join(format_shape(g[i]["shape"]) for i in g.inputs)
-        outputs = ", ".join(format_shape(g[o]["shape"]) for o in g.outputs)
+        inputs = ", ".join(format_shape(g[i].shape) for i in g.inputs)
+        outputs = ", ".join(format_shape(g[o].shape) for o in g.outputs)
         params = g.parameter_count()
-        macs = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in g.ops() if not d["training_only"])
-        extra = sum(d["op"].macs(d["in_shapes"], d["shape"]) for _, d in g.ops() if d["training_only"])
+        macs = sum(d.op.macs(d.in_shapes, d.shape) for _, d in g.ops() if not d.training_only)
+        extra = sum(d.op.macs(d.in_shapes, d.shape) for _, d in g.ops() if d.training_only)
         cost = f"{params:,} parameters, {macs:,} MACs" + (f" (+{extra:,} in training mode)" if extra else "")
         doc = g.meta.get("doc") or g.name
         return (
