@@ -174,3 +174,24 @@ def test_swin_t_blocks_slides_fit_and_show_both_kinds_of_block():
     assert sorted(n.detail for n in page.nodes.values() if n.cluster == frame.id) == [
         "Window attention 7×7, 12 heads", "Window attention 7×7, shift 3, 12 heads"]
     assert sorted(n for p in pages for n in p.owner) == sorted(graph.nx.nodes)
+
+
+# torchvision's maxvit_t: 4 stages of depths [2, 2, 5, 2], each MaxVit layer an MBConv, then block
+# ("window") attention, then grid attention, 7×7 partitions, head_dim 32 on widths 64, 128, 256, 512
+# (torchvision/models/maxvit.py; the paper's Table 1)
+MAXVIT_T_HEADS = [64 // 32, 128 // 32, 256 // 32, 512 // 32]
+
+
+def test_maxvit_window_and_grid_attention_boxes_say_which_partition():
+    """Both attention layers of a MaxViT layer are the same block (maxvit_attention_layer), so
+    their boxes share a title; the detail line, from the attention op's own label, tells them apart."""
+    graph = compiled("maxvit_t")
+    boxes = [n for page in slide_views(graph, "blocks") for n in page.nodes.values()
+             if n.title == "Maxvit attention layer"]
+    for box in boxes:
+        partition = box.scope[-1].removesuffix("_attention")  # the layer's member: window or grid
+        stage = int(box.scope[1])
+        heads = MAXVIT_T_HEADS[stage]
+        assert box.detail == f"{partition.capitalize()} attention 7×7, {heads} heads", (box.scope, box.detail)
+    for stage in range(4):  # every stage shows both kinds (runs may fold its repeated layers)
+        assert {b.scope[-1] for b in boxes if int(b.scope[1]) == stage} == {"window_attention", "grid_attention"}

@@ -524,6 +524,21 @@ class _Folder:
         theirs = {label for e in others for label in labels(e)}
         return next((label for label in labels(entry) if label not in theirs), "")
 
+    def tell_named_twins_apart(self, entries: list[_Entry], drawn: list[str]) -> None:
+        """Named members of one block kind drawn as boxes in one frame (MaxViT's `window_attention`
+        and `grid_attention`, both "Maxvit attention layer") would read the same: each box whose
+        title and detail equal another's gets, as its detail, the first op label the other lacks
+        ("Window attention 7×7, 2 heads"), so the renderer names no op kind. Numbered members (a
+        stage's blocks) are left alone: their differences are the stride and the shortcut."""
+        boxes = {self.view.nodes[n].scope: self.view.nodes[n] for n in drawn
+                 if self.view.nodes[n].kind == "unit" and self.view.nodes[n].scope}
+        named = [e for e in entries if e.kind == "unit" and e.scope in boxes and not e.scope[-1].isdigit()]
+        looks = {e.scope: (boxes[e.scope].title, boxes[e.scope].detail) for e in named}
+        for entry in named:
+            twins = [e for e in named if e is not entry and looks[e.scope] == looks[entry.scope]]
+            if twins and not looks[entry.scope][1]:
+                boxes[entry.scope].detail = self.distinct_label(entry, twins)
+
     def build(self) -> View:
         top = self.fold_chains(self.entries(()))
         for rep, members in self.runs_of(top):
@@ -595,6 +610,7 @@ class _Folder:
         drawn: list[str] = []
         for rep, runs in self.runs_of(inner):
             drawn += self.place(rep, runs, cid, entry.scope)
+        self.tell_named_twins_apart(inner, drawn)
         if self.with_params:
             every = [n for member in members for n in member[position].ops]
             self.view.clusters[cid].sub += f" · {format_count(self.g.parameter_count(every))} params"
