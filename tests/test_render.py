@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import netgen
 from netgen.cli.main import app
 from netgen.render import build_view, choose_view, dot_available, render, render_pages, render_source
-from netgen.render.fold import skip_edges
+from netgen.render.skips import skip_edges
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 # (blueprint, detail, rankdir, theme); regenerate with NETGEN_UPDATE_GOLDEN=1 pytest tests/test_render.py

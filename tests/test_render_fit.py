@@ -18,8 +18,8 @@ from test_render_svgtools import compiled, parse_svg
 import netgen
 from netgen.errors import NetgenError
 from netgen.render import choose_view, dot_available, refusal, render, run_dot, slide_views, to_dot
-from netgen.render.fold import View
 from netgen.render.style import family_name, theme
+from netgen.render.view import View
 
 pytestmark = pytest.mark.skipif(not dot_available(), reason="graphviz `dot` is not installed")
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from ..graph import Graph
 from .dot import to_dot
-from .fold import LEVELS, View, build_view
+from .fold import LEVELS, build_view
 from .layout import HEIGHT_MARGIN, WIDTH_MARGIN, fits, plan, text_px
 from .output import FORMATS, INSTALL_HINT, DotFailed, DotMissing, dot_available, format_of, run_dot
 from .pages import TooLarge, paginate
 from .style import THEMES, theme
+from .view import View
 
 MAX_BOXES = 100  # more boxes than this is no slide: a compact blocks picture also boxes its SE gates
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..graph import Graph, Node, NodeKind, Scope
-from .fold import View, pretty
+from .fold import pretty
+from .view import View
 
 
 @dataclass

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from html import escape
 
-from .fold import VEdge, View
 from .layout import plan
 from .style import CLUSTER_PT, EDGE_PT, FONT, LEGEND_PT, TITLE_PT, Theme, family_name, html_lines, node_lines
+from .view import VEdge, View
 
 
 def quote(text: str) -> str:

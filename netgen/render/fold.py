@@ -12,85 +12,28 @@ folded into one representative marked ×N. Three levels:
     full      every op; non-linear blocks (residual, parallel, dense) are clusters
 
 `expand` names scope paths drawn one level finer than the rest. Every graph node maps to the
-view node that shows it (`View.owner`), so counts can be checked against the graph.
+view node that shows it (`View.owner`), so counts can be checked against the graph. What a
+view holds is in view.py; which arrows read as skips, in skips.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
+from dataclasses import dataclass
 
 import networkx as nx
 
 from ..graph import Graph, OpNode
 from ..shapes import format_shape
 from ..values import unique_name
-from .style import FAMILY_ORDER, format_count
+from .skips import skip_edges, strictly_under
+from .style import format_count
+from .view import VCluster, VEdge, View, VNode
 
 LEVELS = ("overview", "blocks", "full")
 # a layer as a lecturer draws it: its dropout (or drop-path) goes with it, "Linear · GELU · Dropout"
 _CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2, "regularization": 3}
 _MAX_PERIOD = 3
 _WRAP_OVER = 16  # characters; a short chain title ("BN · ReLU") stays on one line
-
-
-@dataclass
-class VNode:
-    """One box: an op, a folded chain, a whole block/stage, or the input/output."""
-
-    id: str
-    title: str
-    sub: str
-    family: str
-    cluster: str | None
-    kind: str  # "op" | "chain" | "unit" | "io"
-    count: int = 1
-    inserted: bool = False
-    params: int = 0
-    members: list[str] = field(default_factory=list)
-    detail: str = ""
-    wrap: bool = False  # title on two lines: the first op, then the rest of the chain
-    scope: tuple[str, ...] = ()  # for a box that stands for a block or stage: its path (what --expand takes)
-
-
-@dataclass
-class VCluster:
-    """A framed group: a block drawn with its inside, or a stage of blocks."""
-
-    id: str
-    title: str
-    sub: str
-    parent: str | None
-    path: tuple[str, ...]
-    count: int = 1
-    inserted: bool = False
-
-
-@dataclass
-class VEdge:
-    src: str
-    dst: str
-    label: str
-    skip: bool = False
-    inserted: bool = False
-
-
-@dataclass
-class View:
-    name: str
-    level: str
-    nodes: dict[str, VNode] = field(default_factory=dict)
-    clusters: dict[str, VCluster] = field(default_factory=dict)
-    edges: list[VEdge] = field(default_factory=list)
-    spine: list[list[str]] = field(default_factory=list)  # top-level items, each its node ids
-    owner: dict[str, str] = field(default_factory=dict)  # graph node -> view node
-    side: dict[int, bool] = field(default_factory=dict)  # spine items off the main path (auxiliary heads)
-    compact: int = 0  # 1: chain titles on two lines; 2: also nested blocks as boxes; 3: also alternating runs' blocks
-    straight: bool = False  # one column wherever that fits a slide (a block's inside reads top to bottom)
-
-    def families(self) -> list[str]:
-        present = {n.family for n in self.nodes.values()}
-        return [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER))
 
 
 @dataclass
@@ -112,58 +55,6 @@ def pretty(name: str) -> str:
 
 def short_label(label: str) -> str:
     return {"BatchNorm": "BN"}.get(label, label)
-
-
-def skip_edges(graph: Graph) -> set[tuple[str, str]]:
-    """Edges a reader sees as skips: an input u of a multi-input op v that also reaches v the
-    long way, through another of v's inputs, at least three ops deep (residual identities,
-    dense connections, U-Net skips, squeeze-and-excitation scales; not U-Net's two-step
-    `up → crop → concat`), and every edge into, out of or inside a projection shortcut.
-    Computed once per graph (the folder asks for it per view)."""
-    graph = graph.written()  # the diagrams draw a dense block's connections as written
-    cached = _SKIPS.get(graph)
-    if cached is None:
-        cached = _SKIPS[graph] = _skip_edges(graph)
-    return set(cached)
-
-
-_SKIPS: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def _skip_edges(graph: Graph) -> set[tuple[str, str]]:
-    # reachability as bit sets, one pass in reverse topological order: O(nodes x edges / word)
-    # instead of a breadth-first search per input (which took seconds on DenseNet-201)
-    g = graph.nx
-    order = graph.topological()
-    bit = {n: 1 << i for i, n in enumerate(order)}
-    reach: dict[str, int] = {}
-    for n in reversed(order):
-        mask = 0
-        for s in g.successors(n):
-            mask |= bit[s] | reach[s]
-        reach[n] = mask
-    skips: set[tuple[str, str]] = set()
-    for node in order:
-        preds = graph.inputs_of(node)
-        if len(preds) < 2:
-            continue
-        for u in preds:
-            # u -> w -> ... -> q -> node, with w != q: a path of at least two edges to another input q
-            for q in preds:
-                if q != u and any(w != q and reach[w] & bit[q] for w in g.successors(u)):
-                    skips.add((u, node))
-                    break
-    projection = {p for p, s in graph.scopes.items() if s.meta.get("role") == "projection" or
-                  (p and p[-1] == "shortcut" and graph.scopes.get(p[:-1]) is not None)}
-    if projection:
-        for u, v in g.edges():
-            if any(_under(graph[n].path, p) for n in (u, v) for p in projection):
-                skips.add((u, v))
-    return skips
-
-
-def _under(path: tuple[str, ...], scope: tuple[str, ...]) -> bool:
-    return len(path) > len(scope) and path[: len(scope)] == scope
 
 
 class _Folder:
@@ -499,13 +390,14 @@ class _Folder:
             factor = before[-1] / after[-1]  # a stride, not the border an unpadded conv trims
             if round(factor) >= 2 and abs(factor - round(factor)) < 0.2:
                 stride = f" /{round(factor)}"
-        inner = {path: scope.meta.get("role") for path, scope in self.g.scopes.items() if _under(path, entry.scope)}
+        inner = {path: scope.meta.get("role") for path, scope in self.g.scopes.items()
+                 if strictly_under(path, entry.scope)}
         if "projection" in inner.values():
             return stride, "projection shortcut"
         # a shortcut spelled out as ops (an empty one is the identity); one op says what it is in
         # its own label (CIFAR ResNets' "Shortcut A /2, 32"), so the renderer names no op kind
         spelled = [path for path, role in inner.items() if role == "shortcut"]
-        ops = [n for n in entry.ops if any(_under(self.g[n].path, p) for p in spelled)]
+        ops = [n for n in entry.ops if any(strictly_under(self.g[n].path, p) for p in spelled)]
         data = self.g[ops[0]] if len(ops) == 1 else None
         if isinstance(data, OpNode):
             label = data.op.label(data.in_shapes, data.shape)
@@ -668,4 +560,4 @@ def build_view(graph: Graph, level: str = "overview", expand: list[str] | None =
     return _Folder(graph, level, paths, params, frame_stages, compact).build()
 
 
-__all__ = ["LEVELS", "View", "VNode", "VCluster", "VEdge", "build_view", "skip_edges", "format_count", "pretty"]
+__all__ = ["LEVELS", "build_view", "format_count", "pretty"]

@@ -15,9 +15,9 @@ from html import escape
 
 from ..graph import Graph
 from .dot import to_dot
-from .fold import View
 from .output import DOT_TIMEOUT_S, run_dot
 from .style import theme
+from .view import View
 
 
 def _picture(graph: Graph, view: View, rankdir: str, theme_name: str, path_index: dict[str, int],

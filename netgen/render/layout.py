@@ -14,8 +14,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from .fold import View
 from .style import EDGE_PT, LEGEND_PT, SUB_PT, TITLE_PT, node_lines, text_width
+from .view import View
 
 SLIDE_W_PX, SLIDE_H_PX = 1920.0, 1080.0  # the slide a picture is scaled to fit inside (16:9)
 MIN_TEXT_PX = 12.0  # the smallest text on that slide

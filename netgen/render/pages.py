@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .fold import VEdge, View, VNode
 from .layout import fits, plan
+from .view import VEdge, View, VNode
 
 MAX_PAGES = 12  # more slides than this is no longer one picture split, it is a poster: refuse instead
 
