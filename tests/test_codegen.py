@@ -106,12 +106,19 @@ network:
 
 def test_scopes_that_differ_only_in_numbers_share_a_class_with_their_differences_as_arguments(tmp_path):
     source = netgen.python_source(write_blueprint(tmp_path, SCOPE_CLASSES))
-    classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
-    assert classes == ["Unit", "Unit2", "Lifted"]  # square kernels, pairs, the network
+    tree = ast.parse(source)
+    defined = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    classes = [n.name for n in defined]
+    # each instance's class, from `self.add_module("i", SomeClass(...))` in the network's class (the last)
+    used = {call.args[0].value: call.args[1].func.id for call in ast.walk(defined[-1])
+            if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "add_module"}
+    square, pairs = used["0"], used["2"]
+    assert used == {"0": square, "1": square, "2": pairs, "3": pairs} and square != pairs  # square kernels, pairs
+    assert len(classes) == 3 and classes[-1] not in (square, pairs)  # and the network's own
     # conv1 maps in_channels -> a, conv2 a -> b: three numbers vary; the second `out_channels` is
     # named by the member it goes to
-    assert 'self.add_module("0", Unit(in_channels=3, out_channels=4, conv2_out_channels=6))' in source
-    assert 'self.add_module("1", Unit(in_channels=6, out_channels=5, conv2_out_channels=7))' in source
+    assert f'self.add_module("0", {square}(in_channels=3, out_channels=4, conv2_out_channels=6))' in source
+    assert f'self.add_module("1", {square}(in_channels=6, out_channels=5, conv2_out_channels=7))' in source
 
 
 def test_lifted_arguments_are_named_by_what_they_fill(tmp_path):
