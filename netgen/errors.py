@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 from dataclasses import dataclass, field, replace
 
 
@@ -74,7 +75,11 @@ def _source_line(span: Span) -> str | None:
     and only when it is printable text, so that an error never shows another file."""
     if not span.file.endswith((".yaml", ".yml")):
         return None
-    lines = _lines(span.file)
+    try:  # keyed by the file's identity now: an edited or another same-named file is read afresh
+        st = os.stat(span.file)
+    except OSError:
+        return None
+    lines = _lines(os.path.abspath(span.file), st.st_mtime_ns, st.st_size)
     if not 0 < span.line <= len(lines):
         return None
     line = lines[span.line - 1]
@@ -82,8 +87,10 @@ def _source_line(span: Span) -> str | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _lines(file: str) -> tuple[str, ...]:
-    """A blueprint's lines, read once for all its snippets (a blueprint is at most 1 MiB)."""
+def _lines(file: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """A blueprint's lines, read once for all its snippets (a blueprint is at most 1 MiB). The
+    modification time and size are part of the key so that a long-lived process (an editor
+    integration, the API, the test corpus) never shows a snippet of a file's earlier text."""
     try:
         with open(file, encoding="utf-8") as f:
             return tuple(f.read(1 << 20).split("\n"))

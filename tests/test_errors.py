@@ -273,3 +273,21 @@ network:
 """)
     graph = netgen.compile_blueprint(path)
     assert graph is not None
+
+
+def test_a_snippet_shows_the_file_as_it_is_now(tmp_path, monkeypatch):
+    """A long-lived process (an editor integration, the API) that reports errors in a blueprint,
+    an edited copy of it, and a same-named file elsewhere shows each one's own line."""
+    first = HEADER + "network:\n  - conv: {out: 8, k: 3}\n  - maxpool: {k: 40}\n"
+    path, (d,) = errors_of(tmp_path, first)
+    assert "  - maxpool: {k: 40}" in d.format()
+    path, (d,) = errors_of(tmp_path, first.replace("{k: 40}", "{k: 41, stride: 1}"))
+    assert "  - maxpool: {k: 41, stride: 1}" in d.format() and "{k: 40}" not in d.format()
+    other = tmp_path / "other"
+    other.mkdir()
+    for folder, k in ((tmp_path, 50), (other, 60)):  # the same relative name in two folders
+        write_blueprint(folder, first.replace("40", str(k)))
+        monkeypatch.chdir(folder)
+        with pytest.raises(NetgenError) as info:
+            netgen.compile_blueprint("net.yaml")
+        assert f"{{k: {k}}}" in info.value.diagnostics[0].format()
