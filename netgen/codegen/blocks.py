@@ -9,9 +9,15 @@ own emission code runs on numbers that carry those expressions (`Sym`), so `nn.C
 width, kernel_size=3, stride=stride, ...)` comes from the same code that emits concrete calls.
 
 Constructs written this way: lists of ops and block calls (torchvision's names, numbered or
-named as the lowering names them), `if:` items with one `then` item (an optional member, None
-when absent), `residual` (identity, projection, or `auto` with a flag) with `after`, and `dense`
-repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`).
+named as the lowering names them), `if:` items (optional members; `if`/`else` runs on the
+condition and its negation), a body chosen by `if:` (both branches, the decision tested in the
+constructor and again in forward), named `seq`s (nn.Sequential members, filled as the
+conditions say), ops chosen by a param (the instances' ops picked in the constructor),
+`residual` (identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
+items) with `after`, `dense` repeats (a loop of `add_module` calls and a loop in forward, as
+torchvision's `_DenseBlock`), `parallel` bodies and `from:` wiring, and `module_order`.
+docs/codegen.md lists what is not (yet).
+
 Every instance is written separately and all must print the same class; then the class is run
 on stand-ins for torch (fake.py) and must build and wire exactly the graph's modules for every
 instance. A block that fails any step (another construct, an expression the translation cannot
@@ -147,6 +153,17 @@ def _channel_reads(node: ast.expr, shape) -> ast.expr:
     return Channels().visit(node)
 
 
+def _negated(condition: Any) -> str:
+    """The blueprint expression `not (condition)`, for the items of an `else`."""
+    if isinstance(condition, str):
+        whole = re.fullmatch(r"\$\{(.*)\}", condition, re.DOTALL)
+        if whole and "${" not in whole.group(1):
+            return "${not (" + whole.group(1) + ")}"
+        if re.fullmatch(r"\$[A-Za-z_][A-Za-z0-9_]*", condition):
+            return "${not " + condition[1:] + "}"
+    raise Untranslatable("an `if` on a constant")
+
+
 def _plain(shape) -> tuple:
     """The plain values of a shape, keeping what its axes mean."""
     return with_axes(list(concrete(tuple(shape))), axes_of(shape))
@@ -235,7 +252,7 @@ class Walk:
             return tuple(items) if isinstance(value, tuple) else items
         if isinstance(value, tuple):
             return tuple(Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
-        if value is None or isinstance(value, (bool, int, float)):
+        if value is None or isinstance(value, (bool, int, float, str)):
             return Sym(value, node)
         raise Untranslatable(f"a computed {type(value).__name__} argument")
 
@@ -379,9 +396,13 @@ class Walk:
                 fixed += 1
             self.init.append(Stmt("", piece=Group(f"{local} = ", [m[1] for m in members[:fixed]], "[", "]",
                                                   exploded=bool(fixed))))
+            previous = None
             for _, item, condition, _ in members[fixed:]:
-                if condition:
-                    self.init.append(Stmt(f"if {condition}:"))
+                # one `if` for a run of items on one condition; `else:` for the run on its negation
+                if condition and condition != previous:
+                    negation = previous and code_of(ast.UnaryOp(ast.Not(), ast.parse(previous, mode="eval").body))
+                    self.init.append(Stmt("else:" if condition == negation else f"if {condition}:"))
+                previous = condition
                 self.init.append(Stmt("", depth=int(bool(condition)), piece=Group(f"{local}.append", [item])))
             made = f"nn.Sequential(*{local})"
             self.init.append(Stmt(f"{target} = {made}" if target else f"self.add_module({literal(name)}, {made})"))
@@ -447,19 +468,31 @@ class Walk:
     def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
         raws = raws if isinstance(raws, (list, YList)) else [raws]
         entries = []
+        groups: list[tuple[Any, int, int, int]] = []  # an if/else: its condition, first else, end (entries)
         for raw in raws:
-            condition = None
             if isinstance(raw, YDict) and "repeat" in raw:
                 raise Untranslatable("a repeat inside a list")
+            parts: list[tuple[Any, Any]] = [(None, raw)]
             if isinstance(raw, YDict) and "if" in raw:
-                if "else" in raw or isinstance(raw.get("then"), (list, YList)):
-                    raise Untranslatable("`if` with `else` or several items")
-                condition = raw["if"]
-                raw = raw["then"]
-            key, args, name, sources = self.parse_wired(raw)
-            if sources is not None and condition is not None:
-                raise Untranslatable("an optional item with `from`")
-            entries.append((key, args, name, condition, sources))
+                # every item of `then` is optional on the condition, every item of `else` on its
+                # negation; the else items read what the then items read (below)
+                then = raw["then"] if isinstance(raw["then"], (list, YList)) else [raw["then"]]
+                other = raw.get("else", [])
+                other = other if isinstance(other, (list, YList)) else [other]
+                if len(then) > 1 or other:
+                    negated = _negated(raw["if"])
+                    start = len(entries)
+                    groups.append((raw["if"], start + len(then), start + len(then) + len(other), start))
+                    parts = [(raw["if"], item) for item in then] + [(negated, item) for item in other]
+                else:
+                    parts = [(raw["if"], then[0])]
+            for condition, item in parts:
+                if isinstance(item, YDict) and ("if" in item or "repeat" in item):
+                    raise Untranslatable("an `if` or `repeat` inside an `if`")
+                key, args, name, sources = self.parse_wired(item)
+                if sources is not None and condition is not None:
+                    raise Untranslatable("an optional item with `from`")
+                entries.append((key, args, name, condition, sources))
         explicit = [e[2] for e in entries if e[2]]
         counted = numbered and not explicit
         if counted and any(e[3] is not None for e in entries):
@@ -469,7 +502,13 @@ class Walk:
         wired = any(e[4] is not None for e in entries)
         taken = set(self.taken) | set(explicit) | {"input", "output"}
         number = 0
+        before: dict[int, Val] = {}
         for position, (key, args, name, condition, sources) in enumerate(entries):
+            for _cond, first_else, end, start in groups:
+                if position == start:
+                    before[start] = x
+                if position == first_else and first_else < end:
+                    before[-start - 1], x = x, before[start]  # the else items start from the same value
             present = condition is None or bool(interpolate(condition, self.env))
             if name is None and counted and not present:
                 name = f"_absent_{position}"  # never printed: only the Sequential form may hold it
@@ -489,7 +528,18 @@ class Walk:
             self.not_chain |= wired
             x = self.item(key, args, name, inputs, self.fresh(name) if wired else var, condition)
             self.values[name] = x
+            for cond, first_else, end, start in groups:
+                if position == end - 1:
+                    x = self.merged(cond, before.get(-start - 1, x) if first_else < end else x,
+                                    x if first_else < end else before[start])
         return x
+
+    def merged(self, condition: Any, then: Val, other: Val) -> Val:
+        """The value after an if/else in a list: the branch this instance takes; both branches
+        must say it by one expression, so that what follows prints one way."""
+        if then.var != other.var or code_of(node_of(chan(then.shape))) != code_of(node_of(chan(other.shape))):
+            raise Untranslatable("if/else branches that end in values computed otherwise")
+        return then if interpolate(condition, self.env) else other
 
     def item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
         start_init, start_fwd = len(self.init), len(self.fwd)
@@ -597,30 +647,16 @@ class Walk:
         op = cls(cls.Params.model_construct(**fields))
         in_shapes = [v.shape for v in inputs]
         out_shape = op.infer_shape(in_shapes)
+        # an optional member absent from the graph still names its helper class (DropPath)
+        self.w.supports.extend(s for s in op.emit_support() if s not in self.w.supports)
         return op.emit_module(in_shapes, out_shape), op.emit_forward(in_shapes), out_shape
 
     def op_item(self, kind: str, args: Any, name: str, inputs: list[Val], var: str) -> Val:
-        cls = REGISTRY[kind]
-        x = inputs[0]
-        if not cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs)):
-            raise Untranslatable(f"`{kind}` with {len(inputs)} inputs")
-        raw = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
-        env = self.op_env(x)
-        params = cls.Params(**{k: _value(v, env) for k, v in raw.items()})
-        fields = {k: getattr(params, k) for k in type(params).model_fields}
-        for key, value in raw.items():
-            node = self.raw_expr(value, x, env)
-            if node is not None:
-                fields[key] = self.symbolize(fields[key], node)
-        op = cls(cls.Params.model_construct(**fields))
-        in_shapes = [v.shape for v in inputs]
-        out_shape = op.infer_shape(in_shapes)
-        call = op.emit_module(in_shapes, out_shape)
+        call, forward, out_shape = self.op_emission(kind, args, inputs)
         module = None
         if call is not None:
             self.init.append(self.assign(name, call.target, arg_texts(call.args)))
             module = self.attr(name)
-        forward = op.emit_forward(in_shapes)
         if calls_torch(forward):
             self.w.uses_torch = True
         self.fwd.append(f"{var} = {expression_text(forward, [v.var for v in inputs], module)}")
@@ -678,6 +714,17 @@ class Walk:
         shortcut = opts.get("shortcut", "auto")
         if isinstance(shortcut, str) and "$" in shortcut:
             return self.decided_residual(opts, shortcut, x, body)
+        if isinstance(shortcut, (list, YList)):
+            # the shortcut's own items: an nn.Sequential `shortcut` (empty, it passes its input on),
+            # filled as the blueprint decides: the CIFAR ResNets' option A where the shape changes
+            if "shortcut" in self.taken:
+                raise Untranslatable("a member named like the shortcut")
+            self.fwd_vars.add("identity")
+            short = self.seq_item("shortcut", shortcut, x, "identity")
+            self.taken |= {"shortcut", "add"}
+            self.fwd.append(f"out = {body.var} + {short.var}")
+            out = Val("out", body.shape)
+            return self.items(opts["after"], out, "out", numbered=False) if "after" in opts else out
         if not isinstance(shortcut, str) or shortcut not in ("auto", "identity", "projection"):
             raise Untranslatable(f"shortcut {shortcut!r}")
         same = concrete(body.shape) == concrete(x.shape)
@@ -812,6 +859,7 @@ class BlockWriter:
         self.classes: dict[str, BlockClass] = {}
         self.walks: dict[tuple[str, ...], Walk] = {}
         self.first_walks: dict[str, Walk] = {}  # one instance of each block that has a class
+        self.supports: list = []  # the helper source the block classes' ops need
         self.absent: dict[tuple[str, ...], set[str]] = {}
         self.uses_torch = False
         self.failures: dict[str, str] = {}

@@ -579,6 +579,7 @@ class PythonEmitter:
         block_classes = list(self.blocks.build(self.class_names | {"Module", "Sequential"}).values())
         self.class_names |= {c.name for c in block_classes}
         self.uses_torch |= self.blocks.uses_torch
+        support += [t for t in dict.fromkeys(s.source.strip() for s in self.blocks.supports) if t not in support]
         support += self.blocks.helpers()
         top = self.construct(())
         # name classes in order of first use, children before parents (post-order)

@@ -81,12 +81,10 @@ class ShortcutA(Op):
         return (SUPPORT,)
 
     def emit_module(self, in_shapes, out_shape):
-        options = {}
-        if pair(self.p.stride) != (1, 1):
-            options["stride"] = compact(self.p.stride)
-        if self.p.side != "end":
-            options["side"] = self.p.side
-        return module_call("ShortcutA", ("out_channels", self.p.out), **options)
+        # torch-side defaults are left out by the printer, so a stride computed in a block class
+        # (`stride=stride`) is kept whatever this instance's value
+        return module_call("ShortcutA", ("out_channels", self.p.out), stride=compact(self.p.stride), side=self.p.side,
+                           defaults={"stride": 1, "side": "end"})
 
     def label(self, in_shapes, out_shape):
         s = pair(self.p.stride)
