@@ -467,7 +467,7 @@ class Walk:
 
     def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
         raws = raws if isinstance(raws, (list, YList)) else [raws]
-        entries = []
+        entries: list[tuple[str, Any, str | None, Any, list[str] | None]] = []
         groups: list[tuple[Any, int, int, int]] = []  # an if/else: its condition, first else, end (entries)
         for raw in raws:
             if isinstance(raw, YDict) and "repeat" in raw:
