@@ -226,13 +226,19 @@ def test_receptive_field_grows_by_a_window_per_block():
         assert measured == expected, (node, position)
 
 
-def test_a_huge_window_is_bounded_not_enumerated(tmp_path):
+def test_a_huge_window_is_bounded_not_enumerated(tmp_path, monkeypatch):
     """Windows up to 4096 positions are described exactly (period = window); a longer one (an
-    untrusted blueprint's) by what any window holding a position can reach, 2·window - 1."""
+    untrusted blueprint's) by what any window holding a position can reach, 2·window - 1. Its
+    bias table, (2·window - 1)² × heads entries, is past the parameter budget unless raised."""
     from netgen.analysis.receptive import receptive_fields
+    from netgen.limits import MAX_WEIGHTS_ENV
 
     path = tmp_path / "net.yaml"
     path.write_text("netgen: 1\nname: net\ninput: [2, 2000000000, 2000000000]\nnetwork:\n"
                     "  - permute: {dims: [1, 2, 0]}\n  - window_attention: {heads: 1, window: 500000000}\n")
+    with pytest.raises(netgen.NetgenError) as refused:
+        netgen.compile_blueprint(path)
+    assert refused.value.diagnostics[0].code == "NG013" and "budget" in refused.value.diagnostics[0].message
+    monkeypatch.setenv(MAX_WEIGHTS_ENV, str(10**40))
     field = receptive_fields(netgen.compile_blueprint(path))["1"]
     assert field.size_int == (10 ** 9 - 1, 10 ** 9 - 1)
