@@ -202,6 +202,11 @@ network:
     assert [type(m).__name__ for m in model.modules()].count("ReLU") == 1
     with torch.no_grad():
         assert float(model(torch.randn(1, 3, 8, 8)).min()) >= 0.0
+    # an op name the file has no module for is refused, not built as the chain's last choice
+    unit = next(type(m) for m in model.modules() if type(m).__name__ == "Unit")
+    assert type(unit(3, out=4, act="sigmoid")).__name__ == "Unit"
+    with pytest.raises(ValueError, match="act must name one of the ops this file was generated with: relu, sigmoid"):
+        unit(3, out=4, act="silu")
 
 
 def test_call_arguments_are_the_blueprints_expressions(tmp_path):

@@ -200,6 +200,9 @@ class Walk:
         self.sym: dict[str, Any] = {}
         self.let_lines: list[str] = []
         self.let_nodes: dict[str, ast.expr] = {}
+        # checks the constructor makes first, after the lets: an op name chosen by a param must be
+        # one this file builds (`- $act`), never silently another
+        self.guards: list[str] = []
         self.init: list[Stmt] = []
         self.fwd: list[str] = []
         self.flags: dict[str, bool] = {}
@@ -624,11 +627,29 @@ class Walk:
         for choice, call, _, _ in reversed(made[:-1]):
             picked = flat(Group(dotted(call.target), arg_texts(call.args)))
             text = f"{picked} if {code_of(node)} == {literal(choice)} else {text}"
+        self.guard_choice(code_of(node), choices, condition)
         self.members.append((name, text, None, True))
         self.init.append(Stmt(f"self.{name} = {text}") if valid_name(name) else
                          Stmt("self.add_module", [literal(name), text]))
         self.fwd.append(f"{var} = {made[0][2]}")
         return Val(var, made[0][3])
+
+    def guard_choice(self, code: str, choices: list[str], condition: Any) -> None:
+        """The constructor refuses an op name it has no module for (the last choice is the chain's
+        `else`, so without this a value the blueprint never used would silently build that op)."""
+        names = "(" + ", ".join(literal(c) for c in choices) + ("," if len(choices) == 1 else "") + ")"
+        test = f"{code} not in {names}"
+        if condition is not None:
+            node = self.expr(condition, None)
+            if node is None:
+                raise Untranslatable("an op chosen by a param under a condition the class cannot test")
+            test = f"({code_of(node)}) and {test}"
+        message = string_literal(f"{code} must name one of the ops this file was generated with: {', '.join(choices)}")
+        lines = [f"if {test}:", f"{INDENT}raise ValueError({message})"]
+        if any(len(INDENT * 2 + line) > LINE for line in lines):
+            raise Untranslatable("an op choice whose check does not fit a line")
+        if lines[0] not in self.guards:
+            self.guards += lines
 
     def op_emission(self, kind: str, args: Any, inputs: list[Val]):
         """An op's module call, forward expression and output shape, on this block's expressions."""
@@ -961,7 +982,7 @@ class BlockWriter:
         if block.doc:
             lines += [f'{INDENT}"""{_doc(block.doc)}"""', ""]
         lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
-        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines]
+        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         lines += [line for stmt in walk.init for line in stmt.lines(2)]
         lines += ["", f"{INDENT}def forward(self, x):"]
         lines += [f"{INDENT * 2}{line}" for line in walk.fwd]
@@ -996,7 +1017,9 @@ class BlockWriter:
         if first.block.doc:
             lines += [f'{INDENT}"""{_doc(first.block.doc)}"""', ""]
         lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
-        lines += [f"{INDENT * 2}{line}" for line in present[0][3]]
+        if len({tuple(w.guards) for w in walks}) != 1:
+            raise Untranslatable("branches that check their op choices otherwise")
+        lines += [f"{INDENT * 2}{line}" for line in [*present[0][3], *first.guards]]
         if parts[True] is None or parts[False] is None:
             # every instance takes one branch: the class holds that one, and refuses the other
             # (it was never built, so nothing checked it)
@@ -1059,7 +1082,7 @@ class BlockWriter:
         if walk.block.doc:
             lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
         lines += [f"{INDENT}def __init__({self.signature(walk)}):"]
-        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines]
+        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         if not any(m[2] for m in walk.members):
             lines.append(f"{INDENT * 2}super().__init__(")
             for _, piece, _, _ in walk.members:
