@@ -884,6 +884,7 @@ class BlockWriter:
         self.absent: dict[tuple[str, ...], set[str]] = {}
         self.uses_torch = False
         self.failures: dict[str, str] = {}
+        self._choices: dict[tuple[str, str], list[str]] = {}  # the graph is read-only here
 
     def input_shape(self, path: tuple[str, ...]):
         """The shape of the value a scope reads (a `Dims` keeps what its axes mean)."""
@@ -892,7 +893,10 @@ class BlockWriter:
         return self.graph[sources[0]].shape if sources else None
 
     def choices(self, block_name: str, raw: str) -> list[str]:
-        """The ops an expression names over every instance of a block, in the instances' order."""
+        """The ops an expression names over every instance of a block, in the instances' order
+        (computed once per block and expression: each instance's walk asks again)."""
+        if (block_name, raw) in self._choices:
+            return list(self._choices[block_name, raw])
         block, out = self.blocks[block_name], []
         for path in sorted(self.instances().get(block_name, [])):
             env = dict(self.graph.scopes[path].meta["block_env"])
@@ -904,7 +908,8 @@ class BlockWriter:
                 continue
             if isinstance(kind, str) and kind in REGISTRY and kind not in out:
                 out.append(kind)
-        return out
+        self._choices[block_name, raw] = out
+        return list(out)
 
     def helpers(self) -> list[str]:
         """The source of each helper function the block classes call (`make_divisible`)."""
