@@ -179,10 +179,14 @@ def test_linear_over_a_channels_last_map_acts_per_position(tmp_path):
     assert f["b"].size_int == (5, 5)
 
 
-def test_a_huge_kernel_costs_one_period_not_its_length(tmp_path):
+def test_a_huge_kernel_costs_one_period_not_its_length(tmp_path, monkeypatch):
     """A kernel of 2³⁰ over a 2³¹-pixel side: the field is the kernel (r = 1 + (k - 1)), then a
     3-wide conv adds 2 more; computed from each phase's extremes, not pixel by pixel (which
-    would run for hours on such an untrusted blueprint)."""
+    would run for hours on such an untrusted blueprint). Its 2⁶⁰ weights are past the parameter
+    budget (tested in test_security), raised here so that the field is computed at all."""
+    from netgen.limits import MAX_WEIGHTS_ENV
+
+    monkeypatch.setenv(MAX_WEIGHTS_ENV, str(2**61))
     f = fields_of(tmp_path, "netgen: 1\nname: net\ninput: [1, 2147483647, 2147483647]\nnetwork:\n"
                             "  - conv: {out: 1, k: 1073741824, stride: 2, name: a}\n"
                             "  - conv: {out: 1, k: 3, name: b}\n")
