@@ -201,3 +201,19 @@ def check_outputs(torchvision, name: str, input_shape=(3, 64, 64), blueprint: st
         with torch.no_grad():
             outs.append(model(x))
     assert (outs[1] - outs[0]).abs().max().item() <= 1e-5 * max(1.0, outs[0].abs().max().item())
+
+
+def check_outputs_in_both_modes(tv, ng, x, tolerance: float = 1e-5):
+    """Eval-mode outputs, then training-mode outputs for the same seed (batch statistics, and
+    stochastic depth drawing the same random numbers in the same order), agree within
+    `tolerance` relative; returns torchvision's training-mode output."""
+    for training in (False, True):
+        outs = []
+        for model in (tv.train(training), ng.train(training)):
+            torch.manual_seed(3)
+            with torch.no_grad():
+                outs.append(model(x))
+        assert outs[0].shape == outs[1].shape and torch.isfinite(outs[0]).all() and outs[0].abs().max() > 0
+        error = (outs[1] - outs[0]).abs().max().item()
+        assert error <= tolerance * max(1.0, outs[0].abs().max().item()), (training, error)
+    return outs[0]

@@ -61,20 +61,6 @@ def randomised(model, seed: int):
     return model
 
 
-def compare(tv, ng, x, tolerance: float) -> None:
-    """Eval-mode outputs, then training-mode outputs for the same seed (batch statistics, and
-    stochastic depth drawing the same random numbers in the same order)."""
-    for training in (False, True):
-        outs = []
-        for model in (tv.train(training), ng.train(training)):
-            torch.manual_seed(3)
-            with torch.no_grad():
-                outs.append(model(x))
-        assert outs[0].shape == outs[1].shape and torch.isfinite(outs[0]).all() and outs[0].abs().max() > 0
-        error = (outs[1] - outs[0]).abs().max().item()
-        assert error <= tolerance * max(1.0, outs[0].abs().max().item()), (training, error)
-
-
 def test_maxvit_t_loads_torchvisions_weights_and_outputs_match(torchvision):
     """At 224×224, in float64: with perturbed weights the activations grow to ~3e3 in the last
     stage, where float32's rounding (which differs with the order of the sums: netgen projects
@@ -88,7 +74,7 @@ def test_maxvit_t_loads_torchvisions_weights_and_outputs_match(torchvision):
     assert list(harness.shapes(ng)) == list(harness.shapes(tv))
     # one sample (the small model below checks per-sample stochastic depth at batch 4)
     x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    compare(tv, ng, x, 1e-9)
+    harness.check_outputs_in_both_modes(tv, ng, x, 1e-9)
 
 
 def test_small_maxvit_outputs_match_in_float32(torchvision):
@@ -99,7 +85,7 @@ def test_small_maxvit_outputs_match_in_float32(torchvision):
     ng = netgen.load(BLUEPRINTS / "maxvit.yaml", input=(3, 64, 64), **SMALL_NETGEN)
     ng.load_state_dict(tv.state_dict(), strict=True)
     x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    compare(tv, ng, x, 1e-5)
+    harness.check_outputs_in_both_modes(tv, ng, x, 1e-5)
     # the grid partition matters: as a second window partition the output changes
     swapped = netgen.load(BLUEPRINTS / "maxvit.yaml", input=(3, 64, 64), **SMALL_NETGEN)
     for module in swapped.modules():
