@@ -135,6 +135,14 @@ def expect_rank(shape: tuple[int, ...], rank: int, op: str) -> None:
         raise ShapeError(f"{op} expects a C×H×W map; received a {kind_name(shape)} {format_shape(shape)}", hint)
 
 
+def expect_kind(shape: tuple[int, ...], axes: str, op: str, hint: str) -> None:
+    """Refuse an input that is not of the tensor kind `axes` (a channels-last map, tokens, ...);
+    `hint` says how to make one."""
+    if axes_of(shape) != axes:
+        raise ShapeError(f"{op} expects a {KIND_NAMES[axes]}; received a {kind_name(shape)} {format_shape(shape)}",
+                         hint)
+
+
 def format_shape(shape) -> str:
     if shape is None:
         return "?"

@@ -34,6 +34,17 @@ def test_a_conv_on_a_channels_last_map_says_permute_back(tmp_path):
     assert "channels-last" in d.message and "6×6×8" in d.message and "permute" in d.hint
 
 
+@pytest.mark.parametrize("op, kind", [("attention: {heads: 2}", "N×D token sequence"),
+                                      ("window_attention: {heads: 2, window: 3}", "channels-last H×W×C map"),
+                                      ("partition_attention: {heads: 2, partition: window, size: 3}",
+                                       "channels-last H×W×C map"),
+                                      ("patch_merging", "channels-last H×W×C map")])
+def test_an_attention_op_on_a_map_names_the_kind_it_takes(tmp_path, op, kind):
+    (d,) = errors_of(tmp_path, f"network:\n  - {op}\n")
+    assert d.code == "NG009" and (d.span.line, d.span.col) == (5, 5)
+    assert f"expects a {kind}; received a C×H×W map 8×6×6" in d.message and "permute" in d.hint
+
+
 def test_a_channels_last_mlp_compiles_with_its_shapes_and_in_channels(tmp_path):
     path = write_blueprint(tmp_path, HEADER + """network:
   - permute: {dims: [1, 2, 0]}

@@ -28,7 +28,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from ..shapes import TOKENS, ShapeError, axes_of, format_shape, kind_name
+from ..shapes import TOKENS, ShapeError, expect_kind
 from .base import GLOBAL, MODULE, Call, Float, Input, Op, OpParams, PosInt, Saved, Support, module_call, register_op
 
 SUPPORT = Support(("self_attention",), '''
@@ -55,10 +55,8 @@ class Attention(Op):
 
     def infer_shape(self, in_shapes):
         shape = in_shapes[0]
-        if axes_of(shape) != TOKENS:
-            raise ShapeError(f"attention expects an N×D token sequence; received shape {format_shape(shape)} "
-                             f"({kind_name(shape)})",
-                             "make a map tokens first: `flatten: {start: 1}` then `permute: {dims: [1, 0]}`")
+        expect_kind(shape, TOKENS, "attention",
+                    "make a map tokens first: `flatten: {start: 1}` then `permute: {dims: [1, 0]}`")
         if shape[1] % self.p.heads:
             raise ShapeError(f"attention heads={self.p.heads} does not divide the token dimension {shape[1]}",
                              f"choose a head count that divides {shape[1]}")

@@ -38,7 +38,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
-from ..shapes import CHANNELS_LAST, ShapeError, axes_of, format_shape, kind_name
+from ..shapes import CHANNELS_LAST, ShapeError, expect_kind
 from .base import Buffers, Op, OpParams, PosInt, Reads, Saved, Support, module_call, register_op
 
 SUPPORT = Support(("window_relative_index", "PartitionAttention"), '''
@@ -111,11 +111,9 @@ class PartitionAttention(Op):
 
     def infer_shape(self, in_shapes):
         shape = in_shapes[0]
-        if axes_of(shape) != CHANNELS_LAST:
-            hint = ("permute the channels last first: `permute: {dims: [1, 2, 0]}`" if len(shape) == 3
+        expect_kind(shape, CHANNELS_LAST, "partition_attention",
+                    "permute the channels last first: `permute: {dims: [1, 2, 0]}`" if len(shape) == 3
                     else "partition attention works on channels-last H×W×C maps")
-            raise ShapeError(f"partition_attention expects a channels-last H×W×C map; received a "
-                             f"{kind_name(shape)} {format_shape(shape)}", hint)
         h, w, c = shape
         if c % self.p.heads:
             raise ShapeError(f"partition_attention heads={self.p.heads} does not divide the {c} channels",

@@ -21,7 +21,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from ..shapes import CHANNELS_LAST, Dims, ShapeError, axes_of, format_shape, kind_name, numel
+from ..shapes import CHANNELS_LAST, Dims, expect_kind, numel
 from .base import Float, Op, OpParams, PosInt, Saved, Support, module_call, register_op, window_reads
 
 PATCH_MERGING = Support(("PatchMerging",), '''
@@ -77,10 +77,8 @@ class PatchMerging(Op):
 
     def infer_shape(self, in_shapes):
         shape = in_shapes[0]
-        if axes_of(shape) != CHANNELS_LAST:
-            raise ShapeError(f"patch_merging expects a channels-last H×W×C map; received shape {format_shape(shape)} "
-                             f"({kind_name(shape)})", "move a C×H×W map's channels last first: "
-                                                      "`permute: {dims: [1, 2, 0]}`")
+        expect_kind(shape, CHANNELS_LAST, "patch_merging",
+                    "move a C×H×W map's channels last first: `permute: {dims: [1, 2, 0]}`")
         h, w, c = shape
         return Dims(((h + 1) // 2, (w + 1) // 2, self.out(c)), CHANNELS_LAST)
 

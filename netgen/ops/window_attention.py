@@ -37,7 +37,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..shapes import CHANNELS_LAST, ShapeError, axes_of, format_shape, kind_name, pair
+from ..shapes import CHANNELS_LAST, ShapeError, expect_kind, pair
 from .base import GLOBAL, Buffers, Float, IntPair, Op, OpParams, PosInt, Reads, Saved, module_call, register_op
 from .window_attention_support import WINDOW_ATTENTION, WINDOW_ATTENTION_V2
 
@@ -98,10 +98,8 @@ class WindowAttention(Op):
     # -- shape -----------------------------------------------------------------------------
     def infer_shape(self, in_shapes):
         shape = in_shapes[0]
-        if axes_of(shape) != CHANNELS_LAST:
-            raise ShapeError(f"window_attention expects a channels-last H×W×C map; received shape "
-                             f"{format_shape(shape)} ({kind_name(shape)})",
-                             "move a C×H×W map's channels last first: `permute: {dims: [1, 2, 0]}`")
+        expect_kind(shape, CHANNELS_LAST, "window_attention",
+                    "move a C×H×W map's channels last first: `permute: {dims: [1, 2, 0]}`")
         h, w, c = shape
         if c % self.p.heads:
             raise ShapeError(f"window_attention heads={self.p.heads} does not divide the channels {c}",
