@@ -207,9 +207,9 @@ def test_op_matches_torch(kind, index):
         parameters, floating, integer = module.numel(), 0, 0
     else:
         parameters = sum(p.numel() for p in module.parameters()) if module is not None else 0
-        # persistent buffers: what the state_dict holds beside the parameters, by dtype class
-        owned = {id(p) for p in module.parameters()} if module is not None else set()
-        state = [v for v in module.state_dict(keep_vars=True).values() if id(v) not in owned] if module else []
+        # buffers, persistent (in the state_dict) or not: the memory the module holds beside its
+        # parameters, by dtype class
+        state = list(module.buffers()) if module is not None else []
         floating = sum(v.numel() for v in state if v.is_floating_point())
         integer = sum(v.numel() for v in state if not v.is_floating_point())
         assert all(v.dtype == torch.int64 for v in state if not v.is_floating_point()), f"{kind}: non-int64 buffer"

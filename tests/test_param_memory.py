@@ -59,3 +59,16 @@ def test_an_op_still_defining_buffer_count_is_refused():
     with pytest.raises(TypeError, match=r"buffers\(in_shapes, out_shape\)"):
         register_op(Former)
     assert "former_buffer_count_op" not in netgen.ops.REGISTRY
+
+
+def test_non_persistent_buffers_are_held_memory_too():
+    """GoogLeNet's transform_input keeps its constants (3 scales, 3 shifts) as non-persistent
+    buffers: outside the state_dict, but held by the module and cast by `.to(dtype)`, so they
+    count. torchvision computes the same constants inline (no buffers), so the emitted module is
+    the oracle here."""
+    path = BLUEPRINTS / "googlenet.yaml"
+    emitted = on_meta(lambda: netgen.load(path, transform_input=True))
+    graph = netgen.compile_blueprint(path, transform_input=True)
+    assert summarize(graph).buffers == sum(b.numel() for b in emitted.buffers())
+    for dtype, torch_dtype in DTYPES.items():
+        assert summarize(graph, dtype=dtype).param_bytes == held_bytes(emitted.to(torch_dtype))

@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, model_validator
 
 from ..shapes import ShapeError, numel
-from .base import PER_POSITION, Float, Op, OpParams, Saved, Support, module_call, promote, register_op
+from .base import PER_POSITION, Buffers, Float, Op, OpParams, Saved, Support, module_call, promote, register_op
 
 SUPPORT = Support(("ChannelAffine",), '''
 class ChannelAffine(nn.Module):
@@ -60,6 +60,10 @@ class ChannelAffine(Op):
             raise ShapeError(f"channel_affine has {len(self.p.scale)} channels of constants; "
                              f"received a {'×'.join(map(str, shape))} input (a C×H×W map is needed)")
         return shape
+
+    def buffers(self, in_shapes, out_shape):
+        # scale and shift: out of the state_dict (non-persistent) but held, and cast by .to(dtype)
+        return Buffers(floating=2 * len(self.p.scale))
 
     def other_flops(self, in_shapes, out_shape):
         return 2 * numel(out_shape)

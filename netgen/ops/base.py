@@ -214,9 +214,9 @@ class Op:
         return 0
 
     def buffers(self, in_shapes: list[Shape], out_shape: Shape) -> Buffers:
-        """Non-trainable state saved in the state_dict, by dtype class (BN's running statistics
-        are float, its num_batches_tracked int64): a byte count needs to know which follow the
-        model's dtype."""
+        """Non-trainable state the module holds, in the state_dict or not (non-persistent), by
+        dtype class (BN's running statistics are float, its num_batches_tracked int64): a byte
+        count needs to know which follow the model's dtype."""
         return Buffers()
 
     def macs(self, in_shapes: list[Shape], out_shape: Shape) -> int:

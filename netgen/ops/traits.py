@@ -10,8 +10,9 @@
   resampling op is periodic this way on an unbounded canvas: a conv with stride s has period 1
   and advance s, a transposed conv with stride s period s and advance 1, adaptive pooling from
   n to m positions period m/g and advance n/g (g = gcd(n, m)).
-* `Buffers`: how many elements of non-trainable state an op keeps in its state_dict, by dtype
-  class, because a byte count needs it: float buffers follow the model's dtype, int64 ones do not.
+* `Buffers`: how many elements of non-trainable state an op's module holds (`module.buffers()`:
+  the state_dict's buffers and the non-persistent ones), by dtype class, because a byte count
+  needs it: float buffers follow the model's dtype, int64 ones do not.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ INT64_BYTES = 8
 
 @dataclass(frozen=True)
 class Buffers:
-    """Elements of an op's persistent buffers, by dtype class.
+    """Elements of an op's buffers (persistent or not: what `module.buffers()` yields), by dtype class.
 
     floating: float buffers (BatchNorm's running_mean and running_var, Swin v2's
               relative_coords_table): float32 as built, cast by `model.to(dtype)`.
