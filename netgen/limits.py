@@ -34,6 +34,11 @@ MAX_EDGES = 1_000_000  # their inputs in all; also of a graph written out (Graph
 # is held as a running concat, linear in its layers, but printed with the square of its length)
 MAX_BLOCK_DEPTH = 64  # nested block calls
 
+# the receptive-field analysis: the longest period of output positions it follows one by one
+# (adaptive pooling between coprime sizes n and m has period m); past it a field keeps its exact
+# stride and, where a closed form gives them, its smallest and largest size
+MAX_FIELD_PERIOD = 1 << 12
+
 # what the network may make `netgen.load` allocate: parameters + buffers, counted from the shapes
 # as each op is added (no tensor is made). The largest library models, RegNetY-128GF (~645 M) and
 # ViT-H/14 (~632 M), fit three times over; 2 G float32 parameters are 8 GB before any gradient,

@@ -27,25 +27,34 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, TypeVar
 
 from ..graph import Graph, OpNode
+from ..limits import MAX_FIELD_PERIOD
 from ..ops.traits import GLOBAL as MIXES_ALL
-from ..ops.traits import Reads
+from ..ops.traits import POINTWISE, AdaptiveReads, Reads
 from ..shapes import Shape
 
 if TYPE_CHECKING:
     from ..ops.base import Op
 
-PERIOD_LIMIT = 1 << 12  # a longer period (adaptive pooling between coprime sizes) is cut short
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One axis of a field: over one period of output positions, the input interval each reads."""
+    """One axis of a field: over one period of output positions, the input interval each reads.
+
+    A period longer than MAX_FIELD_PERIOD is not followed position by position: `lo` and `hi`
+    are then empty, the stride (advance / period) stays exact, and `bounds` holds the smallest
+    and largest size where a closed form gives them (None: not known)."""
 
     period: int
     advance: int
     lo: tuple[int, ...]
     hi: tuple[int, ...]  # hi < lo: reads no input (a transposed conv with k < stride)
+    bounds: tuple[int, int] | None = None  # only for an axis not followed
+
+    @property
+    def followed(self) -> bool:
+        return len(self.lo) == self.period
 
     def at(self, o: int) -> tuple[int, int]:
         q, r = divmod(o, self.period)
@@ -54,15 +63,45 @@ class Axis:
     def sizes(self) -> list[int]:
         return [h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=True) if h >= lo]
 
+    def size_range(self) -> tuple[int, int] | None:
+        if not self.followed:
+            return self.bounds
+        sizes = self.sizes()
+        return min(sizes, default=0), max(sizes, default=0)
+
 
 START_AXIS = Axis(1, 1, (0,), (0,))
 
 
+def _unfollowed(period: int, advance: int, bounds: tuple[int, int] | None = None) -> Axis:
+    g = math.gcd(period, advance)  # one phase table is gone: only the stride is left to keep
+    return Axis(period // g, advance // g, (), (), bounds)
+
+
+def _adaptive_bounds(axis: Axis, reads: Reads) -> tuple[int, int] | None:
+    """Smallest and largest field after adaptive pooling from n to m positions (m ∤ n) of a map
+    whose positions all see fields of one size, `step` apart: output o reads w(o) = ceil((o+1)n/m)
+    − floor(o·n/m) inputs. With n = q·m + r (0 < r < m) and g = gcd(n, m), w − q is 1 at o = 0 and
+    2 where frac(o·r/m) > 1 − r/m; frac(o·r/m) runs over the multiples of g/m below 1, so 2
+    occurs iff r > g. The field spans size + step·(w − 1) pixels."""
+    if not (isinstance(reads, AdaptiveReads) and axis.followed and axis.period == 1 and axis.hi[0] >= axis.lo[0]):
+        return None
+    q, r = divmod(reads.n_in, reads.n_out)
+    g = math.gcd(reads.n_in, reads.n_out)
+    size, step = axis.hi[0] - axis.lo[0] + 1, axis.advance
+    widest = q + 2 if r > g else q + 1
+    return size + step * q, size + step * (widest - 1)
+
+
 def _through(axis: Axis, reads: Reads) -> Axis:
     """The field after an op that reads `reads` of a map whose field is `axis`."""
+    if reads == POINTWISE:
+        return axis
     repeat = axis.period // math.gcd(axis.period, reads.advance) if reads.advance else 1
-    period = min(reads.period * repeat, PERIOD_LIMIT)
+    period = reads.period * repeat
     advance = axis.advance * (repeat * reads.advance) // axis.period if reads.advance else 0
+    if not axis.followed or period > MAX_FIELD_PERIOD:
+        return _unfollowed(period, advance, _adaptive_bounds(axis, reads))
     lo, hi = [], []
     for o in range(period):
         first, last = reads.span(o)
@@ -97,8 +136,10 @@ def _union(axes: list[Axis]) -> Axis | None:
     steps = {Fraction(a.advance, a.period) for a in axes}
     if len(steps) > 1:
         return None
-    period = min(math.lcm(*(a.period for a in axes)), PERIOD_LIMIT)
+    period = math.lcm(*(a.period for a in axes))
     advance = axes[0].advance * period // axes[0].period
+    if period > MAX_FIELD_PERIOD or not all(a.followed for a in axes):
+        return _unfollowed(period, advance)
     lo, hi = [], []
     for o in range(period):
         spans = [a.at(o) for a in axes]
@@ -123,12 +164,17 @@ class Field:
         return measure(h), measure(w)
 
     @property
+    def size_known(self) -> bool:
+        """False where an axis's period was too long to follow and no closed form gave its sizes."""
+        return self.axes is not None and all(a.size_range() is not None for a in self.axes)
+
+    @property
     def size_min(self) -> tuple[int, int] | None:
-        return self._per_axis(lambda a: min(a.sizes(), default=0))
+        return self._per_axis(lambda a: r[0] if (r := a.size_range()) else 0) if self.size_known else None
 
     @property
     def size_max(self) -> tuple[int, int] | None:
-        return self._per_axis(lambda a: max(a.sizes(), default=0))
+        return self._per_axis(lambda a: r[1] if (r := a.size_range()) else 0) if self.size_known else None
 
     @property
     def size_int(self) -> tuple[int, int] | None:
@@ -154,11 +200,12 @@ class Field:
     def text(self) -> str:
         if self.is_global:
             return "global"
-        lows, highs, strides = self.size_min, self.size_max, self.stride_value
-        if lows is None or highs is None or strides is None:
+        ranges, strides = self._per_axis(Axis.size_range), self.stride_value
+        if ranges is None or strides is None:
             return ""
         sh, sw = strides
-        per_axis = [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in zip(lows, highs, strict=True)]
+        # "?": a period too long to follow with no closed form for its sizes (docs/analysis.md)
+        per_axis = [f"{r[0]}" if r and r[0] == r[1] else f"{r[0]}–{r[1]}" if r else "?" for r in ranges]
         size = per_axis[0] if per_axis[0] == per_axis[1] else f"{per_axis[0]}×{per_axis[1]}"
         stride = f"{sh:g}" if sh == sw else f"{sh:g}×{sw:g}"
         return f"{size}/{stride}"
@@ -169,9 +216,9 @@ class Field:
         if self.is_global:
             return {"size": None, "size_min": None, "size_max": None, "stride": None, "global": True}
         lows, highs, strides = self.size_min, self.size_max, self.stride_value
-        assert lows is not None and highs is not None and strides is not None  # axes is set: not global
-        return {"size": list(highs), "size_min": list(lows), "size_max": list(highs), "stride": list(strides),
-                "global": False}
+        assert strides is not None  # axes is set: not global
+        return {"size": list(highs) if highs else None, "size_min": list(lows) if lows else None,
+                "size_max": list(highs) if highs else None, "stride": list(strides), "global": False}
 
 
 GLOBAL = Field(None, True)

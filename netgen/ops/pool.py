@@ -12,8 +12,10 @@ from typing import ClassVar
 
 from pydantic import model_validator
 
+from ..limits import MAX_FIELD_PERIOD
 from ..shapes import ShapeError, conv2d_output, expect_rank, numel, pair
 from .base import GLOBAL, IntPair, Op, OpParams, Reads, Saved, compact, module_call, register_op, window_reads
+from .traits import AdaptiveReads
 
 
 class WindowParams(OpParams):
@@ -131,9 +133,13 @@ class AdaptiveParams(OpParams):
 
 
 def adaptive_reads(n_in: int, n_out: int) -> Reads:
-    """torch's adaptive windows from n_in to n_out positions: [floor(o·n/m), ceil((o+1)·n/m))."""
+    """torch's adaptive windows from n_in to n_out positions: [floor(o·n/m), ceil((o+1)·n/m)),
+    one period of m/gcd(n, m) written out; a longer period than the receptive-field analysis
+    follows stays a formula (AdaptiveReads), so that huge coprime sizes cost nothing."""
     g = gcd(n_in, n_out)
     period, advance = n_out // g, n_in // g
+    if period > MAX_FIELD_PERIOD:
+        return AdaptiveReads(period, advance, (), (), n_in, n_out)
     first = tuple(o * n_in // n_out for o in range(period))
     last = tuple(-(-(o + 1) * n_in // n_out) - 1 for o in range(period))
     return Reads(period, advance, first, last)

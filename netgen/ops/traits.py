@@ -121,6 +121,19 @@ class Reads:
         return self.first[r] + q * self.advance, self.last[r] + q * self.advance
 
 
+@dataclass(frozen=True)
+class AdaptiveReads(Reads):
+    """torch's adaptive windows from n_in to n_out positions in closed form, [floor(o·n/m),
+    ceil((o+1)·n/m)), without the per-phase tuples (empty): its period m/gcd(n, m) may be
+    longer than any table (adaptive pooling between huge coprime sizes)."""
+
+    n_in: int = 1
+    n_out: int = 1
+
+    def span(self, o: int) -> tuple[int, int]:
+        return o * self.n_in // self.n_out, -(-(o + 1) * self.n_in // self.n_out) - 1
+
+
 POINTWISE = Reads(1, 1, (0,), (0,))
 GLOBAL = "global"  # every output position mixes every input position (global pooling, linear)
 KEEP = "keep"  # the output is not a map but keeps its input's field (flatten, dropout on a vector)
