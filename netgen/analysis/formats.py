@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
+from ..json_text import dumps_indented
 from ..shapes import format_shape
 from .compare import Comparison
 from .layers import Row
@@ -65,7 +65,7 @@ def to_json(summary: Summary, depth: int | None = None, budget: int | None = Non
     data = summary.as_json(depth)
     if budget is not None:
         data["memory"]["training"]["fit"] = {"budget": budget, "largest_batch": summary.largest_batch(budget)}
-    return json.dumps(data, indent=2)
+    return dumps_indented(data)
 
 
 def to_csv(summary: Summary, depth: int | None = None) -> str:
@@ -252,7 +252,7 @@ def compare_markdown(cmp: Comparison) -> str:
 
 
 def compare_json(cmp: Comparison) -> str:
-    return json.dumps(cmp.as_json(), indent=2)
+    return dumps_indented(cmp.as_json())
 
 
 # A narrow terminal keeps each stage's change; the A and B figures themselves go first.

@@ -133,8 +133,10 @@ def _union(axes: list[Axis]) -> Axis | None:
     """The field of a per-position merge; None when the inputs step differently (broadcast)."""
     if len(axes) == 1:
         return axes[0]
-    steps = {Fraction(a.advance, a.period) for a in axes}
-    if len(steps) > 1:
+    first = axes[0]
+    # the same step advance/period (periods are positive), compared without Fractions: hashing
+    # and comparing Fractions was most of the receptive-field pass (ResNet-152's 50 merges)
+    if any(a.advance * first.period != first.advance * a.period for a in axes[1:]):
         return None
     period = math.lcm(*(a.period for a in axes))
     advance = axes[0].advance * period // axes[0].period
@@ -188,8 +190,8 @@ class Field:
     @property
     def stride_value(self) -> tuple[int | float, int | float] | None:
         def value(a: Axis) -> int | float:
-            step = Fraction(a.advance, a.period)
-            return int(step) if step.denominator == 1 else float(step)
+            # float(Fraction(advance, period)), as int division rounds it (correctly) too
+            return a.advance // a.period if a.advance % a.period == 0 else a.advance / a.period
 
         return self._per_axis(value)
 
