@@ -192,3 +192,29 @@ def test_a_huge_kernel_costs_one_period_not_its_length(tmp_path, monkeypatch):
                             "  - conv: {out: 1, k: 3, name: b}\n")
     assert f["a"].size_int == (2 ** 30, 2 ** 30) and f["a"].stride_value == (2, 2)
     assert f["b"].size_int == (2 ** 30 + 2 * 2, 2 ** 30 + 2 * 2)
+
+
+GATED = """netgen: 1
+name: gated
+input: [4, 8, 8]
+network:
+  - {permute: {dims: PERM}, name: x}
+  - {maxpool: {k: [8, 1], stride: 1}, from: input, name: column}   # 4×1×8: each sees its column's 8 rows
+  - {permute: {dims: PERM}, name: gate}
+  - {multiply: {}, from: [x, gate], name: gated}                  # the gate broadcast down the rows
+"""
+
+
+def test_a_gate_broadcast_over_a_channels_last_map(tmp_path):
+    """Channels-last maps (H×W×C, Swin's and MaxViT's layout) have H and W first. The permute
+    only moves the axes, so the gate keeps its column's field, 8×1 rows×columns at stride 1;
+    read at C×H×W's places (1 and 2), the permute's 4×1×8 → 1×8×4 looked like a size-1 H
+    broadcast to 8 and got stride 0 along H. Every row of the product reads the gate's one
+    row, which sees all 8 input rows: a map broadcast over positions makes the field global
+    (as an SE gate does), in either layout."""
+    first = fields_of(tmp_path, GATED.replace("{permute: {dims: PERM}, name: x}", "{relu: {}, name: x}")
+                      .replace("{permute: {dims: PERM}, name: gate}", "{relu: {}, name: gate}"))
+    last = fields_of(tmp_path, GATED.replace("PERM", "[1, 2, 0]"))
+    for f in (first, last):
+        assert f["gate"].size_int == (8, 1) and f["gate"].stride_value == (1, 1)
+        assert f["gated"].is_global

@@ -30,7 +30,7 @@ from ..graph import Graph, OpNode
 from ..limits import MAX_FIELD_PERIOD
 from ..ops.traits import GLOBAL as MIXES_ALL
 from ..ops.traits import POINTWISE, AdaptiveReads, Reads
-from ..shapes import Shape
+from ..shapes import Shape, axes_of
 
 if TYPE_CHECKING:
     from ..ops.base import Op
@@ -251,8 +251,11 @@ def node_field(op: Op, in_shapes: list[Shape], out_shape: Shape, in_fields: list
 
 
 def _broadcast(reads: Reads, in_shape: Shape, out_shape: Shape, axis: int) -> Reads:
-    """An input of size 1 along a spatial axis of a larger output is read at 0 everywhere."""
-    if len(in_shape) == 3 and len(out_shape) == 3 and in_shape[1 + axis] == 1 and out_shape[1 + axis] > 1:
+    """An input of size 1 along a spatial axis (H or W, wherever the tensor's axes put it: a
+    channels-last map has them first) of a larger output is read at 0 everywhere."""
+    letter = "HW"[axis]
+    ins, outs = axes_of(in_shape), axes_of(out_shape)
+    if letter in ins and letter in outs and in_shape[ins.index(letter)] == 1 and out_shape[outs.index(letter)] > 1:
         return Reads(1, 0, (0,), (0,))
     return reads
 
