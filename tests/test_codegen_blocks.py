@@ -1,4 +1,4 @@
-"""One class per block definition (netgen/codegen/blocks.py), measured over the whole library.
+"""One class per block definition (netgen/codegen/blocks/), measured over the whole library.
 
 The class of a block takes the block's declared params (names and defaults as the blueprint
 declares them), `in_channels`, `in_shape` when the block reads it, and a flag for each

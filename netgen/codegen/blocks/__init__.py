@@ -1,0 +1,32 @@
+"""One class per block definition, written from the blueprint's own text.
+
+For a block the blueprint defines (`bottleneck`), the class (`Bottleneck`) takes `in_channels`,
+the block's declared params with their defaults, `in_shape` if the block reads it, and one
+flag per decision the lowering took from the shapes (a `shortcut: auto` projection is present
+or not: `downsample=True`). Its constructor computes the block's `let` values and every inner
+op's arguments as Python translated from the blueprint's expressions (translate.py); the ops'
+own emission code runs on numbers that carry those expressions (`Sym`), so `nn.Conv2d(width,
+width, kernel_size=3, stride=stride, ...)` comes from the same code that emits concrete calls.
+
+Constructs written this way: lists of ops and block calls (torchvision's names, numbered or
+named as the lowering names them), `if:` items (optional members; `if`/`else` runs on the
+condition and its negation), a body chosen by `if:` (both branches, the decision tested in the
+constructor and again in forward), named `seq`s (nn.Sequential members, filled as the
+conditions say), ops chosen by a param (the instances' ops picked in the constructor),
+`residual` (identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
+items) with `after`, `dense` repeats (a loop of `add_module` calls and a loop in forward, as
+torchvision's `_DenseBlock`), `parallel` bodies and `from:` wiring, and `module_order`.
+docs/codegen.md lists what is not (yet).
+
+Every instance is written separately and all must print the same class; then the class is run
+on stand-ins for torch (fake.py) and must build and wire exactly the graph's modules for every
+instance. A block that fails any step (another construct, an expression the translation cannot
+express, a `from:` reference, a decision that differs between instances) keeps the scope-based
+classes of python.py, and so does every block that calls it.
+"""
+
+from .values import BlockClass, Stmt, Val
+from .walk import Walk
+from .writer import BlockWriter
+
+__all__ = ["BlockWriter", "BlockClass", "Walk", "Stmt", "Val"]

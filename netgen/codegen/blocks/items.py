@@ -1,0 +1,330 @@
+"""Lists of items: ops, block calls, `if:` items (optional members, if/else), ops chosen by a
+param (`- $act`), named `seq`s (nn.Sequential members) and `from:` wiring.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from ...expr import interpolate
+from ...ops import REGISTRY
+from ...source import YDict, YList
+from ..printer import Group, arg_texts, calls_torch, dotted, expression_text, flat, identifier, literal, string_literal
+from ..translate import Sym, Untranslatable, code_of, concrete, node_of, substitute, valid_name
+from .values import _UNBUILT, INDENT, LINE, Stmt, Val, _negated, _plain, _value, chan, with_chan
+
+if TYPE_CHECKING:
+    from .walk import Walk
+from .state import WalkState
+
+
+class Items(WalkState):
+    def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
+        raws = raws if isinstance(raws, (list, YList)) else [raws]
+        entries: list[tuple[str, Any, str | None, Any, list[str] | None]] = []
+        groups: list[tuple[Any, int, int, int]] = []  # an if/else: its condition, first else, end (entries)
+        for raw in raws:
+            if isinstance(raw, YDict) and "repeat" in raw:
+                raise Untranslatable("a repeat inside a list")
+            parts: list[tuple[Any, Any]] = [(None, raw)]
+            if isinstance(raw, YDict) and "if" in raw:
+                # every item of `then` is optional on the condition, every item of `else` on its
+                # negation; the else items read what the then items read (below)
+                then = raw["then"] if isinstance(raw["then"], (list, YList)) else [raw["then"]]
+                other = raw.get("else", [])
+                other = other if isinstance(other, (list, YList)) else [other]
+                if len(then) > 1 or other:
+                    negated = _negated(raw["if"])
+                    start = len(entries)
+                    groups.append((raw["if"], start + len(then), start + len(then) + len(other), start))
+                    parts = [(raw["if"], item) for item in then] + [(negated, item) for item in other]
+                else:
+                    parts = [(raw["if"], then[0])]
+            for condition, item in parts:
+                if isinstance(item, YDict) and ("if" in item or "repeat" in item):
+                    raise Untranslatable("an `if` or `repeat` inside an `if`")
+                key, args, name, sources = self.parse_wired(item)
+                if sources is not None and condition is not None:
+                    raise Untranslatable("an optional item with `from`")
+                entries.append((key, args, name, condition, sources))
+        explicit = [e[2] for e in entries if e[2]]
+        counted = numbered and not explicit
+        if counted and any(e[3] is not None for e in entries):
+            # numbers count the items present (the lowering splices `if:`), as nn.Sequential(*layers)
+            # numbers what it is given: the class must be an nn.Sequential subclass (checked at render)
+            self.numbered_optional = True
+        wired = any(e[4] is not None for e in entries)
+        taken = set(self.taken) | set(explicit) | {"input", "output"}
+        number = 0
+        before: dict[int, Val] = {}
+        for position, (key, args, name, condition, sources) in enumerate(entries):
+            for _cond, first_else, end, start in groups:
+                if position == start:
+                    before[start] = x
+                if position == first_else and first_else < end:
+                    before[-start - 1], x = x, before[start]  # the else items start from the same value
+            present = condition is None or bool(interpolate(condition, self.env))
+            if name is None and counted and not present:
+                name = f"_absent_{position}"  # never printed: only the Sequential form may hold it
+            elif name is None:
+                kind = interpolate(key, self.env) if "$" in key else key  # `- $act`: the op this instance takes
+                base = str(number) if counted else (REGISTRY[kind].kind if kind in REGISTRY else kind)
+                name, n = base, 0
+                while name in taken:
+                    n += 1
+                    name = f"{base}_{n}"
+            number += present
+            taken.add(name)
+            self.taken.add(name)
+            in_var = first_var if position == 0 and first_var else x.var
+            inputs = [Val(in_var, x.shape, x.is_input)] if sources is None else [self.ref(r) for r in sources]
+            # wired by `from:`, every value keeps a name of its own; a chain reuses one variable
+            self.not_chain |= wired
+            x = self.item(key, args, name, inputs, self.fresh(name) if wired else var, condition)
+            self.values[name] = x
+            for cond, first_else, end, start in groups:
+                if position == end - 1:
+                    x = self.merged(cond, before.get(-start - 1, x) if first_else < end else x,
+                                    x if first_else < end else before[start])
+        return x
+
+    def merged(self, condition: Any, then: Val, other: Val) -> Val:
+        """The value after an if/else in a list: the branch this instance takes; both branches
+        must say it by one expression, so that what follows prints one way."""
+        if then.var != other.var or code_of(node_of(chan(then.shape))) != code_of(node_of(chan(other.shape))):
+            raise Untranslatable("if/else branches that end in values computed otherwise")
+        return then if interpolate(condition, self.env) else other
+
+    def item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
+        start_init, start_fwd = len(self.init), len(self.fwd)
+        x = inputs[0]
+        if condition is not None and key in self.w.blocks and key not in self.w.classes:
+            node = self.expr(condition, None)
+            if node is not None and not interpolate(condition, self.env) and not self.w.reached(key):
+                # an optional block call no instance makes (RegNetX's SE): the class refuses it
+                # rather than hold a class for a block this network never builds
+                self.init += [Stmt(f"if {code_of(node)}:"), Stmt(f"raise ValueError({string_literal(_UNBUILT)})",
+                                                                  depth=1)]
+                self.taken.add(name)
+                return x
+        if "$" in key:
+            out = self.chosen_item(key, args, name, inputs, var, condition)
+        elif key in REGISTRY:
+            out = self.op_item(key, args, name, inputs, var)
+        elif key == "seq" and len(inputs) == 1:
+            if isinstance(args, YDict) and set(args) - {"body", "name", "from"}:
+                raise Untranslatable("seq options")
+            out = self.seq_item(name, args["body"] if isinstance(args, YDict) and "body" in args else args, x, var)
+        elif key in self.w.blocks and len(inputs) == 1:
+            out = self.call_item(key, args, name, x, var)
+        else:
+            raise Untranslatable(f"`{key}` inside a block")
+        if condition is None:
+            return out
+        node = self.expr(condition, None)
+        taken_now = bool(interpolate(condition, self.env))
+        init, fwd = self.init[start_init:], self.fwd[start_fwd:]
+        if len(init) != 1 or len(fwd) != 1 or out.var != x.var:
+            raise Untranslatable("an optional item that is not one member")
+        # absent, the value is the input's, and the blueprint's condition says it equals what the
+        # item would make (MBConv's `expanded` is `in_channels` without the expansion): the next
+        # items read it by the item's expression, so that every instance prints one class
+        result = out if taken_now else Val(x.var, with_chan(_plain(x.shape), Sym(concrete(chan(x.shape)),
+                                                                                 node_of(chan(out.shape)))))
+        if node is None:
+            raise Untranslatable("a constant condition")
+        self.members[-1] = (*self.members[-1][:2], code_of(node), taken_now)
+        if not valid_name(name) and not self.numbered_optional:
+            raise Untranslatable("an optional member that is not an attribute")
+        attr, made = self.attr(name), init[0]
+        inline = Stmt(made.head, made.args, f"{made.tail} if {code_of(node)} else None")
+        if made.piece is None and made.args is not None and len(inline.lines(2)[0]) <= LINE:
+            self.init[start_init:] = [inline]
+        else:
+            self.init[start_init:] = [Stmt(f"{attr} = None"), Stmt(f"if {code_of(node)}:"),
+                                      Stmt(made.head, made.args, made.tail, depth=1, piece=made.piece)]
+        self.fwd[start_fwd:] = [f"if {attr} is not None:", INDENT + fwd[0]]
+        if not taken_now:
+            self.w.absent.setdefault(self.path, set()).add(name)
+        return result
+
+    def chosen_item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
+        """`- $act`: an op chosen by a param. The member is the op each instance of the block takes,
+        picked in the constructor (`nn.ReLU6(inplace=True) if act == "relu6" else nn.SiLU(...)`)."""
+        node = self.expr(key, None)
+        kind = interpolate(key, self.env)
+        choices = self.w.choices(self.block_name, key)
+        present = condition is None or bool(interpolate(condition, self.env))
+        if node is None or not choices or (present and kind not in choices):
+            raise Untranslatable("an op chosen by a param, with no op among its values")
+        made = []
+        for choice in choices:
+            call, forward, out_shape = self.op_emission(choice, args, inputs)
+            if call is None:
+                raise Untranslatable("a chosen op that builds no module")
+            made.append((choice, call, expression_text(forward, [v.var for v in inputs], self.attr(name)), out_shape))
+        if len({m[2] for m in made}) != 1 or len({concrete(tuple(m[3])) for m in made}) != 1:
+            raise Untranslatable("chosen ops that are used or shaped otherwise")
+        text = flat(Group(dotted(made[-1][1].target), arg_texts(made[-1][1].args)))
+        for choice, call, _, _ in reversed(made[:-1]):
+            picked = flat(Group(dotted(call.target), arg_texts(call.args)))
+            text = f"{picked} if {code_of(node)} == {literal(choice)} else {text}"
+        self.guard_choice(code_of(node), choices, condition)
+        self.members.append((name, text, None, True))
+        self.init.append(Stmt(f"self.{name} = {text}") if valid_name(name) else
+                         Stmt("self.add_module", [literal(name), text]))
+        self.fwd.append(f"{var} = {made[0][2]}")
+        return Val(var, made[0][3])
+
+    def guard_choice(self, code: str, choices: list[str], condition: Any) -> None:
+        """The constructor refuses an op name it has no module for (the last choice is the chain's
+        `else`, so without this a value the blueprint never used would silently build that op)."""
+        names = "(" + ", ".join(literal(c) for c in choices) + ("," if len(choices) == 1 else "") + ")"
+        test = f"{code} not in {names}"
+        if condition is not None:
+            node = self.expr(condition, None)
+            if node is None:
+                raise Untranslatable("an op chosen by a param under a condition the class cannot test")
+            test = f"({code_of(node)}) and {test}"
+        message = string_literal(f"{code} must name one of the ops this file was generated with: {', '.join(choices)}")
+        lines = [f"if {test}:", f"{INDENT}raise ValueError({message})"]
+        if any(len(INDENT * 2 + line) > LINE for line in lines):
+            raise Untranslatable("an op choice whose check does not fit a line")
+        if lines[0] not in self.guards:
+            self.guards += lines
+
+    def op_emission(self, kind: str, args: Any, inputs: list[Val]):
+        """An op's module call, forward expression and output shape, on this block's expressions."""
+        cls = REGISTRY[kind]
+        x = inputs[0]
+        if not cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs)):
+            raise Untranslatable(f"`{kind}` with {len(inputs)} inputs")
+        raw = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
+        env = self.op_env(x)
+        params = cls.Params(**{k: _value(v, env) for k, v in raw.items()})
+        fields = {k: getattr(params, k) for k in type(params).model_fields}
+        for key, value in raw.items():
+            node = self.raw_expr(value, x, env)
+            if node is not None:
+                fields[key] = self.symbolize(fields[key], node)
+        op = cls(cls.Params.model_construct(**fields))
+        in_shapes = [v.shape for v in inputs]
+        out_shape = op.infer_shape(in_shapes)
+        # an optional member absent from the graph still names its helper class (DropPath)
+        self.w.supports.extend(s for s in op.emit_support() if s not in self.w.supports)
+        return op.emit_module(in_shapes, out_shape), op.emit_forward(in_shapes), out_shape
+
+    def op_item(self, kind: str, args: Any, name: str, inputs: list[Val], var: str) -> Val:
+        call, forward, out_shape = self.op_emission(kind, args, inputs)
+        module = None
+        if call is not None:
+            self.init.append(self.assign(name, call.target, arg_texts(call.args)))
+            module = self.attr(name)
+        if calls_torch(forward):
+            self.w.uses_torch = True
+        self.fwd.append(f"{var} = {expression_text(forward, [v.var for v in inputs], module)}")
+        return Val(var, out_shape)
+
+    def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str], dict[str, ast.expr]]:
+        """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions."""
+        block = self.w.blocks[key]
+        given = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
+        texts = [code_of(node_of(chan(x.shape)))]
+        mapping: dict[str, ast.expr] = {"in_channels": node_of(chan(x.shape))}
+        env = self.op_env(x)
+        for param in child.params:
+            if param in given:
+                node = self.expr(given[param], x)
+                node = node if node is not None else node_of(interpolate(given[param], env))
+                texts.append(f"{identifier(param)}={code_of(node)}")
+            else:
+                node = node_of(block.params[param])
+            mapping[param] = node
+        if child.reads_in_shape:
+            if not x.is_input:
+                raise Untranslatable("a callee that reads in_shape, inside the block")
+            self.reads_in_shape = True
+            texts.append("in_shape=in_shape")
+            mapping["in_shape"] = ast.Name("in_shape", ast.Load())
+        for let, node in child.let_nodes.items():
+            mapping[let] = substitute(node, mapping)
+        # a decision inside the call: written as a literal, so every instance must take it alike
+        texts += [f"{flag}=True" for flag, value in child.flags.items() if value]
+        return texts, mapping
+
+    def call_item(self, key: str, args: Any, name: str, x: Val, var: str) -> Val:
+        cls = self.w.classes.get(key)
+        # an optional call absent here is printed from another instance of the callee
+        child = self.w.walks.get(self.path + self.prefix + (name,)) or self.w.first_walks.get(key)
+        if cls is None or child is None:
+            raise Untranslatable(f"block `{key}` has no class of its own")
+        texts, mapping = self.call_args(key, args, x, child)
+        self.init.append(self.assign(name, cls.name, texts))
+        self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
+        return Val(var, self.mapped_shape(child, mapping))
+
+    def mapped_shape(self, child: Walk, mapping: dict) -> tuple:
+        out = child.out.shape
+        channels = Sym(concrete(chan(out)), substitute(node_of(chan(out)), mapping))
+        return with_chan(_plain(out), channels)
+
+    def seq_item(self, name: str, raws: Any, x: Val, var: str) -> Val:
+        """A named sequence inside the block (MBConv's `block`, a listed parallel branch): an
+        nn.Sequential member. Numbered members with optional ones are collected in a list that the
+        blueprint's conditions fill (`if has_expansion: layers.append(...)`), as torchvision's
+        MBConv does, so the numbers count the members present; named ones go in by add_module."""
+        saved = (self.init, self.members, self.fwd, self.taken, self.prefix, self.values, self.numbered_optional)
+        self.init, self.members, self.fwd, self.taken, self.values = [], [], [], set(), {}
+        self.numbered_optional = False
+        self.prefix = self.prefix + (name,)
+        try:
+            out = self.items(raws, Val("x", x.shape, x.is_input), "x", numbered=True)
+            members, fwd = self.members, self.fwd
+        finally:
+            (self.init, self.members, self.fwd, self.taken, self.prefix, self.values,
+             self.numbered_optional) = saved
+        chain = []
+        for member, _, condition, _ in members:
+            line = f"x = {self.attr(member)}(x)"
+            chain += [f"if {self.attr(member)} is not None:", INDENT + line] if condition else [line]
+        if not members or out.var != "x" or fwd != chain:
+            raise Untranslatable("a sequence that is not a chain of modules")
+        present = [m[0] for m in members if m[3] or not m[0].startswith("_absent_")]
+        numbered = [m[0] for m in members if not m[0].startswith("_absent_")] == [str(i) for i in range(len(present))]
+        target = f"self.{name}" if valid_name(name) else None
+        if numbered and not any(m[2] for m in members):
+            piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
+            if target:
+                self.init.append(Stmt("", piece=Group(f"{target} = nn.Sequential", piece.items, exploded=True)))
+            else:
+                self.init.append(Stmt("", piece=Group("self.add_module", [literal(name), piece])))
+        elif numbered:  # optional members: a list filled as the blueprint decides
+            local = "layers" if "layers" not in self.names | set(self.let_nodes) else "layers_"
+            fixed = 0
+            while fixed < len(members) and not members[fixed][2]:
+                fixed += 1
+            self.init.append(Stmt("", piece=Group(f"{local} = ", [m[1] for m in members[:fixed]], "[", "]",
+                                                  exploded=bool(fixed))))
+            previous = None
+            for _, item, condition, _ in members[fixed:]:
+                # one `if` for a run of items on one condition; `else:` for the run on its negation
+                if condition and condition != previous:
+                    negation = previous and code_of(ast.UnaryOp(ast.Not(), ast.parse(previous, mode="eval").body))
+                    self.init.append(Stmt("else:" if condition == negation else f"if {condition}:"))
+                previous = condition
+                self.init.append(Stmt("", depth=int(bool(condition)), piece=Group(f"{local}.append", [item])))
+            made = f"nn.Sequential(*{local})"
+            self.init.append(Stmt(f"{target} = {made}" if target else f"self.add_module({literal(name)}, {made})"))
+        else:  # named members: an nn.Sequential filled by add_module, as torchvision's DenseNet does
+            if target is None:
+                raise Untranslatable("a sequence of named members without an attribute name")
+            self.init.append(Stmt(f"{target} = nn.Sequential()"))
+            for member, item, condition, _ in members:
+                if condition:
+                    self.init.append(Stmt(f"if {condition}:"))
+                self.init.append(Stmt(f"{target}.add_module", [literal(member), flat(item)],
+                                      depth=int(bool(condition))))
+        self.members.append((name, Group("nn.Sequential", [], exploded=True), None, True))
+        self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
+        return Val(var, out.shape, x.is_input and False)

@@ -1,0 +1,190 @@
+"""A class's source from its walks: nn.Module or nn.Sequential, a body chosen by `if:`, the
+signature, and the finish ruff asks for.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import TYPE_CHECKING
+
+from ..printer import Group, call_lines, identifier, layout, literal, string_literal
+from ..translate import Untranslatable, code_of, substitute
+from .values import _UNBUILT, INDENT, LINE, MODULE_ATTRIBUTES
+
+if TYPE_CHECKING:
+    from .walk import Walk
+
+
+class Rendering:
+    def render(self, name: str, walk: Walk) -> str:
+        block = walk.block
+        if self.sequential(walk):
+            return self.render_sequential(name, walk)
+        if walk.numbered_optional:
+            raise Untranslatable("optional items numbered in a class that is not a chain")
+        signature = self.signature(walk)
+        lines = [f"class {name}(nn.Module):"]
+        if block.doc:
+            lines += [f'{INDENT}"""{_doc(block.doc)}"""', ""]
+        lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
+        lines += [line for stmt in walk.init for line in stmt.lines(2)]
+        lines += ["", f"{INDENT}def forward(self, x):"]
+        lines += [f"{INDENT * 2}{line}" for line in walk.fwd]
+        lines.append(f"{INDENT * 2}return {walk.out.var}")
+        return "\n".join(lines)
+
+    def render_branches(self, name: str, walks: list[Walk], flags: list[str]) -> str:
+        """A body chosen by `if:`: both branches in the class; the constructor tests the blueprint's
+        expression, and forward tests it again on the names it reads, kept as attributes."""
+        branch = walks[0].branch
+        if branch is None or any(w.branch is None or w.branch[:2] != branch[:2] for w in walks):
+            raise Untranslatable("instances that do not all choose a branch")
+        cond, names = branch[0], branch[1]
+        parts = {}
+        for taken in (True, False):
+            group = [w for w in walks if w.branch is not None and w.branch[2] == taken]
+            texts = {(tuple(line for stmt in w.init for line in stmt.lines(3)), tuple(w.fwd), w.out.var,
+                      tuple(w.let_lines), tuple(w.flags)) for w in group}
+            if len(texts) > 1:
+                raise Untranslatable("instances that print a body branch otherwise")
+            parts[taken] = texts.pop() if texts else None
+        present = [p for p in parts.values() if p is not None]
+        if len({p[3] for p in present}) != 1 or any(n in w.taken or n in w.fwd_vars or n in MODULE_ATTRIBUTES
+                                                     for w in walks for n in names):
+            raise Untranslatable("branches that compute their lets otherwise, or a member named like the decision")
+        first = walks[0]
+        signature = ", ".join(["self", "in_channels", *(["in_shape"] if first.reads_in_shape else []),
+                               *[identifier(p) for p in first.block.required],
+                               *[f"{identifier(p)}={literal(v)}" for p, v in first.block.params.items()
+                                 if p not in first.block.required], *[f"{f}=False" for f in flags]])
+        lines = [f"class {name}(nn.Module):"]
+        if first.block.doc:
+            lines += [f'{INDENT}"""{_doc(first.block.doc)}"""', ""]
+        lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+        if len({tuple(w.guards) for w in walks}) != 1:
+            raise Untranslatable("branches that check their op choices otherwise")
+        lines += [f"{INDENT * 2}{line}" for line in [*present[0][3], *first.guards]]
+        if parts[True] is None or parts[False] is None:
+            # every instance takes one branch: the class holds that one, and refuses the other
+            # (it was never built, so nothing checked it)
+            taken = parts[True] is not None
+            test = cond if not taken else f"not ({cond})"
+            part = present[0]
+            lines.append(f"{INDENT * 2}if {test}:")
+            lines.append(f"{INDENT * 3}raise ValueError({string_literal(_UNBUILT)})")
+            lines += [line[len(INDENT):] for line in part[0]]
+            lines += ["", f"{INDENT}def forward(self, x):"]
+            lines += [f"{INDENT * 2}{line}" for line in part[1]] + [f"{INDENT * 2}return {part[2]}"]
+            return "\n".join(lines)
+        lines += [f"{INDENT * 2}self.{n} = {n}" for n in names]
+        # what both branches build alike, at their end, is built once after the `if`
+        inits = {t: next(w for w in walks if w.branch is not None and w.branch[2] == t).init for t in (True, False)}
+        same = 0
+        while same < min(len(inits[True]), len(inits[False])) and \
+                inits[True][-1 - same].lines(0) == inits[False][-1 - same].lines(0):
+            same += 1
+        while same and inits[True][-same].depth:
+            same -= 1
+        kept = {t: [line for stmt in inits[t][:len(inits[t]) - same] for line in stmt.lines(3)] for t in (True, False)}
+        if kept[True] or kept[False]:
+            lines.append(f"{INDENT * 2}if {cond if kept[True] else f'not ({cond})'}:")
+            lines += kept[True] or kept[False]
+            if kept[True] and kept[False]:
+                lines += [f"{INDENT * 2}else:", *kept[False]]
+        lines += [line for stmt in inits[True][len(inits[True]) - same:] for line in stmt.lines(2)]
+        forward_cond = code_of(substitute(ast.parse(cond, mode="eval").body,
+                                          {n: ast.Attribute(ast.Name("self", ast.Load()), n, ast.Load())
+                                           for n in names}))
+        lines += ["", f"{INDENT}def forward(self, x):", f"{INDENT * 2}if {forward_cond}:"]
+        both = {t: p for t, p in parts.items() if p is not None}  # each branch is taken by some instance here
+        fwd = {t: [*both[t][1], f"return {both[t][2]}"] for t in (True, False)}
+        tail = 0
+        while tail < min(len(fwd[True]), len(fwd[False])) - 1 and fwd[True][-1 - tail] == fwd[False][-1 - tail]:
+            tail += 1
+        if tail and not fwd[True][-tail].startswith(INDENT):  # a whole statement, not an `if`'s body
+            lines += [f"{INDENT * 3}{line}" for line in fwd[True][:-tail]]
+            lines += [f"{INDENT * 2}else:"] + [f"{INDENT * 3}{line}" for line in fwd[False][:-tail]]
+            lines += [f"{INDENT * 2}{line}" for line in fwd[True][-tail:]]
+        else:
+            lines += [f"{INDENT * 3}{line}" for line in fwd[True]] + [f"{INDENT * 2}{line}" for line in fwd[False]]
+        return "\n".join(lines)
+
+    @staticmethod
+    def sequential(walk: Walk) -> bool:
+        """A block that is a numbered chain of modules and nothing else: an nn.Sequential subclass,
+        as torchvision writes Conv2dNormActivation (its state_dict keys are 0, 1, 2...)."""
+        names = [m[0] for m in walk.members if m[3]]
+        chain = []
+        for name, _, condition, _ in walk.members:
+            line = f"x = {walk.attr(name)}(x)"
+            chain += [f"if {walk.attr(name)} is not None:", INDENT + line] if condition else [line]
+        return (bool(walk.members) and names == [str(i) for i in range(len(names))] and not walk.not_chain
+                and walk.fwd == chain and walk.out.var == "x" and not walk.flags)
+
+    def render_sequential(self, name: str, walk: Walk) -> str:
+        lines = [f"class {name}(nn.Sequential):"]
+        if walk.block.doc:
+            lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
+        lines += [f"{INDENT}def __init__({self.signature(walk)}):"]
+        lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
+        if not any(m[2] for m in walk.members):
+            lines.append(f"{INDENT * 2}super().__init__(")
+            for _, piece, _, _ in walk.members:
+                lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
+            lines.append(f"{INDENT * 2})")
+            return "\n".join(lines)
+        # optional members: a list filled as the blueprint decides, numbered by nn.Sequential
+        local = "layers" if "layers" not in walk.params and "layers" not in walk.let_nodes else "layers_"
+        fixed = []
+        for member in walk.members:
+            if member[2]:
+                break
+            fixed.append(member)
+        lines.append(f"{INDENT * 2}{local} = [")
+        for _, piece, _, _ in fixed:
+            lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
+        lines.append(f"{INDENT * 2}]")
+        for _, piece, condition, _ in walk.members[len(fixed):]:
+            depth = 3 if condition else 2
+            if condition:
+                lines.append(f"{INDENT * 2}if {condition}:")
+            lines += [INDENT * depth + line for line in layout(Group(f"{local}.append", [piece]), LINE - 4 * depth)]
+        lines.append(f"{INDENT * 2}super().__init__(*{local})")
+        return "\n".join(lines)
+
+    @staticmethod
+    def signature(walk: Walk) -> str:
+        block = walk.block
+        required = [identifier(p) for p in block.required]
+        defaults = [f"{identifier(p)}={literal(v)}" for p, v in block.params.items() if p not in block.required]
+        shape = ["in_shape"] if walk.reads_in_shape else []  # the input's C, H, W, when the block reads them
+        return ", ".join(["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in walk.flags]])
+
+
+def _finished(text: str, lets: list[str]) -> str:
+    """The class as ruff wants it: a long `def __init__(...)` broken as ruff breaks it, and a `let`
+    that nothing reads left out (F841; Swin's `dim` where every op reads `in_channels`)."""
+    lines = text.split("\n")
+    for name in reversed(lets):
+        head = f"{INDENT * 2}{name} = "
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        at = [i for i, line in enumerate(lines) if line.startswith(head)]
+        if at and not any(pattern.search(line) for i, line in enumerate(lines) if i != at[0]):
+            del lines[at[0]]
+    out = []
+    for line in lines:
+        start = f"{INDENT}def __init__("
+        if line.startswith(start) and line.endswith("):") and len(line) > LINE:
+            params = line[len(start):-2].split(", ")
+            out += [INDENT + piece for piece in call_lines("def __init__", params, ":", LINE - len(INDENT))]
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _doc(text: str) -> str:
+    from ..python import _doc as doc
+
+    return doc(text, INDENT)

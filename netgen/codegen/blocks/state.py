@@ -1,0 +1,153 @@
+"""A walk's state (one block instance), its expressions in the blueprint's terms, and how an
+item is read; the constructs (items.py, then parallel.py, residual.py, dense.py) build on it.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from ...blueprint import BlockDef
+from ...source import YDict, YList
+from ..printer import Group, dotted, literal
+from ..translate import Sym, Untranslatable, concrete, node_of, substitute, translate, valid_name
+from .values import RESERVED, Stmt, Val, _channel_reads, _value, chan
+
+if TYPE_CHECKING:
+    from .writer import BlockWriter
+
+
+class WalkState:
+    """What the walk of one block instance holds, and its expressions in the blueprint's terms."""
+
+    out: Val  # the block's output, once `run` has walked it
+    input_shape: Any  # the shape of the value the block reads, set by `run`
+
+    def __init__(self, writer: BlockWriter, block: BlockDef, path: tuple[str, ...]):
+        self.w, self.block, self.path = writer, block, path
+        scope = writer.graph.scopes[path]
+        if scope.block is None:  # the writer walks block calls only
+            raise Untranslatable(f"`{'.'.join(path)}` is not a block call")
+        self.block_name: str = scope.block
+        self.env = dict(scope.meta["block_env"])
+        self.params = list(block.required) + [p for p in block.params if p not in block.required]
+        for name in self.params + list(block.let or {}):
+            if not valid_name(name) or name in RESERVED:
+                raise Untranslatable(f"param or let `{name}` cannot be a constructor variable")
+        self.names = set(self.params) | {"in_channels", "in_shape"}
+        self.sym: dict[str, Any] = {}
+        self.let_lines: list[str] = []
+        self.let_nodes: dict[str, ast.expr] = {}
+        # checks the constructor makes first, after the lets: an op name chosen by a param must be
+        # one this file builds (`- $act`), never silently another
+        self.guards: list[str] = []
+        self.init: list[Stmt] = []
+        self.fwd: list[str] = []
+        self.flags: dict[str, bool] = {}
+        self.reads_in_shape = False
+        self.taken: set[str] = set()
+        # every `self.<name> = Callee(args)`: (name, call, condition or None, present in this instance)
+        self.members: list[tuple[str, Group | str, str | None, bool]] = []
+        self.numbered_optional = False
+        # (the deciding expression's code, its names, the branch this instance takes)
+        self.branch: tuple[str, tuple[str, ...], bool] | None = None
+        self.not_chain = False  # anything but a chain of members (residual, dense, parallel, wiring)
+        self.prefix: tuple[str, ...] = ()  # inside a branch's nn.Sequential: its path below the block
+        self.values: dict[str, Val] = {}  # the names `from:` may refer to
+        self.fwd_vars: set[str] = {"x", "self"}
+        self.input_val: Val | None = None
+
+    # -- expressions -----------------------------------------------------------------------
+    def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
+        node = translate(raw, self.names | set(self.let_nodes))
+        if node is None:
+            return None
+        node = _channel_reads(node, x.shape if x is not None else self.input_shape)
+        mapping: dict[str, ast.expr] = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
+        if x is not None:
+            mapping["in_channels"] = node_of(chan(x.shape))
+        if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+            if x is not None and not x.is_input:
+                raise Untranslatable("`in_shape` of a value inside the block")
+            self.reads_in_shape = True
+        return substitute(node, mapping)
+
+    def op_env(self, x: Val) -> dict:
+        return {**self.env, "in_channels": concrete(chan(x.shape)), "in_shape": list(concrete(x.shape))}
+
+    def raw_expr(self, raw: Any, x: Val | None, env: dict) -> ast.expr | None:
+        """`expr` for a scalar; for a list with an expression inside, the list of its items' code."""
+        if isinstance(raw, (list, YList)):
+            nodes = [self.raw_expr(item, x, env) for item in raw]
+            if all(n is None for n in nodes):
+                return None
+            return ast.List([n if n is not None else node_of(_value(item, env)) for n, item in zip(nodes, raw,
+                                                                                                   strict=True)],
+                            ast.Load())
+        return self.expr(raw, x)
+
+    def symbolize(self, value: Any, node: ast.expr) -> Any:
+        if isinstance(value, (tuple, list)) and isinstance(node, (ast.List, ast.Tuple)) and \
+                len(node.elts) == len(value):
+            items = [self.symbolize(v, n) for v, n in zip(value, node.elts, strict=True)]
+            return tuple(items) if isinstance(value, tuple) else items
+        if isinstance(value, tuple):
+            return tuple(Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return Sym(value, node)
+        raise Untranslatable(f"a computed {type(value).__name__} argument")
+
+    def parse(self, raw: Any) -> tuple[str, Any, str | None]:
+        key, args, name, sources = self.parse_wired(raw)
+        if sources is not None:
+            raise Untranslatable("`from` here")
+        return key, args, name
+
+    def parse_wired(self, raw: Any) -> tuple[str, Any, str | None, list[str] | None]:
+        """An item's key, args, name, and its `from:` references (None: the previous value)."""
+        if isinstance(raw, str):
+            return raw, YDict(), None, None
+        if not isinstance(raw, YDict):
+            raise Untranslatable("an item that is not a mapping")
+        keys = [k for k in raw if k not in ("name", "from")]
+        if len(keys) != 1:
+            raise Untranslatable("an item of several keys")
+        key, args = keys[0], raw[keys[0]]
+        args = args if args is not None else YDict()
+        name, sources = raw.get("name"), raw.get("from")
+        if isinstance(args, YDict):
+            name = args.get("name", name)
+            sources = args.get("from", sources)
+        if name is not None and (not isinstance(name, str) or "$" in name or not valid_name(name)):
+            raise Untranslatable("a computed or non-identifier name")
+        if sources is not None:
+            sources = list(sources) if isinstance(sources, (list, YList)) else [sources]
+            if not all(isinstance(r, str) and valid_name(r) for r in sources):
+                raise Untranslatable("a computed or dotted `from`")
+        return str(key), args, name, sources
+
+    def fresh(self, name: str) -> str:
+        """A forward variable named after what it holds (`branch1x1`), unique in forward."""
+        base = name if valid_name(name) and name not in ("out", "identity", "features", "layer") else f"x_{name}"
+        var, n = base, 0
+        while var in self.fwd_vars:
+            n += 1
+            var = f"{base}_{n}"
+        self.fwd_vars.add(var)
+        return var
+
+    def ref(self, name: str) -> Val:
+        if name in self.values:
+            return self.values[name]
+        if name == "input" and self.input_val is not None and not self.prefix:
+            return self.input_val
+        raise Untranslatable(f"`from: {name}` is not a value of this block")
+
+    def attr(self, name: str) -> str:
+        return f"self.{name}" if valid_name(name) else f'getattr(self, "{name}")'
+
+    def assign(self, name: str, callee: str, args: list[str]) -> Stmt:
+        self.members.append((name, Group(dotted(callee), list(args)), None, True))
+        if valid_name(name):
+            return Stmt(f"self.{name} = {dotted(callee)}", args)
+        return Stmt("self.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])

@@ -1,0 +1,93 @@
+"""The check of a written class: run on stand-ins for torch (fake.py), it must build and wire
+exactly the graph's modules for every instance.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...graph import Graph
+from .. import fake
+from ..translate import HELPERS, Untranslatable
+from .values import BlockClass
+
+if TYPE_CHECKING:
+    from .walk import Walk
+
+
+class Checking:
+    graph: Graph  # the writer's
+    classes: dict[str, BlockClass]
+
+    def verify(self, cls: BlockClass, walks: list[Walk]) -> None:
+        supports = {s for _, d in self.graph.ops() for s in d.op.emit_support()}
+        # what builds a member (a class, or a function making an nn.Parameter) stands for a module
+        targets = {c.target for _, d in self.graph.ops() if (c := d.op.emit_module(d.in_shapes, d.shape))}
+        classes = {n for s in supports for n in s.defines if n[:1].isupper() or n in targets}
+        functions = {n for s in supports for n in s.defines} - classes
+        ns = fake.namespace(classes, functions)
+        source = "\n\n".join([*HELPERS.values()] + [c.text for c in list(self.classes.values()) + [cls]])
+        exec(compile(source, "<netgen block check>", "exec"), ns)  # the helpers the file defines, as written
+        for walk in walks:
+            _, positional, kwargs = self.call_for_check(cls, walk)
+            model = ns[cls.name](*positional, **kwargs)
+            self.compare(model, walk.path)
+
+    def call_for_check(self, cls: BlockClass, walk: Walk):
+        env = walk.env
+        kwargs = {p: env[p] for p in walk.params}
+        if cls.reads_in_shape:
+            kwargs["in_shape"] = tuple(env["in_shape"])
+        kwargs.update(walk.flags)
+        return cls, [env["in_channels"]], kwargs
+
+    def compare(self, model, path: tuple[str, ...]) -> None:
+        graph, n = self.graph, len(path)
+        leaves = fake.leaves(model)
+        log: list = []
+        for leaf in leaves:
+            object.__setattr__(leaf, "log", log)
+        built = {leaf.path: (leaf.target, leaf.args, leaf.kwargs) for leaf in leaves}
+        nodes = set(graph.nodes_under(path))
+        expected: dict[str, Any] = {}
+        trees: dict[str, Any] = {}
+        scope_inputs = [s for node in nodes for s in graph.inputs_of(node) if s not in nodes]
+        if len(set(scope_inputs)) != 1:
+            raise Untranslatable("a block with several inputs")
+        source = scope_inputs[0]
+
+        def tree(node):
+            if node == source:
+                return ("input",)
+            if node in trees:
+                return trees[node]
+            data = graph.op_node(node)
+            inputs = [tree(s) for s in graph.inputs_of(node)]
+            rel = ".".join(data.path[n:])
+            call = data.op.emit_module(data.in_shapes, data.shape)
+            module = ("mod", rel) if call is not None else None
+            trees[node] = fake.expected_tree(data.op.emit_forward(data.in_shapes), inputs, module)
+            return trees[node]
+
+        calls = []
+        for node in graph.nodes_under(path):
+            data = graph.op_node(node)
+            call = data.op.emit_module(data.in_shapes, data.shape)
+            if call is None:
+                continue
+            rel = ".".join(data.path[n:])
+            expected[rel] = call
+            if not data.op.is_tensor:  # a parameter is read, not called
+                calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
+        if set(built) != set(expected):
+            raise Untranslatable(f"modules differ: {sorted(set(built) ^ set(expected))[:4]}")
+        for rel, call in expected.items():
+            target, args, kwargs = built[rel]
+            if target != call.target or fake.normalized_args(call, args, kwargs) != fake.graph_args(call):
+                raise Untranslatable(f"`{rel}` is built with other arguments")
+        outs = [node for node in nodes if any(u not in nodes for u in graph.users_of(node))]
+        if len(outs) != 1:
+            raise Untranslatable("a block with several outputs")
+        result = model(fake.FakeTensor(("input",)))
+        if sorted(map(repr, log)) != sorted(map(repr, calls)) or result.tree != tree(outs[0]):
+            raise Untranslatable("forward wires the modules otherwise")

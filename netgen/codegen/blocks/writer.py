@@ -1,0 +1,144 @@
+"""Which blocks get a class, each class written from all its instances (walk.py), rendered
+(render.py) and checked (verify.py), and how each call site prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...blueprint import BlockDef
+from ...expr import interpolate
+from ...graph import Graph
+from ...ops import REGISTRY
+from ..printer import literal
+from ..translate import HELPERS, Untranslatable, valid_name
+from .render import Rendering, _finished
+from .values import BlockClass, camel
+from .verify import Checking
+from .walk import Walk
+
+
+class BlockWriter(Rendering, Checking):
+    """Block classes for a graph: which blocks get one, their source, and how each call prints."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph.written()
+        self.blocks: dict[str, BlockDef] = graph.meta.get("blocks") or {}
+        self.classes: dict[str, BlockClass] = {}
+        self.walks: dict[tuple[str, ...], Walk] = {}
+        self.first_walks: dict[str, Walk] = {}  # one instance of each block that has a class
+        self.supports: list = []  # the helper source the block classes' ops need
+        self.absent: dict[tuple[str, ...], set[str]] = {}
+        self.uses_torch = False
+        self.failures: dict[str, str] = {}
+        self._choices: dict[tuple[str, str], list[str]] = {}  # the graph is read-only here
+
+    def input_shape(self, path: tuple[str, ...]):
+        """The shape of the value a scope reads (a `Dims` keeps what its axes mean)."""
+        nodes = set(self.graph.nodes_under(path))
+        sources = [s for n in nodes for s in self.graph.inputs_of(n) if s not in nodes]
+        return self.graph[sources[0]].shape if sources else None
+
+    def choices(self, block_name: str, raw: str) -> list[str]:
+        """The ops an expression names over every instance of a block, in the instances' order
+        (computed once per block and expression: each instance's walk asks again)."""
+        if (block_name, raw) in self._choices:
+            return list(self._choices[block_name, raw])
+        block, out = self.blocks[block_name], []
+        for path in sorted(self.instances().get(block_name, [])):
+            env = dict(self.graph.scopes[path].meta["block_env"])
+            try:
+                for key, value in (block.let or {}).items():
+                    env[key] = interpolate(value, env)
+                kind = interpolate(raw, env)
+            except Exception:  # noqa: BLE001 (a value this instance cannot compute names no op)
+                continue
+            if isinstance(kind, str) and kind in REGISTRY and kind not in out:
+                out.append(kind)
+        self._choices[block_name, raw] = out
+        return list(out)
+
+    def helpers(self) -> list[str]:
+        """The source of each helper function the block classes call (`make_divisible`)."""
+        texts = [c.text for c in self.classes.values()]
+        return [source for name, source in HELPERS.items() if any(f"{name}(" in t for t in texts)]
+
+    def reached(self, block: str) -> bool:
+        return any(s.block == block for s in self.graph.scopes.values())
+
+    def instances(self) -> dict[str, list[tuple[str, ...]]]:
+        out: dict[str, list[tuple[str, ...]]] = {}
+        for path, scope in self.graph.scopes.items():
+            if scope.kind == "block" and scope.block in self.blocks and "block_env" in scope.meta:
+                out.setdefault(scope.block, []).append(path)
+        return out
+
+    def build(self, taken_names: set[str]) -> dict[str, BlockClass]:
+        instances = self.instances()
+        # deepest instances first: a block's callees are decided before the block
+        order = sorted(instances, key=lambda b: -max(len(p) for p in instances[b]))
+        names = set(taken_names)
+        for block_name in order:
+            try:
+                cls = self.write(block_name, instances[block_name], names)
+            except Exception as exc:  # noqa: BLE001 (any failure to write a block class: its scope classes stay)
+                self.failures[block_name] = str(exc) or type(exc).__name__
+                continue
+            self.classes[block_name] = cls
+            names.add(cls.name)
+        return self.classes
+
+    def write(self, block_name: str, paths: list[tuple[str, ...]], names: set[str]) -> BlockClass:
+        block = self.blocks[block_name]
+        name, n = camel(block_name), 1
+        if not valid_name(name):
+            raise Untranslatable(f"block name `{block_name}` makes no class name")
+        while name in names:
+            n += 1
+            name = f"{camel(block_name)}{n}"
+        walks = []
+        for path in sorted(paths):
+            walk = Walk(self, block, path)
+            walk.out = walk.run()
+            walks.append(walk)
+        flags = list(dict.fromkeys(f for w in walks for f in w.flags))
+        if walks[0].branch is not None:
+            text = self.render_branches(name, walks, flags)
+        else:
+            texts = {self.render(name, walk) for walk in walks}
+            if len(texts) != 1:
+                raise Untranslatable("instances print different classes")
+            if any(list(w.flags) != flags for w in walks):
+                raise Untranslatable("instances take different decisions")
+            text = texts.pop()
+        if len({w.reads_in_shape for w in walks}) != 1:
+            raise Untranslatable("instances read different input properties")
+        text = _finished(text, list(walks[0].let_nodes))
+        cls = BlockClass(name, block, list(block.required), [(p, v) for p, v in block.params.items()
+                                                             if p not in block.required],
+                         flags, walks[0].reads_in_shape, text, sorted(paths))
+        for walk in walks:
+            self.walks[walk.path] = walk
+        self.first_walks[block_name] = walks[0]
+        self.verify(cls, walks)
+        return cls
+
+    def call(self, path: tuple[str, ...]) -> tuple[BlockClass, list, dict] | None:
+        """How the scope at `path` is built: its class, in_channels, and arguments by name."""
+        scope = self.graph.scopes.get(path)
+        if scope is None or scope.kind != "block" or scope.block not in self.classes or path not in self.walks:
+            return None
+        cls = self.classes[scope.block]
+        walk = self.walks[path]
+        env = scope.meta["block_env"]
+        given = scope.meta["block_args"]
+        kwargs: dict[str, Any] = {"in_shape": tuple(env["in_shape"])} if cls.reads_in_shape else {}
+        for param in cls.required:
+            kwargs[param] = env[param]
+        for param, default in cls.defaults:
+            if param in given and literal(env[param]) != literal(default):
+                kwargs[param] = env[param]
+        for flag in cls.flags:
+            if walk.flags.get(flag):
+                kwargs[flag] = True
+        return cls, [env["in_channels"]], kwargs
