@@ -217,6 +217,23 @@ def test_recursive_block_without_a_base_case_is_bounded(tmp_path):
     assert [d.code for d in diags] == ["NG013"]
 
 
+def test_a_block_whose_whole_body_is_a_block_call_keeps_its_own_arguments(tmp_path):
+    """`then: {unit: ...}` as the whole body builds the callee's ops in the caller's scope; the
+    scope stays the caller's call, its arguments the caller's (what the code generator writes the
+    call from), and the inner call is listed beside them."""
+    g = lower(tmp_path, "blocks:\n  unit:\n    params: {out: int}\n    body: [{conv: {out: $out, k: 1}}]\n"
+              "  outer:\n    params: {width: int, deep: false}\n    if: $deep\n"
+              "    then: [{unit: {out: $width}}, relu]\n    else: {unit: {out: \"${width * 2}\"}}\n"
+              "network:\n  - outer: {width: 3}\n")
+    scope = g.scopes[("0",)]
+    assert scope.block == "outer" and ops(g)["0.0"] == ("conv", (6, 8, 8))
+    assert scope.meta["block_args"] == {"width": 3}
+    assert {k: v for k, v in scope.meta["block_env"].items() if k != "in_shape"} == {
+        "width": 3, "deep": False, "in_channels": 3}
+    [inner] = scope.meta["inlined"]
+    assert inner["block"] == "unit" and inner["block_args"] == {"out": 6} and inner["block_env"]["out"] == 6
+
+
 # -- references ----------------------------------------------------------------------------
 def test_from_names_earlier_items_and_dotted_paths(tmp_path):
     g = lower(tmp_path, "network:\n  - seq: [{conv: {out: 2, k: 1}}, relu]\n    name: a\n"

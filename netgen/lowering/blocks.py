@@ -45,7 +45,14 @@ class BlockCalls:
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
         # what the code generator needs to write this call as `Block(in_channels, param=value)`
         given = [k for k in (item.args if isinstance(item.args, YDict) else ()) if k not in ("name", "from")]
-        self.graph.scopes[scope.path].meta.update(block_args={k: values[k] for k in given}, block_env=dict(values))
+        call = {"block_args": {k: values[k] for k in given}, "block_env": dict(values)}
+        meta = self.graph.scopes[scope.path].meta
+        if "block_env" in meta:
+            # the whole body of the block called here (FractalNet's `then: {fractal_conv: ...}`): the
+            # scope stays that block's call; the inner calls are listed, outermost first
+            meta.setdefault("inlined", []).append({"block": item.key, **call})
+        else:
+            meta.update(call)
         self.call_sites.append((item.key, item.span))
         try:
             values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
