@@ -337,3 +337,16 @@ def test_a_body_chosen_by_if_and_optional_numbered_members(tmp_path):
     modules = {".".join(d.path) for _, d in graph.ops() if d.op.emit_module(d.in_shapes, d.shape)}
     assert {n for n, m in model.named_modules() if not list(m.children())} - {""} == modules
     assert model(torch.randn(1, 3, 8, 8)).shape == (1, 6, 8, 8)
+
+
+@pytest.mark.parametrize("text", ["${list(range(n - 1))}", "${range(n)}", "${range(1, n) == [1, 2, 3]}",
+                                  "${range(n) + [9]}"])
+def test_range_translates_to_the_list_the_evaluator_makes(text):
+    """The evaluator's `range` is a list (netgen/expr.py), so its Python is `list(range(...))`:
+    equal to a list, concatenable; `list(range(...))` is not wrapped twice."""
+    from netgen.codegen.translate import code_of, translate
+    from netgen.expr import interpolate
+
+    code = code_of(translate(text, {"n"}))
+    assert "list(list(" not in code and code.count("range(") == code.count("list(range(")
+    assert eval(code, {}, {"n": 4}) == interpolate(text, {"n": 4})  # noqa: S307 (the translation's own output)

@@ -4,7 +4,8 @@
 (netgen/expr.py) and rebuilds it as a Python `ast` from a whitelist: literals, names that are
 validated identifiers the generated constructor defines (`names`), arithmetic, comparisons,
 boolean logic, `a if c else b`, list/tuple literals, indexing, and the evaluator's functions
-that plain Python spells the same way (min, max, abs, int, float, round, sum, len, list).
+that plain Python spells the same way (min, max, abs, int, float, round, sum, len, list,
+range).
 Anything else raises `Untranslatable`, and the code generator keeps the scope-based class for
 that block. `ast.unparse` prints the result, so precedence and float reprs are Python's own.
 
@@ -29,8 +30,9 @@ from typing import Any
 _WHOLE = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
 _NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _EMBEDDED = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-# the evaluator's functions that Python's builtins compute identically (netgen/expr.py FUNCTIONS)
-SAME_FUNCTIONS = {"min", "max", "abs", "int", "float", "round", "sum", "len", "list"}
+# the evaluator's functions that Python's builtins compute identically (netgen/expr.py FUNCTIONS;
+# its `range` is Python's, bounded in length)
+SAME_FUNCTIONS = {"min", "max", "abs", "int", "float", "round", "sum", "len", "list", "range"}
 # the evaluator's functions that the generated file defines itself, as the evaluator computes them
 HELPERS = {
     "make_divisible": '''def make_divisible(v, divisor=8, min_value=None):
@@ -94,8 +96,20 @@ def _check(node: ast.AST, names: set[str]) -> ast.expr:
                 isinstance(args[0].func, ast.Name) and args[0].func.id in ("int", "round", "len") and \
                 len(args[0].args) == 1:
             return args[0]  # `int(round(x))` is `round(x)`: round of one argument is an int already (RUF046)
-        return ast.Call(ast.Name(node.func.id, ast.Load()), args, [])
+        if node.func.id == "list" and len(args) == 1 and is_range_list(args[0]):
+            return args[0]
+        call = ast.Call(ast.Name(node.func.id, ast.Load()), args, [])
+        if node.func.id == "range":  # the evaluator's range is a list (`range(2) == [0, 1]`)
+            return ast.Call(ast.Name("list", ast.Load()), [call], [])
+        return call
     raise Untranslatable(f"`{type(node).__name__}`")
+
+
+def is_range_list(node: ast.expr) -> bool:
+    """`list(range(...))`, as `range` translates."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "list" and \
+        len(node.args) == 1 and isinstance(node.args[0], ast.Call) and isinstance(node.args[0].func, ast.Name) and \
+        node.args[0].func.id == "range"
 
 
 def parse_expression(source: str, names: set[str]) -> ast.expr:
@@ -287,4 +301,4 @@ def concrete(value: Any) -> Any:
 
 
 __all__ = ["Untranslatable", "valid_name", "translate", "parse_expression", "code_of", "substitute", "Sym",
-           "node_of", "concrete", "SAME_FUNCTIONS", "HELPERS"]
+           "node_of", "concrete", "is_range_list", "SAME_FUNCTIONS", "HELPERS"]

@@ -58,6 +58,12 @@ def as_float(value: Any) -> Any:
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def as_list(value: Any) -> Any:
+    """A tuple as a list (`(0, 1)` prints `[0, 1]`); anything else as it is, so that a list the code
+    generator passes in carrying its expression (`list(range(cols - 1))`) keeps it."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 @dataclass(frozen=True)
 class Code:
     """Python source the code generator wrote (never an op, never the blueprint's raw text)."""

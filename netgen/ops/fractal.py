@@ -53,6 +53,7 @@ from .base import (
     module_call,
     register_op,
 )
+from .emission import as_list
 
 SUPPORT = Support(("FractalJoin", "sample_fractal_columns"), '''
 class FractalJoin(nn.Module):
@@ -191,13 +192,11 @@ class FractalJoin(Op):
         return Call("sample_fractal_columns", (ROOT,))
 
     def emit_module(self, in_shapes, out_shape):
-        columns = [list(c) for c in self.input_columns(len(in_shapes))]  # a list: `[[0]]` stays nested
-        options = {}
-        if self.p.p != 0.15:
-            options["p"] = self.p.p
-        if self.p.p_global != 0.5:
-            options["p_global"] = self.p.p_global
-        return module_call("FractalJoin", columns=columns, **options)
+        columns = [as_list(c) for c in self.input_columns(len(in_shapes))]  # a list: `[[0]]` stays nested
+        # the rates are passed always, left out where they print as the defaults: a block class
+        # passes its own (`p=p_local`) whatever its instances' values
+        return module_call("FractalJoin", columns=columns, p=self.p.p, p_global=self.p.p_global,
+                           defaults={"p": 0.15, "p_global": 0.5})
 
     def label(self, in_shapes, out_shape):
         return f"Join ({len(in_shapes)})"
