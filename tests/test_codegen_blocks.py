@@ -241,6 +241,36 @@ network:
     assert model(torch.randn(1, 3, 8, 8)).shape == (1, 7, 8, 8)
 
 
+def test_a_long_signature_with_commas_in_its_defaults_breaks_between_parameters(tmp_path):
+    """A `def __init__` past the line limit breaks one parameter a line; a default that holds a
+    comma (a string, a list) stays whole (it was once split on every ", " and the block lost its
+    class to an unterminated string)."""
+    path = write_blueprint(tmp_path, """netgen: 1
+name: commas
+input: [3, 8, 8]
+blocks:
+  unit:
+    params: {out: int, note: "a, b", kernel_of_the_first_convolution: 3, padding_of_the_first_convolution: 1,
+             pair: [1, 2]}
+    body:
+      - conv: {out: $out, k: $kernel_of_the_first_convolution, pad: $padding_of_the_first_convolution}
+network:
+  - unit: {out: 4}
+  - unit: {out: 8, note: "c, d"}
+""")
+    source = netgen.python_source(path)
+    assert all(len(line) <= LIMIT for line in source.splitlines())
+    init = next(f for f in classes_of(source)["Unit"].body if isinstance(f, ast.FunctionDef))
+    assert [a.arg for a in init.args.args] == ["self", "in_channels", "out", "note", "kernel_of_the_first_convolution",
+                                               "padding_of_the_first_convolution", "pair"]
+    assert [ast.literal_eval(d) for d in init.args.defaults] == ["a, b", 3, 1, [1, 2]]
+    assert 'note="a, b",\n' in source  # one parameter a line, as ruff breaks it
+    assert 'Unit(4, out=8, note="c, d")' in source
+    import torch
+
+    assert netgen.load(path)(torch.randn(1, 3, 8, 8)).shape == (1, 8, 8, 8)
+
+
 @pytest.mark.parametrize("name", ["resnet50", "densenet121"])
 def test_block_classes_are_byte_identical_run_to_run(name):
     assert netgen.python_source(BLUEPRINTS / f"{name}.yaml") == netgen.python_source(BLUEPRINTS / f"{name}.yaml")

@@ -1,5 +1,5 @@
 """A class's source from its walks: nn.Module or nn.Sequential, a body chosen by `if:`, the
-signature, and the finish ruff asks for.
+`def __init__` line, and the finish ruff asks for.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from ..translate import Untranslatable, code_of, substitute
 from .values import _UNBUILT, INDENT, LINE, MODULE_ATTRIBUTES
 
 if TYPE_CHECKING:
+    from ...blueprint import BlockDef
     from .walk import Walk
 
 
@@ -23,11 +24,10 @@ class Rendering:
             return self.render_sequential(name, walk)
         if walk.numbered_optional:
             raise Untranslatable("optional items numbered in a class that is not a chain")
-        signature = self.signature(walk)
         lines = [f"class {name}(nn.Module):"]
         if block.doc:
             lines += [f'{INDENT}"""{_doc(block.doc)}"""', ""]
-        lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+        lines += [*init_lines(walk.block, walk.reads_in_shape, list(walk.flags)), f"{INDENT * 2}super().__init__()"]
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         lines += [line for stmt in walk.init for line in stmt.lines(2)]
         lines += ["", f"{INDENT}def forward(self, x):"]
@@ -55,14 +55,10 @@ class Rendering:
                                                      for w in walks for n in names):
             raise Untranslatable("branches that compute their lets otherwise, or a member named like the decision")
         first = walks[0]
-        signature = ", ".join(["self", "in_channels", *(["in_shape"] if first.reads_in_shape else []),
-                               *[identifier(p) for p in first.block.required],
-                               *[f"{identifier(p)}={literal(v)}" for p, v in first.block.params.items()
-                                 if p not in first.block.required], *[f"{f}=False" for f in flags]])
         lines = [f"class {name}(nn.Module):"]
         if first.block.doc:
             lines += [f'{INDENT}"""{_doc(first.block.doc)}"""', ""]
-        lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+        lines += [*init_lines(first.block, first.reads_in_shape, flags), f"{INDENT * 2}super().__init__()"]
         if len({tuple(w.guards) for w in walks}) != 1:
             raise Untranslatable("branches that check their op choices otherwise")
         lines += [f"{INDENT * 2}{line}" for line in [*present[0][3], *first.guards]]
@@ -127,7 +123,7 @@ class Rendering:
         lines = [f"class {name}(nn.Sequential):"]
         if walk.block.doc:
             lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
-        lines += [f"{INDENT}def __init__({self.signature(walk)}):"]
+        lines += init_lines(walk.block, walk.reads_in_shape, list(walk.flags))
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         if not any(m[2] for m in walk.members):
             lines.append(f"{INDENT * 2}super().__init__(")
@@ -154,18 +150,21 @@ class Rendering:
         lines.append(f"{INDENT * 2}super().__init__(*{local})")
         return "\n".join(lines)
 
-    @staticmethod
-    def signature(walk: Walk) -> str:
-        block = walk.block
-        required = [identifier(p) for p in block.required]
-        defaults = [f"{identifier(p)}={literal(v)}" for p, v in block.params.items() if p not in block.required]
-        shape = ["in_shape"] if walk.reads_in_shape else []  # the input's C, H, W, when the block reads them
-        return ", ".join(["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in walk.flags]])
+
+
+def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str]) -> list[str]:
+    """`def __init__(self, in_channels, ...):`, printed from its parameters (never split back out of
+    text: a default may hold a comma) and broken as ruff breaks a long one."""
+    required = [identifier(p) for p in block.required]
+    defaults = [f"{identifier(p)}={literal(v)}" for p, v in block.params.items() if p not in block.required]
+    shape = ["in_shape"] if reads_in_shape else []  # the input's C, H, W, when the block reads them
+    params = ["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in flags]]
+    return [INDENT + line for line in call_lines("def __init__", params, ":", LINE - len(INDENT))]
 
 
 def _finished(text: str, lets: list[str]) -> str:
-    """The class as ruff wants it: a long `def __init__(...)` broken as ruff breaks it, and a `let`
-    that nothing reads left out (F841; Swin's `dim` where every op reads `in_channels`)."""
+    """The class as ruff wants it: a `let` that nothing reads left out (F841; Swin's `dim` where
+    every op reads `in_channels`)."""
     lines = text.split("\n")
     for name in reversed(lets):
         head = f"{INDENT * 2}{name} = "
@@ -173,15 +172,7 @@ def _finished(text: str, lets: list[str]) -> str:
         at = [i for i, line in enumerate(lines) if line.startswith(head)]
         if at and not any(pattern.search(line) for i, line in enumerate(lines) if i != at[0]):
             del lines[at[0]]
-    out = []
-    for line in lines:
-        start = f"{INDENT}def __init__("
-        if line.startswith(start) and line.endswith("):") and len(line) > LINE:
-            params = line[len(start):-2].split(", ")
-            out += [INDENT + piece for piece in call_lines("def __init__", params, ":", LINE - len(INDENT))]
-        else:
-            out.append(line)
-    return "\n".join(out)
+    return "\n".join(lines)
 
 
 def _doc(text: str) -> str:
