@@ -100,6 +100,37 @@ network: [unit, unit]
     assert [(n.count, n.detail) for n in view.nodes.values() if n.kind == "unit"] == [(2, "shortcut: own ops")]
 
 
+STAGE_OF_UNITS = """netgen: 1
+name: units
+input: [8, 32, 32]
+blocks:
+  unit:
+    params: {stride: 1, k: 3}
+    seq:
+      - conv: {out: 8, k: $k, stride: $stride, pad: "${k // 2}"}
+      - relu
+      - conv: {out: 8, k: 3, pad: 1}
+      - relu
+network:
+  - seq: {name: stage, body: [ARGS]}
+  - gap
+"""
+
+
+@pytest.mark.parametrize(("args", "second"), [("{stride: 2}", "Unit /2"), ("{k: 5}", "Unit")])
+def test_a_stage_does_not_fold_blocks_of_another_stride_or_kernel(tmp_path, args, second):
+    """At the overview a stage's blocks that differ only in their labels are one run (Swin's
+    shifted and plain windows); blocks that differ in a stride or a kernel are not the same
+    block and stay apart (each ×1), however alike their ops."""
+    text = STAGE_OF_UNITS.replace("ARGS", f"{{unit: {{}}}}, {{unit: {args}}}, {{unit: {{}}}}")
+    view = build_view(netgen.compile_blueprint(write_blueprint(tmp_path, text)), "overview")
+    units = [(n.title, n.count, n.sub) for n in view.nodes.values() if n.kind == "unit"]
+    assert units == [("Unit", 1, "stage.0"), (second, 1, "stage.1"), ("Unit", 1, "stage.2")]
+    same = STAGE_OF_UNITS.replace("ARGS", ", ".join([f"{{unit: {args}}}"] * 3))
+    view = build_view(netgen.compile_blueprint(write_blueprint(tmp_path, same)), "overview")
+    assert [(n.title, n.count) for n in view.nodes.values() if n.kind == "unit"] == [(second, 3)]
+
+
 def test_every_graph_node_is_drawn_or_folded():
     for name in ("resnet50", "vgg16", "alexnet"):
         graph = graph_of(name)

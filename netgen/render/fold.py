@@ -19,11 +19,12 @@ view holds is in view.py; which arrows read as skips, in skips.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import networkx as nx
 
 from ..graph import Graph, OpNode
-from ..shapes import format_shape
+from ..shapes import axes_of, format_shape
 from ..values import unique_name
 from .skips import skip_edges, strictly_under
 from .style import format_count
@@ -51,6 +52,18 @@ def pretty(name: str) -> str:
     words = [w.upper() if len(w) <= 2 and w.isalpha() else w for w in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def resampling(in_shapes: list[tuple[int, ...]], shape: tuple[int, ...]) -> tuple:
+    """How an op changes the positions of its first input (H and W of a map, N of a token
+    sequence: every axis but the channels), as out/in per axis; the axes when they change."""
+    def positions(s: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
+        return tuple((axis, size) for size, axis in zip(s, axes_of(s), strict=True) if axis != "C")
+
+    ins, outs = positions(in_shapes[0]) if in_shapes else (), positions(shape)
+    if [a for a, _ in ins] != [a for a, _ in outs]:
+        return tuple(a for a, _ in ins), tuple(a for a, _ in outs)
+    return tuple(Fraction(o, i) for (_, i), (_, o) in zip(ins, outs, strict=True))
 
 
 def short_label(label: str) -> str:
@@ -254,12 +267,19 @@ class _Folder:
             data = self.g[node]
             label: str = data.kind
             family: str = data.kind
+            structure: tuple = ()
             if isinstance(data, OpNode):
                 label, family = data.op.label(data.in_shapes, data.shape), data.op.family
                 if structural or family == "regularization":
                     label = data.op.kind  # a per-block drop rate (stochastic depth) does not break a run
+                if structural:
+                    # labels aside, the geometry still must match: kernel, stride and how the
+                    # positions change (a strided block is not one of a run of plain ones); a
+                    # dilation, like a window's shift, is a setting that may alternate in a run
+                    window = data.op.table_kernel()
+                    structure = (window[:2] if window else None, resampling(data.in_shapes, data.shape))
             refs = tuple(self.g[p].path[len(base):] if p in inside else None for p in self.g.inputs_of(node))
-            sig.append((data.path[len(base):] if entry.scope else None, label, family,
+            sig.append((data.path[len(base):] if entry.scope else None, label, family, structure,
                         data.inserted, refs if entry.kind == "unit" else ()))
         block = self.g.scopes[entry.scope].block if entry.scope else None
         return (entry.kind, block, tuple(sig))
