@@ -123,7 +123,7 @@ class _Namespace:
 
 
 def _nn(name):
-    if name == "Module":
+    if name in ("Module", "ModuleDict"):  # a container: its members are what is built
         return FakeModule
     if name == "Sequential":
         return Sequential

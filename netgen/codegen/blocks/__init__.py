@@ -14,8 +14,9 @@ condition and its negation), a body chosen by `if:` (both branches, the decision
 constructor and again in forward), named `seq`s (nn.Sequential members, filled as the
 conditions say), ops chosen by a param (the instances' ops picked in the constructor),
 `residual` (identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
-items) with `after`, `dense` repeats (a loop of `add_module` calls and a loop in forward, as
-torchvision's `_DenseBlock`), `parallel` bodies and `from:` wiring, and `module_order`.
+items) with `after`, as the body or named inside a list (an nn.ModuleDict member), `dense`
+repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`),
+`parallel` bodies and `from:` wiring, and `module_order`.
 docs/codegen.md lists what is not (yet).
 
 Every instance is written separately and all must print the same class; then the class is run

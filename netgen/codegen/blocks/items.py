@@ -116,6 +116,8 @@ class Items(WalkState):
             if isinstance(args, YDict) and set(args) - {"body", "name", "from"}:
                 raise Untranslatable("seq options")
             out = self.seq_item(name, args["body"] if isinstance(args, YDict) and "body" in args else args, x, var)
+        elif key == "residual" and len(inputs) == 1:
+            out = self.residual_item(name, args, x)
         elif key in self.w.blocks and len(inputs) == 1:
             out = self.call_item(key, args, name, x, var)
         else:
@@ -149,6 +151,10 @@ class Items(WalkState):
             self.w.absent.setdefault(self.path, set()).add(name)
         return result
 
+    def residual_item(self, name: str | None, opts: Any, x: Val) -> Val:
+        """A named residual inside a list: residual.py writes it."""
+        raise Untranslatable("a residual inside a list")
+
     def chosen_item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
         """`- $act`: an op chosen by a param. The member is the op each instance of the block takes,
         picked in the constructor (`nn.ReLU6(inplace=True) if act == "relu6" else nn.SiLU(...)`)."""
@@ -172,8 +178,8 @@ class Items(WalkState):
             text = f"{picked} if {code_of(node)} == {literal(choice)} else {text}"
         self.guard_choice(code_of(node), choices, condition)
         self.members.append((name, text, None, True))
-        self.init.append(Stmt(f"self.{name} = {text}") if valid_name(name) else
-                         Stmt("self.add_module", [literal(name), text]))
+        self.init.append(Stmt(f"{self.owner}.{name} = {text}") if valid_name(name) else
+                         Stmt(f"{self.owner}.add_module", [literal(name), text]))
         self.fwd.append(f"{var} = {made[0][2]}")
         return Val(var, made[0][3])
 
@@ -292,13 +298,13 @@ class Items(WalkState):
             raise Untranslatable("a sequence that is not a chain of modules")
         present = [m[0] for m in members if m[3] or not m[0].startswith("_absent_")]
         numbered = [m[0] for m in members if not m[0].startswith("_absent_")] == [str(i) for i in range(len(present))]
-        target = f"self.{name}" if valid_name(name) else None
+        target = f"{self.owner}.{name}" if valid_name(name) else None
         if numbered and not any(m[2] for m in members):
             piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
             if target:
                 self.init.append(Stmt("", piece=Group(f"{target} = nn.Sequential", piece.items, exploded=True)))
             else:
-                self.init.append(Stmt("", piece=Group("self.add_module", [literal(name), piece])))
+                self.init.append(Stmt("", piece=Group(f"{self.owner}.add_module", [literal(name), piece])))
         elif numbered:  # optional members: a list filled as the blueprint decides
             local = "layers" if "layers" not in self.names | set(self.let_nodes) else "layers_"
             fixed = 0
@@ -315,7 +321,8 @@ class Items(WalkState):
                 previous = condition
                 self.init.append(Stmt("", depth=int(bool(condition)), piece=Group(f"{local}.append", [item])))
             made = f"nn.Sequential(*{local})"
-            self.init.append(Stmt(f"{target} = {made}" if target else f"self.add_module({literal(name)}, {made})"))
+            self.init.append(Stmt(f"{target} = {made}" if target else
+                                  f"{self.owner}.add_module({literal(name)}, {made})"))
         else:  # named members: an nn.Sequential filled by add_module, as torchvision's DenseNet does
             if target is None:
                 raise Untranslatable("a sequence of named members without an attribute name")

@@ -1,5 +1,5 @@
 """`residual`: identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
-items, and `after`.
+items, and `after`; as a block's body, or named inside a list (an nn.ModuleDict member).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ...expr import interpolate
 from ...ops import REGISTRY
 from ...source import YDict, YList
-from ..printer import literal
+from ..printer import Group, literal
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, valid_name
 from .values import DECIDED_RESIDUAL, INDENT, RESERVED, Stmt, Val, chan
 
@@ -20,11 +20,11 @@ from .items import Items
 
 
 class Residual(Items):
-    def residual(self, opts: Any, x: Val) -> Val:
+    def residual(self, opts: Any, x: Val, var: str = "out") -> Val:
         self.not_chain = True
         if not isinstance(opts, YDict) or set(opts) - {"body", "shortcut", "projection", "after"}:
             raise Untranslatable("residual options")
-        body = self.items(opts["body"], Val("out", x.shape), "out", numbered=True, first_var=x.var)
+        body = self.items(opts["body"], Val(var, x.shape), var, numbered=True, first_var=x.var)
         shortcut = opts.get("shortcut", "auto")
         if isinstance(shortcut, str) and "$" in shortcut:
             return self.decided_residual(opts, shortcut, x, body)
@@ -36,9 +36,9 @@ class Residual(Items):
             self.fwd_vars.add("identity")
             short = self.seq_item("shortcut", shortcut, x, "identity")
             self.taken |= {"shortcut", "add"}
-            self.fwd.append(f"out = {body.var} + {short.var}")
-            out = Val("out", body.shape)
-            return self.items(opts["after"], out, "out", numbered=False) if "after" in opts else out
+            self.fwd.append(f"{var} = {body.var} + {short.var}")
+            out = Val(var, body.shape)
+            return self.items(opts["after"], out, var, numbered=False) if "after" in opts else out
         if not isinstance(shortcut, str) or shortcut not in ("auto", "identity", "projection"):
             raise Untranslatable(f"shortcut {shortcut!r}")
         same = concrete(body.shape) == concrete(x.shape)
@@ -50,17 +50,42 @@ class Residual(Items):
             self.projection(name, bool(spec.get("bn", True)), opts["body"], x, body, optional=shortcut == "auto")
             if shortcut == "auto":
                 self.flags[name] = not same
-                self.fwd.append(f"identity = {x.var} if self.{name} is None else self.{name}({x.var})")
+                self.fwd.append(f"identity = {x.var} if {self.attr(name)} is None else {self.attr(name)}({x.var})")
             else:
-                self.fwd.append(f"identity = self.{name}({x.var})")
+                self.fwd.append(f"identity = {self.attr(name)}({x.var})")
             shortcut_var = "identity"
         else:
             shortcut_var = x.var
         self.taken |= {name, "add"}
-        self.fwd.append(f"out = {body.var} + {shortcut_var}")
-        out = Val("out", body.shape)
+        self.fwd.append(f"{var} = {body.var} + {shortcut_var}")
+        out = Val(var, body.shape)
         if "after" in opts:
-            out = self.items(opts["after"], out, "out", numbered=False)
+            out = self.items(opts["after"], out, var, numbered=False)
+        return out
+
+    def residual_item(self, name: str | None, opts: Any, x: Val) -> Val:
+        """A named residual inside a list (the pre-activation units' `unit`): its modules are held
+        by an nn.ModuleDict member (`self.unit.conv1`, `self.unit.shortcut`) and this class's
+        forward wires them, body, shortcut and sum, as for a residual body; the class bound
+        leaves the residual no class of its own."""
+        if name is None or not valid_name(name) or name in RESERVED or not isinstance(opts, YDict):
+            raise Untranslatable("a residual inside a list without a name of its own")
+        if isinstance(opts.get("shortcut"), str) and "$" in opts["shortcut"]:
+            raise Untranslatable("a computed shortcut inside a list")
+        own = YDict({k: v for k, v in opts.items() if k not in ("name", "from")})
+        saved = (self.init, self.members, self.taken, self.prefix, self.values, self.owner, self.numbered_optional)
+        holder = self.attr(name)
+        self.init, self.members, self.taken, self.values = [], [], set(), {}
+        self.prefix, self.owner = self.prefix + (name,), holder
+        try:
+            out = self.residual(own, x, var="out" if x.var != "out" else self.fresh(name))
+            inner = self.init
+        finally:
+            (self.init, self.members, self.taken, self.prefix, self.values, self.owner,
+             self.numbered_optional) = saved
+        self.init += [Stmt(f"{holder} = nn.ModuleDict()"), *inner]
+        self.members.append((name, Group("nn.ModuleDict", []), None, True))
+        self.taken.add(name)
         return out
 
     def decided_residual(self, opts: Any, shortcut: str, x: Val, body: Val) -> Val:
@@ -98,9 +123,9 @@ class Residual(Items):
         parts = [f"nn.Conv2d({', '.join(conv)}),"] + ([f"nn.BatchNorm2d({channels}),"] if bn else [])
         depth = 0
         if optional:  # torchvision's `downsample = None`, then the projection when the shapes differ
-            self.init += [Stmt(f"self.{name} = None"), Stmt(f"if {name}:")]
+            self.init += [Stmt(f"{self.attr(name)} = None"), Stmt(f"if {name}:")]
             depth = 1
-        self.init += [Stmt(f"self.{name} = nn.Sequential(", depth=depth),
+        self.init += [Stmt(f"{self.attr(name)} = nn.Sequential(", depth=depth),
                       *[Stmt(part, depth=depth + 1) for part in parts], Stmt(")", depth=depth)]
 
     def body_ops(self, raws: Any) -> list[tuple[str, Any]]:

@@ -53,6 +53,7 @@ class WalkState:
         self.branch: tuple[str, tuple[str, ...], bool] | None = None
         self.not_chain = False  # anything but a chain of members (residual, dense, parallel, wiring)
         self.prefix: tuple[str, ...] = ()  # inside a branch's nn.Sequential: its path below the block
+        self.owner = "self"  # what holds the members being written (`self.unit` inside a named residual)
         self.values: dict[str, Val] = {}  # the names `from:` may refer to
         self.fwd_vars: set[str] = {"x", "self"}
         self.input_val: Val | None = None
@@ -144,10 +145,10 @@ class WalkState:
         raise Untranslatable(f"`from: {name}` is not a value of this block")
 
     def attr(self, name: str) -> str:
-        return f"self.{name}" if valid_name(name) else f'getattr(self, "{name}")'
+        return f"{self.owner}.{name}" if valid_name(name) else f'getattr({self.owner}, "{name}")'
 
     def assign(self, name: str, callee: str, args: list[str]) -> Stmt:
         self.members.append((name, Group(dotted(callee), list(args)), None, True))
         if valid_name(name):
-            return Stmt(f"self.{name} = {dotted(callee)}", args)
-        return Stmt("self.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])
+            return Stmt(f"{self.owner}.{name} = {dotted(callee)}", args)
+        return Stmt(f"{self.owner}.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])

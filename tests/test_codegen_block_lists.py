@@ -1,0 +1,114 @@
+"""Composite items inside a block's list, written in the block's own class (docs/codegen.md).
+
+A named `residual` inside a list keeps its modules in an `nn.ModuleDict` member that the
+block's forward wires (body, shortcut, sum). Each class is held against the scope-based module
+(the classes python.py writes per scope when a block has no class, which the library tests
+check against torchvision): the same state_dict keys in the same order, and equal outputs for the
+same weights in eval and training mode. Expected texts are written from the blueprints below.
+"""
+
+import ast
+
+import pytest
+import torch
+from conftest import BLUEPRINTS, perturb, write_blueprint
+from harness import check_outputs_in_both_modes, shapes
+
+import netgen
+from netgen.codegen.blocks import BlockWriter
+from netgen.codegen.module import module_from_source
+from netgen.codegen.python import generate_source
+
+
+def classes_of(source: str) -> dict[str, ast.ClassDef]:
+    return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
+
+
+def assert_runs_like_the_scope_classes(path, shape, monkeypatch, **params):
+    """The block classes' module against the scope-based one: same keys, same outputs."""
+    source, top = generate_source(netgen.compile_blueprint(path, **params), path.name)
+    with monkeypatch.context() as patched:
+        patched.setattr(BlockWriter, "build", lambda self, taken: {})  # no block classes: scope classes only
+        reference, reference_top = generate_source(netgen.compile_blueprint(path, **params), path.name)
+    assert source != reference
+    model = module_from_source(source, top, path.stem)()
+    scoped = module_from_source(reference, reference_top, path.stem + "_scoped")()
+    assert list(shapes(model).items()) == list(shapes(scoped).items())
+    perturb(scoped)
+    model.load_state_dict(scoped.state_dict(), strict=True)
+    check_outputs_in_both_modes(scoped, model, torch.randn(2, *shape), tolerance=0.0)
+    return source
+
+
+NESTED_RESIDUAL = """netgen: 1
+name: preunits
+input: [3, 8, 8]
+blocks:
+  unit:
+    params: {planes: int, stride: 1, drop: 0.0}
+    body:
+      - bn: {name: bn1}
+      - relu: {name: relu1}
+      - residual:
+          name: inner
+          body:
+            - conv: {out: $planes, k: 3, stride: $stride, pad: 1, bias: false, name: conv1}
+            - bn: {name: bn2}
+            - relu: {name: relu2}
+            - if: ${drop > 0}
+              then: {dropout: {p: $drop, name: dropout}}
+            - conv: {out: $planes, k: 3, pad: 1, bias: false, name: conv2}
+          shortcut: projection
+          projection: {name: shortcut, bn: false}
+  plain:
+    params: {planes: int, stride: 1}
+    body:
+      - conv: {out: $planes, k: 1, name: stem}
+      - residual:
+          name: res
+          body:
+            - conv: {out: $planes, k: 3, stride: $stride, pad: 1, name: conv}
+          shortcut: auto
+          after: relu
+network:
+  - conv: {out: 4, k: 3, pad: 1}
+  - unit: {planes: 6, name: a}
+  - unit: {planes: 8, stride: 2, drop: 0.5, name: b}
+  - plain: {planes: 8, name: c}
+  - plain: {planes: 12, stride: 2, name: d}
+"""
+
+
+def test_a_named_residual_inside_a_list_is_a_module_dict_the_block_wires(tmp_path, monkeypatch):
+    path = write_blueprint(tmp_path, NESTED_RESIDUAL)
+    source = assert_runs_like_the_scope_classes(path, (3, 8, 8), monkeypatch)
+    assert sorted(classes_of(source)) == ["Plain", "Preunits", "Unit"]  # no class for `inner` or `res`
+    # the residual's modules live under its name (the state_dict keys inner.conv1.weight, ...)
+    assert "self.inner = nn.ModuleDict()" in source
+    assert "self.inner.conv1 = nn.Conv2d(in_channels, planes, kernel_size=3, stride=stride, padding=1, bias=False)" \
+        in source
+    assert "self.inner.dropout = nn.Dropout(p=drop) if drop > 0 else None" in source
+    assert "nn.Conv2d(in_channels, planes, kernel_size=1, stride=stride, bias=False)," in source
+    # forward: the pre-activation, then body and shortcut from the same value, summed
+    assert ("        x = self.relu1(x)\n        out = self.inner.conv1(x)\n" in source
+            and "        identity = self.inner.shortcut(x)\n        out = out + identity\n        return out" in source)
+    # `shortcut: auto` inside the list: the projection flag, and `after` inside the residual
+    assert "def __init__(self, in_channels, planes, stride=1, downsample=False):" in source
+    assert "        self.res.downsample = None\n        if downsample:\n" in source
+    assert "identity = x if self.res.downsample is None else self.res.downsample(x)" in source
+    assert "out = self.res.relu(out)" in source
+    assert "self.d = Plain(8, planes=12, stride=2, downsample=True)" in source
+    assert "self.b = Unit(6, planes=8, stride=2, drop=0.5)" in source
+
+
+@pytest.mark.parametrize("name,params", [("preact_resnet164", {"n": 2}), ("wrn28_10", {"depth": 16, "widen": 1,
+                                                                                       "dropout": 0.3})])
+def test_pre_activation_units_are_one_class_each(name, params, monkeypatch):
+    """The library's pre-activation units: `if: $project` chooses a list holding the named
+    residual `unit` (the projecting unit) or a residual around the seq `unit`; one class holds both."""
+    source = assert_runs_like_the_scope_classes(BLUEPRINTS / f"{name}.yaml", (3, 8, 8), monkeypatch, **params)
+    block = "PreactBottleneck" if name.startswith("preact") else "WideBasic"
+    assert len(classes_of(source)) == 2 and block in classes_of(source)
+    assert "        if project:\n" in source and "            self.unit = nn.ModuleDict()\n" in source
+    assert "            self.unit = nn.Sequential()\n" in source
+    assert "            identity = self.unit.shortcut(x)\n" in source and "            out = self.unit(out)\n" in source
