@@ -86,7 +86,7 @@ def library_sources():
 # models whose blocks still use a construct the class writer cannot hold in one class
 # (docs/codegen.md lists them); each leaves this set as its construct is handled
 NOT_YET = {
-    "deeplabv3_resnet101", "deeplabv3_resnet50", "fractalnet", "inception_v3", "lraspp_mobilenet_v3_large",
+    "deeplabv3_resnet101", "deeplabv3_resnet50", "inception_v3", "lraspp_mobilenet_v3_large",
     "maxvit", "maxvit_t", "shufflenet_v2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
     "shufflenet_v2_x2_0",
 }
@@ -367,6 +367,78 @@ def test_a_body_chosen_by_if_and_optional_numbered_members(tmp_path):
     modules = {".".join(d.path) for _, d in graph.ops() if d.op.emit_module(d.in_shapes, d.shape)}
     assert {n for n, m in model.named_modules() if not list(m.children())} - {""} == modules
     assert model(torch.randn(1, 3, 8, 8)).shape == (1, 6, 8, 8)
+
+
+def test_fractalnet_is_one_recursive_class():
+    """FractalNet's `fractal` block calls itself under `if: ${cols == 1}`: one class whose
+    constructor calls its own class, as a hand-written FractalNet does, with the block's params.
+    Checked against a reference written here from the paper's rule f_1 = conv-BN-ReLU,
+    f_C(z) = join[f_{C-1}(f_{C-1}(z)), conv(z)] (eval: the join is the mean of its inputs), with
+    the lowering's module names: its weights load strictly and the outputs agree."""
+    import torch
+    from torch import nn
+
+    source = netgen.python_source(BLUEPRINTS / "fractalnet.yaml")
+    classes = classes_of(source)
+    support = {"FractalJoin"}
+    assert sorted(set(classes) - support) == ["Fractal", "FractalConv", "Fractalnet"]
+    assert init_args(classes["Fractal"]) == ["in_channels", "cols", "out", "dropout", "p_local", "p_global"]
+    assert "        if cols == 1:\n" in source
+    calls = "cols=cols - 1, out=out, dropout=dropout, p_local=p_local, p_global=p_global"
+    assert f"Fractal(in_channels, {calls})," in source and f"Fractal(out, {calls})," in source
+    assert "FractalJoin(columns=[list(range(cols - 1)), [cols - 1]], p=p_local, p_global=p_global)" in source
+    assert "self.block1 = Fractal(3, cols=4, out=64)" in source
+
+    def conv_bn_relu(c_in, c_out):
+        layers = nn.Module()
+        layers.conv, layers.bn, layers.relu = nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()
+        layers.forward = lambda x: layers.relu(layers.bn(layers.conv(x)))
+        return layers
+
+    class Reference(nn.Module):
+        def __init__(self, c_in, cols, c_out):
+            super().__init__()
+            self.cols = cols
+            if cols == 1:
+                self.conv, self.bn, self.relu = nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()
+            else:
+                self.deep = nn.Sequential(Reference(c_in, cols - 1, c_out), Reference(c_out, cols - 1, c_out))
+                self.shallow = conv_bn_relu(c_in, c_out)
+
+        def forward(self, x):
+            if self.cols == 1:
+                return self.relu(self.bn(self.conv(x)))
+            return (self.deep(x) + self.shallow(x)) / 2
+
+    widths = [4, 6, 8, 8, 8]
+    model = netgen.load(BLUEPRINTS / "fractalnet.yaml", columns=3, channels=widths).eval()
+    reference = nn.Module()
+    c_in = 3
+    for b, width in enumerate(widths, start=1):
+        setattr(reference, f"block{b}", Reference(c_in, 3, width))
+        c_in = width
+    reference.fc = nn.Linear(8, 10)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.uniform_(-0.5, 0.5)
+        for name, buffer in model.named_buffers():
+            if name.endswith("running_var"):
+                buffer.uniform_(0.5, 1.5)
+    reference.load_state_dict(model.state_dict(), strict=True)
+    reference.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        y = x
+        for b in range(1, 6):
+            y = torch.max_pool2d(getattr(reference, f"block{b}")(y), 2)
+        expected = reference.fc(y.flatten(1))
+        assert torch.allclose(model(x), expected, rtol=1e-5, atol=1e-6)
+    # the class is the rule itself: built directly with another depth, it has f_C's 2^C - 1 convs
+    fractal = type(model.block1)
+    for cols in (1, 2, 5):
+        built = fractal(3, cols=cols, out=4)
+        assert sum(isinstance(m, nn.Conv2d) for m in built.modules()) == 2**cols - 1
+        assert built(torch.randn(1, 3, 8, 8)).shape == (1, 4, 8, 8)
 
 
 @pytest.mark.parametrize("text", ["${list(range(n - 1))}", "${range(n)}", "${range(1, n) == [1, 2, 3]}",

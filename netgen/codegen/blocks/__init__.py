@@ -16,7 +16,9 @@ conditions say), ops chosen by a param (the instances' ops picked in the constru
 `residual` (identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
 items) with `after`, as the body or named inside a list (an nn.ModuleDict member), `dense`
 repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`),
-`parallel` bodies and `from:` wiring, and `module_order`.
+`parallel` bodies and `from:` wiring, `module_order`, a block call that is the whole body (the
+callee's members built in place, as the lowering builds them), and a block that calls itself
+(recursive Python: the class calls its own class; writer.py walks the deeper instances first).
 docs/codegen.md lists what is not (yet).
 
 Every instance is written separately and all must print the same class; then the class is run

@@ -158,6 +158,8 @@ class Items(WalkState):
     def chosen_item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
         """`- $act`: an op chosen by a param. The member is the op each instance of the block takes,
         picked in the constructor (`nn.ReLU6(inplace=True) if act == "relu6" else nn.SiLU(...)`)."""
+        if self.rename:
+            raise Untranslatable("an op chosen by a param of a block called as a whole body")
         node = self.expr(key, None)
         kind = interpolate(key, self.env)
         choices = self.w.choices(self.block_name, key)
@@ -213,7 +215,7 @@ class Items(WalkState):
         for key, value in raw.items():
             node = self.raw_expr(value, x, env)
             if node is not None:
-                fields[key] = self.symbolize(fields[key], node)
+                fields[key] = self.symbolize(fields[key], node, _value(value, env))
         op = cls(cls.Params.model_construct(**fields))
         in_shapes = [v.shape for v in inputs]
         out_shape = op.infer_shape(in_shapes)
@@ -260,13 +262,9 @@ class Items(WalkState):
         return texts, mapping
 
     def call_item(self, key: str, args: Any, name: str, x: Val, var: str) -> Val:
-        cls = self.w.classes.get(key)
-        # an optional call absent here is printed from another instance of the callee
-        child = self.w.walks.get(self.path + self.prefix + (name,)) or self.w.first_walks.get(key)
-        if cls is None or child is None:
-            raise Untranslatable(f"block `{key}` has no class of its own")
+        class_name, child = self.w.callee(key, self.path + self.prefix + (name,))
         texts, mapping = self.call_args(key, args, x, child)
-        self.init.append(self.assign(name, cls.name, texts))
+        self.init.append(self.assign(name, class_name, texts))
         self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
         return Val(var, self.mapped_shape(child, mapping))
 

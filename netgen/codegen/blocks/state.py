@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ...blueprint import BlockDef
 from ...source import YDict, YList
 from ..printer import Group, dotted, literal
-from ..translate import Sym, Untranslatable, concrete, node_of, substitute, translate, valid_name
+from ..translate import Sym, Untranslatable, concrete, is_range_list, node_of, substitute, translate, valid_name
 from .values import RESERVED, Stmt, Val, _channel_reads, _value, chan
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ class WalkState:
         self.values: dict[str, Val] = {}  # the names `from:` may refer to
         self.fwd_vars: set[str] = {"x", "self"}
         self.input_val: Val | None = None
+        # inside a block call that is the whole body (walk.py, `inline`): the callee's names, as
+        # the call gives them in this class's terms
+        self.rename: dict[str, ast.expr] = {}
+        self.inlined = 0  # how many such calls the walk has gone into
 
     # -- expressions -----------------------------------------------------------------------
     def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
@@ -64,7 +68,8 @@ class WalkState:
         if node is None:
             return None
         node = _channel_reads(node, x.shape if x is not None else self.input_shape)
-        mapping: dict[str, ast.expr] = {n: ast.Name(n, ast.Load()) for n in self.names | set(self.let_nodes)}
+        mapping: dict[str, ast.expr] = {n: self.rename.get(n) or ast.Name(n, ast.Load())
+                                        for n in self.names | set(self.let_nodes)}
         if x is not None:
             mapping["in_channels"] = node_of(chan(x.shape))
         if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
@@ -87,11 +92,21 @@ class WalkState:
                             ast.Load())
         return self.expr(raw, x)
 
-    def symbolize(self, value: Any, node: ast.expr) -> Any:
+    def symbolize(self, value: Any, node: ast.expr, raw: Any = None) -> Any:
+        """`value` (a validated param) carrying `node`, the expression the blueprint wrote for it;
+        `raw` is what that expression evaluates to, before the op's params normalised it."""
         if isinstance(value, (tuple, list)) and isinstance(node, (ast.List, ast.Tuple)) and \
                 len(node.elts) == len(value):
-            items = [self.symbolize(v, n) for v, n in zip(value, node.elts, strict=True)]
+            raws = raw if isinstance(raw, (tuple, list)) and len(raw) == len(value) else [None] * len(value)
+            items = [self.symbolize(v, n, r) for v, n, r in zip(value, node.elts, raws, strict=True)]
             return tuple(items) if isinstance(value, tuple) else items
+        if isinstance(value, (tuple, list)) and value and raw is not None and not isinstance(raw, (tuple, list)) \
+                and all(v == raw for v in value):
+            # one value the params repeated (`columns` entry 3 read as (3,)): each entry is the expression
+            items = [self.symbolize(v, node) for v in value]
+            return tuple(items) if isinstance(value, tuple) else items
+        if isinstance(value, (tuple, list)) and is_range_list(node):
+            return Sym(value, node)  # a computed length (`list(range(cols - 1))`): the list as a whole
         if isinstance(value, tuple):
             return tuple(Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
         if value is None or isinstance(value, (bool, int, float, str)):

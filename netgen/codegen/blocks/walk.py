@@ -10,11 +10,11 @@ from typing import Any
 from ...expr import interpolate
 from ...source import YDict
 from ..printer import identifier
-from ..translate import SAME_FUNCTIONS, Sym, Untranslatable, code_of, node_of, translate
+from ..translate import SAME_FUNCTIONS, Sym, Untranslatable, code_of, node_of, substitute, translate, valid_name
 from .dense import Dense
 from .parallel import Parallel
 from .residual import Residual
-from .values import _COMPOSITES, Val, _channel_reads, chan, with_chan
+from .values import _COMPOSITES, RESERVED, Val, _channel_reads, chan, with_chan
 
 
 class Walk(Parallel, Residual, Dense):
@@ -48,11 +48,54 @@ class Walk(Parallel, Residual, Dense):
                                         and n.id not in SAME_FUNCTIONS))
             self.branch = (code_of(node), names, bool(interpolate(body["if"], self.env)))
             body = body["then"] if self.branch[2] else body["else"]
+        return self.ordered(self.body(body, x))
+
+    def body(self, body: Any, x: Val) -> Val:
         if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:
             key = next(k for k in body if k not in ("name", "from"))
-            if key in _COMPOSITES and "name" not in body and "from" not in body:
-                return self.ordered(self.composite(key, body[key], x))
-        return self.ordered(self.items(body, x, "x", numbered=True))
+            if "name" not in body and "from" not in body and key in _COMPOSITES:
+                return self.composite(key, body[key], x)
+            if "name" not in body and "from" not in body and key in self.w.blocks and \
+                    not (isinstance(body[key], YDict) and {"name", "from"} & set(body[key])):
+                return self.inline(key, body[key], x)
+        return self.items(body, x, "x", numbered=True)
+
+    def inline(self, key: str, args: Any, x: Val) -> Val:
+        """A block call that is the whole body (FractalNet's base case, `then: {fractal_conv: ...}`):
+        the lowering builds the callee's members in this very scope, so the class builds them too,
+        each of the callee's params read as the call's argument in this class's terms."""
+        calls = self.w.graph.scopes[self.path].meta.get("inlined") or []
+        callee = self.w.blocks[key]
+        if self.inlined >= len(calls) or calls[self.inlined]["block"] != key:
+            raise Untranslatable(f"the call of `{key}` that is the whole body, not in the graph")
+        if callee.module_order or (isinstance(callee.body, YDict) and "if" in callee.body):
+            raise Untranslatable(f"`{key}` as a whole body: its own `if` or `module_order`")
+        env = dict(calls[self.inlined]["block_env"])
+        given = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
+        rename: dict[str, ast.expr] = {"in_channels": ast.Name("in_channels", ast.Load())}
+        for param in list(callee.required) + [p for p in callee.params if p not in callee.required]:
+            if not valid_name(param) or param in RESERVED:
+                raise Untranslatable(f"param `{param}` cannot be a constructor variable")
+            node = self.expr(given[param], x) if param in given else node_of(callee.params[param])
+            rename[param] = node if node is not None else node_of(interpolate(given[param], self.op_env(x)))
+        names = set(rename) | {"in_shape"}
+        for let, raw in (callee.let or {}).items():
+            if not valid_name(let) or let in RESERVED:
+                raise Untranslatable(f"let `{let}` cannot be a constructor variable")
+            node = translate(raw, names)
+            env[let] = interpolate(raw, env)
+            if node is not None and "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+                self.reads_in_shape = True
+            rename[let] = node_of(env[let]) if node is None else substitute(
+                _channel_reads(node, x.shape), {**rename, "in_shape": ast.Name("in_shape", ast.Load())})
+            names.add(let)
+        saved = (self.env, self.names, self.rename, self.let_nodes)
+        self.env, self.names, self.rename, self.let_nodes = env, names, rename, {}
+        self.inlined += 1
+        try:
+            return self.body(callee.body, x)
+        finally:
+            self.env, self.names, self.rename, self.let_nodes = saved
 
     def ordered(self, out: Val) -> Val:
         """`module_order`: the members it lists are built first, in its order (the state_dict's key

@@ -32,6 +32,24 @@ class BlockWriter(Rendering, Checking):
         self.uses_torch = False
         self.failures: dict[str, str] = {}
         self._choices: dict[tuple[str, str], list[str]] = {}  # the graph is read-only here
+        # the block being written, its class name, and its instances walked so far (by path)
+        self.writing: tuple[str, str, dict[tuple[str, ...], Walk]] | None = None
+
+    def callee(self, key: str, path: tuple[str, ...]) -> tuple[str, Walk]:
+        """The class a call of block `key` at `path` builds, and the walk of that instance (an
+        optional call absent here is printed from another instance of the callee). A block calling
+        itself is read from the deeper instances of the class being written, walked first."""
+        if self.writing is not None and key == self.writing[0]:
+            walks = self.writing[2]
+            child = walks.get(path) or next(iter(walks.values()), None)
+            if child is None:
+                raise Untranslatable(f"block `{key}` calls itself with no deeper instance walked")
+            return self.writing[1], child
+        cls = self.classes.get(key)
+        child = self.walks.get(path) or self.first_walks.get(key)
+        if cls is None or child is None:
+            raise Untranslatable(f"block `{key}` has no class of its own")
+        return cls.name, child
 
     def input_shape(self, path: tuple[str, ...]):
         """The shape of the value a scope reads (a `Dims` keeps what its axes mean)."""
@@ -73,10 +91,35 @@ class BlockWriter(Rendering, Checking):
                 out.setdefault(scope.block, []).append(path)
         return out
 
+    def callees(self, instances: dict[str, list[tuple[str, ...]]]) -> dict[str, set[str]]:
+        """The blocks each block calls (itself left out), from the scope tree: a call's nearest
+        enclosing block call is its caller; a call that is a block's whole body is that block's."""
+        at = {path: block for block, paths in instances.items() for path in paths}
+        out: dict[str, set[str]] = {block: set() for block in instances}
+        for path, block in at.items():
+            for n in range(len(path) - 1, -1, -1):
+                if path[:n] in at:
+                    out[at[path[:n]]].add(block)
+                    break
+            out[block] |= {call["block"] for call in self.graph.scopes[path].meta.get("inlined") or []}
+        return {block: called - {block} for block, called in out.items()}
+
     def build(self, taken_names: set[str]) -> dict[str, BlockClass]:
         instances = self.instances()
-        # deepest instances first: a block's callees are decided before the block
-        order = sorted(instances, key=lambda b: -max(len(p) for p in instances[b]))
+        # deepest instances first, and a block's callees before the block (a class it calls must
+        # exist when the caller is written)
+        by_depth = sorted(instances, key=lambda b: -max(len(p) for p in instances[b]))
+        callees, order = self.callees(instances), []
+
+        def visit(block: str, seen: tuple[str, ...]) -> None:
+            if block in order or block in seen:  # a cycle through other blocks: the callee check refuses it
+                return
+            for callee in sorted(callees[block] & set(by_depth), key=by_depth.index):
+                visit(callee, seen + (block,))
+            order.append(block)
+
+        for block_name in by_depth:
+            visit(block_name, ())
         names = set(taken_names)
         for block_name in order:
             try:
@@ -96,11 +139,20 @@ class BlockWriter(Rendering, Checking):
         while name in names:
             n += 1
             name = f"{camel(block_name)}{n}"
-        walks = []
-        for path in sorted(paths):
-            walk = Walk(self, block, path)
-            walk.out = walk.run()
-            walks.append(walk)
+        walked: dict[tuple[str, ...], Walk] = {}
+        at = set(paths)
+        recursive = any(path[:n] in at for path in paths for n in range(len(path)))
+        # a block that calls itself: its deeper instances first, so that a call reads the walk of
+        # the instance it builds
+        self.writing = (block_name, name, walked) if recursive else None
+        try:
+            for path in sorted(paths, key=lambda p: (-len(p), p)) if recursive else sorted(paths):
+                walk = Walk(self, block, path)
+                walk.out = walk.run()
+                walked[path] = walk
+        finally:
+            self.writing = None
+        walks = [walked[path] for path in sorted(paths)]
         flags = list(dict.fromkeys(f for w in walks for f in w.flags))
         if walks[0].branch is not None:
             text = self.render_branches(name, walks, flags)
