@@ -338,6 +338,14 @@ class Op:
         one else reads the input's storage."""
         return None
 
+    def prepacked(self) -> Op | None:
+        """The same op keeping its weight, once computed, in the layout its CPU kernel reads (a
+        conv's `PackedConv2d`), when it has such a form and does not use it yet; None otherwise.
+        It must compute what the op computes, keep the op's parameters and state_dict, and fall
+        back to the plain module wherever the packed form does not apply. The inference build
+        asks with channels_last."""
+        return None
+
     # -- diagram -----------------------------------------------------------------------
     def label(self, in_shapes: list[Shape], out_shape: Shape) -> str:
         return self.kind.capitalize()

@@ -14,7 +14,19 @@ from typing import ClassVar, Literal
 from pydantic import model_validator
 
 from ..shapes import conv2d_output, expect_rank, pair
-from .base import IntPair, Op, OpParams, PosInt, Saved, ShapeError, compact, module_call, register_op, window_reads
+from .base import (
+    IntPair,
+    Op,
+    OpParams,
+    PosInt,
+    Saved,
+    ShapeError,
+    Support,
+    compact,
+    module_call,
+    register_op,
+    window_reads,
+)
 
 
 def _check_window(params) -> None:
@@ -52,6 +64,56 @@ def same_padding(kernel, dilation) -> tuple[tuple[int, int], bool]:
 
 
 CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
+
+# The inference build's conv (Op.prepacked). torch's eager conv reorders the weight into oneDNN's
+# blocked layout on every call, a copy of the whole weight that no profiler counts as aten::copy_;
+# at batch 1 that is a large share of a late layer's time. torch.compile's freezing packs weights
+# once; this does the same in eager, through the ops inductor itself calls.
+PACKED_CONV = Support(("PackedConv2d",), '''
+class PackedConv2d(nn.Conv2d):
+    """nn.Conv2d, with the same parameters and state_dict, that keeps a copy of its weight in the
+    layout oneDNN's kernel reads (torch reorders the weight on each call otherwise). The copy is
+    used for a channels_last float32 CPU input when autograd is off and the module is not being
+    compiled, and remade when the weight changes; anything else runs nn.Conv2d's forward."""
+
+    packing = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+    def forward(self, x):
+        if not self.packs(x):
+            return super().forward(x)
+        args = (list(self.padding), list(self.stride), list(self.dilation), self.groups)
+        version = (self.weight.data_ptr(), self.weight._version)
+        cache = self.__dict__.get("_packed")
+        if cache is None or cache[0] != version:
+            cache = self.__dict__["_packed"] = (version, {})
+        packed = cache[1].get(x.shape)
+        if packed is None:
+            if len(cache[1]) >= 4:  # a few input shapes at most: oneDNN's layout may depend on them
+                cache[1].clear()
+            packed = torch.ops.mkldnn._reorder_convolution_weight(self.weight, *args, list(x.shape))
+            cache[1][x.shape] = packed
+        return torch.ops.mkldnn._convolution_pointwise(x, packed, self.bias, *args, "none", [], "")
+
+    def packs(self, x):
+        weight = self.weight
+        return (
+            self.packing
+            and isinstance(self.padding, tuple)
+            and self.padding_mode == "zeros"
+            and x.dim() == 4
+            and x.dtype == weight.dtype == torch.float32
+            and x.device.type == weight.device.type == "cpu"
+            and x.is_contiguous(memory_format=torch.channels_last)
+            and not weight.is_inference()  # an inference tensor has no version counter
+            and not torch.compiler.is_compiling()
+            and not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
+        )
+
+    def __getstate__(self):  # the packed copy is remade, not pickled or deep-copied
+        state = dict(super().__getstate__())
+        state.pop("_packed", None)
+        return state
+''')
 
 
 @register_op
@@ -102,18 +164,33 @@ class Conv(Op):
         k, c = pair(self.p.k), in_shapes[0][0]
         return out_shape[0] * out_shape[1] * out_shape[2] * (c // self.groups(c)) * k[0] * k[1]
 
+    packed = False  # the inference build's PackedConv2d (prepacked)
+
     def emit_module(self, in_shapes, out_shape):
         c = in_shapes[0][0]
         padding = self.p.pad if isinstance(self.p.pad, str) else compact(self.p.pad)
-        return module_call("nn.Conv2d", ("in_channels", c), ("out_channels", self.out_channels(c)),
+        target = "PackedConv2d" if self.packed else "nn.Conv2d"
+        return module_call(target, ("in_channels", c), ("out_channels", self.out_channels(c)),
                            kernel_size=compact(self.p.k), stride=compact(self.p.stride),
                            padding=0 if padding == "valid" else padding, dilation=compact(self.p.dilation),
                            groups=self.groups(c), bias=self.p.bias, defaults=CONV_DEFAULTS)
 
+    def emit_support(self):
+        return (PACKED_CONV,) if self.packed else ()
+
+    def prepacked(self):
+        if self.packed:
+            return None
+        op = type(self)(self.p)
+        op.packed = True
+        return op
+
     def absorb_affine(self, in_shapes, out_shape):
         # nn.Conv2d's weight is (out, in/groups, kh, kw), its bias one value per output channel,
         # grouped and depthwise alike: scaling a filter scales only its own output channel
-        return type(self)(self.p.model_copy(update={"bias": True}))
+        op = type(self)(self.p.model_copy(update={"bias": True}))
+        op.packed = self.packed
+        return op
 
     def label(self, in_shapes, out_shape):
         k = pair(self.p.k)

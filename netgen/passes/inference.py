@@ -13,7 +13,9 @@ themselves (netgen/ops/base.py, "the inference build"), never their kinds:
 4. An activation that can run in place (`Op.in_place`) does, where nothing but it reads the
    storage of its input (following views and in-place ops back to the tensor's maker).
 5. Optionally channels_last: the code generator converts the parameters once and the input on
-   each call (the plan says so; no node changes).
+   each call (the plan says so). With it, each op that has a prepacked form (`Op.prepacked`: a
+   conv's `PackedConv2d`) takes it: it keeps its weight in oneDNN's layout instead of torch
+   reordering the weight on every call (docs/inference.md, "Batch 1").
 
 Left-out ops become `identity` rather than disappearing so that nn.Sequential keeps numbering
 its members as the training build does: every other state_dict key stays the same, and the
@@ -52,6 +54,7 @@ class InferencePlan:
     removed: list[str] = field(default_factory=list)  # training-only modules left out (their prefixes)
     identities: list[str] = field(default_factory=list)  # eval-identity ops left out (dropout, drop-path)
     in_place: list[str] = field(default_factory=list)  # activations now computed in place
+    prepacked: list[str] = field(default_factory=list)  # ops keeping their weight in the kernel's layout
     channels_last: bool = False
 
 
@@ -70,6 +73,8 @@ def inference_graph(graph: Graph, *, channels_last: bool = False) -> Graph:
     _fold_norms(g, plan)
     _in_place(g, plan)
     plan.channels_last = channels_last and any(len(g.shape_of(i)) == 3 for i in g.inputs)
+    if plan.channels_last:
+        _prepack(g, plan)
     g.meta["inference"] = plan
     return g
 
@@ -135,6 +140,14 @@ def _in_place(g: Graph, plan: InferencePlan) -> None:
         if variant is not None and _sole_reader(g, node):
             data.op = variant
             plan.in_place.append(_prefix(g, node))
+
+
+def _prepack(g: Graph, plan: InferencePlan) -> None:
+    for node, data in list(g.ops()):
+        variant = data.op.prepacked()
+        if variant is not None:
+            data.op = variant
+            plan.prepacked.append(_prefix(g, node))
 
 
 def _sole_reader(g: Graph, node: str) -> bool:
