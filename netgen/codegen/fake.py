@@ -204,11 +204,19 @@ def normalized_args(call: ModuleCall, args: tuple, kwargs: dict) -> dict[str, st
     defaults = {a.name: a.default for a in call.args}
     out = {}
     for name, value in named.items():
-        text = literal(value)
+        text = literal(_tuples(value))
         if defaults.get(name, ...) is not ... and text == literal(defaults[name]):
             continue
         out[name] = text
     return out
+
+
+def _tuples(value: Any) -> Any:
+    """Lists as tuples: torch's modules take a sequence argument as either (`kernel_size=[1, 7]`
+    makes the (1, 7) of the graph: a block param given as the blueprint's list builds what it says)."""
+    if type(value) in (list, tuple):
+        return tuple(_tuples(v) for v in value)
+    return value
 
 
 def graph_args(call: ModuleCall) -> dict[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ops.emission import INPUTS, Arg, BinOp, Call, Code, Input, Inputs, ListOf, ModuleCall, OwnModule, Root
-from .translate import Sym, code_of
+from .translate import Sym, SymPair, code_of
 
 _PRECEDENCE = {"+": 1, "*": 2, "/": 2}
 
@@ -48,7 +48,7 @@ def literal(value: Any, slot: Callable[[Any], str | None] | None = None) -> str:
             return replaced
     if isinstance(value, Code):
         return value.text
-    if isinstance(value, Sym):
+    if isinstance(value, (Sym, SymPair)):
         return code_of(value.node)
     if value is None or isinstance(value, bool):
         return repr(value)

@@ -191,8 +191,8 @@ def _const(value: Any) -> ast.expr:
 
 
 def node_of(value: Any) -> ast.expr:
-    """The expression of a Sym, or a literal's own constant."""
-    return value.node if isinstance(value, Sym) else _const(value)
+    """The expression of a Sym (or a SymPair), or a literal's own constant."""
+    return value.node if isinstance(value, (Sym, SymPair)) else _const(value)
 
 
 def _simplify(op: ast.operator, left: Any, right: Any) -> ast.expr | None:
@@ -289,6 +289,20 @@ class Sym:
         return float(self.value)
 
 
+class SymPair(tuple):
+    """A pair that one expression computes as a whole (`kernel_size=k`, where `k` is 3 in one call
+    and [1, 7] in another, as torchvision's BasicConv2d takes either): its items are Syms (`k[0]`,
+    `k[1]`) for the ops' shape arithmetic, and it prints as the expression itself."""
+
+    node: ast.expr
+
+    def __new__(cls, value: tuple, node: ast.expr):
+        items = (Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
+        pair = super().__new__(cls, items)
+        pair.node = node
+        return pair
+
+
 def concrete(value: Any) -> Any:
     """The plain value inside Syms (tuples and lists too)."""
     if isinstance(value, Sym):
@@ -301,4 +315,4 @@ def concrete(value: Any) -> Any:
 
 
 __all__ = ["Untranslatable", "valid_name", "translate", "parse_expression", "code_of", "substitute", "Sym",
-           "node_of", "concrete", "is_range_list", "SAME_FUNCTIONS", "HELPERS"]
+           "SymPair", "node_of", "concrete", "is_range_list", "SAME_FUNCTIONS", "HELPERS"]

@@ -364,9 +364,12 @@ def register_op(cls: type[Op]) -> type[Op]:
 
 
 def compact(value):
-    """`(3, 3)` -> 3 for emission; asymmetric pairs stay tuples."""
+    """`(3, 3)` -> 3 for emission; asymmetric pairs stay tuples (a tuple the very one given: the
+    code generator's pairs carry the expression that computes them whole)."""
     if isinstance(value, (tuple, list)):
-        return value[0] if value[0] == value[1] else tuple(value)
+        if value[0] == value[1]:
+            return value[0]
+        return value if isinstance(value, tuple) else tuple(value)
     return value
 
 

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 from ...blueprint import BlockDef
 from ...source import YDict, YList
 from ..printer import Group, dotted, literal
-from ..translate import Sym, Untranslatable, concrete, is_range_list, node_of, substitute, translate, valid_name
+from ..translate import (
+    Sym,
+    SymPair,
+    Untranslatable,
+    concrete,
+    is_range_list,
+    node_of,
+    substitute,
+    translate,
+    valid_name,
+)
 from .values import RESERVED, Stmt, Val, _channel_reads, _value, chan
 
 if TYPE_CHECKING:
@@ -108,7 +118,7 @@ class WalkState:
         if isinstance(value, (tuple, list)) and is_range_list(node):
             return Sym(value, node)  # a computed length (`list(range(cols - 1))`): the list as a whole
         if isinstance(value, tuple):
-            return tuple(Sym(v, ast.Subscript(node, ast.Constant(i), ast.Load())) for i, v in enumerate(value))
+            return SymPair(value, node)  # one expression for the pair (`k`): it prints whole
         if value is None or isinstance(value, (bool, int, float, str)):
             return Sym(value, node)
         raise Untranslatable(f"a computed {type(value).__name__} argument")
