@@ -15,6 +15,7 @@ from .common import (
     AllowPluginsOption,
     BlueprintArgument,
     FormatOption,
+    InferenceOption,
     InputOption,
     SetOption,
     compile_from_cli,
@@ -47,6 +48,7 @@ def render(
     poster: bool = typer.Option(False, "--poster", help="Draw one picture even when it cannot keep 12 px text on "
                                 "a 1920x1080 slide (otherwise split into slides, or refused at --detail full)."),
     timeout: float = typer.Option(DOT_TIMEOUT_S, "--timeout", min=1, help="Seconds graphviz's dot may run."),
+    inference: bool = InferenceOption,
     sets: list[str] | None = SetOption,
     input: str | None = InputOption,
     allow_plugins: bool = AllowPluginsOption,
@@ -56,7 +58,10 @@ def render(
     """Draw BLUEPRINT (into one file, -o FILE; not a folder) as a diagram that fits a 1920x1080
     slide with text of at least 12 px. A picture too large for one slide is split into slides
     (FILE-1.svg, ...), or at --detail full refused (exit 2), unless --poster. Without graphviz's `dot`, writes the
-    .gv source, says how to install graphviz and exits 1."""
+    .gv source, says how to install graphviz and exits 1.
+
+    With --inference, the inference build: a conv with a folded batch norm says so
+    ("Conv 3×3, 64, norm folded"); the ops it left out are not drawn."""
     from ..render import (
         INSTALL_HINT,
         DotFailed,
@@ -76,6 +81,10 @@ def render(
             format_of(out)
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
         graph.written()  # the network as the diagrams draw it: past the limits, a located NG013 here
+        if inference:
+            from ..passes import inference_graph
+
+            graph = inference_graph(graph)
     except ValueError as exc:  # an -o suffix that is no picture format
         fail(NetgenError([Diagnostic("NG016", str(exc), option_span("-o"), "-o")]), format)
     except NetgenError as exc:

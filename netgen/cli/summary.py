@@ -16,6 +16,7 @@ from .common import (
     AllowPluginsOption,
     BlueprintArgument,
     FormatOption,
+    InferenceOption,
     InputOption,
     SetOption,
     compile_from_cli,
@@ -78,11 +79,14 @@ def summary(
     wide: bool = WideOption,
     train: bool = TrainOption,
     fit: str | None = FitOption,
+    inference: bool = InferenceOption,
     allow_plugins: bool = AllowPluginsOption,
     format: str = FormatOption,
     allow_path: list[str] | None = AllowPathOption,
 ) -> None:
-    """Per-layer table and totals: params, MACs, FLOPs, memory, receptive field."""
+    """Per-layer table and totals: params, MACs, FLOPs, memory, receptive field.
+
+    With --inference, of the inference build (docs/inference.md)."""
     from ..analysis import summarize
     from ..analysis.formats import render_summary, to_csv, to_json, to_markdown, training_text
 
@@ -93,6 +97,10 @@ def summary(
         graph = compile_from_cli(blueprint, sets, input, allow_path, allow_plugins)
     except NetgenError as exc:
         fail(exc, "json" if json_out else format)
+    if inference:
+        from ..passes import inference_graph
+
+        graph = inference_graph(graph)
     budget = parse_bytes(fit) if fit is not None else None
     result = summarize(graph, batch=batch, dtype=dtype, optimizer=optimizer)
     if json_out:

@@ -26,6 +26,7 @@ import networkx as nx
 from ..graph import Graph, OpNode
 from ..shapes import axes_of, format_shape
 from ..values import unique_name
+from .inference import FOLDED, drawn_inference
 from .skips import skip_edges, strictly_under
 from .style import format_count
 from .view import VCluster, VEdge, View, VNode
@@ -75,7 +76,10 @@ class _Folder:
                  compact: int = 0):
         if level not in LEVELS:
             raise ValueError(f"Expected a detail level in {LEVELS}; received level={level!r}")
-        graph = graph.written()  # the diagrams draw a dense block's connections as written
+        # the diagrams draw a dense block's connections as written, and an inference build
+        # without the ops it left out (render/inference.py)
+        graph, self.carriers, self.spliced = drawn_inference(graph)
+        graph = graph.written()
         self.g, self.level, self.expand, self.with_params = graph, level, expand, params
         self.frame_stages, self.compact = frame_stages, compact
         self.view = View(graph.name, level, compact=compact)
@@ -269,7 +273,7 @@ class _Folder:
             family: str = data.kind
             structure: tuple = ()
             if isinstance(data, OpNode):
-                label, family = data.op.label(data.in_shapes, data.shape), data.op.family
+                label, family = self.op_label(node), data.op.family
                 if structural or family == "regularization":
                     label = data.op.kind  # a per-block drop rate (stochastic depth) does not break a run
                 if structural:
@@ -382,7 +386,7 @@ class _Folder:
                          scope=entry.scope)
         else:
             op_nodes = [self.g.op_node(n) for n in entry.ops]
-            labels = [short_label(m.op.label(m.in_shapes, m.shape)) for m in op_nodes]
+            labels = [short_label(self.op_label(n)) for n in entry.ops]
             family = op_nodes[0].op.family
             kind = "chain" if len(entry.ops) > 1 else "op"
             node_id = self.new_id(".".join(entry.scope or first.path))
@@ -397,6 +401,11 @@ class _Folder:
         for n in every:
             self.view.owner[n] = node.id
         return node.id
+
+    def op_label(self, node: str) -> str:
+        """An op's own label, saying so where the inference build folded a norm into it."""
+        data = self.g.op_node(node)
+        return data.op.label(data.in_shapes, data.shape) + (FOLDED if node in self.carriers else "")
 
     def unit_detail(self, entry: _Entry) -> tuple[str, str]:
         """What sets a block box apart from its identical neighbours: its stride, written after
@@ -420,7 +429,7 @@ class _Folder:
         ops = [n for n in entry.ops if any(strictly_under(self.g[n].path, p) for p in spelled)]
         data = self.g[ops[0]] if len(ops) == 1 else None
         if isinstance(data, OpNode):
-            label = data.op.label(data.in_shapes, data.shape)
+            label = self.op_label(ops[0])
             return stride, label if "shortcut" in label.lower() else f"shortcut: {label}"
         if ops:
             return stride, "shortcut: own ops"
@@ -430,8 +439,8 @@ class _Folder:
         """The first op label of `entry` that none of `others` has ("Window attention 7×7, shift 3,
         12 heads" beside its unshifted twin), or ""."""
         def labels(e: _Entry) -> list[str]:
-            ops = [self.g.op_node(n) for n in e.ops if self.g[n].kind == "op"]
-            return [d.op.label(d.in_shapes, d.shape) for d in ops if d.op.family != "regularization"]
+            ops = [n for n in e.ops if self.g[n].kind == "op"]
+            return [self.op_label(n) for n in ops if self.g.op_node(n).op.family != "regularization"]
 
         theirs = {label for e in others for label in labels(e)}
         return next((label for label in labels(entry) if label not in theirs), "")
@@ -459,6 +468,10 @@ class _Folder:
             if not any(n in self.main for m in members for e in m for n in e.ops):
                 self.view.side[len(self.view.spine) - 1] = True
         self.view.edges = self.edges()
+        for node, source in self.spliced.items():  # a left-out op is drawn as what it passed on
+            while source in self.spliced:
+                source = self.spliced[source]
+            self.view.owner[node] = self.view.owner[source]
         return self.view
 
     def place(self, rep: list[_Entry], members: list[list[_Entry]], cluster: str | None,
