@@ -112,3 +112,73 @@ def test_pre_activation_units_are_one_class_each(name, params, monkeypatch):
     assert "        if project:\n" in source and "            self.unit = nn.ModuleDict()\n" in source
     assert "            self.unit = nn.Sequential()\n" in source
     assert "            identity = self.unit.shortcut(x)\n" in source and "            out = self.unit(out)\n" in source
+
+
+LOOPED = """netgen: 1
+name: looped
+input: [3, 16, 16]
+blocks:
+  unit:
+    params: {out: int, stride: 1}
+    body:
+      - conv: {out: $out, k: 3, stride: $stride, pad: 1, bias: false}
+      - bn
+      - relu
+  trunk:
+    params: {widths: [4, 8], tail: 2}
+    body:
+      - conv: {out: "${widths[0]}", k: 3, pad: 1}
+      - repeat: ${len(widths)}
+        as: i
+        body:
+          unit: {out: "${widths[i]}", stride: "${2 if i == 1 else 1}"}
+      - repeat: $tail
+        body: {conv: {out: "${widths[-1] * 2}", k: 1}}
+      - relu
+network:
+  - trunk: {name: a}
+  - trunk: {widths: [8, 8, 16], tail: 1, name: b}
+"""
+
+
+def test_a_repeat_inside_a_list_is_a_loop_appending_to_the_layers(tmp_path, monkeypatch):
+    """An unnamed repeat in a numbered list: the lowering numbers its iterations with the other
+    items (0, 1, 2, ...), so the class is an nn.Sequential filling `layers`, one loop per repeat,
+    the input channels a running variable (torchvision's MobileNetV3 and make_layers)."""
+    path = write_blueprint(tmp_path, LOOPED)
+    source = assert_runs_like_the_scope_classes(path, (3, 16, 16), monkeypatch)
+    assert sorted(classes_of(source)) == ["Looped", "Trunk", "Unit"]
+    trunk = ast.get_source_segment(source, classes_of(source)["Trunk"])
+    expected = '''class Trunk(nn.Sequential):
+    def __init__(self, in_channels, widths=None, tail=2):
+        if widths is None:
+            widths = [4, 8]
+        layers = [
+            nn.Conv2d(in_channels, widths[0], kernel_size=3, padding=1),
+        ]
+        channels = widths[0]
+        for i in range(len(widths)):
+            layers.append(Unit(channels, out=widths[i], stride=2 if i == 1 else 1))
+            channels = widths[i]
+        for _ in range(tail):
+            layers.append(nn.Conv2d(channels, widths[-1] * 2, kernel_size=1))
+            channels = widths[-1] * 2
+        layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)'''
+    assert trunk == expected
+    # a list default is None in the signature (one list shared by every instance is a bug)
+    assert "self.a = Trunk(3)" in source and "self.b = Trunk(16, widths=[8, 8, 16], tail=1)" in source
+
+
+def test_mobilenet_v3_features_are_torchvisions_loop_over_the_table(monkeypatch):
+    source = assert_runs_like_the_scope_classes(BLUEPRINTS / "mobilenet_v3_small.yaml", (3, 32, 32), monkeypatch)
+    features = ast.get_source_segment(source, classes_of(source)["MobilenetV3Features"])
+    assert features.startswith("class MobilenetV3Features(nn.Sequential):")
+    assert "        for i in range(len(rows)):\n            layers.append(\n                MobilenetV3Block(\n" \
+           "                    channels,\n" in features
+    assert "            channels = make_divisible(rows[i][3] // (divider if rows[i][7] else 1) * width_mult, 8)\n" \
+        in features
+    # the table is a dict display broken at its brackets, one row a line, as ruff writes it
+    assert '        tables = {\n            "large": [\n                [16, 3, 16, 16, False, "relu", 1, False],\n' \
+        in features
+    assert "self.features = MobilenetV3Features(3, variant=\"small\")" in source

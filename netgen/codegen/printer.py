@@ -8,6 +8,7 @@ string value goes in as a literal. Nothing printed here is ever read back.
 
 from __future__ import annotations
 
+import ast
 import json
 import keyword
 from collections.abc import Callable
@@ -182,6 +183,23 @@ def layout(piece, width: int = 120, tail: str = "") -> list[str]:
     return lines + [piece.close + tail]
 
 
+def expression_piece(node, head: str = ""):
+    """An expression (an `ast.expr`) as a piece to lay out: calls, lists, tuples and dicts break at
+    their brackets as ruff breaks them (`make_divisible(\n    ..., 8\n)`); any other is its text."""
+    if isinstance(node, ast.Call) and not any(isinstance(a, ast.Starred) for a in node.args) and \
+            all(k.arg for k in node.keywords):
+        items = [expression_piece(a) for a in node.args]
+        items += [expression_piece(k.value, f"{k.arg}=") for k in node.keywords]
+        return Group(head + code_of(node.func), items)
+    if isinstance(node, ast.List) or (isinstance(node, ast.Tuple) and len(node.elts) > 1):
+        brackets = "[]" if isinstance(node, ast.List) else "()"
+        return Group(head, [expression_piece(e) for e in node.elts], brackets[0], brackets[1])
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return Group(head, [expression_piece(v, f"{code_of(k)}: ") for k, v in zip(node.keys, node.values, strict=True)
+                            if k is not None], "{", "}")
+    return head + code_of(node)
+
+
 def call_lines(head: str, args: list, tail: str = "", width: int = 120) -> list[str]:
     """`head(args)tail` laid out as ruff would (see `layout`)."""
     return layout(Group(head, list(args)), width, tail)
@@ -203,5 +221,5 @@ def expression_group(expr: Any, inputs: list[str], module: str | None = None, ro
     return expression_text(expr, inputs, module, root)
 
 
-__all__ = ["Group", "flat", "layout", "expression_group", "call_lines", "arg_texts", "identifier", "dotted",
-           "string_literal", "literal", "args_text", "module_call_text", "expression_text", "calls_torch"]
+__all__ = ["Group", "flat", "layout", "expression_group", "expression_piece", "call_lines", "arg_texts", "identifier",
+           "dotted", "string_literal", "literal", "args_text", "module_call_text", "expression_text", "calls_torch"]

@@ -187,6 +187,8 @@ def _const(value: Any) -> ast.expr:
         return ast.Tuple([_const(v) for v in value], ast.Load())
     if isinstance(value, list):
         return ast.List([_const(v) for v in value], ast.Load())
+    if isinstance(value, dict):  # a table of rows (MobileNetV3's): a dict display, laid out by its brackets
+        return ast.Dict([_const(k) for k in value], [_const(v) for v in value.values()])
     return ast.Constant(value)
 
 

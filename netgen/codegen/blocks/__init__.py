@@ -16,6 +16,7 @@ conditions say), ops chosen by a param (the instances' ops picked in the constru
 `residual` (identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
 items) with `after`, as the body or named inside a list (an nn.ModuleDict member), `dense`
 repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`),
+an unnamed `repeat` in a numbered list (a loop appending to an nn.Sequential's layers),
 `parallel` bodies and `from:` wiring, `module_order`, a block call that is the whole body (the
 callee's members built in place, as the lowering builds them), and a block that calls itself
 (recursive Python: the class calls its own class; writer.py walks the deeper instances first).

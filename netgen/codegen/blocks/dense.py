@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...expr import interpolate
 from ...source import YDict
+from ..printer import flat
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, valid_name
 from .values import INDENT, RESERVED, Stmt, Val, chan, with_chan
 
@@ -57,7 +58,7 @@ class Dense(Items):
             child = child_at(i)
             texts, mapping = self.call_args(key, args, Val("x", with_chan(x.shape, Sym(channels, layer_in))), child)
             out = self.mapped_shape(child, mapping)
-            layer = f"{cls.name}({', '.join(texts)})"
+            layer = f"{cls.name}({', '.join(map(flat, texts))})"
             if code_of(out[0].node) != code_of(growth) or (text and layer != text):
                 raise Untranslatable("dense layers that differ")
             text, channels = layer, channels + concrete(out[0])

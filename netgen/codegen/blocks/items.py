@@ -10,13 +10,26 @@ from typing import TYPE_CHECKING, Any
 from ...expr import interpolate
 from ...ops import REGISTRY
 from ...source import YDict, YList
-from ..printer import Group, arg_texts, calls_torch, dotted, expression_text, flat, identifier, literal, string_literal
+from ..printer import (
+    Group,
+    arg_texts,
+    calls_torch,
+    dotted,
+    expression_piece,
+    expression_text,
+    flat,
+    identifier,
+    literal,
+    string_literal,
+)
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, substitute, valid_name
 from .values import _UNBUILT, INDENT, LINE, Stmt, Val, _negated, _plain, _value, chan, with_chan
 
 if TYPE_CHECKING:
     from .walk import Walk
 from .state import WalkState
+
+REPEAT = "repeat"  # the key of a list entry that is a repeat (its args: the repeat's mapping)
 
 
 class Items(WalkState):
@@ -26,7 +39,8 @@ class Items(WalkState):
         groups: list[tuple[Any, int, int, int]] = []  # an if/else: its condition, first else, end (entries)
         for raw in raws:
             if isinstance(raw, YDict) and "repeat" in raw:
-                raise Untranslatable("a repeat inside a list")
+                entries.append((REPEAT, raw, None, None, None))  # its iterations: repeat.py
+                continue
             parts: list[tuple[Any, Any]] = [(None, raw)]
             if isinstance(raw, YDict) and "if" in raw:
                 # every item of `then` is optional on the condition, every item of `else` on its
@@ -59,6 +73,14 @@ class Items(WalkState):
         number = 0
         before: dict[int, Val] = {}
         for position, (key, args, name, condition, sources) in enumerate(entries):
+            if key == REPEAT and isinstance(args, YDict) and "repeat" in args:
+                if not counted or wired:
+                    raise Untranslatable("a repeat in a list of named or wired items")
+                x, made = self.repeated(args, x, first_var if position == 0 and first_var else x.var, var, number)
+                taken |= {str(number + i) for i in range(made)}
+                self.taken |= {str(number + i) for i in range(made)}
+                number += made
+                continue
             for _cond, first_else, end, start in groups:
                 if position == start:
                     before[start] = x
@@ -151,6 +173,10 @@ class Items(WalkState):
             self.w.absent.setdefault(self.path, set()).add(name)
         return result
 
+    def repeated(self, raw: Any, x: Val, in_var: str, var: str, first: int) -> tuple[Val, int]:
+        """An unnamed repeat in a numbered list: repeat.py writes it."""
+        raise Untranslatable("a repeat inside a list")
+
     def residual_item(self, name: str | None, opts: Any, x: Val) -> Val:
         """A named residual inside a list: residual.py writes it."""
         raise Untranslatable("a residual inside a list")
@@ -234,18 +260,18 @@ class Items(WalkState):
         self.fwd.append(f"{var} = {expression_text(forward, [v.var for v in inputs], module)}")
         return Val(var, out_shape)
 
-    def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str], dict[str, ast.expr]]:
+    def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str | Group], dict[str, ast.expr]]:
         """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions."""
         block = self.w.blocks[key]
         given = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
-        texts = [code_of(node_of(chan(x.shape)))]
+        texts: list[str | Group] = [code_of(node_of(chan(x.shape)))]
         mapping: dict[str, ast.expr] = {"in_channels": node_of(chan(x.shape))}
         env = self.op_env(x)
         for param in child.params:
             if param in given:
                 node = self.expr(given[param], x)
                 node = node if node is not None else node_of(interpolate(given[param], env))
-                texts.append(f"{identifier(param)}={code_of(node)}")
+                texts.append(expression_piece(node, f"{identifier(param)}="))  # a long one breaks as ruff does
             else:
                 node = node_of(block.params[param])
             mapping[param] = node
@@ -282,12 +308,15 @@ class Items(WalkState):
         self.init, self.members, self.fwd, self.taken, self.values = [], [], [], set(), {}
         self.numbered_optional = False
         self.prefix = self.prefix + (name,)
+        loops = len(self.loops)
         try:
             out = self.items(raws, Val("x", x.shape, x.is_input), "x", numbered=True)
             members, fwd = self.members, self.fwd
         finally:
             (self.init, self.members, self.fwd, self.taken, self.prefix, self.values,
              self.numbered_optional) = saved
+        if len(self.loops) != loops:
+            raise Untranslatable("a repeat inside a named sequence")
         chain = []
         for member, _, condition, _ in members:
             line = f"x = {self.attr(member)}(x)"

@@ -8,8 +8,8 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from ..printer import Group, call_lines, identifier, layout, literal, string_literal
-from ..translate import Untranslatable, code_of, substitute
+from ..printer import Group, call_lines, expression_piece, identifier, layout, literal, string_literal
+from ..translate import Untranslatable, code_of, node_of, substitute
 from .values import _UNBUILT, INDENT, LINE, MODULE_ATTRIBUTES
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ class Rendering:
         block = walk.block
         if self.sequential(walk):
             return self.render_sequential(name, walk)
-        if walk.numbered_optional:
-            raise Untranslatable("optional items numbered in a class that is not a chain")
+        if walk.numbered_optional or walk.loops:
+            raise Untranslatable("optional or repeated items numbered in a class that is not a chain")
         lines = [f"class {name}(nn.Module):"]
         if block.doc:
             lines += [f'{INDENT}"""{_doc(block.doc)}"""', ""]
@@ -41,6 +41,8 @@ class Rendering:
         branch = walks[0].branch
         if branch is None or any(w.branch is None or w.branch[:2] != branch[:2] for w in walks):
             raise Untranslatable("instances that do not all choose a branch")
+        if any(w.loops for w in walks):
+            raise Untranslatable("a repeat inside a body chosen by `if`")
         cond, names = branch[0], branch[1]
         parts = {}
         for taken in (True, False):
@@ -125,7 +127,7 @@ class Rendering:
             lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
         lines += init_lines(walk.block, walk.reads_in_shape, list(walk.flags))
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
-        if not any(m[2] for m in walk.members):
+        if not any(m[2] for m in walk.members) and not walk.loops:
             lines.append(f"{INDENT * 2}super().__init__(")
             for _, piece, _, _ in walk.members:
                 lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
@@ -133,20 +135,32 @@ class Rendering:
             return "\n".join(lines)
         # optional members: a list filled as the blueprint decides, numbered by nn.Sequential
         local = "layers" if "layers" not in walk.params and "layers" not in walk.let_nodes else "layers_"
+        # and repeats: one loop appending each (repeat.py)
+        loops = {loop.start: loop for loop in walk.loops}
         fixed = []
-        for member in walk.members:
-            if member[2]:
+        for index, member in enumerate(walk.members):
+            if member[2] or index in loops:
                 break
             fixed.append(member)
-        lines.append(f"{INDENT * 2}{local} = [")
+        lines.append(f"{INDENT * 2}{local} = [" + ("" if fixed else "]"))
         for _, piece, _, _ in fixed:
             lines += [INDENT * 3 + line for line in layout(piece, LINE - 12, ",")]
-        lines.append(f"{INDENT * 2}]")
-        for _, piece, condition, _ in walk.members[len(fixed):]:
-            depth = 3 if condition else 2
+        if fixed:
+            lines.append(f"{INDENT * 2}]")
+        index = len(fixed)
+        while index < len(walk.members):
+            _, piece, condition, _ = walk.members[index]
+            loop = loops.get(index)
+            if loop is not None:
+                lines += [f"{INDENT * 2}{line}" for line in [*loop.before, loop.header]]
+                condition = None
+            depth = 3 if condition or loop else 2
             if condition:
                 lines.append(f"{INDENT * 2}if {condition}:")
             lines += [INDENT * depth + line for line in layout(Group(f"{local}.append", [piece]), LINE - 4 * depth)]
+            if loop is not None and loop.update:
+                lines.append(f"{INDENT * 3}{loop.update}")
+            index = loop.end if loop is not None else index + 1
         lines.append(f"{INDENT * 2}super().__init__(*{local})")
         return "\n".join(lines)
 
@@ -154,12 +168,20 @@ class Rendering:
 
 def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str]) -> list[str]:
     """`def __init__(self, in_channels, ...):`, printed from its parameters (never split back out of
-    text: a default may hold a comma) and broken as ruff breaks a long one."""
+    text: a default may hold a comma) and broken as ruff breaks a long one. A list or mapping
+    default is `None` in the signature and set first thing (`if setting is None: setting = []`):
+    a mutable default would be shared by every instance (ruff's B006)."""
     required = [identifier(p) for p in block.required]
-    defaults = [f"{identifier(p)}={literal(v)}" for p, v in block.params.items() if p not in block.required]
+    optional = [(identifier(p), v) for p, v in block.params.items() if p not in block.required]
+    defaults = [f"{p}={literal(None if isinstance(v, (list, dict)) else v)}" for p, v in optional]
     shape = ["in_shape"] if reads_in_shape else []  # the input's C, H, W, when the block reads them
     params = ["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in flags]]
-    return [INDENT + line for line in call_lines("def __init__", params, ":", LINE - len(INDENT))]
+    lines = [INDENT + line for line in call_lines("def __init__", params, ":", LINE - len(INDENT))]
+    for p, v in optional:
+        if isinstance(v, (list, dict)):
+            lines += [f"{INDENT * 2}if {p} is None:", *[INDENT * 3 + line for line in
+                                                          layout(expression_piece(node_of(v), f"{p} = "), LINE - 12)]]
+    return lines
 
 
 def _finished(text: str, lets: list[str]) -> str:
@@ -170,8 +192,16 @@ def _finished(text: str, lets: list[str]) -> str:
         head = f"{INDENT * 2}{name} = "
         pattern = re.compile(rf"\b{re.escape(name)}\b")
         at = [i for i, line in enumerate(lines) if line.startswith(head)]
-        if at and not any(pattern.search(line) for i, line in enumerate(lines) if i != at[0]):
-            del lines[at[0]]
+        if not at:
+            continue
+        end = at[0] + 1  # a let broken across lines ends at its closing bracket, as deep as it
+        if lines[at[0]][-1:] in ("(", "[", "{"):
+            while not (lines[end].startswith(INDENT * 2 + ")") or lines[end].startswith(INDENT * 2 + "]")
+                       or lines[end].startswith(INDENT * 2 + "}")):
+                end += 1
+            end += 1
+        if not any(pattern.search(line) for i, line in enumerate(lines) if not at[0] <= i < end):
+            del lines[at[0]:end]
     return "\n".join(lines)
 
 

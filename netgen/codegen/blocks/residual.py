@@ -77,12 +77,15 @@ class Residual(Items):
         holder = self.attr(name)
         self.init, self.members, self.taken, self.values = [], [], set(), {}
         self.prefix, self.owner = self.prefix + (name,), holder
+        loops = len(self.loops)
         try:
             out = self.residual(own, x, var="out" if x.var != "out" else self.fresh(name))
             inner = self.init
         finally:
             (self.init, self.members, self.taken, self.prefix, self.values, self.owner,
              self.numbered_optional) = saved
+        if len(self.loops) != loops:
+            raise Untranslatable("a repeat inside a residual")
         self.init += [Stmt(f"{holder} = nn.ModuleDict()"), *inner]
         self.members.append((name, Group("nn.ModuleDict", []), None, True))
         self.taken.add(name)

@@ -5,11 +5,12 @@ item is read; the constructs (items.py, then parallel.py, residual.py, dense.py)
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...blueprint import BlockDef
 from ...source import YDict, YList
-from ..printer import Group, dotted, literal
+from ..printer import Group, dotted, flat, literal
 from ..translate import (
     Sym,
     SymPair,
@@ -21,7 +22,7 @@ from ..translate import (
     translate,
     valid_name,
 )
-from .values import RESERVED, Stmt, Val, _channel_reads, _value, chan
+from .values import RESERVED, Loop, Stmt, Val, _channel_reads, _value, chan
 
 if TYPE_CHECKING:
     from .writer import BlockWriter
@@ -59,6 +60,7 @@ class WalkState:
         # every `self.<name> = Callee(args)`: (name, call, condition or None, present in this instance)
         self.members: list[tuple[str, Group | str, str | None, bool]] = []
         self.numbered_optional = False
+        self.loops: list[Loop] = []  # repeats in the numbered list, over `members`
         # (the deciding expression's code, its names, the branch this instance takes)
         self.branch: tuple[str, tuple[str, ...], bool] | None = None
         self.not_chain = False  # anything but a chain of members (residual, dense, parallel, wiring)
@@ -172,8 +174,8 @@ class WalkState:
     def attr(self, name: str) -> str:
         return f"{self.owner}.{name}" if valid_name(name) else f'getattr({self.owner}, "{name}")'
 
-    def assign(self, name: str, callee: str, args: list[str]) -> Stmt:
+    def assign(self, name: str, callee: str, args: Sequence[str | Group]) -> Stmt:
         self.members.append((name, Group(dotted(callee), list(args)), None, True))
         if valid_name(name):
-            return Stmt(f"{self.owner}.{name} = {dotted(callee)}", args)
-        return Stmt(f"{self.owner}.add_module", [literal(name), f"{dotted(callee)}({', '.join(args)})"])
+            return Stmt(f"{self.owner}.{name} = {dotted(callee)}", list(args))
+        return Stmt(f"{self.owner}.add_module", [literal(name), f"{dotted(callee)}({', '.join(map(flat, args))})"])

@@ -34,7 +34,7 @@ class Stmt:
     """A constructor statement: `head(args)tail` printed to fit the line, at `depth` levels in."""
 
     head: str
-    args: list[str] | None = None  # None: `head` is the whole statement
+    args: list[str | Group] | None = None  # None: `head` is the whole statement
     tail: str = ""
     depth: int = 0
     piece: Group | None = None  # a nested layout instead of head(args)
@@ -46,6 +46,18 @@ class Stmt:
         if self.args is None:
             return [pad + self.head]
         return [pad + line for line in call_lines(self.head, self.args, self.tail, LINE - len(pad))]
+
+
+@dataclass
+class Loop:
+    """An unnamed `repeat` in a numbered list: members `start` to `end` (one per iteration, as the
+    lowering numbers them), built in the constructor by one loop appending to the layers."""
+
+    start: int
+    end: int
+    before: list[str]  # the running channels set before the loop (`channels = in_channels`)
+    header: str  # `for i in range(len(rows)):`
+    update: str | None  # what one iteration makes of the running channels (`channels = ...`)
 
 
 @dataclass

@@ -9,15 +9,16 @@ from typing import Any
 
 from ...expr import interpolate
 from ...source import YDict
-from ..printer import identifier
+from ..printer import expression_piece, identifier, layout
 from ..translate import SAME_FUNCTIONS, Sym, Untranslatable, code_of, node_of, substitute, translate, valid_name
 from .dense import Dense
 from .parallel import Parallel
+from .repeat import Repeat
 from .residual import Residual
-from .values import _COMPOSITES, RESERVED, Val, _channel_reads, chan, with_chan
+from .values import _COMPOSITES, INDENT, LINE, RESERVED, Val, _channel_reads, chan, with_chan
 
 
-class Walk(Parallel, Residual, Dense):
+class Walk(Parallel, Residual, Dense, Repeat):
     """One instance of one block definition, written as a class."""
 
     # -- the walk --------------------------------------------------------------------------------
@@ -35,7 +36,8 @@ class Walk(Parallel, Residual, Dense):
                 node = node_of(value)
             if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
                 self.reads_in_shape = True
-            self.let_lines.append(f"{identifier(key)} = {code_of(node)}")
+            # a long one (a table of rows) breaks at its brackets as ruff breaks it
+            self.let_lines += layout(expression_piece(node, f"{identifier(key)} = "), LINE - 2 * len(INDENT))
             self.let_nodes[key] = node
         body = self.block.body
         if isinstance(body, YDict) and "if" in body and "repeat" not in body:
@@ -103,6 +105,8 @@ class Walk(Parallel, Residual, Dense):
         order = list(getattr(self.block, "module_order", None) or ())
         if not order:
             return out
+        if self.loops:
+            raise Untranslatable("`module_order` in a class built by a loop")
         if len(self.init) != len(self.members) or any(m[2] for m in self.members) or \
                 any(stmt.depth or stmt.piece is not None for stmt in self.init):
             raise Untranslatable("`module_order` in a class whose members are not one statement each")
