@@ -9,10 +9,13 @@ goes to the typer app in main.py, unchanged. The fast path prints and exits exac
 command does (tests/test_cli_startup.py runs both and compares); the commands' own code does the
 work, so the two cannot drift apart in what they compute, only in which argv they accept.
 
-The fast path imports with the cyclic garbage collector off and then freezes what the imports
-made (`gc.freeze`): modules, classes and functions live until exit, and collecting passes over
-them (hundreds during pydantic's and networkx's imports, one full pass at exit) cost ~25 ms
-of `check resnet152`'s ~180; the compile itself runs with the collector on (issue 17).
+Start-up runs with the cyclic garbage collector off, and what it imported is frozen
+(`gc.freeze`) when the command's own work begins (`start_work`): modules, classes and functions
+live until exit, and the collector walked them in hundreds of passes during pydantic's,
+networkx's or rich's imports and once more at exit (about a third of netgen's own start-up CPU
+for `check resnet152`). The work itself runs with the collector on. Where no command runs
+(`--help`, a usage error) the exit collection is skipped as well: start-up made no garbage
+that holds anything but memory.
 """
 
 from __future__ import annotations
@@ -84,8 +87,7 @@ def answer(command: str, kwargs: dict) -> int:
 
     if command == "summary":
         from ..analysis import formats  # noqa: F401
-    gc.freeze()  # what the imports built is never garbage: no later pass walks it
-    gc.enable()
+    start_work()
     fmt = "json" if kwargs.get("json_out") else kwargs["format"]
     try:
         graph = compile_from_cli(kwargs["blueprint"], kwargs["sets"], kwargs["input"], kwargs["allow_path"],
@@ -101,6 +103,14 @@ def answer(command: str, kwargs: dict) -> int:
 
         print(to_json(summarize(graph)), flush=True)
     return 0
+
+
+def start_work() -> None:
+    """The command's own code begins: freeze what start-up imported (no later collection walks
+    it) and turn the collector back on. Nothing to do where it was on (the API, tests)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def completing() -> bool:
@@ -122,15 +132,18 @@ def guarded(call: Callable[[], Any]) -> Any:
         print(f"netgen: internal error: {type(exc).__name__}: {exc}\n"
               "This is a bug in netgen; rerun with NETGEN_DEBUG=1 for the traceback.", file=sys.stderr)
         sys.exit(3)
+    finally:
+        if not gc.isenabled():  # no command ran (help, a usage error): the exit collection has nothing to find
+            gc.freeze()
 
 
 def run() -> None:
     """Entry point: the fast path when it applies, else the typer app (main.run)."""
+    gc.disable()  # until the command's own work begins (start_work)
     parsed = None if completing() else parse(sys.argv[1:])
     if parsed is None:
         from .main import run as run_typer
 
         run_typer()
         return
-    gc.disable()  # until the command's modules are imported (answer)
     sys.exit(guarded(lambda: answer(*parsed)))

@@ -4,6 +4,7 @@ and `--version` nothing at all (benchmarks/startup.py measures it)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
@@ -44,11 +45,23 @@ TYPER_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False}
 
 
 def load_command(name: str):
-    """The click command `name`, built from its module's typer registration."""
+    """The click command `name`, built from its module's typer registration; its callback first
+    ends start-up (fast.start_work: the garbage collector is off until then)."""
     module = importlib.import_module(f"netgen.cli.{COMMANDS[name][0]}")
     holder = typer.Typer(**TYPER_SETTINGS)
     module.register(holder)
-    return typer.main.get_group(holder).commands[name]
+    command = typer.main.get_group(holder).commands[name]
+    callback = command.callback
+    if callback is not None:
+        @functools.wraps(callback)
+        def started(*args, **kwargs):
+            from .fast import start_work
+
+            start_work()
+            return callback(*args, **kwargs)
+
+        command.callback = started
+    return command
 
 
 class LazyGroup(TyperGroup):
