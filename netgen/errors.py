@@ -117,6 +117,7 @@ CODES = {
     "NG015": "malformed structure (repeat, residual, parallel, if, seq)",
     "NG016": "output: `-o` names the wrong kind of path, or the files cannot be written",
     "NG017": "plugin refused (not allowed), malformed, missing or failing to import (`plugins:`)",
+    "NG018": "a diagram refused: too large for the slides at that level of detail, or an option it lacks",
 }
 
 

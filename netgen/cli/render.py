@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
-from ..errors import Diagnostic, NetgenError
+from ..errors import Diagnostic, NetgenError, Span
 from ..render.output import DOT_TIMEOUT_S, run_dot
 from .choices import Detail, RankDir, ThemeName
 from .common import (
@@ -29,8 +30,7 @@ EXIT_NO_DOT = 1
 # measured: left to right, 114 of the library's 455 blocks-level slides miss 12 px (6.2-11.9 px); the estimate
 # does not yet know how dot lays a frame out sideways, so the slide rule cannot be promised there
 LR_BLOCKS = ("--rankdir LR is drawn for the overview and the full level; blocks (and an overview with --expand) are "
-             "laid out top to bottom only, where they fit a 1920x1080 slide with 12 px text; drop --rankdir LR, or add "
-             "--poster for one left-to-right picture")
+             "laid out top to bottom only, where they fit a 1920x1080 slide with 12 px text")
 PROGRESS_BOXES = 150  # a picture this large takes dot seconds: say what is happening
 
 
@@ -73,6 +73,8 @@ def render(
         slide_views,
         to_dot,
     )
+    from ..render.inference import drawn_inference
+    from ..render.layout import MAX_SLIDE_BOXES
     from ..render.style import theme as theme_of
 
     try:
@@ -91,22 +93,30 @@ def render(
         fail(exc, format)
     target = out or Path(f"{graph.name}.svg")  # the model name is validated: a plain file name
     root = target.parent if out is not None else Path.cwd()
+    fmt = format_of(target)
+    if rankdir == "LR" and (detail == "blocks" or expand) and not poster:
+        refuse(option_span("--rankdir"), LR_BLOCKS, "drop --rankdir LR, or add --poster for one left-to-right picture",
+               format)
+    network = graph.scopes[()].span if () in graph.scopes else None
+    instead = (f"draw it with --detail blocks (split into slides), --expand PATH on the overview, "
+               f"`netgen slides {graph.name}`, or --poster for one large picture")
+    boxes = len(drawn_inference(graph)[0]) if detail == "full" and not poster else 0  # full: a box a node
+    if boxes > MAX_SLIDE_BOXES:  # decided from the graph's size, before a view is built or laid out
+        refuse(network, f"{graph.name} at --detail full is {boxes:,} boxes; no 1920x1080 slide holds more "
+                        f"than {MAX_SLIDE_BOXES:,} with 12 px text", instead, format)
     try:
-        fmt = format_of(target)
-        if rankdir == "LR" and (detail == "blocks" or expand) and not poster:
-            raise ValueError(LR_BLOCKS)
         if poster or detail == "full":
             views = [choose_view(graph, detail, rankdir, expand or [], params)]
             problem = None if poster else refusal(views[0], rankdir)
             if problem:
-                raise ValueError(f"{problem}; draw it with --detail blocks (split into slides), --expand PATH on "
-                                 f"the overview, `netgen slides {graph.name}`, or --poster for one large picture")
+                refuse(network, problem, instead, format)
         else:
             views = slide_views(graph, detail, rankdir, expand or [], params)
         sources = [to_dot(v, theme_of(theme), rankdir) for v in views]
-    except (ValueError, TooLarge) as exc:
-        print(f"netgen: error: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
+    except TooLarge as exc:
+        refuse(network, str(exc), instead, format)
+    except ValueError as exc:  # an --expand path that is no block or stage
+        refuse(option_span("--expand"), str(exc), "", format)
     targets = [target] if len(views) == 1 else [target.with_name(f"{target.stem}-{k + 1}{target.suffix}")
                                                  for k in range(len(views))]
     if len(views) > 1:
@@ -139,6 +149,12 @@ def render(
         fail(exc, format)
     for path in files:
         typer.echo(f"wrote {path}")
+
+
+def refuse(span: Span | None, message: str, hint: str, format: str) -> NoReturn:
+    """A picture netgen will not draw: a located NG018 (exit 2), at the network or the option."""
+    fail(NetgenError([Diagnostic("NG018", message, span, hint=hint)]), format)
+    raise AssertionError("fail exits")  # for the type checker: fail raises typer.Exit
 
 
 def register(app: typer.Typer) -> None:

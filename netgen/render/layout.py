@@ -36,6 +36,10 @@ CLUSTER_LABEL_PT = 40.0
 U_ROW = 3  # boxes in a U's decoder row: skip target, merge, and the first box after them
 U_MAX_SKEW = 3.2
 U_HEIGHT_FACTOR = 0.8  # the estimate overstates a U's height (U-Net full: 3.0:1 estimated, 2.4:1 drawn)
+# node_size's floor: the padding around the narrowest title, and the least height of a box; no
+# picture of more boxes than this keeps MIN_TEXT_PX on one slide, since their areas alone exceed it
+MIN_BOX_W_PT, MIN_BOX_H_PT = 26.0, 36.0
+MAX_SLIDE_BOXES = int(FIT_W_PT * WIDTH_MARGIN * FIT_H_PT * HEIGHT_MARGIN // (MIN_BOX_W_PT * MIN_BOX_H_PT))
 CUT_SLACK = 0.12  # a segment may be this much longer than the shortest cut allows, for a cleaner turn
 
 
@@ -81,9 +85,9 @@ def legend_width(view: View) -> float:
 
 def node_size(node) -> tuple[float, float]:
     lines = node_lines(node)
-    w = max(text_width(text, size) for text, size, _ in lines) + 26
+    w = max(text_width(text, size) for text, size, _ in lines) + MIN_BOX_W_PT
     h = sum(size * 1.25 for _, size, _ in lines) + 14
-    return w, max(h, 36.0)
+    return w, max(h, MIN_BOX_H_PT)
 
 
 def item_extent(view: View, item: list[str], rankdir: str, edges: list | None = None) -> tuple[float, float]:
