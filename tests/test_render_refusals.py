@@ -83,6 +83,7 @@ def test_every_render_refusal_is_located(tmp_path):
         "network": (["render", str(small), "--detail", "full", "-o", out], str(small)),
         "rankdir": (["render", str(small), "--detail", "blocks", "--rankdir", "LR", "-o", out], "<--rankdir>"),
         "expand": (["render", str(small), "--expand", "nowhere", "-o", out], "<--expand>"),
+        "slides": (["slides", str(small), "--rankdir", "LR", "-o", str(tmp_path / "deck")], "<--rankdir>"),
     }
     for case, (args, file) in cases.items():
         result = runner.invoke(app, args)

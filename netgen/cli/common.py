@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
-from ..errors import NetgenError
+from ..errors import Diagnostic, NetgenError, Span
 from .compiling import (  # noqa: F401  (re-exported: the commands compile and report through them)
     EXIT_USER_ERROR,
     INPUT_SPAN,
@@ -59,3 +60,10 @@ def fail(exc: NetgenError, fmt: str = "text") -> None:
     """Print every diagnostic to stderr and exit with code 2."""
     print_diagnostics(exc, fmt)
     raise typer.Exit(EXIT_USER_ERROR)
+
+
+def refuse(span: Span | None, message: str, hint: str, fmt: str = "text") -> NoReturn:
+    """A picture netgen will not draw (render, slides): a located NG018, exit 2, at the network
+    or at the option that asked for it."""
+    fail(NetgenError([Diagnostic("NG018", message, span, hint=hint)]), fmt)
+    raise AssertionError("fail exits")  # for the type checker: fail raises typer.Exit

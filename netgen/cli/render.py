@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
-from ..errors import Diagnostic, NetgenError, Span
+from ..errors import Diagnostic, NetgenError
 from ..render.output import DOT_TIMEOUT_S, run_dot
 from .choices import Detail, RankDir, ThemeName
 from .common import (
@@ -21,6 +20,7 @@ from .common import (
     SetOption,
     compile_from_cli,
     fail,
+    refuse,
 )
 from .files import option_span, out_file, write_files
 
@@ -149,12 +149,6 @@ def render(
         fail(exc, format)
     for path in files:
         typer.echo(f"wrote {path}")
-
-
-def refuse(span: Span | None, message: str, hint: str, format: str) -> NoReturn:
-    """A picture netgen will not draw: a located NG018 (exit 2), at the network or the option."""
-    fail(NetgenError([Diagnostic("NG018", message, span, hint=hint)]), format)
-    raise AssertionError("fail exits")  # for the type checker: fail raises typer.Exit
 
 
 def register(app: typer.Typer) -> None:

@@ -19,8 +19,9 @@ from .common import (
     SetOption,
     compile_from_cli,
     fail,
+    refuse,
 )
-from .files import out_folder, write_files
+from .files import option_span, out_folder, write_files
 from .render import EXIT_NO_DOT
 
 
@@ -51,9 +52,8 @@ def slides(
     except NetgenError as exc:
         fail(exc, format)
     if rankdir == "LR":
-        print("netgen: error: --rankdir LR: a deck's block slides are laid out top to bottom only (left to right "
-              "they do not yet keep 12 px text on a 1920x1080 slide); drop --rankdir LR", file=sys.stderr)
-        raise typer.Exit(2)
+        refuse(option_span("--rankdir"), "a deck's block slides are laid out top to bottom only (left to right "
+               "they do not yet keep 12 px text on a 1920x1080 slide)", "drop --rankdir LR", format)
     folder = out or Path(f"{graph.name}-slides")
     deck = deck_slides(graph, rankdir)
     print(f"netgen: {graph.name}: {len(deck)} slides", file=sys.stderr)
