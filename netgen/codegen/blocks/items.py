@@ -5,6 +5,7 @@ param (`- $act`), named `seq`s (nn.Sequential members) and `from:` wiring.
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING, Any
 
 from ...expr import interpolate
@@ -69,6 +70,12 @@ class Items(WalkState):
             # numbers what it is given: the class must be an nn.Sequential subclass (checked at render)
             self.numbered_optional = True
         wired = any(e[4] is not None for e in entries)
+        # wired by `from:`, a value that some item names keeps a variable of its own; the others
+        # chain through `out` (the input stays `x`, which `from: input` reads), as torchvision's
+        # `out = torch.cat(...)`, `out = channel_shuffle(out, 2)`
+        named = {n for e in entries for r in e[4] or () for n in (re.findall(r"['\"](\w+)['\"]", r) if "$" in r
+                                                                     else [r])}
+        chain = "out" if var == "x" else var
         taken = set(self.taken) | set(explicit) | {"input", "output"}
         number = 0
         before: dict[int, Val] = {}
@@ -101,9 +108,9 @@ class Items(WalkState):
             self.taken.add(name)
             in_var = first_var if position == 0 and first_var else x.var
             inputs = [Val(in_var, x.shape, x.is_input)] if sources is None else [self.ref(r) for r in sources]
-            # wired by `from:`, every value keeps a name of its own; a chain reuses one variable
             self.not_chain |= wired
-            x = self.item(key, args, name, inputs, self.fresh(name) if wired else var, condition)
+            own = wired and (entries[position][2] is not None or name in named)
+            x = self.item(key, args, name, inputs, self.fresh(name) if own else chain if wired else var, condition)
             self.values[name] = x
             for cond, first_else, end, start in groups:
                 if position == end - 1:

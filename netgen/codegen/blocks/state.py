@@ -158,7 +158,7 @@ class WalkState:
         """A forward variable named after what it holds (`branch1x1`), unique in forward."""
         base = name if valid_name(name) and name not in ("out", "identity", "features", "layer") else f"x_{name}"
         var, n = base, 0
-        while var in self.fwd_vars:
+        while var in self.fwd_vars or var in self.w.global_names():  # a local must not hide a function
             n += 1
             var = f"{base}_{n}"
         self.fwd_vars.add(var)

@@ -32,6 +32,7 @@ class BlockWriter(Rendering, Checking):
         self.uses_torch = False
         self.failures: dict[str, str] = {}
         self._choices: dict[tuple[str, str], list[str]] = {}  # the graph is read-only here
+        self._globals: set[str] | None = None
         # the block being written, its class name, and its instances walked so far (by path)
         self.writing: tuple[str, str, dict[tuple[str, ...], Walk]] | None = None
 
@@ -56,6 +57,13 @@ class BlockWriter(Rendering, Checking):
         nodes = set(self.graph.nodes_under(path))
         sources = [s for n in nodes for s in self.graph.inputs_of(n) if s not in nodes]
         return self.graph[sources[0]].shape if sources else None
+
+    def global_names(self) -> set[str]:
+        """The file's module-level names a forward variable must not hide (`channel_shuffle`)."""
+        if self._globals is None:
+            self._globals = {"torch", "nn", *HELPERS} | {n for _, d in self.graph.ops() for s in d.op.emit_support()
+                                                        for n in s.defines}
+        return self._globals
 
     def choices(self, block_name: str, raw: str) -> list[str]:
         """The ops an expression names over every instance of a block, in the instances' order
