@@ -146,7 +146,39 @@ def translate(raw: Any, names: set[str]) -> ast.expr | None:
 def code_of(node: ast.expr) -> str:
     """Python source for an expression (`ast.unparse`), strings in double quotes as ruff writes them."""
     text = ast.unparse(ast.fix_missing_locations(node))
-    return _double_quoted(text) if "'" in text else text
+    text = _double_quoted(text) if "'" in text else text
+    return _hugged_powers(text) if "**" in text else text
+
+
+def _hugged_powers(text: str) -> str:
+    """`in_channels ** -0.5` -> `in_channels**-0.5`: ruff format writes a power without spaces when
+    both operands are simple (a name, a number, a dotted name; the exponent may carry a minus)."""
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+              if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER)]
+    atoms = (tokenize.NAME, tokenize.NUMBER)
+    hugged = []
+    for i, token in enumerate(tokens):
+        if token.string != "**":
+            continue
+        left = i - 1
+        while left >= 2 and tokens[left - 1].string == "." and tokens[left - 2].type == tokenize.NAME:
+            left -= 2
+        right = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].string in ("-", "+"))
+        while right + 2 < len(tokens) and tokens[right + 1].string == "." and tokens[right + 2].type == tokenize.NAME:
+            right += 2
+        simple_left = left >= 0 and tokens[i - 1].type in atoms and (left == 0 or tokens[left - 1].string not in ".)]")
+        simple_right = right < len(tokens) and tokens[right].type in atoms and \
+            (right + 1 == len(tokens) or tokens[right + 1].string not in ".([")
+        if simple_left and simple_right:
+            hugged.append(token)
+    out, last = [], 0
+    for token in hugged:  # one line: unparse never breaks lines
+        start, end = token.start[1], token.end[1]
+        out.append(text[last:start].rstrip(" ") + "**")
+        last = end
+        while last < len(text) and text[last] == " ":
+            last += 1
+    return "".join(out) + text[last:]
 
 
 def _double_quoted(text: str) -> str:
@@ -252,6 +284,7 @@ class Sym:
     __floordiv__, __rfloordiv__ = _binary(ast.FloorDiv, operator.floordiv)
     __truediv__, __rtruediv__ = _binary(ast.Div, operator.truediv)
     __mod__, __rmod__ = _binary(ast.Mod, operator.mod)
+    __pow__, __rpow__ = _binary(ast.Pow, operator.pow)  # MaxViT's keys scaled by `in_channels ** -0.5`
 
     def __neg__(self):
         return Sym(-self.value, ast.UnaryOp(ast.USub(), self.node))

@@ -154,11 +154,12 @@ class PartitionAttention(Op):
 
     def emit_module(self, in_shapes, out_shape):
         c = in_shapes[0][2]
-        options = {} if self.p.partition == "window" else {"partition": "grid"}
+        # passed always, with the class's default: a block whose partition is a param prints one class
+        options = {"partition": self.p.partition}
         if self.p.scale == "dim":
             options["scale"] = c ** -0.5
         return module_call("PartitionAttention", ("dim", c), ("heads", self.p.heads), ("size", self.p.size),
-                           **options)
+                           defaults={"partition": "window"}, **options)
 
     def label(self, in_shapes, out_shape):
         name = "Window" if self.p.partition == "window" else "Grid"

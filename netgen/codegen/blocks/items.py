@@ -25,15 +25,15 @@ from ..printer import (
 )
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, substitute, valid_name
 from .values import _UNBUILT, INDENT, LINE, Stmt, Val, _negated, _plain, _value, chan, with_chan
+from .wiring import Wiring
 
 if TYPE_CHECKING:
     from .walk import Walk
-from .state import WalkState
 
 REPEAT = "repeat"  # the key of a list entry that is a repeat (its args: the repeat's mapping)
 
 
-class Items(WalkState):
+class Items(Wiring):
     def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
         raws = raws if isinstance(raws, (list, YList)) else [raws]
         entries: list[tuple[str, Any, str | None, Any, list[str] | None]] = []
@@ -126,7 +126,7 @@ class Items(WalkState):
         return then if interpolate(condition, self.env) else other
 
     def item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
-        start_init, start_fwd = len(self.init), len(self.fwd)
+        start_init, start_fwd, start_members = len(self.init), len(self.fwd), len(self.members)
         x = inputs[0]
         if condition is not None and key in self.w.blocks and key not in self.w.classes:
             node = self.expr(condition, None)
@@ -156,13 +156,15 @@ class Items(WalkState):
         node = self.expr(condition, None)
         taken_now = bool(interpolate(condition, self.env))
         init, fwd = self.init[start_init:], self.fwd[start_fwd:]
-        if len(init) != 1 or len(fwd) != 1 or out.var != x.var:
+        wired = out.var != x.var  # a value of its own, which later items may name
+        if not init or len(fwd) != 1 or len(self.members) != start_members + 1 or \
+                (wired and not fwd[0].startswith(f"{out.var} = ")):
             raise Untranslatable("an optional item that is not one member")
         # absent, the value is the input's, and the blueprint's condition says it equals what the
         # item would make (MBConv's `expanded` is `in_channels` without the expansion): the next
         # items read it by the item's expression, so that every instance prints one class
-        result = out if taken_now else Val(x.var, with_chan(_plain(x.shape), Sym(concrete(chan(x.shape)),
-                                                                                 node_of(chan(out.shape)))))
+        result = out if taken_now else Val(out.var, with_chan(_plain(x.shape), Sym(concrete(chan(x.shape)),
+                                                                                   node_of(chan(out.shape)))))
         if node is None:
             raise Untranslatable("a constant condition")
         self.members[-1] = (*self.members[-1][:2], code_of(node), taken_now)
@@ -170,12 +172,16 @@ class Items(WalkState):
             raise Untranslatable("an optional member that is not an attribute")
         attr, made = self.attr(name), init[0]
         inline = Stmt(made.head, made.args, f"{made.tail} if {code_of(node)} else None")
-        if made.piece is None and made.args is not None and len(inline.lines(2)[0]) <= LINE:
+        if len(init) == 1 and made.piece is None and made.args is not None and len(inline.lines(2)[0]) <= LINE:
             self.init[start_init:] = [inline]
+        else:  # built under the condition, statement by statement (a sequence filled as it decides)
+            self.init[start_init:] = [Stmt(f"{attr} = None"), Stmt(f"if {code_of(node)}:")] + [
+                Stmt(stmt.head, stmt.args, stmt.tail, depth=stmt.depth + 1, piece=stmt.piece) for stmt in init]
+        if wired:  # absent, its variable holds its input: what a computed `from` may choose instead
+            self.fwd[start_fwd:] = [f"{fwd[0]} if {attr} is not None else {x.var}"]
+            self.optional_reads[name] = (code_of(node), x.var)
         else:
-            self.init[start_init:] = [Stmt(f"{attr} = None"), Stmt(f"if {code_of(node)}:"),
-                                      Stmt(made.head, made.args, made.tail, depth=1, piece=made.piece)]
-        self.fwd[start_fwd:] = [f"if {attr} is not None:", INDENT + fwd[0]]
+            self.fwd[start_fwd:] = [f"if {attr} is not None:", INDENT + fwd[0]]
         if not taken_now:
             self.w.absent.setdefault(self.path, set()).add(name)
         return result
@@ -364,7 +370,7 @@ class Items(WalkState):
             for member, item, condition, _ in members:
                 if condition:
                     self.init.append(Stmt(f"if {condition}:"))
-                self.init.append(Stmt(f"{target}.add_module", [literal(member), flat(item)],
+                self.init.append(Stmt("", piece=Group(f"{target}.add_module", [literal(member), item]),
                                       depth=int(bool(condition))))
         self.members.append((name, Group("nn.Sequential", [], exploded=True), None, True))
         self.fwd.append(f"{var} = {self.attr(name)}({x.var})")

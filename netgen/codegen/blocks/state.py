@@ -73,6 +73,8 @@ class WalkState:
         # the call gives them in this class's terms
         self.rename: dict[str, ast.expr] = {}
         self.inlined = 0  # how many such calls the walk has gone into
+        # an optional item of a wired list: its condition's code and the variable it reads
+        self.optional_reads: dict[str, tuple[str, str]] = {}
 
     # -- expressions -----------------------------------------------------------------------
     def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
@@ -150,8 +152,9 @@ class WalkState:
             raise Untranslatable("a computed or non-identifier name")
         if sources is not None:
             sources = list(sources) if isinstance(sources, (list, YList)) else [sources]
-            if not all(isinstance(r, str) and valid_name(r) for r in sources):
-                raise Untranslatable("a computed or dotted `from`")
+            # a name, or one computed by an expression (wiring.py resolves it); never a dotted path
+            if not all(isinstance(r, str) and (valid_name(r) or r.startswith("$")) for r in sources):
+                raise Untranslatable("a dotted `from`")
         return str(key), args, name, sources
 
     def fresh(self, name: str) -> str:

@@ -55,7 +55,9 @@ class Walk(Parallel, Residual, Dense, Repeat):
     def body(self, body: Any, x: Val) -> Val:
         if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:
             key = next(k for k in body if k not in ("name", "from"))
-            if "name" not in body and "from" not in body and key in _COMPOSITES:
+            # a `seq` with a name of its own is a member (MaxViT layer's `layers`), not the body itself
+            named = key == "seq" and isinstance(body[key], YDict) and ("name" in body[key] or "from" in body[key])
+            if "name" not in body and "from" not in body and key in _COMPOSITES and not named:
                 return self.composite(key, body[key], x)
             if "name" not in body and "from" not in body and key in self.w.blocks and \
                     not (isinstance(body[key], YDict) and {"name", "from"} & set(body[key])):

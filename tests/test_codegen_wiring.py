@@ -1,0 +1,129 @@
+"""Block classes for wired blocks: `from:` references computed by an expression
+(netgen/codegen/blocks/wiring.py; docs/codegen.md).
+
+Each blueprint here is written for the construct; the expected texts are torchvision's way of
+writing it (MaxViT's MBConv shortcut), and each generated class is run against the scope-based
+module the same blueprint gives without block classes (the form every block had before it had a
+class): same state_dict, same output.
+"""
+
+import ast
+import subprocess
+import sys
+
+import pytest
+from conftest import write_blueprint
+
+import netgen
+from netgen.codegen.blocks import BlockWriter
+from netgen.codegen.translate import code_of
+
+COMPUTED_FROM = """netgen: 1
+name: chosen
+input: [4, 8, 8]
+blocks:
+  unit:
+    params: {out: int, stride: 1, drop: 0.0}
+    let: {project: "${stride != 1 or in_channels != out}"}
+    body:
+      - if: $project
+        then: {conv: {out: $out, k: 1, stride: $stride, name: proj}}
+      - conv: {out: $out, k: 3, stride: $stride, pad: 1, from: input, name: conv}
+      - if: ${drop > 0}
+        then: {dropout: {p: $drop, name: dropout}}
+      - add: {from: ["${'proj' if project else 'input'}", "${'dropout' if drop > 0 else 'conv'}"]}
+network:
+  - unit: {out: 6, stride: 2}
+  - unit: {out: 6, drop: 0.5}
+  - unit: {out: 6}
+"""
+
+
+def classes_of(source: str) -> dict[str, str]:
+    tree = ast.parse(source)
+    return {n.name: ast.get_source_segment(source, n) for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+def check_equal_to_scope_classes(path, monkeypatch, shape) -> None:
+    """The block-class module and the scope-based one hold the same state_dict and compute the
+    same output from it."""
+    import torch
+
+    model = netgen.load(path).eval()
+    with monkeypatch.context() as patch:
+        patch.setattr(BlockWriter, "build", lambda self, taken: {})
+        scoped = netgen.load(path).eval()
+    assert scoped.netgen_source != model.netgen_source
+    ours, theirs = model.state_dict(), scoped.state_dict()
+    assert list(ours) == list(theirs)
+    assert [v.shape for v in ours.values()] == [v.shape for v in theirs.values()]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for value in theirs.values():
+            if value.is_floating_point():
+                value.copy_(torch.randn(value.shape, generator=gen))
+    model.load_state_dict(theirs, strict=True)
+    x = torch.randn(2, *shape, generator=gen)
+    with torch.no_grad():
+        assert torch.allclose(model(x), scoped(x), atol=1e-5)
+
+
+def test_a_from_chosen_by_an_expression_reads_the_optional_items_variable(tmp_path, monkeypatch):
+    """`from: ${'proj' if project else 'input'}`, where `proj` is present exactly when `project`:
+    the optional item's variable holds its input when it is absent, so the reference is that
+    variable in every instance (torchvision's MaxViT MBConv: `res = self.proj(x)`, an identity
+    when it does not project)."""
+    path = write_blueprint(tmp_path, COMPUTED_FROM)
+    source = netgen.python_source(path)
+    classes = classes_of(source)
+    assert sorted(classes) == ["Chosen", "Unit"]
+    unit = classes["Unit"]
+    assert "project = stride != 1 or in_channels != out" in unit
+    assert "self.proj = nn.Conv2d(in_channels, out, kernel_size=1, stride=stride) if project else None" in unit
+    forward = unit[unit.index("def forward"):]
+    assert forward.splitlines()[1:] == [
+        "        proj = self.proj(x) if self.proj is not None else x",
+        "        conv = self.conv(x)",
+        "        dropout = self.dropout(conv) if self.dropout is not None else conv",
+        "        out = proj + dropout",
+        "        return out",
+    ]
+    assert "Unit(4, out=6, stride=2)" in source and "Unit(6, out=6, drop=0.5)" in source
+    check_equal_to_scope_classes(path, monkeypatch, (4, 8, 8))
+
+
+def test_a_computed_from_that_is_not_an_optional_items_choice_keeps_scope_classes(tmp_path):
+    """Both names always present: which one is read depends on a param, which the class would
+    have to test in forward; the block keeps the scope-based classes, which still build it."""
+    import torch
+
+    path = write_blueprint(tmp_path, """netgen: 1
+name: either
+input: [4, 8, 8]
+blocks:
+  unit:
+    params: {left: true}
+    body:
+      - conv: {out: 4, k: 1, name: a}
+      - conv: {out: 4, k: 1, from: input, name: b}
+      - concat: {from: ["${'a' if left else 'b'}", "${'b' if left else 'a'}"]}
+network:
+  - unit: {left: true}
+  - unit: {left: false}
+""")
+    writer = BlockWriter(netgen.compile_blueprint(path))
+    writer.build(set())
+    assert "unit" in writer.failures and not writer.classes
+    assert netgen.load(path)(torch.randn(1, 4, 8, 8)).shape == (1, 8, 8, 8)
+
+
+@pytest.mark.parametrize("expression", ["in_channels ** -0.5", "2 ** i * 64", "a.b ** c", "f(x) ** 2",
+                                        "(a + 1) ** 2", "x[0] ** 2", "a ** b ** c"])
+def test_powers_print_as_ruff_formats_them(expression, tmp_path):
+    text = code_of(ast.parse(expression, mode="eval").body)
+    script = tmp_path / "power.py"
+    script.write_text(f"y = {text}\n")
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "--isolated",
+                           str(script)], capture_output=True, text=True)
+    assert ruff.returncode == 0, (text, ruff.stdout)
+    assert ast.dump(ast.parse(text, mode="eval")) == ast.dump(ast.parse(expression, mode="eval"))
