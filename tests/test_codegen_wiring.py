@@ -1,10 +1,10 @@
-"""Block classes for wired blocks: `from:` references computed by an expression
-(netgen/codegen/blocks/wiring.py; docs/codegen.md).
+"""Block classes for wired blocks: `split:` inside a block and `from:` references computed by an
+expression (netgen/codegen/blocks/wiring.py; docs/codegen.md).
 
 Each blueprint here is written for the construct; the expected texts are torchvision's way of
-writing it (MaxViT's MBConv shortcut), and each generated class is run against the scope-based
-module the same blueprint gives without block classes (the form every block had before it had a
-class): same state_dict, same output.
+writing it (ShuffleNet v2's `x1, x2 = x.chunk(2, dim=1)`, MaxViT's MBConv shortcut), and each
+generated class is run against the scope-based module the same blueprint gives without block
+classes (the form every block had before it had a class): same state_dict, same output.
 """
 
 import ast
@@ -17,6 +17,32 @@ from conftest import write_blueprint
 import netgen
 from netgen.codegen.blocks import BlockWriter
 from netgen.codegen.translate import code_of
+
+SPLIT = """netgen: 1
+name: halves
+input: [7, 8, 8]
+blocks:
+  mix:
+    params: {out: int}
+    body:
+      - split: {dim: 0, chunks: 2, names: [a, b]}
+      - conv: {out: $out, k: 3, pad: 1, from: b, name: conv}
+      - concat: {from: [a, conv]}
+      - channel_shuffle: {groups: 2}
+  rows:
+    params: {out: int}
+    body:
+      - split: {dim: 1, sizes: [4, 4], names: [top, bottom]}
+      - add: {from: [top, bottom]}
+      - split: {dim: -1, sizes: [3, 5], names: [left, right]}
+      - conv: {out: $out, k: 1, from: right, name: conv}
+      - conv: {out: $out, k: 1, from: left, name: side}
+      - concat: {from: [side, conv], dim: -1}
+network:
+  - mix: {out: 4}         # 7 channels: a has 4, b 3 (torch.chunk), 4 + 4 out
+  - mix: {out: 6}         # 8 channels: 4 and 4, 4 + 6 out
+  - rows: {out: 5}
+"""
 
 COMPUTED_FROM = """netgen: 1
 name: chosen
@@ -66,6 +92,22 @@ def check_equal_to_scope_classes(path, monkeypatch, shape) -> None:
     x = torch.randn(2, *shape, generator=gen)
     with torch.no_grad():
         assert torch.allclose(model(x), scoped(x), atol=1e-5)
+
+
+def test_a_split_inside_a_block_is_one_chunk_or_split_line(tmp_path, monkeypatch):
+    path = write_blueprint(tmp_path, SPLIT)
+    source = netgen.python_source(path)
+    classes = classes_of(source)
+    assert sorted(classes) == ["Halves", "Mix", "Rows"]
+    mix, rows = classes["Mix"], classes["Rows"]
+    assert "a, b = x.chunk(2, dim=1)" in mix
+    # the second half of torch.chunk(2) is in_channels // 2, whatever the parity (7 -> 4 + 3)
+    assert "self.conv = nn.Conv2d(in_channels // 2, out, kernel_size=3, padding=1)" in mix
+    assert "out = torch.cat([a, conv], 1)" in mix and "out = channel_shuffle(out, 2)" in mix
+    assert "top, bottom = x.split([4, 4], dim=2)" in rows and "left, right = out.split([3, 5], dim=-1)" in rows
+    assert "out = torch.cat([side, conv], -1)" in rows
+    assert "Mix(7, out=4)" in source and "Mix(8, out=6)" in source
+    check_equal_to_scope_classes(path, monkeypatch, (7, 8, 8))
 
 
 def test_a_from_chosen_by_an_expression_reads_the_optional_items_variable(tmp_path, monkeypatch):

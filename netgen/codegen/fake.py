@@ -12,8 +12,10 @@ the same inputs, and the same output). Values are compared as structure, not tex
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
+from ..lowering.split import part_sizes
 from ..ops.emission import Arg, BinOp, Call, Input, Inputs, ListOf, ModuleCall, OwnModule, Root
 from .printer import literal
 
@@ -48,6 +50,14 @@ class FakeTensor:
 
     def __truediv__(self, other):
         return FakeTensor(("/", [self.tree, _tree(other)]))
+
+    # the parts of a split: marked with what cut them, and resolved into the graph's slices once
+    # the input's shape is known (`resolved`), since a stand-in carries no shape
+    def chunk(self, chunks, dim=0):
+        return tuple(FakeTensor(("chunk", self.tree, chunks, dim, i)) for i in range(chunks))
+
+    def split(self, sizes, dim=0):
+        return tuple(FakeTensor(("split", self.tree, tuple(sizes), dim, i)) for i in range(len(sizes)))
 
 
 class FakeModule:
@@ -194,6 +204,29 @@ def expected_tree(expr, inputs: list, module_tree=None) -> Any:
     return ("lit", literal(expr))
 
 
+def resolved(tree: Any, shape_of: Callable[[Any], Any]) -> Any:
+    """`tree` with each part of a chunk or split written as the slice the graph holds
+    (`torch.narrow(x, dim, start, length)`); `shape_of` gives a structure's shape (None: unknown).
+    A part torch would not make raises ValueError."""
+    if not isinstance(tree, tuple) or not tree:
+        return tree
+    if tree[0] in ("chunk", "split") and len(tree) == 5:
+        kind, source, how, dim, index = tree
+        source = resolved(source, shape_of)
+        shape = shape_of(source)
+        if shape is None or not isinstance(dim, int) or not (1 <= dim <= len(shape) or -len(shape) <= dim <= -1):
+            raise ValueError(f"a {kind} of a value of unknown shape, or along the batch")
+        axis = dim - 1 if dim > 0 else len(shape) + dim
+        lengths = part_sizes(shape[axis], how, None) if kind == "chunk" else part_sizes(shape[axis], None, list(how))
+        if isinstance(lengths, str) or index >= len(lengths):
+            raise ValueError(f"a {kind} part torch does not make: {lengths}")
+        return ("torch.narrow", [source, ("lit", literal(axis + 1)), ("lit", literal(sum(lengths[:index]))),
+                                 ("lit", literal(lengths[index]))])
+    if len(tree) == 2 and isinstance(tree[1], list):
+        return (tree[0], [resolved(item, shape_of) for item in tree[1]])
+    return tree
+
+
 def normalized_args(call: ModuleCall, args: tuple, kwargs: dict) -> dict[str, str]:
     """A module's arguments by torch name as literal text, defaults left out (both sides alike)."""
     named = {}
@@ -224,5 +257,5 @@ def graph_args(call: ModuleCall) -> dict[str, str]:
                            {a.name: a.value for a in call.args if not a.positional})
 
 
-__all__ = ["FakeTensor", "FakeModule", "Leaf", "namespace", "leaves", "expected_tree", "normalized_args",
+__all__ = ["FakeTensor", "FakeModule", "Leaf", "namespace", "leaves", "expected_tree", "resolved", "normalized_args",
            "graph_args", "Arg"]

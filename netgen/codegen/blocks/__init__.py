@@ -17,16 +17,18 @@ conditions say), ops chosen by a param (the instances' ops picked in the constru
 items) with `after`, as the body or named inside a list (an nn.ModuleDict member), `dense`
 repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`),
 an unnamed `repeat` in a numbered list (a loop appending to an nn.Sequential's layers),
-`parallel` bodies and `from:` wiring, `module_order`, a block call that is the whole body (the
-callee's members built in place, as the lowering builds them), and a block that calls itself
-(recursive Python: the class calls its own class; writer.py walks the deeper instances first).
+`parallel` bodies and `from:` wiring (a `from:` chosen by an expression between an optional
+item and its input; `split:` parts, as `x1, x2 = x.chunk(2, dim=1)`), `module_order`, a block
+call that is the whole body (the callee's members built in place, as the lowering builds them),
+and a block that calls itself (recursive Python: the class calls its own class; writer.py walks
+the deeper instances first).
 docs/codegen.md lists what is not (yet).
 
 Every instance is written separately and all must print the same class; then the class is run
 on stand-ins for torch (fake.py) and must build and wire exactly the graph's modules for every
 instance. A block that fails any step (another construct, an expression the translation cannot
-express, a `from:` reference, a decision that differs between instances) keeps the scope-based
-classes of python.py, and so does every block that calls it.
+express, a `from:` reference it cannot hold as one value, a decision that differs between
+instances) keeps the scope-based classes of python.py, and so does every block that calls it.
 """
 
 from .values import BlockClass, Stmt, Val

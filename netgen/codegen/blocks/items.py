@@ -25,7 +25,7 @@ from ..printer import (
 )
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, substitute, valid_name
 from .values import _UNBUILT, INDENT, LINE, Stmt, Val, _negated, _plain, _value, chan, with_chan
-from .wiring import Wiring
+from .wiring import Wiring, split_names
 
 if TYPE_CHECKING:
     from .walk import Walk
@@ -63,7 +63,7 @@ class Items(Wiring):
                 if sources is not None and condition is not None:
                     raise Untranslatable("an optional item with `from`")
                 entries.append((key, args, name, condition, sources))
-        explicit = [e[2] for e in entries if e[2]]
+        explicit = [e[2] for e in entries if e[2]] + [n for e in entries if e[0] == "split" for n in split_names(e[1])]
         counted = numbered and not explicit
         if counted and any(e[3] is not None for e in entries):
             # numbers count the items present (the lowering splices `if:`), as nn.Sequential(*layers)
@@ -93,6 +93,13 @@ class Items(Wiring):
                     before[start] = x
                 if position == first_else and first_else < end:
                     before[-start - 1], x = x, before[start]  # the else items start from the same value
+            in_var = first_var if position == 0 and first_var else x.var
+            if key == "split":  # named parts, the list going on with the last (wiring.py)
+                if condition is not None:
+                    raise Untranslatable("an optional split")
+                x = self.split_item(args, Val(in_var, x.shape, x.is_input) if sources is None else
+                                    self.ref_one(sources))
+                continue
             present = condition is None or bool(interpolate(condition, self.env))
             if name is None and counted and not present:
                 name = f"_absent_{position}"  # never printed: only the Sequential form may hold it
@@ -106,7 +113,6 @@ class Items(Wiring):
             number += present
             taken.add(name)
             self.taken.add(name)
-            in_var = first_var if position == 0 and first_var else x.var
             inputs = [Val(in_var, x.shape, x.is_input)] if sources is None else [self.ref(r) for r in sources]
             self.not_chain |= wired
             own = wired and (entries[position][2] is not None or name in named)

@@ -89,5 +89,18 @@ class Checking:
         if len(outs) != 1:
             raise Untranslatable("a block with several outputs")
         result = model(fake.FakeTensor(("input",)))
-        if sorted(map(repr, log)) != sorted(map(repr, calls)) or result.tree != tree(outs[0]):
+        shapes: dict[str, Any] = {}
+
+        def shape_of(value_tree):  # asked only where forward splits a value (`x.chunk(2, dim=1)`)
+            if not shapes:
+                shapes.update({repr(tree(node)): graph[node].shape for node in nodes})
+                shapes[repr(("input",))] = graph[source].shape
+            return shapes.get(repr(value_tree))
+
+        try:
+            log[:] = [(rel, [fake.resolved(t, shape_of) for t in args]) for rel, args in log]
+            result_tree = fake.resolved(result.tree, shape_of)
+        except ValueError as exc:
+            raise Untranslatable(str(exc)) from None
+        if sorted(map(repr, log)) != sorted(map(repr, calls)) or result_tree != tree(outs[0]):
             raise Untranslatable("forward wires the modules otherwise")
