@@ -19,7 +19,6 @@ instance of a block prints the same class.
 from __future__ import annotations
 
 import ast
-import copy
 import io
 import keyword
 import operator
@@ -199,19 +198,27 @@ def _double_quoted(text: str) -> str:
 
 
 def substitute(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
-    """`node` with names replaced by expressions (a callee's params by the caller's arguments)."""
+    """`node` with names replaced by expressions (a callee's params by the caller's arguments): a
+    new tree (the mapping's expressions are shared, not copied), `node` itself left as it was."""
+    return _replaced(node, mapping)
 
-    class Replace(ast.NodeTransformer):
-        def visit_Call(self, call):  # a function's name is not a variable
-            call.args = [self.visit(a) for a in call.args]
-            return call
 
-        def visit_Name(self, name):
-            if name.id not in mapping:
-                raise Untranslatable(f"`{name.id}` has no value at the call site")
-            return mapping[name.id]
-
-    return Replace().visit(copy.deepcopy(node))
+def _replaced(node: Any, mapping: dict[str, ast.expr] | None) -> Any:
+    """A copy of an AST value with names replaced from `mapping` (None: copied as they are); a
+    function's name and a call's keywords are not variables. Faster than copy.deepcopy, which the
+    class writer paid for on every expression it carried into a caller."""
+    if isinstance(node, list):
+        return [_replaced(item, mapping) for item in node]
+    if not isinstance(node, ast.AST):
+        return node  # a constant's value, an identifier, an operator's name
+    if isinstance(node, ast.Name) and mapping is not None:
+        if node.id not in mapping:
+            raise Untranslatable(f"`{node.id}` has no value at the call site")
+        return mapping[node.id]
+    if isinstance(node, ast.Call):
+        return ast.Call(_replaced(node.func, None), _replaced(node.args, mapping), _replaced(node.keywords, None))
+    return type(node)(**{field: _replaced(getattr(node, field), mapping) for field in node._fields
+                         if hasattr(node, field)})
 
 
 def _const(value: Any) -> ast.expr:

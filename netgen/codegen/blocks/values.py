@@ -100,20 +100,24 @@ def _chan_index(shape) -> int:
 def _channel_reads(node: ast.expr, shape) -> ast.expr:
     """`in_shape[-1]` of a channels-last map is its `in_channels` (the lowering's definition), so a
     block that reads only its channels that way takes no `in_shape` (Swin's MLP)."""
-    index = _chan_index(shape)
+    return _Channels(shape).visit(node)
 
-    class Channels(ast.NodeTransformer):
-        def visit_Subscript(self, sub):
-            at = sub.slice
-            if isinstance(at, ast.UnaryOp) and isinstance(at.op, ast.USub) and isinstance(at.operand, ast.Constant):
-                at = ast.Constant(-at.operand.value) if type(at.operand.value) is int else at
-            if isinstance(sub.value, ast.Name) and sub.value.id == "in_shape" and \
-                    isinstance(at, ast.Constant) and type(at.value) is int and \
-                    -len(shape) <= at.value < len(shape) and at.value % len(shape) == index:
-                return ast.Name("in_channels", ast.Load())
-            return self.generic_visit(sub)
 
-    return Channels().visit(node)
+class _Channels(ast.NodeTransformer):
+    """`in_shape[i]` -> `in_channels` where `i` is the channel axis of `shape`."""
+
+    def __init__(self, shape):
+        self.shape, self.index = shape, _chan_index(shape)
+
+    def visit_Subscript(self, sub):
+        shape, at = self.shape, sub.slice
+        if isinstance(at, ast.UnaryOp) and isinstance(at.op, ast.USub) and isinstance(at.operand, ast.Constant):
+            at = ast.Constant(-at.operand.value) if type(at.operand.value) is int else at
+        if isinstance(sub.value, ast.Name) and sub.value.id == "in_shape" and \
+                isinstance(at, ast.Constant) and type(at.value) is int and \
+                -len(shape) <= at.value < len(shape) and at.value % len(shape) == self.index:
+            return ast.Name("in_channels", ast.Load())
+        return self.generic_visit(sub)
 
 
 def _negated(condition: Any) -> str:
