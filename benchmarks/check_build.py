@@ -2,7 +2,7 @@
 was split into netgen/lowering/), side by side.
 
     .venv/bin/python benchmarks/check_build.py [resnet50 densenet121 ...] [--ref e4fba47] [--now COMMIT]
-        [--repeat 5] [--compile-only]
+        [--repeat 5] [--compile-only] [--no-bytecode]
 
 The reference (and `--now`, when given instead of this checkout) is checked out as a detached
 git worktree in a temporary folder, removed at the end. `--ref 39bf88c~1 --now 39bf88c` measures
@@ -16,6 +16,12 @@ alternate, and each figure is the minimum of its runs (the least disturbed one):
   shape-check) timed in a loop: the cost the lowering's structure could change;
 - `check` and `build`: the command a user runs (`python -m netgen check|build`), start-up
   included.
+
+The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
+environment), after one unmeasured build per tree that writes the `.pyc` files, as an installed
+netgen runs (as startup.py does): with caching off, every command compiles all the sources it
+imports, which measures how much source there is rather than what the code does (`--no-bytecode`
+keeps this machine's setting).
 
 It prints seconds and the ratio now / reference (1.00 = as fast; below 1 is faster).
 """
@@ -52,8 +58,14 @@ print(json.dumps(best))
 """
 
 
+BYTECODE = {"cached": True}  # --no-bytecode sets it off
+
+
 def child_env(tree: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(tree)}
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    if BYTECODE["cached"]:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def compile_times(tree: Path, paths: list[str], repeat: int) -> dict[str, float]:
@@ -78,7 +90,10 @@ def main() -> None:
     parser.add_argument("--now", default=None, help="a commit to measure instead of this checkout")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--compile-only", action="store_true", help="skip the check and build commands")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="keep PYTHONDONTWRITEBYTECODE as it is: every command compiles netgen's sources")
     args = parser.parse_args()
+    BYTECODE["cached"] = not args.no_bytecode
     with tempfile.TemporaryDirectory() as tmp:
         made = []
         try:
@@ -100,6 +115,8 @@ def main() -> None:
 def run(trees: dict[str, Path], models: list[str], repeat: int, tmp: Path, compile_only: bool) -> None:
     paths = [str(trees["ref"] / "blueprints" / f"{m}.yaml") for m in models]
     best: dict[tuple[str, str, str], float] = {}
+    for label, tree in trees.items():  # unmeasured: writes each tree's .pyc files
+        command_time(tree, ["build", paths[0], "-o", str(tmp / f"warm-{label}")], tmp)
     for _ in range(repeat):  # alternate the trees; keep each one's best
         for label, tree in trees.items():
             for path, seconds in compile_times(tree, paths, 3).items():
