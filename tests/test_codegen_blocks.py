@@ -271,6 +271,24 @@ network:
     assert netgen.load(path)(torch.randn(1, 3, 8, 8)).shape == (1, 8, 8, 8)
 
 
+def test_repeated_instances_are_walked_once_and_each_is_still_checked():
+    """Instances that take the same arguments on the same input walk alike, so the writer walks
+    one of them: ResNet-50's stages [3, 4, 6, 3] each repeat one block after a first that
+    differs (a projection, a stride), so 4 + 4 = 8 walks for 16 instances. Each instance is still
+    compared with its own part of the graph: one conv changed in layer3.4 alone (its arguments
+    those of layer3.1-5) makes the class refused."""
+    graph = netgen.compile_blueprint(BLUEPRINTS / "resnet50.yaml")
+    writer = BlockWriter(graph)
+    writer.build(set())
+    assert not writer.failures and len(writer.classes["bottleneck"].instances) == 16
+    assert len({id(writer.walks[path]) for path in writer.classes["bottleneck"].instances}) == 8
+    conv = graph.op_node("layer3.4.conv1")
+    conv.op = type(conv.op)(conv.op.p.model_copy(update={"bias": True}))
+    writer = BlockWriter(graph)
+    writer.build(set())
+    assert writer.failures == {"bottleneck": "`conv1` is built with other arguments"}
+
+
 @pytest.mark.parametrize("name", ["resnet50", "densenet121"])
 def test_block_classes_are_byte_identical_run_to_run(name):
     assert netgen.python_source(BLUEPRINTS / f"{name}.yaml") == netgen.python_source(BLUEPRINTS / f"{name}.yaml")

@@ -18,20 +18,33 @@ if TYPE_CHECKING:
 class Checking:
     graph: Graph  # the writer's
     classes: dict[str, BlockClass]
+    _fake_names: tuple[set[str], set[str]] | None = None
+    _emission: dict[str, tuple[Any, Any]] | None = None
 
-    def verify(self, cls: BlockClass, walks: list[Walk]) -> None:
-        supports = {s for _, d in self.graph.ops() for s in d.op.emit_support()}
-        # what builds a member (a class, or a function making an nn.Parameter) stands for a module
-        targets = {c.target for _, d in self.graph.ops() if (c := d.op.emit_module(d.in_shapes, d.shape))}
-        classes = {n for s in supports for n in s.defines if n[:1].isupper() or n in targets}
-        functions = {n for s in supports for n in s.defines} - classes
-        ns = fake.namespace(classes, functions)
+    def verify(self, cls: BlockClass, walk_of: dict[tuple[str, ...], Walk]) -> None:
+        """Every instance (`walk_of`: its walk, shared by instances that walk alike) builds and
+        wires its own part of the graph; a shared walk's stand-in model is built once."""
+        ns = fake.namespace(*self.fake_names())
         source = "\n\n".join([*HELPERS.values()] + [c.text for c in list(self.classes.values()) + [cls]])
         exec(compile(source, "<netgen block check>", "exec"), ns)  # the helpers the file defines, as written
-        for walk in walks:
-            _, positional, kwargs = self.call_for_check(cls, walk)
-            model = ns[cls.name](*positional, **kwargs)
-            self.compare(model, walk.path)
+        models: dict[int, Any] = {}
+        checked: dict = {}
+        for path, walk in walk_of.items():
+            if id(walk) not in models:
+                _, positional, kwargs = self.call_for_check(cls, walk)
+                models[id(walk)] = ns[cls.name](*positional, **kwargs)
+            self.compare(models[id(walk)], path, checked)
+
+    def fake_names(self) -> tuple[set[str], set[str]]:
+        """The class and function names the helper source defines, for fake.namespace (once per
+        graph: each block's check asked again, over every op of the network)."""
+        if self._fake_names is None:
+            supports = {s for _, d in self.graph.ops() for s in d.op.emit_support()}
+            # what builds a member (a class, or a function making an nn.Parameter) stands for a module
+            targets = {c.target for _, d in self.graph.ops() if (c := d.op.emit_module(d.in_shapes, d.shape))}
+            classes = {n for s in supports for n in s.defines if n[:1].isupper() or n in targets}
+            self._fake_names = classes, {n for s in supports for n in s.defines} - classes
+        return self._fake_names
 
     def call_for_check(self, cls: BlockClass, walk: Walk):
         env = walk.env
@@ -41,13 +54,11 @@ class Checking:
         kwargs.update(walk.flags)
         return cls, [env["in_channels"]], kwargs
 
-    def compare(self, model, path: tuple[str, ...]) -> None:
+    def compare(self, model, path: tuple[str, ...], checked: dict | None = None) -> None:
+        """`model` builds and wires exactly the graph's modules under `path`. `checked` (one
+        verify's): what this model already matched; an instance whose part of the graph reads
+        the same (the modules, their calls, the output's wiring) is not checked again."""
         graph, n = self.graph, len(path)
-        leaves = fake.leaves(model)
-        log: list = []
-        for leaf in leaves:
-            object.__setattr__(leaf, "log", log)
-        built = {leaf.path: (leaf.target, leaf.args, leaf.kwargs) for leaf in leaves}
         nodes = set(graph.nodes_under(path))
         expected: dict[str, Any] = {}
         trees: dict[str, Any] = {}
@@ -64,28 +75,36 @@ class Checking:
             data = graph.op_node(node)
             inputs = [tree(s) for s in graph.inputs_of(node)]
             rel = ".".join(data.path[n:])
-            call = data.op.emit_module(data.in_shapes, data.shape)
+            call, forward = self.emission(node)
             module = ("mod", rel) if call is not None else None
-            trees[node] = fake.expected_tree(data.op.emit_forward(data.in_shapes), inputs, module)
+            trees[node] = fake.expected_tree(forward, inputs, module)
             return trees[node]
 
         calls = []
         for node in graph.nodes_under(path):
             data = graph.op_node(node)
-            call = data.op.emit_module(data.in_shapes, data.shape)
+            call, _ = self.emission(node)
             if call is None:
                 continue
             rel = ".".join(data.path[n:])
             expected[rel] = call
             if not data.op.is_tensor:  # a parameter is read, not called
                 calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
+        outs = [node for node in nodes if any(u not in nodes for u in graph.users_of(node))]
+        seen = (id(model), repr(expected), repr(calls))
+        if checked is not None and len(outs) == 1 and seen in checked and checked[seen] == repr(tree(outs[0])):
+            return
+        leaves = fake.leaves(model)
+        log: list = []
+        for leaf in leaves:
+            object.__setattr__(leaf, "log", log)
+        built = {leaf.path: (leaf.target, leaf.args, leaf.kwargs) for leaf in leaves}
         if set(built) != set(expected):
             raise Untranslatable(f"modules differ: {sorted(set(built) ^ set(expected))[:4]}")
         for rel, call in expected.items():
             target, args, kwargs = built[rel]
             if target != call.target or fake.normalized_args(call, args, kwargs) != fake.graph_args(call):
                 raise Untranslatable(f"`{rel}` is built with other arguments")
-        outs = [node for node in nodes if any(u not in nodes for u in graph.users_of(node))]
         if len(outs) != 1:
             raise Untranslatable("a block with several outputs")
         result = model(fake.FakeTensor(("input",)))
@@ -104,3 +123,15 @@ class Checking:
             raise Untranslatable(str(exc)) from None
         if sorted(map(repr, log)) != sorted(map(repr, calls)) or result_tree != tree(outs[0]):
             raise Untranslatable("forward wires the modules otherwise")
+        if checked is not None:
+            checked[seen] = repr(tree(outs[0]))
+
+    def emission(self, node: str) -> tuple[Any, Any]:
+        """An op node's module call and forward expression, asked once per graph (a nested
+        block's nodes are checked again with each block around them)."""
+        if self._emission is None:
+            self._emission = {}
+        if node not in self._emission:
+            data = self.graph.op_node(node)
+            self._emission[node] = data.op.emit_module(data.in_shapes, data.shape), data.op.emit_forward(data.in_shapes)
+        return self._emission[node]
