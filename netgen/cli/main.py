@@ -41,7 +41,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("schema", "Print the JSON Schema of blueprints (for yaml-language-server: VS Code, Neovim), with "
                          "the ops of the plugins named."),
 }
-TYPER_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False}
+# Help and usage errors in click's plain form: typer's rich panels cost ~100 ms of rich's import on
+# every `--help` (issue 17: at most 100 ms beyond typer), and say the same things.
+TYPER_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False, "rich_markup_mode": None}
 
 
 def load_command(name: str):
@@ -77,7 +79,8 @@ class LazyGroup(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         if self.listing:
-            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+            # the whole sentence as the short help: click would cut it at 45 characters
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1], short_help=COMMANDS[cmd_name][1])
         return load_command(cmd_name)
 
     def format_help(self, ctx, formatter) -> None:
