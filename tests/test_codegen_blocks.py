@@ -289,7 +289,7 @@ def test_repeated_instances_are_walked_once_and_each_is_still_checked():
     assert writer.failures == {"bottleneck": "`conv1` is built with other arguments"}
 
 
-@pytest.mark.parametrize("name", ["resnet50", "densenet121"])
+@pytest.mark.parametrize("name", ["resnet50", "densenet121", "shufflenet_v2", "maxvit_t"])
 def test_block_classes_are_byte_identical_run_to_run(name):
     assert netgen.python_source(BLUEPRINTS / f"{name}.yaml") == netgen.python_source(BLUEPRINTS / f"{name}.yaml")
 

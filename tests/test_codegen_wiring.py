@@ -38,10 +38,18 @@ blocks:
       - conv: {out: $out, k: 1, from: right, name: conv}
       - conv: {out: $out, k: 1, from: left, name: side}
       - concat: {from: [side, conv], dim: -1}
+  thirds:
+    params: {out: int}
+    body:
+      - split: {dim: 0, chunks: 3, names: [p, q, r]}
+      - conv: {out: $out, k: 1, from: r, name: conv}
+      - concat: {from: [p, q, conv]}
 network:
   - mix: {out: 4}         # 7 channels: a has 4, b 3 (torch.chunk), 4 + 4 out
   - mix: {out: 6}         # 8 channels: 4 and 4, 4 + 6 out
   - rows: {out: 5}
+  - thirds: {out: 3}      # 5 channels: 2, 2 and 1
+  - thirds: {out: 3}      # 7 channels: 3, 3 and 1
 """
 
 COMPUTED_FROM = """netgen: 1
@@ -98,7 +106,7 @@ def test_a_split_inside_a_block_is_one_chunk_or_split_line(tmp_path, monkeypatch
     path = write_blueprint(tmp_path, SPLIT)
     source = netgen.python_source(path)
     classes = classes_of(source)
-    assert sorted(classes) == ["Halves", "Mix", "Rows"]
+    assert sorted(classes) == ["Halves", "Mix", "Rows", "Thirds"]
     mix, rows = classes["Mix"], classes["Rows"]
     assert "a, b = x.chunk(2, dim=1)" in mix
     # the second half of torch.chunk(2) is in_channels // 2, whatever the parity (7 -> 4 + 3)
@@ -107,6 +115,9 @@ def test_a_split_inside_a_block_is_one_chunk_or_split_line(tmp_path, monkeypatch
     assert "top, bottom = x.split([4, 4], dim=2)" in rows and "left, right = out.split([3, 5], dim=-1)" in rows
     assert "out = torch.cat([side, conv], -1)" in rows
     assert "Mix(7, out=4)" in source and "Mix(8, out=6)" in source
+    # torch.chunk(3) cuts ceil(C / 3) per part, the last one what is left
+    assert "p, q, r = x.chunk(3, dim=1)" in classes["Thirds"]
+    assert "nn.Conv2d(in_channels - 2 * ((in_channels + 2) // 3), out, kernel_size=1)" in classes["Thirds"]
     check_equal_to_scope_classes(path, monkeypatch, (7, 8, 8))
 
 
