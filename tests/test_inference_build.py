@@ -119,6 +119,44 @@ def test_densenet_and_preact_outputs_equal_their_training_builds():
         assert relative_error(expected, actual) < 1e-5, name
 
 
+# -- the emitted file's block classes hold the rewrite ----------------------------------------------
+def classes_of(source: str) -> dict[str, ast.ClassDef]:
+    return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_an_inference_build_has_one_class_per_block_with_the_folds_in_it(channels_last):
+    """ResNet-50's inference build: the one Bottleneck class of the training build, its convs
+    with the bias the folded norm gives them (torch's default, so no `bias=False`), each norm an
+    nn.Identity(), the projection's too; with channels_last the convs keep packed weights."""
+    source = netgen.python_source("resnet50", inference=True, channels_last=channels_last)
+    classes = set(classes_of(source)) - {"PackedConv2d"}
+    assert classes == {"Bottleneck", "Resnet50Inference"}
+    conv = "PackedConv2d" if channels_last else "nn.Conv2d"
+    for line in (f"self.conv1 = {conv}(in_channels, width, kernel_size=1)", "self.bn1 = nn.Identity()",
+                 f"self.conv3 = {conv}(width, planes * 4, kernel_size=1)", "self.bn3 = nn.Identity()",
+                 f"{conv}(in_channels, planes * 4, kernel_size=1, stride=stride),\n                nn.Identity(),",
+                 "Bottleneck(256, planes=128, stride=2, downsample=True),"):
+        assert line in source, line
+    assert "BatchNorm2d" not in source and "bias=False" not in source  # every norm of ResNet-50 folds
+
+
+def test_a_norm_folded_in_some_instances_of_a_block_is_a_flag():
+    """A pre-activation bottleneck's bn1 folds into the stem conv in the first unit only (the
+    others read an addition): one class, the choice a flag named for it, set at that call."""
+    source = netgen.python_source("preact_resnet164", inference=True)
+    classes = classes_of(source)
+    assert set(classes) == {"PreactBottleneck", "PreactResnet164Inference"}
+    assert "self.bn1 = nn.Identity() if bn1_folded else nn.BatchNorm2d(in_channels)" in source
+    plan = inference_graph(netgen.compile_blueprint("preact_resnet164")).meta["inference"]
+    folded_units = {f.norm.removesuffix(".bn1") for f in plan.folds if f.norm.endswith(".bn1")}
+    assert folded_units == {"layer1.0"}
+    assert source.count("bn1_folded=True") == 1 and "PreactBottleneck(16, planes=16, bn1_folded=True)," in source
+    model = netgen.load("preact_resnet164", inference=True)
+    norms = {n for n, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert norms == {norm for norm, _ in plan.kept_norms}
+
+
 NET = {"netgen": 1, "name": "small", "input": [3, 8, 8]}
 
 

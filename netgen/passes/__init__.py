@@ -2,6 +2,6 @@
 annotated graph and returns a new one (the input is left as it is), so that the code, the
 summary and the diagram of a rewritten build all read the same graph."""
 
-from .inference import InferencePlan, inference_graph
+from .inference import InferencePlan, inference_graph, rewritten
 
-__all__ = ["InferencePlan", "inference_graph"]
+__all__ = ["InferencePlan", "inference_graph", "rewritten"]

@@ -17,6 +17,11 @@ themselves (netgen/ops/base.py, "the inference build"), never their kinds:
    conv's `PackedConv2d`) takes it: it keeps its weight in oneDNN's layout instead of torch
    reordering the weight on every call (docs/inference.md, "Batch 1").
 
+Each rewrite of an op is `rewritten(op, ...)`, and the plan says which one each node took
+(`InferencePlan.rewrites`): the code generator applies the same function to the ops it builds
+from a block's text, so a block class of the inference build holds what the graph holds (a conv
+with its bias, `nn.Identity()` for the norm).
+
 Left-out ops become `identity` rather than disappearing so that nn.Sequential keeps numbering
 its members as the training build does: every other state_dict key stays the same, and the
 converter only has to rewrite the folded pairs. The plan (`graph.meta["inference"]`) lists what
@@ -30,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..graph import Graph
+from ..ops.base import Op
 from ..ops.reshape import Identity
 
 CONVERTER = "inference_state_dict"  # the emitted file's converter function
@@ -56,6 +62,40 @@ class InferencePlan:
     in_place: list[str] = field(default_factory=list)  # activations now computed in place
     prepacked: list[str] = field(default_factory=list)  # ops keeping their weight in the kernel's layout
     channels_last: bool = False
+
+    def rewrites(self) -> dict[str, tuple[str, ...]]:
+        """What the pass did to each op it changed, by module path, in the pass's order: IDENTITY
+        (an eval identity left out, or a norm folded away), ABSORBS (it gained a folded norm),
+        IN_PLACE, PREPACKED."""
+        out: dict[str, tuple[str, ...]] = {}
+        for rewrite, prefixes in ((IDENTITY, [*self.identities, *(f.norm for f in self.folds)]),
+                                  (ABSORBS, [f.into for f in self.folds]), (IN_PLACE, self.in_place),
+                                  (PREPACKED, self.prepacked)):
+            for prefix in prefixes:
+                out[prefix] = out.get(prefix, ()) + (rewrite,)
+        return out
+
+
+IDENTITY, ABSORBS, IN_PLACE, PREPACKED = "identity", "absorbs", "in_place", "prepacked"
+
+
+def rewritten(op: Op, rewrites: tuple[str, ...], in_shapes: list, out_shape) -> Op:
+    """`op` as the inference build has it, after `rewrites` (what `InferencePlan.rewrites` says
+    of its node). The pass rewrites its graph's nodes through this, and the code generator the ops
+    of a block class, which carry their expressions: one rule for both."""
+    for rewrite in rewrites:
+        if rewrite == IDENTITY:
+            op = Identity.from_config({})
+        elif rewrite == ABSORBS:
+            absorbed = op.absorb_affine(in_shapes, out_shape)
+            if absorbed is None:
+                raise ValueError(f"`{op.kind}` cannot absorb a per-channel affine")
+            op = absorbed
+        elif rewrite == IN_PLACE:
+            op = op.in_place() or op
+        elif rewrite == PREPACKED:
+            op = op.prepacked() or op
+    return op
 
 
 def _prefix(graph: Graph, node: str) -> str:
@@ -98,7 +138,7 @@ def _leave_out_training_only(g: Graph, plan: InferencePlan) -> None:
 def _leave_out_eval_identities(g: Graph, plan: InferencePlan) -> None:
     for node, data in list(g.ops()):
         if data.op.eval_identity():
-            data.op = Identity.from_config({})
+            data.op = rewritten(data.op, (IDENTITY,), data.in_shapes, data.shape)
             plan.identities.append(_prefix(g, node))
 
 
@@ -113,10 +153,8 @@ def _fold_norms(g: Graph, plan: InferencePlan) -> None:
             plan.kept_norms.append((_prefix(g, node), why))
             continue
         producer = g.op_node(source)
-        absorbed = producer.op.absorb_affine(producer.in_shapes, producer.shape)
-        assert absorbed is not None  # _why_not_fold asked
-        producer.op = absorbed
-        data.op = Identity.from_config({})
+        producer.op = rewritten(producer.op, (ABSORBS,), producer.in_shapes, producer.shape)  # _why_not_fold asked
+        data.op = rewritten(data.op, (IDENTITY,), data.in_shapes, data.shape)
         plan.folds.append(Fold(_prefix(g, source), _prefix(g, node), affine.eps))
 
 
@@ -136,17 +174,15 @@ def _why_not_fold(g: Graph, source: str, norm: str) -> str:
 
 def _in_place(g: Graph, plan: InferencePlan) -> None:
     for node, data in list(g.ops()):
-        variant = data.op.in_place()
-        if variant is not None and _sole_reader(g, node):
-            data.op = variant
+        if data.op.in_place() is not None and _sole_reader(g, node):
+            data.op = rewritten(data.op, (IN_PLACE,), data.in_shapes, data.shape)
             plan.in_place.append(_prefix(g, node))
 
 
 def _prepack(g: Graph, plan: InferencePlan) -> None:
     for node, data in list(g.ops()):
-        variant = data.op.prepacked()
-        if variant is not None:
-            data.op = variant
+        if data.op.prepacked() is not None:
+            data.op = rewritten(data.op, (PREPACKED,), data.in_shapes, data.shape)
             plan.prepacked.append(_prefix(g, node))
 
 

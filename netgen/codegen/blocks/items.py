@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...expr import interpolate
 from ...ops import REGISTRY
+from ...ops.base import Op
+from ...passes.inference import IDENTITY, rewritten
 from ...source import YDict, YList
 from ..printer import (
     Group,
@@ -213,7 +215,7 @@ class Items(Wiring):
             raise Untranslatable("an op chosen by a param, with no op among its values")
         made = []
         for choice in choices:
-            call, forward, out_shape = self.op_emission(choice, args, inputs)
+            call, forward, out_shape = self.op_emission(choice, args, inputs, name)
             if call is None:
                 raise Untranslatable("a chosen op that builds no module")
             made.append((choice, call, expression_text(forward, [v.var for v in inputs], self.attr(name)), out_shape))
@@ -247,8 +249,10 @@ class Items(Wiring):
         if lines[0] not in self.guards:
             self.guards += lines
 
-    def op_emission(self, kind: str, args: Any, inputs: list[Val]):
-        """An op's module call, forward expression and output shape, on this block's expressions."""
+    def op_emission(self, kind: str, args: Any, inputs: list[Val], name: str, rewrite: Any = ...):
+        """An op's module call, forward expression and output shape, on this block's expressions; in
+        the inference build, the op as the pass rewrote the graph's node of this member (`name`),
+        or as `rewrite` says."""
         cls = REGISTRY[kind]
         x = inputs[0]
         if not cls.min_inputs <= len(inputs) <= (cls.max_inputs or len(inputs)):
@@ -264,20 +268,58 @@ class Items(Wiring):
         op = cls(cls.Params.model_construct(**fields))
         in_shapes = [v.shape for v in inputs]
         out_shape = op.infer_shape(in_shapes)
+        return self.emitted(op, in_shapes, out_shape, name, rewrite)
+
+    def emitted(self, op: Op, in_shapes: list, out_shape, name: str, rewrite: Any = ...):
+        """What `op` (the member `name`) emits; in the inference build, once it is rewritten as the
+        pass rewrote the graph's node (a folded conv gains its bias, the norm is nn.Identity()), or
+        as `rewrite` says."""
+        if self.w.rewrites is not None:
+            if rewrite is ...:
+                rewrite = self.w.rewrite_of(self.path + self.prefix + (name,), self.prefix + (name,))
+            if rewrite is None:  # no instance has it: an eval identity is left out wherever it is
+                rewrite = (IDENTITY,) if op.eval_identity() else ()
+            op = rewritten(op, rewrite, in_shapes, out_shape)
         # an optional member absent from the graph still names its helper class (DropPath)
         self.w.supports.extend(s for s in op.emit_support() if s not in self.w.supports)
         return op.emit_module(in_shapes, out_shape), op.emit_forward(in_shapes), out_shape
 
     def op_item(self, kind: str, args: Any, name: str, inputs: list[Val], var: str) -> Val:
-        call, forward, out_shape = self.op_emission(kind, args, inputs)
+        call, forward, out_shape = self.op_emission(kind, args, inputs, name)
         module = None
-        if call is not None:
+        decided = self.w.decided_rewrites.get(self.prefix + (name,))
+        if call is not None and decided is not None:
+            self.decided_member(kind, args, name, inputs, decided)
+            module = self.attr(name)
+        elif call is not None:
             self.init.append(self.assign(name, call.target, arg_texts(call.args)))
             module = self.attr(name)
         if calls_torch(forward):
             self.w.uses_torch = True
         self.fwd.append(f"{var} = {expression_text(forward, [v.var for v in inputs], module)}")
         return Val(var, out_shape)
+
+    def decided_member(self, kind: str, args: Any, name: str, inputs: list[Val],
+                       rewrites: tuple[tuple[str, ...], tuple[str, ...]]) -> None:
+        """A member the inference pass rewrote in some instances only (a pre-activation block's
+        first norm folds into the stem's conv in the first block, and reads an addition in the
+        others): both modules, picked by a flag named for the decision (`bn1_folded`), which the
+        call sites set where the pass took it."""
+        flag = f"{name}_folded"
+        if not valid_name(name) or flag in self.names | set(self.let_nodes) | self.taken:
+            raise Untranslatable("a member rewritten in some instances only, without a flag name")
+        texts = []
+        for each in reversed(rewrites):
+            call, _, _ = self.op_emission(kind, args, inputs, name, each)
+            if call is None:
+                raise Untranslatable("a rewritten member that builds no module")
+            texts.append(flat(Group(dotted(call.target), arg_texts(call.args))))
+        text = f"{texts[0]} if {flag} else {texts[1]}"
+        if len(f"{INDENT * 2}{self.owner}.{name} = {text}") > LINE:
+            raise Untranslatable("a member rewritten in some instances only, longer than a line")
+        self.flags[flag] = self.w.rewrite_of(self.path + self.prefix + (name,), self.prefix + (name,)) == rewrites[1]
+        self.members.append((name, text, None, True))
+        self.init.append(Stmt(f"{self.owner}.{name} = {text}"))
 
     def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str | Group], dict[str, ast.expr]]:
         """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions."""

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from ...expr import interpolate
 from ...ops import REGISTRY
 from ...source import YDict, YList
-from ..printer import Group, literal
-from ..translate import Sym, Untranslatable, code_of, concrete, node_of, valid_name
+from ..printer import Group, arg_texts, dotted, flat
+from ..translate import Sym, Untranslatable, code_of, concrete, valid_name
 from .values import DECIDED_RESIDUAL, INDENT, RESERVED, Stmt, Val, chan
 
 if TYPE_CHECKING:
@@ -120,10 +120,24 @@ class Residual(Items):
                 if isinstance(value, (list, tuple)):
                     raise Untranslatable("a pair stride in a projected body")
                 stride = stride * (Sym(value, node) if node is not None else value)
-        channels = code_of(node_of(chan(body.shape)))
-        conv = [code_of(node_of(chan(x.shape))), channels, "kernel_size=1"]
-        conv += ([f"stride={literal(stride)}"] if literal(stride) != "1" else []) + ["bias=False"]
-        parts = [f"nn.Conv2d({', '.join(conv)}),"] + ([f"nn.BatchNorm2d({channels}),"] if bn else [])
+        # the ops the lowering inserts (lowering/residual.py), emitted as the inference pass
+        # rewrote them where it did (a conv made for its norm folds it: the norm is nn.Identity())
+        shape = tuple(x.shape)
+        parts: list[str] = []
+        for kind, params in [("conv", {"out": chan(body.shape), "k": 1, "stride": stride, "bias": False})] + \
+                ([("bn", {})] if bn else []):
+            cls = REGISTRY[kind]
+            fields = dict(cls.Params(**concrete(params)))
+            symbolic = {k: v for k, v in params.items() if isinstance(v, Sym)}
+            op = cls(cls.Params.model_construct(**{**fields, **symbolic}))
+            out_shape = op.infer_shape([shape])
+            self.prefix += (name,)
+            try:
+                call, _, _ = self.emitted(op, [shape], out_shape, str(len(parts)))
+            finally:
+                self.prefix = self.prefix[:-1]
+            parts.append(flat(Group(dotted(call.target), arg_texts(call.args))) + ",")
+            shape = out_shape
         depth = 0
         if optional:  # torchvision's `downsample = None`, then the projection when the shapes differ
             self.init += [Stmt(f"{self.attr(name)} = None"), Stmt(f"if {name}:")]

@@ -10,6 +10,7 @@ from ...blueprint import BlockDef
 from ...expr import interpolate
 from ...graph import Graph
 from ...ops import REGISTRY
+from ...passes.inference import ABSORBS, IDENTITY
 from ...shapes import axes_of
 from ..printer import literal
 from ..translate import HELPERS, Untranslatable, valid_name
@@ -24,6 +25,14 @@ class BlockWriter(Rendering, Checking):
 
     def __init__(self, graph: Graph):
         self.graph = graph.written()
+        plan = graph.meta.get("inference")
+        # the inference build: what its pass did to each op, by module path (passes/inference.py)
+        self.rewrites: dict[str, tuple[str, ...]] | None = plan.rewrites() if plan is not None else None
+        self.op_paths = {".".join(d.path) for _, d in self.graph.ops()} if plan is not None else set()
+        # below the instances of the block being written, by path below the instance: the
+        # rewrites every instance's op took, and the ops that took one of two (without, with)
+        self.common_rewrites: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.decided_rewrites: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.blocks: dict[str, BlockDef] = graph.meta.get("blocks") or {}
         self.classes: dict[str, BlockClass] = {}
         self.walks: dict[tuple[str, ...], Walk] = {}
@@ -104,6 +113,36 @@ class BlockWriter(Rendering, Checking):
                 out.setdefault(scope.block, []).append(path)
         return out
 
+    def rewrite_of(self, path: tuple[str, ...], rel: tuple[str, ...]) -> tuple[str, ...] | None:
+        """What the inference pass did to the op of a member (`path`; `rel` below its instance):
+        the graph's answer, or for a member this instance lacks what every instance's took; None
+        where no instance has it."""
+        assert self.rewrites is not None
+        prefix = ".".join(path)
+        if prefix in self.op_paths:
+            return self.rewrites.get(prefix, ())
+        return self.common_rewrites.get(rel)
+
+    def rewrite_tables(self, paths: list[tuple[str, ...]]) -> None:
+        """Over these instances of one block, the rewrites each member's op took (the inference
+        build: `common_rewrites`, `decided_rewrites`)."""
+        self.common_rewrites, self.decided_rewrites = {}, {}
+        if self.rewrites is None:
+            return
+        taken: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        for path in paths:
+            for node in self.graph.nodes_under(path):
+                rel = self.graph[node].path[len(path):]
+                taken.setdefault(rel, set()).add(self.rewrites.get(".".join(self.graph[node].path), ()))
+        for rel, kinds in taken.items():
+            if len(kinds) == 1:
+                self.common_rewrites[rel] = next(iter(kinds))
+            elif len(kinds) == 2:  # folded in some instances only: one with the fold, one without
+                without, done = sorted(kinds, key=len)
+                if [r for r in done if r not in without] in ([IDENTITY], [ABSORBS]) and \
+                        [r for r in done if r in without] == list(without):
+                    self.decided_rewrites[rel] = (without, done)
+
     def callees(self, instances: dict[str, list[tuple[str, ...]]]) -> dict[str, set[str]]:
         """The blocks each block calls (itself left out), from the scope tree: a call's nearest
         enclosing block call is its caller; a call that is a block's whole body is that block's."""
@@ -121,7 +160,8 @@ class BlockWriter(Rendering, Checking):
         """All that a walk of the instance at `path` reads: its block and arguments (the scope's
         block_env), the shape of its input with what the axes mean, and the walks of the block
         instances inside it (by their place below `path`; `walked`: the block's own, when it calls
-        itself). Equal keys walk alike, to the letter."""
+        itself), and in the inference build the pass's rewrites of its ops. Equal keys walk alike, to
+        the letter."""
         if self._inner is None:
             self._inner = {}
             for calls in self.instances().values():
@@ -133,7 +173,11 @@ class BlockWriter(Rendering, Checking):
         inner = tuple((at[len(path):], id(walked.get(at) or self.walks.get(at)))
                       for at in sorted(self._inner.get(path, ())))
         env = repr(sorted(scope.meta["block_env"].items()))
-        return scope.block, env, repr(shape), axes_of(shape) if shape is not None else None, inner
+        # in the inference build, what the pass did to its ops (a norm may fold in one instance only)
+        rewrites = () if self.rewrites is None else tuple(
+            (self.graph[node].path[len(path):], self.rewrites.get(".".join(self.graph[node].path), ()))
+            for node in self.graph.nodes_under(path))
+        return scope.block, env, repr(shape), axes_of(shape) if shape is not None else None, inner, rewrites
 
     def build(self, taken_names: set[str]) -> dict[str, BlockClass]:
         instances = self.instances()
@@ -170,6 +214,7 @@ class BlockWriter(Rendering, Checking):
         while name in names:
             n += 1
             name = f"{camel(block_name)}{n}"
+        self.rewrite_tables(paths)
         walked: dict[tuple[str, ...], Walk] = {}
         at = set(paths)
         recursive = any(path[:n] in at for path in paths for n in range(len(path)))
