@@ -1,7 +1,7 @@
 """netgen's inference build versus torchvision's eager module: eval forward latency, side by side.
 
     .venv/bin/python benchmarks/inference.py [resnet50 mobilenet_v2 efficientnet_b0] [--batch 1 16]
-        [--size 224] [--repeats 9] [--compile resnet50 ...] [--threads N]
+        [--size 224] [--repeats 9] [--compile resnet50 ...] [--threads N] [--no-census]
 
 For each model it builds torchvision's module and netgen's inference build (channels_last) and
 loads torchvision's weights into the latter through the emitted file's `inference_state_dict`,
@@ -15,6 +15,12 @@ torch.inference_mode(); it prints median milliseconds and the ratios torchvision
 shared machine other load slows every column alike in a round, which is why the rounds
 interleave; but a call's median there mostly measures the CPU share it got, and the fastest call
 the cost with the least interference. Run it on an idle machine for figures to quote.
+
+First, for each model, it counts what one forward pass at batch 1 runs (netgen/bench/census.py,
+torch.profiler: aten ops, and aten::copy_ by cause), which the load does not change. With
+`--threads 1` it also prints the ratios of each variant's median thread CPU time per call
+(time.thread_time): on a shared machine the least disturbed measure of the work a call does,
+since time spent waiting for a core is not counted (cache sharing still is).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from conftest import import_torchvision  # noqa: E402
 
 import netgen  # noqa: E402
+from netgen.bench.census import census  # noqa: E402
 from netgen.bench.timing import interleaved  # noqa: E402
 
 
@@ -40,6 +47,23 @@ def inference_build(name: str, size: int, channels_last: bool, weights: dict):
     model = netgen.load(name, input=(3, size, size), inference=True, channels_last=channels_last)
     model.load_state_dict(netgen.inference_state_dict(model, weights), strict=True)
     return model.eval()
+
+
+def thread_timed(call, sink: list[float]):
+    """`call`, appending each call's thread CPU seconds to `sink`."""
+    def timed():
+        start = time.thread_time()
+        call()
+        sink.append(time.thread_time() - start)
+    return timed
+
+
+def print_census(name: str, variants: dict, size: int) -> None:
+    x = torch.randn(1, 3, size, size)
+    for label, model in variants.items():
+        counted = census(model, x)
+        copies = ", ".join(f"{n} {cause}" for cause, n in sorted(counted.copies.items())) or "none"
+        print(f"{name:<16} {label:<12} {counted.total:>5} aten ops, aten::copy_: {copies}", flush=True)
 
 
 def relative_difference(reference: torch.Tensor, other: torch.Tensor) -> float:
@@ -55,6 +79,7 @@ def main() -> None:
     parser.add_argument("--compile", nargs="*", default=[], metavar="MODEL",
                         help="models whose inference build is also timed under torch.compile")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--no-census", action="store_true", help="skip the profiled op counts at batch 1")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -62,15 +87,22 @@ def main() -> None:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, input 3x{args.size}x{args.size}, "
           f"median of {args.repeats} interleaved rounds, torch.inference_mode()")
+    one_thread = torch.get_num_threads() == 1
     header = (f"{'model':<16} {'batch':>5} {'torchvision ms':>15} {'folded ms':>10} {'ratio':>6} "
               f"{'folded+CL ms':>13} {'ratio':>6} {'compiled ms':>12} {'ratio':>6} {'max rel diff':>13}  "
-              "ratios of the fastest calls")
-    print(header)
+              "ratios of the fastest calls" + ("; of the median thread CPU times" if one_thread else ""))
+    built = {}
     for name in args.models:
         reference = getattr(torchvision.models, name)().eval()
         weights = reference.state_dict()
         folded = inference_build(name, args.size, False, weights)
         fast = inference_build(name, args.size, True, weights)
+        built[name] = (reference, folded, fast)
+        if not args.no_census:
+            print_census(name, {"torchvision": reference, "folded": folded, "folded+CL": fast}, args.size)
+    print(header)
+    for name in args.models:
+        reference, folded, fast = built.pop(name)
         compiled = None
         if name in args.compile:
             start = time.perf_counter()
@@ -85,7 +117,9 @@ def main() -> None:
             with torch.inference_mode():
                 outputs = [model(x) for model in variants]  # warm-up, and the check that all agree
                 difference = max(relative_difference(outputs[0], out) for out in outputs[1:])
-                samples = interleaved([lambda m=m, x=x: m(x) for m in variants], args.repeats)
+                cpu: list[list[float]] = [[] for _ in variants]
+                calls = [thread_timed(lambda m=m, x=x: m(x), sink) for m, sink in zip(variants, cpu, strict=True)]
+                samples = interleaved(calls, args.repeats)
             ms = [s.median * 1000 for s in samples]
             cells = [f"{ms[0]:>15.1f}", f"{ms[1]:>10.1f}", f"{ms[0] / ms[1]:>6.2f}", f"{ms[2]:>13.1f}",
                      f"{ms[0] / ms[2]:>6.2f}"]
@@ -97,6 +131,9 @@ def main() -> None:
             # call of each (timeit's habit) is the cost with the least interference
             fastest = [min(s.times) for s in samples]
             best = " ".join(f"{fastest[0] / f:.2f}" for f in fastest[1:])
+            if one_thread:  # with more threads, the others' work is not in this thread's time
+                medians = [sorted(c)[len(c) // 2] for c in cpu]
+                best += "; " + " ".join(f"{medians[0] / m:.2f}" for m in medians[1:])
             print(f"{name:<16} {batch:>5} " + " ".join(cells) + f" {difference:>13.1e}  {best}", flush=True)
 
 

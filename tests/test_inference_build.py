@@ -282,5 +282,8 @@ def test_build_inference_writes_the_inference_file(tmp_path):
     source = (tmp_path / "resnet18_inference.py").read_text()
     assert "def inference_state_dict(state_dict):" in source and "torch.channels_last" in source
     assert "20 batch norms folded" in result.output  # ResNet-18: 1 + 8 blocks x 2 + 3 projections
+    # ResNet-18's 20 convs (1 + 8 x 2 + 3), all packed with channels_last
+    assert "channels_last with 20 convs' weights packed" in result.output
+    assert "class PackedConv2d(nn.Conv2d):" in source and "nn.Conv2d(" not in source
     refused = CliRunner().invoke(app, ["build", "resnet18", "--channels-last", "-o", str(tmp_path / "b")])
     assert refused.exit_code == 2

@@ -72,7 +72,8 @@ def build(
         typer.echo(f"inference build: {len(plan.folds)} batch norms folded into the op before them, "
                    f"{len(plan.kept_norms)} kept, {len(plan.identities)} dropout/drop-path ops and "
                    f"{len(plan.removed)} training-only modules left out, {len(plan.in_place)} activations "
-                   f"made in place{', channels_last' if plan.channels_last else ''}")
+                   f"made in place" + (f", channels_last with {len(plan.prepacked)} convs' weights packed"
+                                       if plan.channels_last else ""))
     for path in files:
         typer.echo(f"wrote {path}")
     typer.echo(f"class {class_name} in {out / (graph.name + '.py')}")
