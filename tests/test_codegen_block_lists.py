@@ -182,3 +182,45 @@ def test_mobilenet_v3_features_are_torchvisions_loop_over_the_table(monkeypatch)
     assert '        tables = {\n            "large": [\n                [16, 3, 16, 16, False, "relu", 1, False],\n' \
         in features
     assert "self.features = MobilenetV3Features(3, variant=\"small\")" in source
+
+
+HEADED = """netgen: 1
+name: headed
+input: [3, 16, 16]
+blocks:
+  trunk:
+    params: {widths: list}
+    body:
+      - conv: {out: "${widths[0]}", k: 3, pad: 1}
+      - repeat: ${len(widths)}
+        as: i
+        body: {conv: {out: "${widths[i]}", k: 3, stride: 2, pad: 1}}
+network:
+  - trunk: {widths: [4, 6, 8], name: backbone}
+  - seq:
+      name: head
+      body:
+        - seq: {name: gate, body: [gap, {conv: {out: 8, k: 1}}, sigmoid]}
+        - multiply: {from: [backbone, gate]}
+        - resize: {from: [multiply, backbone.1], name: up}
+        - conv: {out: 5, k: 1, from: backbone.1, name: low}
+        - conv: {out: 5, k: 1, from: up, name: high}
+        - add: {from: [low, high]}
+"""
+
+
+def test_a_head_reading_inside_a_block_runs_its_children_and_holds_no_class(tmp_path, monkeypatch):
+    """LR-ASPP's shape: the head reads `backbone.1` (a numbered child of a block whose class is an
+    nn.Sequential) and wires its own named items by `from:`. The network runs the backbone's
+    children one by one, keeping the child's output (torchvision's IntermediateLayerGetter); the
+    head's modules live in an nn.ModuleDict the network's forward wires (the same keys)."""
+    path = write_blueprint(tmp_path, HEADED)
+    source = assert_runs_like_the_scope_classes(path, (3, 16, 16), monkeypatch)
+    assert sorted(classes_of(source)) == ["Headed", "Trunk"]  # no class for `head`
+    assert "        self.head = nn.ModuleDict()\n        self.head.gate = nn.Sequential(\n" in source
+    assert "self.head.low = nn.Conv2d(4, 5, kernel_size=1)" in source
+    loop = ("        backbone = x\n        for index, layer in enumerate(self.backbone):\n"
+            "            backbone = layer(backbone)\n            if index == 1:\n"
+            "                backbone_1 = backbone\n")
+    assert loop in source
+    assert "x = self.head.gate(backbone)" in source and "out = self.head.low(backbone_1)" in source

@@ -115,7 +115,12 @@ class ClassTemplate:
     signature: tuple
 
 
-Template = ModuleCall | SequentialTemplate | NamedSequentialTemplate | ClassTemplate
+@dataclass(frozen=True)
+class ContainerTemplate:
+    """`nn.ModuleDict()` whose members the parent builds and wires itself (`self.classifier.cbr`)."""
+
+
+Template = ModuleCall | SequentialTemplate | NamedSequentialTemplate | ClassTemplate | ContainerTemplate
 
 
 @dataclass
@@ -275,11 +280,17 @@ class PythonEmitter:
             base = camel(local if not local.isdigit() else (scope.kind if scope else "Block"))
         init: list[tuple[str, Template]] = []
         values: list[int | float] = []
+        containers: set[str] = set()
+        if not path:
+            members, containers = self.opened(members)
         tensors = {u.name for u in members if u.node is not None and self.g.op_node(u.node).op.is_tensor}
         attrs = Namespace()
         attr_of: dict[str, str] = {}
         built: list[tuple[str, Template, list]] = []
         for member in members:
+            if member.name in containers:
+                built.append((member.name, ContainerTemplate(), []))
+                continue
             if member.node is not None and self.module_expr(member.node) is None:
                 continue
             code = self.member_module(member)
@@ -323,11 +334,13 @@ class PythonEmitter:
                 init_tail, prologue = channels_last_lines(plan, [(var[v], len(self.g.shape_of(v))) for v in ins])
                 lines += [(line, "", False) for line in prologue]
         for member in members:
+            if member.name in containers:
+                continue
             arg_vars = [var[v] for v in member.inputs]
+            local = member.name.rsplit(".", 1)[-1]  # a container's member is named by its own name
             if member.node is not None:
                 data = self.g.op_node(member.node)
-                module = f"self.{member.name}" if member.name.isidentifier() and member.name in attr_of else (
-                    f'getattr(self, "{member.name}")' if member.name in attr_of else None)
+                module = _self_attr(member.name) if member.name in attr_of else None
                 # argument order is the node's own input order
                 call_args = [var[v] for v in self.g.inputs_of(member.node)]
                 forward = data.op.emit_forward(data.in_shapes)
@@ -337,7 +350,7 @@ class PythonEmitter:
                     self.uses_torch = True
                 shape = format_shape(data.shape)
             else:
-                module = f"self.{member.name}" if member.name.isidentifier() else f'getattr(self, "{member.name}")'
+                module = _self_attr(member.name)
                 expr = f"{module}({', '.join(arg_vars)})"
                 group = Group(module, list(arg_vars))
                 shape = ", ".join(format_shape(self.g[o].shape) for o in member.outputs)
@@ -350,12 +363,15 @@ class PythonEmitter:
             dying = [var[v] for v in member.inputs if remaining[v] == 0]
             free.extend(name for name in dying if name not in free)
             out_vars = []
+            taps = self.taps(member)
             for value in member.outputs:  # never empty: every op's output is used outside its member
-                if consumers.get(value, 0) > 1:
-                    name = ns.create(member.name if not member.name.isdigit() else "out")
+                if value in taps:  # a numbered child's output read here: named after it (`backbone_4`)
+                    name = ns.create(f"{member.name}_{taps[value]}")
+                elif consumers.get(value, 0) > 1:
+                    name = ns.create(local if not local.isdigit() else "out")
                 else:
                     generic = [n for n in dying + (["x"] if "x" in free else []) + free if n in free and _generic(n)]
-                    fresh = member.name if member.scope and not member.name.isdigit() else "out"
+                    fresh = local if member.scope and not local.isdigit() else "out"
                     name = generic[0] if generic else ns.create(fresh)
                 if name in free:
                     free.remove(name)
@@ -364,6 +380,16 @@ class PythonEmitter:
             # the guard stands at the outermost call site: a class whose whole scope runs in
             # training only (GoogLeNet's aux1) computes unguarded, and its caller guards the call
             training = not whole_training and all(self.g[n].training_only for n in member.node_set)
+            if taps:
+                # the children run one by one, keeping the outputs read here, as torchvision's
+                # IntermediateLayerGetter does for LR-ASPP's backbone
+                final, at, layer = out_vars[-1], ns.create("index"), ns.create("layer")
+                loop = [f"{final} = {arg_vars[0]}"] if final != arg_vars[0] else []
+                loop += [f"for {at}, {layer} in enumerate({module}):", f"{INDENT}{final} = {layer}({final})"]
+                for value, child in taps.items():
+                    loop += [f"{INDENT}if {at} == {child}:", f"{INDENT * 2}{var[value]} = {final}"]
+                lines += [(line, "", training) for line in loop]
+                continue
             self.groups[f"{', '.join(out_vars)} = {expr}"] = (", ".join(out_vars), group)
             lines.append((f"{', '.join(out_vars)} = {expr}", shape, training))
         if not path:
@@ -374,6 +400,51 @@ class PythonEmitter:
             returns, names = [(var[v], False) for v in outs], []
         return ClassDraft(base, scope.doc if scope else "", init, values, lines, args, returns, names,
                           frozenset(tensors), tuple(init_tail))
+
+    def opened(self, members: list[Member]) -> tuple[list[Member], set[str]]:
+        """The network's named scopes that are neither block calls nor chains (LR-ASPP's head, wired
+        by `from:`): an nn.ModuleDict member holds each one's modules (`self.classifier.cbr`, the
+        same keys), and the network's forward wires them as the blueprint does, so a scope built
+        once gets no class of its own. Returns the members with theirs spliced in, and the
+        containers' names."""
+        out: list[Member] = []
+        containers: set[str] = set()
+        for member in members:
+            inner = self.members(member.scope) if member.scope and self.containable(member, out) else None
+            if inner is None:
+                out.append(member)
+                continue
+            containers.add(member.name)
+            out.append(Member(member.name, first=member.first))
+            for sub in inner:
+                sub.name = f"{member.name}.{sub.name}"
+                out.append(sub)
+        return out, containers
+
+    def containable(self, member: Member, before: list[Member]) -> bool:
+        path = member.scope
+        scope = self.g.scopes.get(path)
+        if len(path) != 1 or scope is None or scope.kind == "block" or scope.meta.get("module_order"):
+            return False
+        if self.blocks is not None and self.blocks.call(path) is not None:
+            return False
+        inner = self.members(path)
+        ins, outs = self.scope_io(path)
+        if self.is_chain(inner, ins, outs) or self.is_chain(inner, ins, outs, numbered=False) or len(outs) != 1:
+            return False
+        # its inputs are made before it, so its members may run where it stands
+        made = {v for m in before for v in m.outputs} | set(self.g.inputs)
+        return all(v in made for v in ins) and all(m.name.isidentifier() or m.name.isdigit() for m in inner)
+
+    def taps(self, member: Member) -> dict[str, str]:
+        """A block call whose class is an nn.Sequential and of which the caller also reads numbered
+        children's outputs (`from: backbone.4`): those outputs, with the child each comes from
+        (the class checked that each is its child's output, blocks/verify.py)."""
+        call = self.blocks.call(member.scope) if self.blocks is not None and member.scope else None
+        if call is None or not call[0].sequential or len(member.outputs) < 2:
+            return {}
+        depth = len(member.scope)
+        return {value: self.g[value].path[depth] for value in member.outputs[:-1]}
 
     # -- rendering -------------------------------------------------------------------------
     def render_class(self, signature: tuple) -> str:
@@ -428,16 +499,21 @@ class PythonEmitter:
                 lines.extend(INDENT * 2 + line for line in layout(piece, LINE - 8))
 
         for attr, template in draft.init:
+            parent, _, leaf = attr.rpartition(".")
+            owner = f"self.{parent}" if parent else "self"
+            if isinstance(template, ContainerTemplate):
+                lines.append(f"{INDENT * 2}self.{attr} = nn.ModuleDict()")
+                continue
             if isinstance(template, NamedSequentialTemplate):
-                named_sequential("self", attr, template)
+                named_sequential(owner, leaf, template)
                 continue
             piece, cursor = self.fill(template, cursor, instances[0], column_param)
-            if attr.isidentifier():
-                piece.head = f"self.{attr} = {piece.head}"
+            if leaf.isidentifier():
+                piece.head = f"{owner}.{leaf} = {piece.head}"
             elif attr in draft.tensors:  # add_module takes modules only
-                piece = Group("self.register_parameter", [literal(attr), piece])
+                piece = Group(f"{owner}.register_parameter", [literal(leaf), piece])
             else:
-                piece = Group("self.add_module", [literal(attr), piece])
+                piece = Group(f"{owner}.add_module", [literal(leaf), piece])
             lines += [INDENT * 2 + line for line in layout(piece, LINE - 8)]
         lines += [INDENT * 2 + line for line in draft.init_tail]
         lines.append("")
@@ -557,6 +633,8 @@ class PythonEmitter:
             elif isinstance(node, NamedSequentialTemplate):
                 for _, item in node.items:
                     walk(attr, item)
+            elif isinstance(node, ContainerTemplate):
+                return
             else:
                 child = self.classes[node.signature]
                 by_column = {i: p for p, i in child["param_columns"].items()}
@@ -628,6 +706,13 @@ class PythonEmitter:
             + textwrap.fill(f"Input {inputs} (batch first), output {outputs}; {cost}.", width=100) + "\n"
             '"""\n'
         )
+
+
+def _self_attr(name: str) -> str:
+    """`self.classifier.cbr` for a member (a container's too); `getattr(self, "0")` where a part is a number."""
+    parent, _, leaf = name.rpartition(".")
+    owner = f"self.{parent}" if parent else "self"
+    return f"{owner}.{leaf}" if leaf.isidentifier() else f'getattr({owner}, "{leaf}")'
 
 
 def _typed(column: tuple) -> tuple:

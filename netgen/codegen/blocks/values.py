@@ -77,6 +77,8 @@ class BlockClass:
     reads_in_shape: bool
     text: str
     instances: list[tuple[str, ...]] = field(default_factory=list)
+    # an nn.Sequential subclass: a caller may read the output of a numbered child (`backbone.4`)
+    sequential: bool = False
 
 
 def _value(raw: Any, env: dict) -> Any:

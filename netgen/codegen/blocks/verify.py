@@ -33,7 +33,7 @@ class Checking:
             if id(walk) not in models:
                 _, positional, kwargs = self.call_for_check(cls, walk)
                 models[id(walk)] = ns[cls.name](*positional, **kwargs)
-            self.compare(models[id(walk)], path, checked)
+            self.compare(models[id(walk)], path, checked, cls.sequential)
 
     def fake_names(self) -> tuple[set[str], set[str]]:
         """The class and function names the helper source defines, for fake.namespace (once per
@@ -54,10 +54,11 @@ class Checking:
         kwargs.update(walk.flags)
         return cls, [env["in_channels"]], kwargs
 
-    def compare(self, model, path: tuple[str, ...], checked: dict | None = None) -> None:
+    def compare(self, model, path: tuple[str, ...], checked: dict | None = None, sequential: bool = False) -> None:
         """`model` builds and wires exactly the graph's modules under `path`. `checked` (one
         verify's): what this model already matched; an instance whose part of the graph reads
-        the same (the modules, their calls, the output's wiring) is not checked again."""
+        the same (the modules, their calls, the output's wiring) is not checked again. In an
+        nn.Sequential (`sequential`) the caller may also read a numbered child's output."""
         graph, n = self.graph, len(path)
         nodes = set(graph.nodes_under(path))
         expected: dict[str, Any] = {}
@@ -90,7 +91,8 @@ class Checking:
             expected[rel] = call
             if not data.op.is_tensor:  # a parameter is read, not called
                 calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
-        outs = [node for node in nodes if any(u not in nodes for u in graph.users_of(node))]
+        outs = sorted((node for node in nodes if any(u not in nodes for u in graph.users_of(node))),
+                      key=lambda node: graph[node].order)
         seen = (id(model), repr(expected), repr(calls))
         if checked is not None and len(outs) == 1 and seen in checked and checked[seen] == repr(tree(outs[0])):
             return
@@ -105,7 +107,10 @@ class Checking:
             target, args, kwargs = built[rel]
             if target != call.target or fake.normalized_args(call, args, kwargs) != fake.graph_args(call):
                 raise Untranslatable(f"`{rel}` is built with other arguments")
-        if len(outs) != 1:
+        # a value read outside besides the output: only a numbered child's of an nn.Sequential,
+        # which the caller reads by running the children (python.py, LR-ASPP's `backbone.4`)
+        taps = outs[:-1]
+        if not outs or (taps and not sequential) or not all(_child_output(graph, path, t) for t in taps):
             raise Untranslatable("a block with several outputs")
         result = model(fake.FakeTensor(("input",)))
         shapes: dict[str, Any] = {}
@@ -121,10 +126,10 @@ class Checking:
             result_tree = fake.resolved(result.tree, shape_of)
         except ValueError as exc:
             raise Untranslatable(str(exc)) from None
-        if sorted(map(repr, log)) != sorted(map(repr, calls)) or result_tree != tree(outs[0]):
+        if sorted(map(repr, log)) != sorted(map(repr, calls)) or result_tree != tree(outs[-1]):
             raise Untranslatable("forward wires the modules otherwise")
         if checked is not None:
-            checked[seen] = repr(tree(outs[0]))
+            checked[seen] = repr(tree(outs[-1]))
 
     def emission(self, node: str) -> tuple[Any, Any]:
         """An op node's module call and forward expression, asked once per graph (a nested
@@ -135,3 +140,14 @@ class Checking:
             data = self.graph.op_node(node)
             self._emission[node] = data.op.emit_module(data.in_shapes, data.shape), data.op.emit_forward(data.in_shapes)
         return self._emission[node]
+
+
+def _child_output(graph: Graph, path: tuple[str, ...], node: str) -> bool:
+    """Whether `node` is the output of a numbered child of the scope at `path` (an op child, or
+    the last node of a child scope)."""
+    at = graph[node].path
+    if len(at) <= len(path) or not at[len(path)].isdigit():
+        return False
+    child = at[:len(path) + 1]
+    under = list(graph.nodes_under(child))
+    return at == child if not under else node == max(under, key=lambda n: graph[n].order)

@@ -248,7 +248,8 @@ class BlockWriter(Rendering, Checking):
         text = _finished(text, list(walks[0].let_nodes))
         cls = BlockClass(name, block, list(block.required), [(p, v) for p, v in block.params.items()
                                                              if p not in block.required],
-                         flags, walks[0].reads_in_shape, text, sorted(paths))
+                         flags, walks[0].reads_in_shape, text, sorted(paths),
+                         walks[0].branch is None and self.sequential(walks[0]))
         self.walks.update(walk_of)
         self.first_walks[block_name] = walks[0]
         self.verify(cls, walk_of)
