@@ -180,3 +180,19 @@ def test_powers_print_as_ruff_formats_them(expression, tmp_path):
                            str(script)], capture_output=True, text=True)
     assert ruff.returncode == 0, (text, ruff.stdout)
     assert ast.dump(ast.parse(text, mode="eval")) == ast.dump(ast.parse(expression, mode="eval"))
+
+
+def test_a_negative_number_carried_into_a_power_keeps_python_s_meaning():
+    """A value carried in as a constant (never parsed from text) is `Constant(-2)`, which
+    `ast.unparse` prints bare: `-2 ** 2` is -(2 ** 2) = -4, where (-2) ** 2 = 4 was meant."""
+    node = ast.BinOp(ast.Constant(-2), ast.Pow(), ast.Name("n"))
+    text = code_of(node)
+    assert eval(text, {"n": 2}) == (-2) ** 2 == 4, text
+    assert code_of(ast.BinOp(ast.Name("x"), ast.Pow(), ast.Constant(-0.5))) == "x**-0.5"  # as ruff writes it
+    assert code_of(ast.BinOp(ast.Name("x"), ast.Mult(), ast.Constant(-1))) == "x * -1"
+
+
+def test_a_comparison_with_none_prints_as_is():
+    """The blueprint language compares with `==`; the class says `is None` (ruff's E711)."""
+    assert code_of(ast.parse("1 if k == None else k", mode="eval").body) == "1 if k is None else k"
+    assert code_of(ast.parse("None != k and k == 3", mode="eval").body) == "None is not k and k == 3"

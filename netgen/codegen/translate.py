@@ -144,9 +144,53 @@ def translate(raw: Any, names: set[str]) -> ast.expr | None:
 
 def code_of(node: ast.expr) -> str:
     """Python source for an expression (`ast.unparse`), strings in double quotes as ruff writes them."""
-    text = ast.unparse(ast.fix_missing_locations(node))
+    text = ast.unparse(ast.fix_missing_locations(_as_python_reads(node)))
     text = _double_quoted(text) if "'" in text else text
     return _hugged_powers(text) if "**" in text else text
+
+
+def _as_python_reads(node: ast.expr) -> ast.expr:
+    """The tree rewritten where `ast.unparse` would print what Python reads otherwise (or what ruff
+    flags): a negative number that a value carried in (`Constant(-2)`, never parsed from text)
+    prints bare, so `Constant(-2) ** 2` came out as `-2 ** 2`, which is `-(2 ** 2)`; as a unary
+    minus it gets its parentheses. `k == None` becomes `k is None` (E711; the same test for the
+    evaluator's values: ints, floats, strings, lists and None)."""
+    def needs(n: ast.AST) -> bool:
+        if isinstance(n, ast.BinOp):
+            return isinstance(n.op, ast.Pow) and _negative(n.left)
+        return isinstance(n, ast.Compare) and isinstance(n.ops[0], (ast.Eq, ast.NotEq)) and \
+            any(isinstance(c, ast.Constant) and c.value is None for c in (n.left, *n.comparators))
+    if not any(needs(n) for n in ast.walk(node)):
+        return node
+    return _Readable().visit(_replaced(node, None))
+
+
+def _negative(node: ast.expr) -> bool:
+    value = node.value if isinstance(node, ast.Constant) else None
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
+
+
+class _Readable(ast.NodeTransformer):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Pow) and _negative(node.left):
+            assert isinstance(node.left, ast.Constant) and isinstance(node.left.value, (int, float))
+            node.left = ast.UnaryOp(ast.USub(), ast.Constant(-node.left.value))
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        operands = (node.left, *node.comparators)
+        ops = list(node.ops)
+        for i, op in enumerate(ops):
+            left, right = operands[i], operands[i + 1]
+            none = any(isinstance(c, ast.Constant) and c.value is None for c in (left, right))
+            if none and isinstance(op, ast.Eq):
+                ops[i] = ast.Is()
+            elif none and isinstance(op, ast.NotEq):
+                ops[i] = ast.IsNot()
+        node.ops = ops
+        return node
 
 
 def _hugged_powers(text: str) -> str:
