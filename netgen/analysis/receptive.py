@@ -217,10 +217,13 @@ class Field:
             return None
         if self.is_global:
             return {"size": None, "size_min": None, "size_max": None, "stride": None, "global": True}
-        lows, highs, strides = self.size_min, self.size_max, self.stride_value
-        assert strides is not None  # axes is set: not global
-        return {"size": list(highs) if highs else None, "size_min": list(lows) if lows else None,
-                "size_max": list(highs) if highs else None, "stride": list(strides), "global": False}
+        # each axis's size range once (size_min and size_max would find it three times each)
+        ranges, strides = self._per_axis(Axis.size_range), self.stride_value
+        assert ranges is not None and strides is not None  # axes is set: not global
+        h, w = ranges
+        lows, highs = ([h[0], w[0]], [h[1], w[1]]) if h is not None and w is not None else (None, None)
+        return {"size": highs, "size_min": lows, "size_max": None if highs is None else list(highs),
+                "stride": list(strides), "global": False}
 
 
 GLOBAL = Field(None, True)
