@@ -17,6 +17,12 @@ median of its rounds. Run from the repository root: the child imports this tree'
 command after command, and prints both trees' own cost and their ratio: a paired comparison that
 the machine's changing load disturbs far less than two separate runs.
 
+`--instructions` counts instructions instead (valgrind's cachegrind, one run per command and
+tree after the warm-up): the same figure however loaded the machine is, so two trees compare
+to the instruction even where CPU times of identical runs swing by a third. It does not count
+what a cache miss costs (the garbage collector's walks cost more time than their
+instructions), so it complements the times rather than replacing them.
+
 The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
 environment) after one unmeasured warm-up round, as an installed netgen runs (pip compiles
 `.pyc` files at install): with caching off, compiling netgen's sources costs ~0.3 s a run.
@@ -26,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -72,6 +80,26 @@ def measure(cmds: dict[str, list[str]], repeat: int, cached: bool, roots: list[P
     return [{name: statistics.median(values) for name, values in tree.items()} for tree in times]
 
 
+def instructions(cmds: dict[str, list[str]], roots: list[Path]) -> list[dict[str, float]]:
+    """Millions of instructions of each command in each tree (cachegrind's `I refs`)."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    counts: list[dict[str, float]] = [{} for _ in roots]
+    for name, argv in cmds.items():
+        for tree, root in enumerate(roots):
+            subprocess.run(argv, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # .pyc
+            done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                                   "--cachegrind-out-file=/dev/null", *argv], cwd=root, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+            if found is None:
+                sys.exit(f"{name}: no instruction count from valgrind: {done.stderr[-500:]}")
+            counts[tree][name] = int(found.group(1).replace(",", "")) / 1e6
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15)
@@ -82,9 +110,14 @@ def main() -> None:
                         help="Keep PYTHONDONTWRITEBYTECODE as it is: every run compiles netgen's sources.")
     parser.add_argument("--against", type=Path, default=None,
                         help="Another tree (e.g. a worktree of main) measured in the same rounds, for ratios.")
+    parser.add_argument("--instructions", action="store_true",
+                        help="Count instructions under valgrind (one run each) instead of timing.")
     args = parser.parse_args()
     cmds = commands(args.model)
     roots = [args.root] + ([args.against] if args.against else [])
+    if args.instructions:
+        print_instructions(cmds, roots, args)
+        return
     results = [{name: 1000 * t for name, t in tree.items()}
                for tree in measure(cmds, args.repeat, not args.no_bytecode, roots)]
     ms = results[0]
@@ -113,6 +146,24 @@ def main() -> None:
     for name, base, target in pairs:
         own = ms[name] - ms[base]
         print(f"| {name} | {ms[name]:.0f} | {base} | {ms[base]:.0f} | {own:.0f} | {target} |")
+
+
+def print_instructions(cmds: dict[str, list[str]], roots: list[Path], args) -> None:
+    counts = instructions(cmds, roots)
+    print("millions of instructions (cachegrind), one run each after a warm-up; own = command - baseline")
+    print(f"python -c pass: {counts[0]['python -c pass']:.0f}, import typer: {counts[0]['import typer']:.0f}, "
+          f"import networkx, pydantic, yaml: {counts[0]['import networkx, pydantic, yaml']:.0f}")
+    against = f" | own, {args.against} | this / against" if args.against else ""
+    print(f"| command | baseline | own, {args.root}{against} |")
+    print("| --- | --- | --- |" + (" --- | --- |" if args.against else ""))
+    for name, base in ((f"check {args.model}", "import networkx, pydantic, yaml"),
+                       (f"summary {args.model} --json", "import networkx, pydantic, yaml"),
+                       ("--help", "import typer"), ("--version", "import typer")):
+        own = [tree[name] - tree[base] for tree in counts]
+        row = f"| {name} | {base} | {own[0]:.0f} |"
+        if args.against:
+            row += f" {own[1]:.0f} | {own[0] / own[1]:.2f} |" if own[1] > 0 else f" {own[1]:.0f} | - |"
+        print(row)
 
 
 if __name__ == "__main__":
