@@ -85,3 +85,31 @@ def test_fast_path_falls_back_for_options_it_does_not_know(bad_file):
     code, out, err, modules = run_entry("fast", ["summary", "lenet5", "--json", "--batch", "2"], bad_file)
     assert code == 0 and json.loads(out)["batch"] == 2
     assert "typer" in modules
+
+
+GC_PROBE = """
+import gc, sys
+sys.argv = ["netgen", *sys.argv[1:]]
+from netgen.cli.fast import run
+try:
+    run()
+finally:
+    sys.stdout.flush()
+    print(f"\\nGC {gc.isenabled()} {gc.get_freeze_count()}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args, enabled", [
+    (["check", "lenet5"], True),  # the fast path: frozen after its imports, then the compile with the collector on
+    (["list"], True),  # a typer command: frozen in its callback (main.load_command)
+    (["--help"], False),  # no command ran: frozen at exit, the collector left off
+])
+def test_start_up_runs_without_the_collector_and_freezes_what_it_imported(args, enabled):
+    """Start-up's objects live until exit: they are frozen (never walked by a collection) once the
+    command's work begins, and the work runs with the collector on (fast.start_work)."""
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    _, state = done.stderr.rsplit("\nGC ", 1)
+    is_enabled, frozen = state.split()
+    assert done.returncode == 0 and is_enabled == str(enabled)
+    assert int(frozen) > 10_000  # the imports' modules, classes and functions

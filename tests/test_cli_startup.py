@@ -82,3 +82,17 @@ def test_every_command_module_is_listed():
     with_register = {path.stem for path in (ROOT / "netgen" / "cli").glob("*.py")
                      if "\ndef register(" in path.read_text(encoding="utf-8")}
     assert with_register == {module for module, _ in COMMANDS.values()}
+
+
+def test_help_is_plain_text_without_rich_and_lists_whole_sentences():
+    """`--help` is click's plain help (main.TYPER_SETTINGS): importing rich for typer's panels was
+    nearly all of its cost (issue 17). Its command list must still give each command's whole
+    sentence, which click cuts at 45 characters unless the short help is set."""
+    done = subprocess.run([sys.executable, "-c", PROBE, "--help"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "100"})
+    modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert heavy(modules, ("rich",)) == []
+    listing = " ".join(done.stdout.split("Commands:", 1)[1].split())
+    for name, (_, sentence) in COMMANDS.items():
+        assert f"{name} {sentence}" in listing, name
+    assert "╭" not in done.stdout
