@@ -74,11 +74,16 @@ class PackedConv2d(nn.Conv2d):
     """nn.Conv2d, with the same parameters and state_dict, that keeps a copy of its weight in the
     layout oneDNN's kernel reads (torch reorders the weight on each call otherwise). The copy is
     used for a channels_last float32 CPU input when autograd is off and the module is not being
-    compiled, and remade when the weight changes; anything else runs nn.Conv2d's forward."""
+    compiled, and remade when the weight changes; anything else runs nn.Conv2d's forward, except
+    a 1x1 conv on a 1x1 map, which is the matrix product it equals."""
 
     packing = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
 
     def forward(self, x):
+        if x.dim() == 4 and x.shape[-2:] == (1, 1) and self.pointwise:  # a squeeze-excitation's 1x1 conv
+            # on one position a 1x1 conv is a matrix product; addmm beats both conv kernels at it
+            out = nn.functional.linear(x.flatten(1), self.weight.flatten(1), self.bias)
+            return out.view(*out.shape, 1, 1)
         if not self.packs(x):
             return super().forward(x)
         args = (list(self.padding), list(self.stride), list(self.dilation), self.groups)
@@ -93,6 +98,10 @@ class PackedConv2d(nn.Conv2d):
             packed = torch.ops.mkldnn._reorder_convolution_weight(self.weight, *args, list(x.shape))
             cache[1][x.shape] = packed
         return torch.ops.mkldnn._convolution_pointwise(x, packed, self.bias, *args, "none", [], "")
+
+    @property
+    def pointwise(self):
+        return self.kernel_size == (1, 1) and self.padding == (0, 0) and self.groups == 1
 
     def packs(self, x):
         weight = self.weight
