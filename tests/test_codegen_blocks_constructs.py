@@ -91,10 +91,104 @@ def test_inception_v3_holds_one_class_per_block():
     assert sorted(c for c in classes_of(source) if not c.endswith("Outputs")) == [
         "BasicConv", "InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE", "InceptionV3",
         "InceptionV3Aux"]
-    assert "kernel_size=1 if k == None else k," in source
+    assert "kernel_size=1 if k is None else k," in source
     assert "self.branch7x7_2 = BasicConv(c7, out=c7, k=[1, 7], pad=[0, 3])" in source
 
 
-@pytest.mark.parametrize("name", ["inception_v3"])
+PYRAMID = """netgen: 1
+name: pyramids
+input: [4, 9, 9]
+blocks:
+  atrous:
+    doc: A 3x3 conv dilated by `rate`, BN, ReLU (torchvision's ASPPConv).
+    params: {out: int, rate: int}
+    body:
+      - conv: {out: $out, k: 3, pad: $rate, dilation: $rate, bias: false}
+      - bn
+      - relu
+  pyramid:
+    doc: Four branches of `out` channels (a 1x1 conv, two atrous convs, image pooling), concatenated.
+    params: {rates: [1, 2], out: 6}
+    body:
+      - parallel:
+          name: convs
+          merge: concat
+          branches:
+            "0": [{conv: {out: $out, k: 1, bias: false}}, bn, relu]
+            "1": {atrous: {out: $out, rate: "${rates[0]}"}}
+            "2": {atrous: {out: $out, rate: "${rates[1]}"}}
+            "3":
+              - gap
+              - conv: {out: $out, k: 1, bias: false}
+              - relu
+              - resize: {from: ["2", input], mode: bilinear}
+      - conv: {out: $out, k: 1, name: project}
+network:
+  - pyramid: {}
+  - pyramid: {rates: [2, 3], out: 5}
+"""
+
+
+def test_a_parallel_inside_a_list_is_a_module_list_as_torchvisions_aspp(tmp_path, monkeypatch):
+    """ASPP's `convs`: the numbered branches are the entries of an nn.ModuleList (a block call, a
+    chain as an nn.Sequential; the pooling branch's resize, which builds no module, in forward),
+    computed from the input and concatenated."""
+    path = write_blueprint(tmp_path, PYRAMID)
+    source = netgen.python_source(path)
+    assert sorted(classes_of(source)) == ["Atrous", "Pyramid", "Pyramids"]
+    pyramid = ast.get_source_segment(source, classes_of(source)["Pyramid"])
+    expected_init = """    def __init__(self, in_channels, rates=None, out=6):
+        if rates is None:
+            rates = [1, 2]
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.Conv2d(in_channels, out, kernel_size=1, bias=False),
+                    nn.BatchNorm2d(out),
+                    nn.ReLU(inplace=True),
+                ),
+                Atrous(in_channels, out=out, rate=rates[0]),
+                Atrous(in_channels, out=out, rate=rates[1]),
+                nn.Sequential(
+                    nn.AdaptiveAvgPool2d((1, 1)),
+                    nn.Conv2d(in_channels, out, kernel_size=1, bias=False),
+                    nn.ReLU(inplace=True),
+                ),
+            ],
+        )
+        self.project = nn.Conv2d(4 * out, out, kernel_size=1)
+"""
+    expected_forward = """    def forward(self, x):
+        convs_0 = self.convs[0](x)
+        convs_1 = self.convs[1](x)
+        convs_2 = self.convs[2](x)
+        convs_3 = self.convs[3](x)
+        convs_3 = resize_to(convs_3, x)
+        x = torch.cat([convs_0, convs_1, convs_2, convs_3], 1)
+        x = self.project(x)
+        return x"""
+    assert expected_init in pyramid and pyramid.endswith(expected_forward)
+    assert "Pyramid(6, rates=[2, 3], out=5)" in source
+    model = check_equal_to_scope_classes(path, monkeypatch, torch.randn(2, 4, 9, 9))
+    lists = [name for name, m in model.named_modules() if isinstance(m, torch.nn.ModuleList)]
+    assert len(lists) == 2 and all(name.endswith("convs") for name in lists)
+    # torchvision's keys: the pooling branch's conv is convs.3.1
+    assert any(key.endswith("convs.3.1.weight") for key in model.state_dict())
+
+
+def test_deeplabv3_holds_one_class_per_block():
+    """DeepLabV3-ResNet: ASPP and the DeepLab head are classes of their own, as torchvision's
+    ASPP (`self.convs = nn.ModuleList(...)`) and DeepLabHead (an nn.Sequential)."""
+    source = netgen.python_source("deeplabv3_resnet50")
+    classes = classes_of(source)
+    assert sorted(classes) == ["Aspp", "AsppConv", "Bottleneck", "DeeplabHead", "Deeplabv3Resnet50", "ResnetBackbone"]
+    assert [b.attr for b in classes["DeeplabHead"].bases] == ["Sequential"]
+    assert "self.convs = nn.ModuleList(" in source and "AsppConv(in_channels, rate=rates[0], out=out)," in source
+    assert "nn.Conv2d(5 * out, out, kernel_size=1, bias=False)," in source
+    assert "self.classifier = DeeplabHead(2048, classes=21)" in source
+
+
+@pytest.mark.parametrize("name", ["inception_v3", "deeplabv3_resnet50"])
 def test_block_classes_of_these_models_are_byte_identical_run_to_run(name):
     assert netgen.python_source(name) == netgen.python_source(name)

@@ -124,6 +124,22 @@ class Sequential(FakeModule):
         return x
 
 
+class ModuleList(FakeModule):
+    def __init__(self, modules=()):
+        FakeModule.__init__(self)
+        for index, module in enumerate(modules):
+            self.add_module(str(index), module)
+
+    def __getitem__(self, index):
+        return list(self.children())[index]
+
+    def __iter__(self):
+        return self.children()
+
+    def __len__(self):
+        return len(self.__dict__["_children"])
+
+
 class _Namespace:
     def __init__(self, factory):
         self._factory = factory
@@ -137,6 +153,8 @@ def _nn(name):
         return FakeModule
     if name == "Sequential":
         return Sequential
+    if name == "ModuleList":
+        return ModuleList
     return lambda *args, **kwargs: Leaf(f"nn.{name}", args, kwargs)
 
 

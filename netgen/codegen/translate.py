@@ -296,6 +296,25 @@ def _simplify(op: ast.operator, left: Any, right: Any) -> ast.expr | None:
         return node_of(right)
     if isinstance(op, (ast.FloorDiv, ast.Div)) and is_const(right, 1) and isinstance(op, ast.FloorDiv):
         return node_of(left)
+    if isinstance(op, ast.Add):
+        return _like_terms(left, right)
+    return None
+
+
+def _like_terms(left: Any, right: Any) -> ast.expr | None:
+    """`out + out` prints `2 * out`, and `2 * out + out` `3 * out`: integers only (channel sums,
+    ASPP's concatenation of five branches of `out` channels), where both are exact."""
+    def is_int(v):
+        return isinstance(v, Sym) and type(v.value) is int
+
+    if not is_int(left) or not is_int(right):
+        return None
+    term, node = code_of(right.node), left.node
+    if code_of(node) == term:
+        return ast.BinOp(ast.Constant(2), ast.Mult(), right.node)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and isinstance(node.left, ast.Constant) and \
+            type(node.left.value) is int and code_of(node.right) == term:
+        return ast.BinOp(ast.Constant(node.left.value + 1), ast.Mult(), right.node)
     return None
 
 

@@ -11,17 +11,17 @@ width, kernel_size=3, stride=stride, ...)` comes from the same code that emits c
 Constructs written this way: lists of ops and block calls (torchvision's names, numbered or
 named as the lowering names them), `if:` items (optional members; `if`/`else` runs on the
 condition and its negation), a body chosen by `if:` (both branches, the decision tested in the
-constructor and again in forward), named `seq`s (nn.Sequential members, filled as the
-conditions say), ops chosen by a param (the instances' ops picked in the constructor),
-`residual` (identity, projection, `auto` with a flag, a computed identity/none, a shortcut of
-items) with `after`, as the body or named inside a list (an nn.ModuleDict member), `dense`
-repeats (a loop of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`),
-an unnamed `repeat` in a numbered list (a loop appending to an nn.Sequential's layers),
-`parallel` bodies and `from:` wiring (a `from:` chosen by an expression between an optional
-item and its input; `split:` parts, as `x1, x2 = x.chunk(2, dim=1)`), `module_order`, a block
-call that is the whole body (the callee's members built in place, as the lowering builds them),
-and a block that calls itself (recursive Python: the class calls its own class; writer.py walks
-the deeper instances first).
+constructor and again in forward), named `seq`s (nn.Sequential members, filled as the conditions
+say), ops chosen by a param (the instances' ops picked in the constructor), `residual`
+(identity, projection, `auto` with a flag, a computed identity/none, a shortcut of items) with
+`after`, as the body or named inside a list (an nn.ModuleDict member), `dense` repeats (a loop
+of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`), an unnamed
+`repeat` in a numbered list (a loop appending to an nn.Sequential's layers), `parallel` bodies
+and inside a list (an nn.ModuleList member, torchvision's ASPP), `from:` wiring (a `from:`
+chosen by an expression between an optional item and its input; `split:` parts, as `x1, x2 =
+x.chunk(2, dim=1)`), `module_order`, a block call that is the whole body (the callee's members
+built in place, as the lowering builds them), and a block that calls itself (recursive Python:
+the class calls its own class; writer.py walks the deeper instances first).
 docs/codegen.md lists what is not (yet).
 
 Every instance is written separately and all must print the same class; then the class is run

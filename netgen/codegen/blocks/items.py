@@ -155,6 +155,8 @@ class Items(Wiring):
             out = self.seq_item(name, args["body"] if isinstance(args, YDict) and "body" in args else args, x, var)
         elif key == "residual" and len(inputs) == 1:
             out = self.residual_item(name, args, x)
+        elif key == "parallel" and len(inputs) == 1:
+            out = self.parallel_item(name, args, x, var)
         elif key in self.w.blocks and len(inputs) == 1:
             out = self.call_item(key, args, name, x, var)
         else:
@@ -201,6 +203,10 @@ class Items(Wiring):
     def residual_item(self, name: str | None, opts: Any, x: Val) -> Val:
         """A named residual inside a list: residual.py writes it."""
         raise Untranslatable("a residual inside a list")
+
+    def parallel_item(self, name: str, opts: Any, x: Val, var: str) -> Val:
+        """A parallel inside a list: parallel.py writes it."""
+        raise Untranslatable("a parallel inside a list")
 
     def chosen_item(self, key: str, args: Any, name: str, inputs: list[Val], var: str, condition: Any) -> Val:
         """`- $act`: an op chosen by a param. The member is the op each instance of the block takes,
@@ -387,8 +393,9 @@ class Items(Wiring):
         present = [m[0] for m in members if m[3] or not m[0].startswith("_absent_")]
         numbered = [m[0] for m in members if not m[0].startswith("_absent_")] == [str(i) for i in range(len(present))]
         target = f"{self.owner}.{name}" if valid_name(name) else None
+        whole = Group("nn.Sequential", [], exploded=True)  # the member as one call, where one call makes it
         if numbered and not any(m[2] for m in members):
-            piece = Group("nn.Sequential", [m[1] for m in members], exploded=True)
+            piece = whole = Group("nn.Sequential", [m[1] for m in members], exploded=True)
             if target:
                 self.init.append(Stmt("", piece=Group(f"{target} = nn.Sequential", piece.items, exploded=True)))
             else:
@@ -420,6 +427,6 @@ class Items(Wiring):
                     self.init.append(Stmt(f"if {condition}:"))
                 self.init.append(Stmt("", piece=Group(f"{target}.add_module", [literal(member), item]),
                                       depth=int(bool(condition))))
-        self.members.append((name, Group("nn.Sequential", [], exploded=True), None, True))
+        self.members.append((name, whole, None, True))
         self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
         return Val(var, out.shape, x.is_input and False)

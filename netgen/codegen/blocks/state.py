@@ -66,6 +66,7 @@ class WalkState:
         self.not_chain = False  # anything but a chain of members (residual, dense, parallel, wiring)
         self.prefix: tuple[str, ...] = ()  # inside a branch's nn.Sequential: its path below the block
         self.owner = "self"  # what holds the members being written (`self.unit` inside a named residual)
+        self.container: str | None = None  # walking a parallel's branches: the nn.ModuleList holding them
         self.values: dict[str, Val] = {}  # the names `from:` may refer to
         self.fwd_vars: set[str] = {"x", "self"}
         self.input_val: Val | None = None
@@ -152,8 +153,10 @@ class WalkState:
             raise Untranslatable("a computed or non-identifier name")
         if sources is not None:
             sources = list(sources) if isinstance(sources, (list, YList)) else [sources]
-            # a name, or one computed by an expression (wiring.py resolves it); never a dotted path
-            if not all(isinstance(r, str) and (valid_name(r) or r.startswith("$")) for r in sources):
+            # a name (or an item's number in a numbered list: "3"), or one computed by an expression
+            # (wiring.py resolves it); never a dotted path
+            if not all(isinstance(r, str) and (valid_name(r) or (r.isascii() and r.isdigit()) or r.startswith("$"))
+                       for r in sources):
                 raise Untranslatable("a dotted `from`")
         return str(key), args, name, sources
 
@@ -175,6 +178,8 @@ class WalkState:
         raise Untranslatable(f"`from: {name}` is not a value of this block")
 
     def attr(self, name: str) -> str:
+        if self.container is not None:  # a branch of a parallel in a list: an entry of its nn.ModuleList
+            return f"{self.container}[{name}]"
         return f"{self.owner}.{name}" if valid_name(name) else f'getattr({self.owner}, "{name}")'
 
     def assign(self, name: str, callee: str, args: Sequence[str | Group]) -> Stmt:
