@@ -109,7 +109,10 @@ def test_pre_activation_units_are_one_class_each(name, params, monkeypatch):
     source = assert_runs_like_the_scope_classes(BLUEPRINTS / f"{name}.yaml", (3, 8, 8), monkeypatch, **params)
     block = "PreactBottleneck" if name.startswith("preact") else "WideBasic"
     assert len(classes_of(source)) == 2 and block in classes_of(source)
-    assert "        if project:\n" in source and "            self.unit = nn.ModuleDict()\n" in source
+    # the BN-ReLU both branches build first is built once, before the `if`
+    hoisted = "        self.relu1 = nn.ReLU(inplace=True)\n        if project:\n"
+    hoisted += "            self.unit = nn.ModuleDict()\n"
+    assert hoisted in source
     assert "            self.unit = nn.Sequential()\n" in source
     assert "            identity = self.unit.shortcut(x)\n" in source and "            out = self.unit(out)\n" in source
 

@@ -85,7 +85,14 @@ class Rendering:
             same += 1
         while same and inits[True][-same].depth:
             same -= 1
-        kept = {t: [line for stmt in inits[t][:len(inits[t]) - same] for line in stmt.lines(3)] for t in (True, False)}
+        # and what they build alike at their start, once before it (the pre-activation units' BN-ReLU)
+        lead, shortest = 0, min(len(inits[True]), len(inits[False])) - same
+        while lead < shortest and all(_alone(inits[t], lead) for t in (True, False)) and \
+                inits[True][lead].lines(0) == inits[False][lead].lines(0):
+            lead += 1
+        lines += [line for stmt in inits[True][:lead] for line in stmt.lines(2)]
+        kept = {t: [line for stmt in inits[t][lead:len(inits[t]) - same] for line in stmt.lines(3)]
+                for t in (True, False)}
         if kept[True] or kept[False]:
             lines.append(f"{INDENT * 2}if {cond if kept[True] else f'not ({cond})'}:")
             lines += kept[True] or kept[False]
@@ -164,6 +171,13 @@ class Rendering:
         lines.append(f"{INDENT * 2}super().__init__(*{local})")
         return "\n".join(lines)
 
+
+
+def _alone(stmts: list, at: int) -> bool:
+    """Whether the statement at `at` stands alone: no `if` of its own, nothing nested under it."""
+    stmt = stmts[at]
+    return not stmt.depth and not stmt.head.rstrip().endswith(":") and (
+        at + 1 >= len(stmts) or not stmts[at + 1].depth)
 
 
 def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str]) -> list[str]:
