@@ -144,7 +144,7 @@ def translate(raw: Any, names: set[str]) -> ast.expr | None:
 
 def code_of(node: ast.expr) -> str:
     """Python source for an expression (`ast.unparse`), strings in double quotes as ruff writes them."""
-    text = ast.unparse(ast.fix_missing_locations(_as_python_reads(node)))
+    text = ast.unparse(_as_python_reads(node))  # unparse reads no locations: none are filled in
     text = _double_quoted(text) if "'" in text else text
     return _hugged_powers(text) if "**" in text else text
 
@@ -245,6 +245,11 @@ def substitute(node: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
     """`node` with names replaced by expressions (a callee's params by the caller's arguments): a
     new tree (the mapping's expressions are shared, not copied), `node` itself left as it was."""
     return _replaced(node, mapping)
+
+
+def copy_tree(node: ast.expr) -> ast.expr:
+    """A copy of an expression's tree (for a transformer that changes nodes in place)."""
+    return _replaced(node, None)
 
 
 def _replaced(node: Any, mapping: dict[str, ast.expr] | None) -> Any:

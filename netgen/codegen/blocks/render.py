@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -219,6 +220,7 @@ def _finished(text: str, lets: list[str]) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=256)  # each walk of a block renders the block's one docstring
 def _doc(text: str) -> str:
     from ..python import _doc as doc
 

@@ -16,10 +16,10 @@ from ..translate import (
     SymPair,
     Untranslatable,
     concrete,
+    copy_tree,
     is_range_list,
     node_of,
     substitute,
-    translate,
     valid_name,
 )
 from .values import RESERVED, Loop, Stmt, Val, _channel_reads, _value, chan
@@ -79,15 +79,18 @@ class WalkState:
 
     # -- expressions -----------------------------------------------------------------------
     def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
-        node = translate(raw, self.names | set(self.let_nodes))
+        allowed = self.names | set(self.let_nodes)
+        node = self.w.translated(raw, allowed)
         if node is None:
             return None
-        node = _channel_reads(node, x.shape if x is not None else self.input_shape)
-        mapping: dict[str, ast.expr] = {n: self.rename.get(n) or ast.Name(n, ast.Load())
-                                        for n in self.names | set(self.let_nodes)}
-        if x is not None:
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if "in_shape" in used:  # (the translation is shared: the transformer gets a copy)
+            node = _channel_reads(copy_tree(node), x.shape if x is not None else self.input_shape)
+            used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        mapping: dict[str, ast.expr] = {n: self.rename.get(n) or ast.Name(n, ast.Load()) for n in used & allowed}
+        if x is not None and "in_channels" in used:
             mapping["in_channels"] = node_of(chan(x.shape))
-        if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+        if "in_shape" in used:
             if x is not None and not x.is_input:
                 raise Untranslatable("`in_shape` of a value inside the block")
             self.reads_in_shape = True

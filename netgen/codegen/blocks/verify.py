@@ -20,6 +20,7 @@ class Checking:
     classes: dict[str, BlockClass]
     _fake_names: tuple[set[str], set[str]] | None = None
     _emission: dict[str, tuple[Any, Any]] | None = None
+    _graph_args: dict[int, dict[str, str]] | None = None  # by id of a call `_emission` keeps alive
 
     def verify(self, cls: BlockClass, walk_of: dict[tuple[str, ...], Walk]) -> None:
         """Every instance (`walk_of`: its walk, shared by instances that walk alike) builds and
@@ -105,7 +106,7 @@ class Checking:
             raise Untranslatable(f"modules differ: {sorted(set(built) ^ set(expected))[:4]}")
         for rel, call in expected.items():
             target, args, kwargs = built[rel]
-            if target != call.target or fake.normalized_args(call, args, kwargs) != fake.graph_args(call):
+            if target != call.target or fake.normalized_args(call, args, kwargs) != self.graph_args(call):
                 raise Untranslatable(f"`{rel}` is built with other arguments")
         # a value read outside besides the output: only a numbered child's of an nn.Sequential,
         # which the caller reads by running the children (python.py, LR-ASPP's `backbone.4`)
@@ -130,6 +131,14 @@ class Checking:
             raise Untranslatable("forward wires the modules otherwise")
         if checked is not None:
             checked[seen] = repr(tree(outs[-1]))
+
+    def graph_args(self, call) -> dict[str, str]:
+        """fake.graph_args of a call `emission` returned, once per call."""
+        if self._graph_args is None:
+            self._graph_args = {}
+        if id(call) not in self._graph_args:
+            self._graph_args[id(call)] = fake.graph_args(call)
+        return self._graph_args[id(call)]
 
     def emission(self, node: str) -> tuple[Any, Any]:
         """An op node's module call and forward expression, asked once per graph (a nested

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from ...blueprint import BlockDef
@@ -13,7 +14,7 @@ from ...ops import REGISTRY
 from ...passes.inference import ABSORBS, IDENTITY
 from ...shapes import axes_of
 from ..printer import literal
-from ..translate import HELPERS, Untranslatable, valid_name
+from ..translate import HELPERS, Untranslatable, translate, valid_name
 from .render import Rendering, _finished
 from .values import BlockClass, camel
 from .verify import Checking
@@ -49,6 +50,7 @@ class BlockWriter(Rendering, Checking):
         # with the same arguments on the same input (PreAct-ResNet-1001: 333 instances, 6 distinct)
         self._twins: dict[tuple, Walk] = {}
         self._inner: dict[tuple[str, ...], list[tuple[str, ...]]] | None = None
+        self._translations: dict[tuple[str, frozenset], ast.expr | None] = {}
 
     def callee(self, key: str, path: tuple[str, ...]) -> tuple[str, Walk]:
         """The class a call of block `key` at `path` builds, and the walk of that instance (an
@@ -155,6 +157,17 @@ class BlockWriter(Rendering, Checking):
                     break
             out[block] |= {call["block"] for call in self.graph.scopes[path].meta.get("inlined") or []}
         return {block: called - {block} for block, called in out.items()}
+
+    def translated(self, raw: Any, names: set[str]) -> ast.expr | None:
+        """translate(raw, names), once per text and names: every instance of a block, and every
+        walk of a callee's arguments, asks for the same expressions again. Shared: never changed
+        in place (substitute builds a new tree)."""
+        if not isinstance(raw, str):
+            return translate(raw, names)
+        key = (raw, frozenset(names))
+        if key not in self._translations:
+            self._translations[key] = translate(raw, names)
+        return self._translations[key]
 
     def instance_key(self, path: tuple[str, ...], walked: dict[tuple[str, ...], Walk]) -> tuple:
         """All that a walk of the instance at `path` reads: its block and arguments (the scope's
