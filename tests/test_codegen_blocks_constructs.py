@@ -192,3 +192,58 @@ def test_deeplabv3_holds_one_class_per_block():
 @pytest.mark.parametrize("name", ["inception_v3", "deeplabv3_resnet50"])
 def test_block_classes_of_these_models_are_byte_identical_run_to_run(name):
     assert netgen.python_source(name) == netgen.python_source(name)
+
+
+COMPREHENSIONS = """netgen: 1
+name: comprehended
+input: [3, 8, 8]
+blocks:
+  widths:
+    doc: Two convs whose widths and dilation come from list comprehensions over the params.
+    params: {base: int, mult: [1, 2, 0]}
+    let:
+      outs: "${[base * m for m in mult if m > 0]}"
+      dilations: "${[2 ** i for i in range(len(outs))]}"
+    body:
+      - conv: {out: "${outs[0]}", k: 1, name: conv1}
+      - conv: {out: "${outs[-1]}", k: 3, pad: "${dilations[-1]}", dilation: "${dilations[-1]}", name: conv2}
+  pair:
+    params: {w: int}
+    body:
+      - widths: {base: $w, name: inner}
+      - conv: {out: 4, k: 1, name: conv}
+network:
+  - pair: {w: 2}
+  - widths: {base: 3, mult: [2, 1]}
+"""
+
+
+def test_list_comprehensions_in_a_let_are_python_comprehensions(tmp_path, monkeypatch):
+    """`[base * m for m in mult if m > 0]` and `range` as what a comprehension loops over: the
+    constructor computes them as the blueprint says; a caller's expression for the callee's
+    output keeps the comprehension's own variable (`m`) as it is."""
+    path = write_blueprint(tmp_path, COMPREHENSIONS)
+    source = netgen.python_source(path)
+    assert sorted(classes_of(source)) == ["Comprehended", "Pair", "Widths"]
+    assert "outs = [base * m for m in mult if m > 0]" in source
+    assert "dilations = [2**i for i in range(len(outs))]" in source
+    assert "self.conv2 = nn.Conv2d(outs[0], outs[-1], kernel_size=3, padding=dilations[-1], dilation=dilations[-1])" \
+        in source
+    # the caller reads the callee's output channels in its own terms: `mult` is the default there
+    assert "self.conv = nn.Conv2d([w * m for m in [1, 2, 0] if m > 0][-1], 4, kernel_size=1)" in source
+    check_equal_to_scope_classes(path, monkeypatch, torch.randn(2, 3, 8, 8))
+
+
+@pytest.mark.parametrize("expression", [
+    "${[m for m in mult for n in mult]}",  # two `for`s: not the evaluator's form
+    "${[base for base in mult]}",  # the loop variable would shadow a param
+    "${[m for (m, n) in mult]}",  # a loop variable that is no plain name
+])
+def test_comprehensions_the_translation_refuses(expression):
+    from netgen.codegen.translate import Untranslatable, code_of, translate
+
+    with pytest.raises(Untranslatable):
+        translate(expression, {"base", "mult"})
+    # a range looped over is Python's range; elsewhere the evaluator's list of it
+    assert code_of(translate("${[i * base for i in range(3)]}", {"base"})) == "[i * base for i in range(3)]"
+    assert code_of(translate("${range(base)}", {"base"})) == "list(range(base))"

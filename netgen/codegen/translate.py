@@ -3,9 +3,9 @@
 `translate("${planes * 4}", names)` parses the expression exactly as the evaluator does
 (netgen/expr.py) and rebuilds it as a Python `ast` from a whitelist: literals, names that are
 validated identifiers the generated constructor defines (`names`), arithmetic, comparisons,
-boolean logic, `a if c else b`, list/tuple literals, indexing, and the evaluator's functions
-that plain Python spells the same way (min, max, abs, int, float, round, sum, len, list,
-range).
+boolean logic, `a if c else b`, list/tuple literals, indexing, list comprehensions of one
+`for`, and the evaluator's functions that plain Python spells the same way (min, max, abs, int,
+float, round, sum, len, list, range).
 Anything else raises `Untranslatable`, and the code generator keeps the scope-based class for
 that block. `ast.unparse` prints the result, so precedence and float reprs are Python's own.
 
@@ -87,6 +87,8 @@ def _check(node: ast.AST, names: set[str]) -> ast.expr:
         else:
             index = _check(index, names)
         return ast.Subscript(_check(node.value, names), index, ast.Load())
+    if isinstance(node, ast.ListComp):
+        return _comprehension(node, names)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         if node.func.id not in SAME_FUNCTIONS | set(HELPERS) or node.func.id in names:
             raise Untranslatable(f"function `{node.func.id}`")
@@ -109,6 +111,28 @@ def is_range_list(node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "list" and \
         len(node.args) == 1 and isinstance(node.args[0], ast.Call) and isinstance(node.args[0].func, ast.Name) and \
         node.args[0].func.id == "range"
+
+
+def _comprehension(node: ast.ListComp, names: set[str]) -> ast.expr:
+    """`[d * 2 for d in depths if d > 1]`, as the evaluator takes it: one `for`, a plain name that
+    shadows no constructor variable. A `range(...)` it loops over prints as itself (a loop over
+    Python's range and over the evaluator's list is the same; elsewhere it is `list(range(...))`)."""
+    if len(node.generators) != 1 or node.generators[0].is_async:
+        raise Untranslatable("a list comprehension of several `for`s")
+    generator = node.generators[0]
+    target = generator.target
+    if not isinstance(target, ast.Name) or not valid_name(target.id) or target.id in names or \
+            target.id in SAME_FUNCTIONS | set(HELPERS) | {"range"}:
+        raise Untranslatable("a comprehension variable that is no fresh name")
+    source = generator.iter
+    if isinstance(source, ast.Call) and isinstance(source.func, ast.Name) and source.func.id == "range" and \
+            not source.keywords and 1 <= len(source.args) <= 3 and "range" not in names:
+        iterable: ast.expr = ast.Call(ast.Name("range", ast.Load()), [_check(a, names) for a in source.args], [])
+    else:
+        iterable = _check(source, names)
+    inner = names | {target.id}
+    loop = ast.comprehension(ast.Name(target.id, ast.Store()), iterable, [_check(c, inner) for c in generator.ifs], 0)
+    return ast.ListComp(_check(node.elt, inner), [loop])
 
 
 def parse_expression(source: str, names: set[str]) -> ast.expr:
@@ -266,6 +290,14 @@ def _replaced(node: Any, mapping: dict[str, ast.expr] | None) -> Any:
         return mapping[node.id]
     if isinstance(node, ast.Call):
         return ast.Call(_replaced(node.func, None), _replaced(node.args, mapping), _replaced(node.keywords, None))
+    loop_variable = node.generators[0].target if isinstance(node, ast.ListComp) else None
+    if isinstance(node, ast.ListComp) and mapping is not None and isinstance(loop_variable, ast.Name):
+        generator = node.generators[0]  # its loop variable is its own, not the caller's
+        target = loop_variable.id
+        inner = {**mapping, target: ast.Name(target, ast.Load())}
+        loop = ast.comprehension(ast.Name(target, ast.Store()), _replaced(generator.iter, mapping),
+                                 _replaced(generator.ifs, inner), 0)
+        return ast.ListComp(_replaced(node.elt, inner), [loop])
     return type(node)(**{field: _replaced(getattr(node, field), mapping) for field in node._fields
                          if hasattr(node, field)})
 

@@ -46,8 +46,11 @@ class Walk(Parallel, Residual, Dense, Repeat):
             node = self.expr(body["if"], None)
             if node is None or set(body) - {"if", "then", "else"} or "else" not in body:
                 raise Untranslatable("a body chosen by `if` on a constant, or without `else`")
+            # the names it reads (a comprehension's own loop variable is none of them)
+            bound = {g.target.id for n in ast.walk(node) if isinstance(n, ast.ListComp) for g in n.generators
+                     if isinstance(g.target, ast.Name)}
             names = tuple(dict.fromkeys(n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                                        and n.id not in SAME_FUNCTIONS))
+                                        and n.id not in SAME_FUNCTIONS | bound))
             self.branch = (code_of(node), names, bool(interpolate(body["if"], self.env)))
             body = body["then"] if self.branch[2] else body["else"]
         return self.ordered(self.body(body, x))
