@@ -24,11 +24,13 @@ built in place, as the lowering builds them), and a block that calls itself (rec
 the class calls its own class; writer.py walks the deeper instances first).
 docs/codegen.md lists what is not (yet).
 
-Every instance is written separately and all must print the same class; then the class is run
-on stand-ins for torch (fake.py) and must build and wire exactly the graph's modules for every
-instance. A block that fails any step (another construct, an expression the translation cannot
-express, a `from:` reference it cannot hold as one value, a decision that differs between
-instances) keeps the scope-based classes of python.py, and so does every block that calls it.
+Every distinct instance is written separately and all must print the same class; then the class
+is run on stand-ins for torch (fake.py) and must build and wire exactly the graph's modules for
+every instance. (Instances alike in all a walk reads, writer.instance_key, share one walk and
+one stand-in model; each is still compared with its own nodes.) A block that fails any step
+(another construct, an expression the translation cannot express, a `from:` reference it
+cannot hold as one value, a decision that differs between instances) keeps the scope-based
+classes of python.py, and so does every block that calls it.
 """
 
 from .values import BlockClass, Stmt, Val
