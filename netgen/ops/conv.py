@@ -106,7 +106,10 @@ class PackedConv2d(nn.Conv2d):
     def packs(self, x):
         weight = self.weight
         return (
-            self.packing
+            # first: under torch.compile or torch.export nothing else here is traced (dynamo breaks
+            # the graph at is_inference(), one break per conv, and recompiles every block's forward)
+            not torch.compiler.is_compiling()
+            and self.packing
             and isinstance(self.padding, tuple)
             and self.padding_mode == "zeros"
             and x.dim() == 4
@@ -114,7 +117,6 @@ class PackedConv2d(nn.Conv2d):
             and x.device.type == weight.device.type == "cpu"
             and x.is_contiguous(memory_format=torch.channels_last)
             and not weight.is_inference()  # an inference tensor has no version counter
-            and not torch.compiler.is_compiling()
             and not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
         )
 
