@@ -217,3 +217,27 @@ def check_outputs_in_both_modes(tv, ng, x, tolerance: float = 1e-5):
         error = (outs[1] - outs[0]).abs().max().item()
         assert error <= tolerance * max(1.0, outs[0].abs().max().item()), (training, error)
     return outs[0]
+
+
+def check_against_scope_classes(path, shape, monkeypatch, **params):
+    """The module of a blueprint's block classes (netgen/codegen/blocks/) against the same network
+    written with scope-based classes only (python.py's own form, which every block had before it
+    got a class, and which the library tests hold against torchvision): the same state_dict keys
+    in the same order with the same shapes, and equal outputs, exactly, for the same weights in
+    eval and training mode. Returns the block classes' source and module."""
+    from netgen.codegen.blocks import BlockWriter
+    from netgen.codegen.module import module_from_source
+    from netgen.codegen.python import generate_source
+
+    source, top = generate_source(netgen.compile_blueprint(path, **params), path.name)
+    with monkeypatch.context() as patched:
+        patched.setattr(BlockWriter, "build", lambda self, taken: {})  # no block classes: scope classes only
+        reference, reference_top = generate_source(netgen.compile_blueprint(path, **params), path.name)
+    assert source != reference
+    model = module_from_source(source, top, path.stem)()
+    scoped = module_from_source(reference, reference_top, path.stem + "_scoped")()
+    assert list(shapes(model).items()) == list(shapes(scoped).items())
+    perturb(scoped)
+    model.load_state_dict(scoped.state_dict(), strict=True)
+    check_outputs_in_both_modes(scoped, model, torch.randn(2, *shape), tolerance=0.0)
+    return source, model

@@ -10,34 +10,16 @@ same weights in eval and training mode. Expected texts are written from the blue
 import ast
 
 import pytest
-import torch
-from conftest import BLUEPRINTS, perturb, write_blueprint
-from harness import check_outputs_in_both_modes, shapes
-
-import netgen
-from netgen.codegen.blocks import BlockWriter
-from netgen.codegen.module import module_from_source
-from netgen.codegen.python import generate_source
+from conftest import BLUEPRINTS, write_blueprint
+from harness import check_against_scope_classes
 
 
 def classes_of(source: str) -> dict[str, ast.ClassDef]:
     return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
 
 
-def assert_runs_like_the_scope_classes(path, shape, monkeypatch, **params):
-    """The block classes' module against the scope-based one: same keys, same outputs."""
-    source, top = generate_source(netgen.compile_blueprint(path, **params), path.name)
-    with monkeypatch.context() as patched:
-        patched.setattr(BlockWriter, "build", lambda self, taken: {})  # no block classes: scope classes only
-        reference, reference_top = generate_source(netgen.compile_blueprint(path, **params), path.name)
-    assert source != reference
-    model = module_from_source(source, top, path.stem)()
-    scoped = module_from_source(reference, reference_top, path.stem + "_scoped")()
-    assert list(shapes(model).items()) == list(shapes(scoped).items())
-    perturb(scoped)
-    model.load_state_dict(scoped.state_dict(), strict=True)
-    check_outputs_in_both_modes(scoped, model, torch.randn(2, *shape), tolerance=0.0)
-    return source
+def assert_runs_like_the_scope_classes(path, shape, monkeypatch, **params) -> str:
+    return check_against_scope_classes(path, shape, monkeypatch, **params)[0]
 
 
 NESTED_RESIDUAL = """netgen: 1

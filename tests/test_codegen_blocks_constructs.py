@@ -10,45 +10,14 @@ import ast
 
 import pytest
 import torch
-from conftest import perturb, write_blueprint
+from conftest import write_blueprint
+from harness import check_against_scope_classes
 
 import netgen
-from netgen.codegen.blocks import BlockWriter
-from netgen.codegen.module import module_from_source
-from netgen.codegen.python import PythonEmitter
 
 
 def classes_of(source: str) -> dict[str, ast.ClassDef]:
     return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
-
-
-def block_and_scope_sources(path, monkeypatch) -> tuple[str, str, str]:
-    """The generated source, the same network with no block classes, and the network's class."""
-    graph = netgen.compile_blueprint(path)
-    source, name = PythonEmitter(graph, path.name).emit()
-    with monkeypatch.context() as patch:
-        patch.setattr(BlockWriter, "build", lambda self, taken: {})
-        scoped, _ = PythonEmitter(graph, path.name).emit()
-    assert scoped != source
-    return source, scoped, name
-
-
-def check_equal_to_scope_classes(path, monkeypatch, x: torch.Tensor) -> torch.nn.Module:
-    """The block-class module and the scope-class one: same state_dict keys and shapes, and the
-    same outputs for the same weights (in eval and training mode)."""
-    source, scoped, name = block_and_scope_sources(path, monkeypatch)
-    model = module_from_source(source, name, "blocks")()
-    reference = module_from_source(scoped, name, "scopes")()
-    ours, theirs = model.state_dict(), reference.state_dict()
-    assert [(k, tuple(v.shape)) for k, v in ours.items()] == [(k, tuple(v.shape)) for k, v in theirs.items()]
-    perturb(model)
-    reference.load_state_dict(model.state_dict(), strict=True)
-    for training in (False, True):
-        model.train(training)
-        reference.train(training)
-        with torch.no_grad():
-            torch.testing.assert_close(model(x), reference(x), rtol=0, atol=0)
-    return model
 
 
 PAIRS = """netgen: 1
@@ -79,7 +48,7 @@ def test_a_kernel_that_is_an_int_in_one_call_and_a_pair_in_another_is_one_class(
     assert "ConvUnit(3, out=4, k=3, pad=1)" in source
     assert "ConvUnit(4, out=5, k=[1, 3], pad=[0, 1])" in source
     assert "ConvUnit(5, out=6, k=[3, 1], pad=[1, 0])" in source
-    model = check_equal_to_scope_classes(path, monkeypatch, torch.randn(2, 3, 9, 9))
+    model = check_against_scope_classes(path, (3, 9, 9), monkeypatch)[1]
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [(c.kernel_size, c.padding) for c in convs] == [((3, 3), (1, 1)), ((1, 3), (0, 1)), ((3, 1), (1, 0))]
 
@@ -170,7 +139,7 @@ def test_a_parallel_inside_a_list_is_a_module_list_as_torchvisions_aspp(tmp_path
         return x"""
     assert expected_init in pyramid and pyramid.endswith(expected_forward)
     assert "Pyramid(6, rates=[2, 3], out=5)" in source
-    model = check_equal_to_scope_classes(path, monkeypatch, torch.randn(2, 4, 9, 9))
+    model = check_against_scope_classes(path, (4, 9, 9), monkeypatch)[1]
     lists = [name for name, m in model.named_modules() if isinstance(m, torch.nn.ModuleList)]
     assert len(lists) == 2 and all(name.endswith("convs") for name in lists)
     # torchvision's keys: the pooling branch's conv is convs.3.1
@@ -231,7 +200,7 @@ def test_list_comprehensions_in_a_let_are_python_comprehensions(tmp_path, monkey
         in source
     # the caller reads the callee's output channels in its own terms: `mult` is the default there
     assert "self.conv = nn.Conv2d([w * m for m in [1, 2, 0] if m > 0][-1], 4, kernel_size=1)" in source
-    check_equal_to_scope_classes(path, monkeypatch, torch.randn(2, 3, 8, 8))
+    check_against_scope_classes(path, (3, 8, 8), monkeypatch)
 
 
 @pytest.mark.parametrize("expression", [

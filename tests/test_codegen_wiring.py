@@ -13,6 +13,7 @@ import sys
 
 import pytest
 from conftest import write_blueprint
+from harness import check_against_scope_classes
 
 import netgen
 from netgen.codegen.blocks import BlockWriter
@@ -78,30 +79,6 @@ def classes_of(source: str) -> dict[str, str]:
     return {n.name: ast.get_source_segment(source, n) for n in tree.body if isinstance(n, ast.ClassDef)}
 
 
-def check_equal_to_scope_classes(path, monkeypatch, shape) -> None:
-    """The block-class module and the scope-based one hold the same state_dict and compute the
-    same output from it."""
-    import torch
-
-    model = netgen.load(path).eval()
-    with monkeypatch.context() as patch:
-        patch.setattr(BlockWriter, "build", lambda self, taken: {})
-        scoped = netgen.load(path).eval()
-    assert scoped.netgen_source != model.netgen_source
-    ours, theirs = model.state_dict(), scoped.state_dict()
-    assert list(ours) == list(theirs)
-    assert [v.shape for v in ours.values()] == [v.shape for v in theirs.values()]
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for value in theirs.values():
-            if value.is_floating_point():
-                value.copy_(torch.randn(value.shape, generator=gen))
-    model.load_state_dict(theirs, strict=True)
-    x = torch.randn(2, *shape, generator=gen)
-    with torch.no_grad():
-        assert torch.allclose(model(x), scoped(x), atol=1e-5)
-
-
 def test_a_split_inside_a_block_is_one_chunk_or_split_line(tmp_path, monkeypatch):
     path = write_blueprint(tmp_path, SPLIT)
     source = netgen.python_source(path)
@@ -118,7 +95,7 @@ def test_a_split_inside_a_block_is_one_chunk_or_split_line(tmp_path, monkeypatch
     # torch.chunk(3) cuts ceil(C / 3) per part, the last one what is left
     assert "p, q, r = x.chunk(3, dim=1)" in classes["Thirds"]
     assert "nn.Conv2d(in_channels - 2 * ((in_channels + 2) // 3), out, kernel_size=1)" in classes["Thirds"]
-    check_equal_to_scope_classes(path, monkeypatch, (7, 8, 8))
+    check_against_scope_classes(path, (7, 8, 8), monkeypatch)
 
 
 def test_a_from_chosen_by_an_expression_reads_the_optional_items_variable(tmp_path, monkeypatch):
@@ -142,7 +119,7 @@ def test_a_from_chosen_by_an_expression_reads_the_optional_items_variable(tmp_pa
         "        return out",
     ]
     assert "Unit(4, out=6, stride=2)" in source and "Unit(6, out=6, drop=0.5)" in source
-    check_equal_to_scope_classes(path, monkeypatch, (4, 8, 8))
+    check_against_scope_classes(path, (4, 8, 8), monkeypatch)
 
 
 def test_a_computed_from_that_is_not_an_optional_items_choice_keeps_scope_classes(tmp_path):
