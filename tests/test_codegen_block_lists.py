@@ -13,6 +13,9 @@ import pytest
 from conftest import BLUEPRINTS, write_blueprint
 from harness import check_against_scope_classes
 
+import netgen
+from netgen.codegen.blocks import BlockWriter
+
 
 def classes_of(source: str) -> dict[str, ast.ClassDef]:
     return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
@@ -221,7 +224,59 @@ def test_these_classes_print_alike_under_any_hash_seed():
     from conftest import ROOT
 
     script = ("import netgen; print(netgen.python_source('preact_resnet164') + "
-              "netgen.python_source('lraspp_mobilenet_v3_large'))")
+              "netgen.python_source('lraspp_mobilenet_v3_large') + netgen.python_source('vit_b_16'))")
     outs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
-    assert outs[0] == outs[1] and "class PreactBottleneck(nn.Module):" in outs[0]
+    assert outs[0] == outs[1] and "class PreactBottleneck(nn.Module):" in outs[0] and "class VitEncoder(" in outs[0]
+
+
+def test_vit_layers_are_one_class_each_as_torchvisions_encoder(monkeypatch):
+    """ViT's blocks read as torchvision's EncoderBlock and Encoder: the layer's attention is a
+    module handed to a function (`self_attention(self.self_attention, x)`), and the encoder's
+    `layers` is a named repeat of the layer inside a named seq, a loop of `add_module` calls
+    (torchvision builds the same OrderedDict of `encoder_layer_{i}`). Dropout and attention
+    dropout set, so training mode draws the same masks in the same order."""
+    params = {"patch": 8, "layers": 3, "hidden": 16, "heads": 2, "mlp_dim": 24, "num_classes": 10,
+              "dropout": 0.1, "attention_dropout": 0.2, "input": (3, 16, 16)}
+    source = assert_runs_like_the_scope_classes(BLUEPRINTS / "vit.yaml", (3, 16, 16), monkeypatch, **params)
+    classes = classes_of(source)
+    assert sorted(classes) == ["Permute", "Vit", "VitEncoder", "VitLayer"]
+    encoder = ast.get_source_segment(source, classes["VitEncoder"])
+    assert encoder.split('"""')[2] == '''
+
+    def __init__(self, in_channels, in_shape, layers, heads, mlp_dim, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.pos_embedding = full_parameter((1, in_shape[0], in_channels), 0.0)
+        self.dropout = nn.Dropout(p=dropout)
+        self.layers = nn.Sequential()
+        for i in range(layers):
+            self.layers.add_module(
+                f"encoder_layer_{i}",
+                VitLayer(
+                    in_channels, heads=heads, mlp_dim=mlp_dim, dropout=dropout, attention_dropout=attention_dropout
+                ),
+            )
+        self.ln = nn.LayerNorm(in_channels, eps=1e-06)
+
+    def forward(self, x):
+        x = x + self.pos_embedding
+        x = self.dropout(x)
+        x = self.layers(x)
+        x = self.ln(x)
+        return x'''
+    layer = ast.get_source_segment(source, classes["VitLayer"])
+    assert "def __init__(self, in_channels, heads, mlp_dim, dropout=0.0, attention_dropout=0.0):" in layer
+    assert "self.self_attention = nn.MultiheadAttention(in_channels, heads, dropout=attention_dropout, " \
+        "batch_first=True)" in layer
+    assert "nn.Linear(in_channels, mlp_dim)," in layer and "nn.Linear(mlp_dim, dim)," in layer
+    assert "self_attention(self.self_attention, ln_1)" in layer and "out = mlp + attended" in layer
+    # 5 tokens (4 patches and the class token), each call site as the blueprint wrote its arguments
+    assert "self.encoder = VitEncoder(\n            16, in_shape=(5, 16), layers=3, heads=2, mlp_dim=24, " \
+        "dropout=0.1, attention_dropout=0.2\n        )" in source
+
+
+@pytest.mark.parametrize("name", ["vit", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"])
+def test_vit_blocks_have_no_writer_failures(name):
+    """Every ViT size writes both blocks as classes (no scope-based class is left)."""
+    writer = BlockWriter(netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml"))
+    assert sorted(writer.build(set())) == ["vit_encoder", "vit_layer"] and not writer.failures

@@ -82,13 +82,13 @@ class Attention(Op):
         return (SUPPORT,)
 
     def emit_module(self, in_shapes, out_shape):
-        options = {}
-        if self.p.dropout:
-            options["dropout"] = self.p.dropout
+        # dropout passed always, torch's default left out when printed: a block class writes
+        # `dropout=attention_dropout` whatever its instances' rate
+        options = {"dropout": self.p.dropout}
         if not self.p.bias:
             options["bias"] = False
         return module_call("nn.MultiheadAttention", ("embed_dim", in_shapes[0][1]), ("num_heads", self.p.heads),
-                           **options, batch_first=True)
+                           **options, batch_first=True, defaults={"dropout": 0.0})
 
     def emit_forward(self, in_shapes):
         return Call("self_attention", (MODULE, Input(0)))

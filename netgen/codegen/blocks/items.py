@@ -200,6 +200,10 @@ class Items(Wiring):
         """An unnamed repeat in a numbered list: repeat.py writes it."""
         raise Untranslatable("a repeat inside a list")
 
+    def named_repeat(self, name: str, raw: Any, x: Val, var: str) -> Val:
+        """A named sequence that is one named repeat of a block call: dense.py writes it."""
+        raise Untranslatable("a named repeat inside a sequence")
+
     def residual_item(self, name: str | None, opts: Any, x: Val) -> Val:
         """A named residual inside a list: residual.py writes it."""
         raise Untranslatable("a residual inside a list")
@@ -371,6 +375,8 @@ class Items(Wiring):
         nn.Sequential member. Numbered members with optional ones are collected in a list that the
         blueprint's conditions fill (`if has_expansion: layers.append(...)`), as torchvision's
         MBConv does, so the numbers count the members present; named ones go in by add_module."""
+        if isinstance(raws, YDict) and "repeat" in raws and "name" in raws:
+            return self.named_repeat(name, raws, x, var)  # ViT's encoder layers (dense.py)
         saved = (self.init, self.members, self.fwd, self.taken, self.prefix, self.values, self.numbered_optional)
         self.init, self.members, self.fwd, self.taken, self.values = [], [], [], set(), {}
         self.numbered_optional = False

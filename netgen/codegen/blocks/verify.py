@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...graph import Graph
+from ...ops.emission import BinOp, Call, ListOf, OwnModule
 from .. import fake
 from ..translate import HELPERS, Untranslatable
 from .values import BlockClass
@@ -85,12 +86,14 @@ class Checking:
         calls = []
         for node in graph.nodes_under(path):
             data = graph.op_node(node)
-            call, _ = self.emission(node)
+            call, forward = self.emission(node)
             if call is None:
                 continue
             rel = ".".join(data.path[n:])
             expected[rel] = call
-            if not data.op.is_tensor:  # a parameter is read, not called
+            # a parameter is read, not called; a module handed to a function (ViT's
+            # `self_attention(self.self_attention, x)`) is in the output's tree, not called here
+            if not data.op.is_tensor and _calls_own_module(forward):
                 calls.append((rel, [tree(s) for s in graph.inputs_of(node)]))
         outs = sorted((node for node in nodes if any(u not in nodes for u in graph.users_of(node))),
                       key=lambda node: graph[node].order)
@@ -149,6 +152,17 @@ class Checking:
             data = self.graph.op_node(node)
             self._emission[node] = data.op.emit_module(data.in_shapes, data.shape), data.op.emit_forward(data.in_shapes)
         return self._emission[node]
+
+
+def _calls_own_module(forward: Any) -> bool:
+    """Whether a forward expression calls the op's own module (`self.conv(x)`), as fake.Leaf logs."""
+    if isinstance(forward, Call):
+        return isinstance(forward.fn, OwnModule) or any(map(_calls_own_module, forward.args))
+    if isinstance(forward, BinOp):
+        return any(map(_calls_own_module, forward.operands))
+    if isinstance(forward, ListOf):
+        return any(map(_calls_own_module, forward.items))
+    return False
 
 
 def _child_output(graph: Graph, path: tuple[str, ...], node: str) -> bool:
