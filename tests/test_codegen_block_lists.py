@@ -10,6 +10,7 @@ same weights in eval and training mode. Expected texts are written from the blue
 import ast
 
 import pytest
+import torch
 from conftest import BLUEPRINTS, write_blueprint
 from harness import check_against_scope_classes
 
@@ -280,3 +281,67 @@ def test_vit_blocks_have_no_writer_failures(name):
     """Every ViT size writes both blocks as classes (no scope-based class is left)."""
     writer = BlockWriter(netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml"))
     assert sorted(writer.build(set())) == ["vit_encoder", "vit_layer"] and not writer.failures
+
+
+BRANCHED = """netgen: 1
+name: branched
+input: [3, 16, 16]
+blocks:
+  stack:
+    params: {cfg: list, norm: false}
+    repeat: ${len(cfg)}
+    as: i
+    body:
+      if: ${cfg[i] == 'M'}
+      then: {maxpool: {k: 2, stride: 2}}
+      else:
+        - conv: {out: "${cfg[i]}", k: 3, pad: 1}
+        - if: $norm
+          then: bn
+        - relu
+network:
+  - stack: {cfg: [4, "M", 6, 6, "M"], norm: true, name: a}
+  - stack: {cfg: [8, "M", 5], name: b}
+"""
+
+
+def test_an_if_else_in_a_repeat_is_one_loop_as_make_layers_builds_vgg(tmp_path, monkeypatch):
+    """A repeat whose body is an if/else (torchvision's make_layers over VGG's cfg): one loop
+    holding both branches, the numbers running on through the iterations (a: 0 conv, 1 bn,
+    2 relu, 3 pool, 4-6, 7-9, 10 pool), the input channels a running variable set where a conv
+    makes them. Both instances, with and without the norm, are the one class."""
+    path = write_blueprint(tmp_path, BRANCHED)
+    source, model = check_against_scope_classes(path, (3, 16, 16), monkeypatch)
+    assert sorted(classes_of(source)) == ["Branched", "Stack"]
+    stack = ast.get_source_segment(source, classes_of(source)["Stack"])
+    expected = '''class Stack(nn.Sequential):
+    def __init__(self, in_channels, cfg, norm=False):
+        layers = []
+        channels = in_channels
+        for i in range(len(cfg)):
+            if cfg[i] == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2))
+            else:
+                layers.append(nn.Conv2d(channels, cfg[i], kernel_size=3, padding=1))
+                if norm:
+                    layers.append(nn.BatchNorm2d(cfg[i]))
+                layers.append(nn.ReLU(inplace=True))
+                channels = cfg[i]
+        super().__init__(*layers)'''
+    assert stack == expected
+    assert 'self.a = Stack(3, cfg=[4, "M", 6, 6, "M"], norm=True)' in source
+    assert 'self.b = Stack(6, cfg=[8, "M", 5])' in source
+    keys = [k for k in model.state_dict() if k.endswith(".weight")]
+    assert keys == ["a.0.weight", "a.1.weight", "a.4.weight", "a.5.weight", "a.7.weight", "a.8.weight",
+                    "b.0.weight", "b.3.weight"]
+
+
+def test_an_if_in_a_repeat_that_no_iteration_takes_keeps_the_scope_classes(tmp_path):
+    """The loop must print both branches; an instance list that never takes one leaves nothing to
+    write that branch from, so the block keeps its scope classes (and still builds)."""
+    path = write_blueprint(tmp_path, BRANCHED.replace('[4, "M", 6, 6, "M"]', "[4, 6]").replace(
+        '[8, "M", 5]', "[8]"))
+    writer = BlockWriter(netgen.compile_blueprint(path))
+    writer.build(set())
+    assert "stack" in writer.failures and "stack" not in writer.classes
+    assert netgen.load(path)(torch.randn(1, 3, 16, 16)).shape == (1, 8, 16, 16)

@@ -288,6 +288,22 @@ network:
     assert netgen.load(path)(torch.randn(1, 3, 8, 8)).shape == (1, 8, 8, 8)
 
 
+VGGS = ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+
+
+def test_every_vgg_block_is_a_class_of_its_own():
+    """VGG's features are a repeat over `cfg` whose body is an if/else (pool, or conv-bn-relu):
+    the writer holds it as one loop (torchvision's make_layers), so no VGG block falls back to
+    scope classes, in the training build or the inference build (BN folded into the conv)."""
+    for name in VGGS:
+        graph = netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml")
+        for built in (graph, inference_graph(graph)):
+            writer = BlockWriter(built)
+            writer.build(set())
+            assert not writer.failures, (name, writer.failures)
+            assert sorted(writer.classes) == ["vgg_classifier", "vgg_features"], name
+
+
 def test_repeated_instances_are_walked_once_and_each_is_still_checked():
     """Instances that take the same arguments on the same input walk alike, so the writer walks
     one of them: ResNet-50's stages [3, 4, 6, 3] each repeat one block after a first that

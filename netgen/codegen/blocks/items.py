@@ -36,7 +36,10 @@ REPEAT = "repeat"  # the key of a list entry that is a repeat (its args: the rep
 
 
 class Items(Wiring):
-    def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None) -> Val:
+    def items(self, raws: Any, x: Val, var: str, numbered: bool, first_var: str | None = None,
+              first: int = 0) -> Val:
+        """The list's items in order; numbered ones count from `first` (a branch of an `if` in a
+        repeat goes on with the numbers of the iterations before it: repeat.py)."""
         raws = raws if isinstance(raws, (list, YList)) else [raws]
         entries: list[tuple[str, Any, str | None, Any, list[str] | None]] = []
         groups: list[tuple[Any, int, int, int]] = []  # an if/else: its condition, first else, end (entries)
@@ -79,7 +82,7 @@ class Items(Wiring):
                                                                      else [r])}
         chain = "out" if var == "x" else var
         taken = set(self.taken) | set(explicit) | {"input", "output"}
-        number = 0
+        number = first
         before: dict[int, Val] = {}
         for position, (key, args, name, condition, sources) in enumerate(entries):
             if key == REPEAT and isinstance(args, YDict) and "repeat" in args:

@@ -162,6 +162,13 @@ class Rendering:
             if loop is not None:
                 lines += [f"{INDENT * 2}{line}" for line in [*loop.before, loop.header]]
                 condition = None
+            if loop is not None and loop.body is not None:  # an if/else in each iteration (repeat.py)
+                for depth, entry in loop.body:
+                    indent = INDENT * (3 + depth)
+                    lines += [indent + entry] if isinstance(entry, str) else [
+                        indent + line for line in layout(Group(f"{local}.append", [entry]), LINE - len(indent))]
+                index = loop.end
+                continue
             depth = 3 if condition or loop else 2
             if condition:
                 lines.append(f"{INDENT * 2}if {condition}:")

@@ -46,8 +46,10 @@ class Repeat(Items):
             if len(body) != 1:
                 raise Untranslatable("a repeat of several items inside a list")
             body = body[0]
-        if isinstance(body, YDict) and ("if" in body or "repeat" in body):
-            raise Untranslatable("an `if` or `repeat` inside a repeat")
+        if isinstance(body, YDict) and "if" in body:
+            return self.branched(body, x, in_var, var, first, loop, count, count_node)
+        if isinstance(body, YDict) and "repeat" in body:
+            raise Untranslatable("a `repeat` inside a repeat")
         key, args, name, sources = self.parse_wired(body)
         if name is not None or sources is not None:
             raise Untranslatable("a named or wired item in a repeat")
@@ -81,10 +83,80 @@ class Repeat(Items):
             raise Untranslatable("a repeat whose items do not read their input channels")
         update = None if made == RUNNING else f"{RUNNING} = {made}"
         before = [] if code_of(start) == RUNNING else [f"{RUNNING} = {code_of(start)}"]
-        header = f"for {loop or '_'} in range({code_of(count_node if count_node is not None else node_of(count))}):"
+        header = self.header(loop, count, count_node)
         if any(len(INDENT * 3 + line) > LINE for line in [*before, header, update or ""]):
             raise Untranslatable("a repeat whose loop does not fit a line")
         self.loops.append(Loop(at, len(self.members), before, header, update))
-        out = Val(value.var, with_chan(_plain(value.shape), Sym(concrete(chan(value.shape)),
-                                                                   ast.Name(RUNNING, ast.Load()))))
-        return out, count
+        return running(value), count
+
+    @staticmethod
+    def header(loop: str | None, count: int, count_node: Any) -> str:
+        return f"for {loop or '_'} in range({code_of(count_node if count_node is not None else node_of(count))}):"
+
+    def branched(self, body: YDict, x: Val, in_var: str, var: str, first: int, loop: str | None, count: int,
+                 count_node: Any) -> tuple[Val, int]:
+        """A repeat whose body is an if/else, as torchvision's make_layers loops over VGG's cfg
+        (`if v == "M": layers += [pool] else: conv, bn, relu; in_channels = v`): each iteration
+        walks the branch it takes, its items numbered on from the iterations before it, and every
+        iteration taking a branch must print that branch alike; the loop holds both branches, so
+        both must be taken by some iteration."""
+        if set(body) - {"if", "then", "else"} or "else" not in body:
+            raise Untranslatable("an `if` without `else` inside a repeat")
+        start, at = node_of(chan(x.shape)), len(self.members)
+        saved = self.env.get(loop, ...) if loop else ...
+        if loop:
+            self.names.add(loop)
+        node = self.expr(body["if"], None)  # read with the loop variable a constructor variable
+        if node is None:
+            raise Untranslatable("a constant condition inside a repeat")
+        texts: dict[bool, set] = {True: set(), False: set()}
+        statements: dict[bool, list[tuple[int, Any]]] = {}
+        value, number = x, first
+        try:
+            for i in range(count):
+                if loop:
+                    self.env[loop] = i
+                taken = bool(interpolate(body["if"], self.env))
+                fed = Val(in_var if i == 0 else value.var, running(value).shape)
+                made = len(self.members)
+                value = self.items(body["then" if taken else "else"], fed, var, numbered=True, first=number)
+                members = self.members[made:]
+                if not members:
+                    raise Untranslatable("a branch of an `if` in a repeat that makes no module")
+                lines: list[tuple[int, Any]] = []
+                for _, piece, condition, _ in members:
+                    lines += [(0, f"if {condition}:"), (1, piece)] if condition else [(0, piece)]
+                out = code_of(node_of(chan(value.shape)))
+                if out != RUNNING:
+                    lines.append((0, f"{RUNNING} = {out}"))
+                texts[taken].add(tuple(flat(p) for _, p in lines))
+                statements[taken] = lines
+                number += sum(1 for m in members if m[3])
+        finally:
+            if loop:
+                self.names.discard(loop)
+                if saved is ...:
+                    self.env.pop(loop, None)
+                else:
+                    self.env[loop] = saved
+        if any(len(t) != 1 for t in texts.values()):
+            raise Untranslatable("iterations of a repeat that print a branch otherwise, or a branch none takes")
+        lines = [(0, f"if {code_of(node)}:"), *[(d + 1, p) for d, p in statements[True]], (0, "else:"),
+                 *[(d + 1, p) for d, p in statements[False]]]
+        read = [p for _, p in lines if not isinstance(p, str)]
+        if not any(isinstance(n, ast.Name) and n.id == RUNNING for p in read
+                   for n in ast.walk(ast.parse(flat(p), mode="eval"))):
+            raise Untranslatable("a repeat whose items do not read their input channels")
+        before = [] if code_of(start) == RUNNING else [f"{RUNNING} = {code_of(start)}"]
+        header = self.header(loop, count, count_node)
+        if any(len(INDENT * (3 + d) + p) > LINE for d, p in [*[(0, b) for b in [*before, header]], *lines]
+               if isinstance(p, str)):
+            raise Untranslatable("a repeat whose loop does not fit a line")
+        self.loops.append(Loop(at, len(self.members), before, header, None, lines))
+        return running(value), number - first
+
+
+def running(value: Val) -> Val:
+    """`value` with its channels read from the running variable."""
+    return Val(value.var, with_chan(_plain(value.shape), Sym(concrete(chan(value.shape)),
+                                                             ast.Name(RUNNING, ast.Load()))))

@@ -58,6 +58,9 @@ class Loop:
     before: list[str]  # the running channels set before the loop (`channels = in_channels`)
     header: str  # `for i in range(len(rows)):`
     update: str | None  # what one iteration makes of the running channels (`channels = ...`)
+    # an iteration that is an if/else (make_layers): its statements, each at its depth inside the
+    # loop, a text (`if cfg[i] == "M":`, `channels = cfg[i]`) or a module appended to the layers
+    body: list[tuple[int, Any]] | None = None
 
 
 @dataclass
