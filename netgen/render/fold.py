@@ -14,319 +14,28 @@ folded into one representative marked ×N. Three levels:
 `expand` names scope paths drawn one level finer than the rest. Every graph node maps to the
 view node that shows it (`View.owner`), so counts can be checked against the graph. What a
 view holds is in view.py; which arrows read as skips, in skips.py.
+
+structure.py holds the scope tree and signatures, runs.py what each scope folds to and the runs,
+labels.py the boxes' words; this module draws the view.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
-
-import networkx as nx
-
-from ..graph import Graph, OpNode
-from ..shapes import axes_of, format_shape
+from ..graph import Graph
+from ..shapes import format_shape
 from ..values import unique_name
-from .inference import FOLDED, drawn_inference
-from .skips import skip_edges, strictly_under
+from .labels import _Labels, pretty, short_label
+from .runs import _Runs
+from .skips import skip_edges
+from .structure import LEVELS, _Entry
 from .style import format_count
 from .view import VCluster, VEdge, View, VNode
 
-LEVELS = ("overview", "blocks", "full")
-# a layer as a lecturer draws it: its dropout (or drop-path) goes with it, "Linear · GELU · Dropout"
-_CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2, "regularization": 3}
-_MAX_PERIOD = 3
 _WRAP_OVER = 16  # characters; a short chain title ("BN · ReLU") stays on one line
 
 
-@dataclass
-class _Entry:
-    kind: str  # "op" | "chain" | "unit"
-    ops: list[str]  # graph node ids in topological order
-    scope: tuple[str, ...] = ()  # the scope it stands for; () for an op, or a chain folded from ops
-    mode: str = ""  # for units: "node" | "cluster"
-
-
-def pretty(name: str) -> str:
-    """`dense_block` -> `Dense block`, `se_bottleneck` -> `SE bottleneck`."""
-    words = name.replace("_", " ").split()
-    # short letter words are initials or variants: `se_bottleneck` -> `SE bottleneck`, `inception_a` -> `Inception A`
-    words = [w.upper() if len(w) <= 2 and w.isalpha() else w for w in words]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
-def resampling(in_shapes: list[tuple[int, ...]], shape: tuple[int, ...]) -> tuple:
-    """How an op changes the positions of its first input (H and W of a map, N of a token
-    sequence: every axis but the channels), as out/in per axis; the axes when they change."""
-    def positions(s: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
-        return tuple((axis, size) for size, axis in zip(s, axes_of(s), strict=True) if axis != "C")
-
-    ins, outs = positions(in_shapes[0]) if in_shapes else (), positions(shape)
-    if [a for a, _ in ins] != [a for a, _ in outs]:
-        return tuple(a for a, _ in ins), tuple(a for a, _ in outs)
-    return tuple(Fraction(o, i) for (_, i), (_, o) in zip(ins, outs, strict=True))
-
-
-def short_label(label: str) -> str:
-    return {"BatchNorm": "BN"}.get(label, label)
-
-
-class _Folder:
-    def __init__(self, graph: Graph, level: str, expand: list[tuple[str, ...]], params: bool, frame_stages: bool,
-                 compact: int = 0):
-        if level not in LEVELS:
-            raise ValueError(f"Expected a detail level in {LEVELS}; received level={level!r}")
-        # the diagrams draw a dense block's connections as written, and an inference build
-        # without the ops it left out (render/inference.py)
-        graph, self.carriers, self.spliced = drawn_inference(graph)
-        graph = graph.written()
-        self.g, self.level, self.expand, self.with_params = graph, level, expand, params
-        self.frame_stages, self.compact = frame_stages, compact
-        self.view = View(graph.name, level, compact=compact)
-        self.topo = graph.topological()
-        self.index = {n: i for i, n in enumerate(self.topo)}
-        self.children: dict[tuple, list] = {p: [] for p in graph.scopes}
-        self.ops_in: dict[tuple, list[str]] = {p: graph.nodes_under(p) for p in graph.scopes}
-        for node in self.topo:
-            data = graph[node]
-            parent = self._scope_parent(data.path[:-1]) if data.kind == "op" else ()
-            self.children[parent].append(("op", node))
-        for path in sorted(graph.scopes, key=len):
-            if path and self.ops_in[path]:
-                self.children[self._scope_parent(path[:-1])].append(("scope", path))
-        for kids in self.children.values():
-            kids.sort(key=lambda c: self.index[c[1]] if c[0] == "op" else self.index[self.ops_in[c[1]][0]])
-        outputs = graph.outputs or [self.topo[-1]]
-        main_out = max(outputs, key=lambda o: (len(nx.ancestors(graph.nx, o)), -outputs.index(o)))
-        self.main = nx.ancestors(graph.nx, main_out) | {main_out}
-        self.membership: dict[str, dict[int, int]] = {}
-        self.runs = 0
-        self.ids: set[str] = set()
-        self.repeats: dict[tuple[str, ...], tuple[str, int] | None] = {}
-
-    # -- the module tree ---------------------------------------------------------------
-    def _scope_parent(self, path: tuple[str, ...]) -> tuple[str, ...]:
-        while path not in self.g.scopes:
-            path = path[:-1]
-        return path
-
-    def _prefixes(self, path: tuple[str, ...]):
-        path = self._scope_parent(path)
-        while True:
-            yield path
-            if not path:
-                return
-            path = self._scope_parent(path[:-1])
-
-    def level_of(self, path: tuple[str, ...]) -> str:
-        base = LEVELS.index(self.level)
-        if any(path[: len(e)] == e for e in self.expand):
-            base = min(base + 1, len(LEVELS) - 1)
-        return LEVELS[base]
-
-    def is_linear(self, path: tuple[str, ...]) -> bool:
-        ops = self.ops_in[path]
-        inside = set(ops)
-        for i, node in enumerate(ops):
-            preds = self.g.inputs_of(node)
-            if len(preds) != 1:
-                return False
-            if i > 0 and preds[0] != ops[i - 1]:
-                return False
-            if i < len(ops) - 1 and [u for u in self.g.users_of(node) if u in inside] != [ops[i + 1]]:
-                return False
-        return True
-
-    def stage_block(self, path: tuple[str, ...]) -> str | None:
-        """The block a stage repeats (a scope of two or more calls of one block), else None."""
-        kids = self.children[path]
-        if len(kids) < 2 or any(k[0] != "scope" for k in kids):
-            return None
-        blocks = {self.g.scopes[k[1]].block for k in kids}
-        return blocks.pop() if len(blocks) == 1 else None
-
-    def is_stage(self, path: tuple[str, ...]) -> bool:
-        return self.stage_block(path) is not None
-
-    def is_backbone(self, path: tuple[str, ...]) -> bool:
-        """A block whose members are mostly blocks or stages of blocks (torchvision's segmentation
-        backbones, MobileNetV3's features): framed whole it can be taller than a slide."""
-        kids = self.children[path]
-        scopes = [k[1] for k in kids if k[0] == "scope"]
-        nested = [q for q in scopes if self.g.scopes[q].block is not None or self.is_stage(q)]
-        return self.g.scopes[path].block is not None and len(nested) >= 4 and 2 * len(nested) > len(kids)
-
-    def repeated_stage(self, path: tuple[str, ...]) -> tuple[str, int] | None:
-        """(block name, N) when the block at `path` is mostly one stage of N identical blocks, in
-        line with the rest of it (a transformer's encoder: a position embedding, N layers, a
-        norm), else None. Not a fractal: its stage of two fractals runs beside a shallow branch."""
-        if path in self.repeats:
-            return self.repeats[path]
-        found = None
-        block = self.g.scopes[path].block
-        if block is not None:
-            stages = [k[1] for k in self.children[path] if k[0] == "scope" and self.is_stage(k[1])]
-            if len(stages) == 1 and 2 * len(self.ops_in[stages[0]]) >= len(self.ops_in[path]):
-                kids = [k[1] for k in self.children[stages[0]]]
-                inner = self.g.scopes[kids[0]].block
-                sigs = {self.signature(_Entry("unit", list(self.ops_in[k]), k, "node")) for k in kids}
-                if len(sigs) == 1 and inner is not None and inner != block and self.in_line(path, stages[0]):
-                    found = (inner, len(kids))
-        self.repeats[path] = found
-        return found
-
-    def in_line(self, path: tuple[str, ...], part: tuple[str, ...]) -> bool:
-        """Whether every op of `path` outside `part` runs before part's first op or after its last."""
-        ops = self.ops_in[part]
-        before, after = nx.ancestors(self.g.nx, ops[0]), nx.descendants(self.g.nx, ops[-1])
-        inside = set(ops)
-        return all(n in inside or n in before or n in after for n in self.ops_in[path])
-
-    def chain_of(self, ops: list[str], dropout: bool = True) -> bool:
-        """A conv/linear → norm → activation → dropout chain (any two or three in that order)."""
-        if not 2 <= len(ops) <= 3:
-            return False
-        steps = [_CHAIN_STEPS.get(self.g.op_node(n).op.family, -1) for n in ops]
-        if not dropout and _CHAIN_STEPS["regularization"] in steps:
-            return False
-        return -1 not in steps and all(a < b for a, b in zip(steps, steps[1:], strict=False))
-
-    def mode(self, path: tuple[str, ...]) -> str:
-        scope = self.g.scopes[path]
-        level = self.level_of(path)
-        if scope.meta.get("role") == "projection":
-            return "transparent"
-        linear = self.is_linear(path)
-        if linear and self.chain_of(self.ops_in[path]) and level != "full":
-            return "chain"
-        plain = scope.kind == "seq" and scope.block is None
-        stage = self.is_stage(path)
-        side = not any(n in self.main for n in self.ops_in[path])  # an auxiliary head
-        if level == "full":
-            return "transparent" if (linear or plain or stage) else "cluster"
-        if level == "overview" and not side:
-            if stage:
-                # a stage is its blocks: the first (which usually carries the stride and the
-                # projection) and runs of identical ones folded ×N, as a lecturer draws them
-                return "transparent"
-            parent = self._scope_parent(path[:-1])
-            if self.level_of(parent) == "overview" and self.is_stage(parent):
-                return "node"  # a block of a stage is one box, even a long straight one
-        outer = {self.g.scopes[q].block for q in self._prefixes(path[:-1]) if q} - {None}
-        if self.compact >= 2 and level == "blocks" and scope.block is not None and not linear and outer \
-                and scope.block not in outer:
-            return "node"  # compact: a block in another block (an SE gate; not a fractal in a fractal) is a box
-        if plain and not stage and not side or stage and not self.frame_stages:
-            return "transparent"
-        if not self.frame_stages and level == "blocks" and not side and (
-                self.is_backbone(path) or self.repeated_stage(path) is not None):
-            # a block that is a run of blocks (a backbone, a transformer's encoder): pages may cut inside it
-            return "transparent"
-        if linear and not stage and not side and len(self.fold_chains(self.entries(path), path, dropout=False)) > 3:
-            # a long straight block (VGG's features and classifier) reads best as its chains; its
-            # length counted without folding dropouts in, which would make VGG's classifier one box
-            return "transparent"
-        return "cluster" if level == "blocks" else "node"
-
-    def entries(self, path: tuple[str, ...]) -> list[_Entry]:
-        out: list[_Entry] = []
-        for kind, ref in self.children[path]:
-            if kind == "op":
-                out.append(_Entry("op", [ref]))
-                continue
-            mode = self.mode(ref)
-            if mode == "transparent":
-                out.extend(self.entries(ref))
-            elif mode == "chain":
-                out.append(_Entry("chain", list(self.ops_in[ref]), ref))
-            else:
-                out.append(_Entry("unit", list(self.ops_in[ref]), ref, mode))
-        return out
-
-    def fold_chains(self, entries: list[_Entry], path: tuple[str, ...] = (), dropout: bool = True) -> list[_Entry]:
-        if self.level_of(path) == "full":
-            return entries
-        out: list[_Entry] = []
-        for entry in entries:
-            last = out[-1] if out else None
-            if (entry.kind == "op" and last is not None and last.kind in ("op", "chain") and not last.scope
-                    and self.g[entry.ops[0]].kind == "op" and self.g[last.ops[-1]].kind == "op"
-                    and self.g.inputs_of(entry.ops[0]) == [last.ops[-1]]
-                    and self.g.users_of(last.ops[-1]) == [entry.ops[0]]
-                    and self.g[entry.ops[0]].inserted == self.g[last.ops[-1]].inserted
-                    and self.chain_of(last.ops + entry.ops, dropout)):
-                out[-1] = _Entry("chain", last.ops + entry.ops)
-            else:
-                out.append(entry)
-        return out
-
-    # -- runs of identical neighbours ------------------------------------------------------
-    def signature(self, entry: _Entry, structural: bool = False) -> tuple:
-        """What makes neighbours a run: the same ops, labels and wiring; `structural`: the same
-        ops and wiring whatever their labels (the blocks of a stage at the overview)."""
-        base = entry.scope or ()
-        sig = []
-        inside = set(entry.ops)
-        for node in entry.ops:
-            data = self.g[node]
-            label: str = data.kind
-            family: str = data.kind
-            structure: tuple = ()
-            if isinstance(data, OpNode):
-                label, family = self.op_label(node), data.op.family
-                if structural or family == "regularization":
-                    label = data.op.kind  # a per-block drop rate (stochastic depth) does not break a run
-                if structural:
-                    # labels aside, the geometry still must match: kernel, stride and how the
-                    # positions change (a strided block is not one of a run of plain ones); a
-                    # dilation, like a window's shift, is a setting that may alternate in a run
-                    window = data.op.table_kernel()
-                    structure = (window[:2] if window else None, resampling(data.in_shapes, data.shape))
-            refs = tuple(self.g[p].path[len(base):] if p in inside else None for p in self.g.inputs_of(node))
-            sig.append((data.path[len(base):] if entry.scope else None, label, family, structure,
-                        data.inserted, refs if entry.kind == "unit" else ()))
-        block = self.g.scopes[entry.scope].block if entry.scope else None
-        return (entry.kind, block, tuple(sig))
-
-    def run_key(self, entry: _Entry) -> tuple:
-        """The signature runs are found by. At the overview a stage's blocks that differ only in
-        their labels are one run (Swin's blocks alternate plain and shifted windows: "Swin block
-        ×6", as the paper draws a stage); a block whose ops differ (ResNet's first, with its
-        projection) still stands alone, and the blocks level draws each kind of block."""
-        if entry.kind == "unit" and entry.mode == "node" and entry.scope:
-            parent = self._scope_parent(entry.scope[:-1])
-            if self.level_of(entry.scope) == "overview" and self.is_stage(parent):
-                return ("stage", parent, self.signature(entry, structural=True))
-        return self.signature(entry)
-
-    def linked(self, a: list[_Entry], b: list[_Entry]) -> bool:
-        left = {n for e in a for n in e.ops}
-        return any(p in left for e in b for n in e.ops for p in self.g.inputs_of(n))
-
-    def runs_of(self, entries: list[_Entry]) -> list[tuple[list[_Entry], list[list[_Entry]]]]:
-        """Group entries into (representative, members); a member is `period` entries."""
-        if self.level == "full" and not self.expand:
-            return [([e], [[e]]) for e in entries]
-        sigs = [self.run_key(e) for e in entries]
-        out, i = [], 0
-        while i < len(entries):
-            best = (1, 1)
-            for period in range(1, _MAX_PERIOD + 1):
-                m = 1
-                while (i + (m + 1) * period <= len(entries)
-                       and sigs[i + m * period: i + (m + 1) * period] == sigs[i: i + period]
-                       and self.linked(entries[i + (m - 1) * period: i + m * period],
-                                       entries[i + m * period: i + (m + 1) * period])):
-                    m += 1
-                if m > 1 and m * period > best[0] * best[1]:
-                    best = (m, period)
-            m, period = best
-            if any(self.level_of(e.scope or self.g[e.ops[0]].path[:-1]) == "full" for e in entries[i: i + period]):
-                m, period = 1, 1
-            members = [entries[i + k * period: i + (k + 1) * period] for k in range(m)]
-            out.append((members[0], members))
-            i += m * period
-        return out
+class _Folder(_Runs, _Labels):
+    """Draws the entries and runs into a View: nodes, frames, the spine and the arrows."""
 
     # -- building the view -----------------------------------------------------------------
     def new_id(self, base: str) -> str:
@@ -334,25 +43,6 @@ class _Folder:
         name = unique_name(candidate, self.ids, first=2)
         self.ids.add(name)
         return name
-
-    def rel(self, path: tuple[str, ...], base: tuple[str, ...]) -> str:
-        if path[: len(base)] == base and len(path) > len(base):
-            path = path[len(base):]
-        return ".".join(path)
-
-    def span_text(self, members: list[list[_Entry]], base: tuple[str, ...], position: int) -> str:
-        """`conv1 – relu` for a chain, `layer1.1 – layer1.2` for a run, relative to `base`."""
-        first = members[0][position]
-
-        def name(e: _Entry) -> str:
-            return self.rel(e.scope if e.scope else self.g[e.ops[0]].path, base)
-
-        start = name(first)
-        if len(members) == 1:
-            if first.kind == "chain" and not first.scope and len(first.ops) > 1:
-                return f"{start} – {self.rel(self.g[first.ops[-1]].path, base)}"
-            return start
-        return f"{start} – {name(members[-1][position])}"
 
     def add_node(self, entry: _Entry, members: list[list[_Entry]], position: int, cluster: str | None,
                  base: tuple[str, ...], mark: bool = True) -> str:
@@ -401,64 +91,6 @@ class _Folder:
         for n in every:
             self.view.owner[n] = node.id
         return node.id
-
-    def op_label(self, node: str) -> str:
-        """An op's own label, saying so where the inference build folded a norm into it."""
-        data = self.g.op_node(node)
-        return data.op.label(data.in_shapes, data.shape) + (FOLDED if node in self.carriers else "")
-
-    def unit_detail(self, entry: _Entry) -> tuple[str, str]:
-        """What sets a block box apart from its identical neighbours: its stride, written after
-        the title as for ops (" /2"), and a shortcut that is not the identity (the detail line):
-        a projection, option A (subsample and zero channels) or one the blueprint spells out."""
-        stride = ""
-        first, last = self.g.op_node(entry.ops[0]), self.g.op_node(entry.ops[-1])
-        before = first.in_shapes[0] if first.in_shapes else None
-        after = last.shape
-        if before is not None and len(before) == 3 == len(after) and after[-1] > 0:
-            factor = before[-1] / after[-1]  # a stride, not the border an unpadded conv trims
-            if round(factor) >= 2 and abs(factor - round(factor)) < 0.2:
-                stride = f" /{round(factor)}"
-        inner = {path: scope.meta.get("role") for path, scope in self.g.scopes.items()
-                 if strictly_under(path, entry.scope)}
-        if "projection" in inner.values():
-            return stride, "projection shortcut"
-        # a shortcut spelled out as ops (an empty one is the identity); one op says what it is in
-        # its own label (CIFAR ResNets' "Shortcut A /2, 32"), so the renderer names no op kind
-        spelled = [path for path, role in inner.items() if role == "shortcut"]
-        ops = [n for n in entry.ops if any(strictly_under(self.g[n].path, p) for p in spelled)]
-        data = self.g[ops[0]] if len(ops) == 1 else None
-        if isinstance(data, OpNode):
-            label = self.op_label(ops[0])
-            return stride, label if "shortcut" in label.lower() else f"shortcut: {label}"
-        if ops:
-            return stride, "shortcut: own ops"
-        return stride, ""
-
-    def distinct_label(self, entry: _Entry, others: list[_Entry]) -> str:
-        """The first op label of `entry` that none of `others` has ("Window attention 7×7, shift 3,
-        12 heads" beside its unshifted twin), or ""."""
-        def labels(e: _Entry) -> list[str]:
-            ops = [n for n in e.ops if self.g[n].kind == "op"]
-            return [self.op_label(n) for n in ops if self.g.op_node(n).op.family != "regularization"]
-
-        theirs = {label for e in others for label in labels(e)}
-        return next((label for label in labels(entry) if label not in theirs), "")
-
-    def tell_named_twins_apart(self, entries: list[_Entry], drawn: list[str]) -> None:
-        """Named members of one block kind drawn as boxes in one frame (MaxViT's `window_attention`
-        and `grid_attention`, both "Maxvit attention layer") would read the same: each box whose
-        title and detail equal another's gets, as its detail, the first op label the other lacks
-        ("Window attention 7×7, 2 heads"), so the renderer names no op kind. Numbered members (a
-        stage's blocks) are left alone: their differences are the stride and the shortcut."""
-        boxes = {self.view.nodes[n].scope: self.view.nodes[n] for n in drawn
-                 if self.view.nodes[n].kind == "unit" and self.view.nodes[n].scope}
-        named = [e for e in entries if e.kind == "unit" and e.scope in boxes and not e.scope[-1].isdigit()]
-        looks = {e.scope: (boxes[e.scope].title, boxes[e.scope].detail) for e in named}
-        for entry in named:
-            twins = [e for e in named if e is not entry and looks[e.scope] == looks[entry.scope]]
-            if twins and not looks[entry.scope][1]:
-                boxes[entry.scope].detail = self.distinct_label(entry, twins)
 
     def build(self) -> View:
         top = self.fold_chains(self.entries(()))
