@@ -345,3 +345,101 @@ def test_an_if_in_a_repeat_that_no_iteration_takes_keeps_the_scope_classes(tmp_p
     writer.build(set())
     assert "stack" in writer.failures and "stack" not in writer.classes
     assert netgen.load(path)(torch.randn(1, 3, 16, 16)).shape == (1, 8, 16, 16)
+
+
+STAGED = """netgen: 1
+name: staged
+input: [3, 16, 16]
+blocks:
+  unit:
+    params: {planes: int, stride: 1, dilation: 1}
+    body:
+      residual:
+        body:
+          - conv: {out: "${planes * 2}", k: 3, stride: $stride, pad: $dilation, dilation: $dilation, bias: false,
+                   name: conv1}
+          - bn: {name: bn1}
+        shortcut: auto
+        after: relu
+  trunk:
+    params: {block: unit, layers: [2, 1, 2], base: 4}
+    body:
+      - conv: {out: 4, k: 3, pad: 1, bias: false, name: conv1}
+      - bn: {name: bn1}
+      - relu
+      - repeat: 3
+        as: i
+        name: layer${i+1}
+        body:
+          repeat: ${layers[i]}
+          as: j
+          body:
+            $block:
+              planes: ${base * 2**i}
+              stride: ${2 if i > 0 and j == 0 else 1}
+              dilation: ${1 if j == 0 else 2}
+network:
+  - trunk: {name: a, layers: [1, 2, 1], base: 2}
+  - trunk: {name: b}
+"""
+
+
+def test_named_stages_of_block_calls_are_two_loops_as_torchvisions_make_layer(tmp_path, monkeypatch):
+    """ResNet's `layer1` ... `layer4` (a named repeat of stages, each an unnamed repeat of a
+    block chosen by a param) are built as torchvision's `_make_layer` builds them: per stage an
+    nn.Sequential of units numbered 0, 1, ..., the running input channels `channels`, and the
+    projection decided as the lowering decides it, where the unit's shape changes. Instance `a`'s
+    first unit keeps its 4 channels at stride 1 (2 * 2 planes): no projection there, which a
+    decision by position (`j == 0`) would get wrong."""
+    path = write_blueprint(tmp_path, STAGED)
+    source, module = check_against_scope_classes(path, (3, 16, 16), monkeypatch)
+    # a: 4 -> 4 (stride 1, no projection), 4 -> 8 (stride 2), 8 -> 8, 8 -> 16 (stride 2);
+    # b's stem takes a's 16 to 4: 4 -> 8, 8 -> 8 (none), 8 -> 16 (stride 2), 16 -> 32 (stride 2), 32 -> 32 (none)
+    projected = [k.removesuffix(".downsample.0.weight") for k in module.state_dict() if "downsample.0.weight" in k]
+    assert projected == ["a.layer2.0", "a.layer3.0", "b.layer1.0", "b.layer2.0", "b.layer3.0"]
+    assert sorted(classes_of(source)) == ["Staged", "Trunk", "Unit"]
+    trunk = ast.get_source_segment(source, classes_of(source)["Trunk"])
+    assert trunk == '''class Trunk(nn.Module):
+    def __init__(self, in_channels, block="unit", layers=None, base=4):
+        if layers is None:
+            layers = [2, 1, 2]
+        super().__init__()
+        if block != "unit":
+            raise ValueError("block must name the block this file was generated with: unit")
+        self.conv1 = nn.Conv2d(in_channels, 4, kernel_size=3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        channels = 4
+        for i in range(3):
+            layer = nn.Sequential()
+            for j in range(layers[i]):
+                stride = 2 if i > 0 and j == 0 else 1
+                layer.add_module(
+                    str(j),
+                    Unit(
+                        channels,
+                        planes=base * 2**i,
+                        stride=stride,
+                        dilation=1 if j == 0 else 2,
+                        downsample=stride != 1 or channels != base * 2**i * 2,
+                    ),
+                )
+                channels = base * 2**i * 2
+            self.add_module(f"layer{i + 1}", layer)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.relu(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.layer3(x)
+        return x'''
+    assert "self.a = Trunk(3, layers=[1, 2, 1], base=2)" in source and "self.b = Trunk(16)" in source
+
+
+@pytest.mark.parametrize("name", ["deeplabv3_resnet50", "deeplabv3_resnet101", "fcn_resnet50", "fcn_resnet101"])
+def test_segmentation_backbones_have_no_writer_failures(name):
+    """The segmentation models' ResNet backbone is a class of its own, as every block they reach."""
+    writer = BlockWriter(netgen.compile_blueprint(BLUEPRINTS / f"{name}.yaml"))
+    assert "resnet_backbone" in writer.build(set()) and not writer.failures

@@ -17,7 +17,8 @@ say), ops chosen by a param (the instances' ops picked in the constructor), `res
 `after`, as the body or named inside a list (an nn.ModuleDict member), `dense` repeats (a loop
 of `add_module` calls and a loop in forward, as torchvision's `_DenseBlock`), an unnamed
 `repeat` in a numbered list (a loop appending to an nn.Sequential's layers), a named `seq` that is
-a named repeat of one block call (a loop of `add_module` calls, ViT's encoder layers), `parallel` bodies
+a named repeat of one block call (a loop of `add_module` calls, ViT's encoder layers), a named
+repeat of stages of one block call (two loops, ResNet's `layer1` ... `layer4`), `parallel` bodies
 and inside a list (an nn.ModuleList member, torchvision's ASPP), `from:` wiring (a `from:`
 chosen by an expression between an optional item and its input; `split:` parts, as `x1, x2 =
 x.chunk(2, dim=1)`), `module_order`, a block call that is the whole body (the callee's members

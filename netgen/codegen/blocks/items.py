@@ -86,6 +86,9 @@ class Items(Wiring):
         before: dict[int, Val] = {}
         for position, (key, args, name, condition, sources) in enumerate(entries):
             if key == REPEAT and isinstance(args, YDict) and "repeat" in args:
+                if "name" in args and explicit and not wired:  # ResNet's layer1 ... layer4 (stages.py)
+                    x = self.named_stages(args, x, var)
+                    continue
                 if not counted or wired:
                     raise Untranslatable("a repeat in a list of named or wired items")
                 x, made = self.repeated(args, x, first_var if position == 0 and first_var else x.var, var, number)
@@ -202,6 +205,10 @@ class Items(Wiring):
     def repeated(self, raw: Any, x: Val, in_var: str, var: str, first: int) -> tuple[Val, int]:
         """An unnamed repeat in a numbered list: repeat.py writes it."""
         raise Untranslatable("a repeat inside a list")
+
+    def named_stages(self, raw: Any, x: Val, var: str) -> Val:
+        """A named repeat of stages in a list of named items: stages.py writes it."""
+        raise Untranslatable("a named repeat inside a list")
 
     def named_repeat(self, name: str, raw: Any, x: Val, var: str) -> Val:
         """A named sequence that is one named repeat of a block call: dense.py writes it."""

@@ -15,10 +15,11 @@ from .dense import Dense
 from .parallel import Parallel
 from .repeat import Repeat
 from .residual import Residual
+from .stages import Stages
 from .values import _COMPOSITES, INDENT, LINE, RESERVED, Val, _channel_reads, chan, with_chan
 
 
-class Walk(Parallel, Residual, Dense, Repeat):
+class Walk(Parallel, Residual, Dense, Repeat, Stages):
     """One instance of one block definition, written as a class."""
 
     # -- the walk --------------------------------------------------------------------------------
