@@ -112,7 +112,7 @@ class Checking:
             if target != call.target or fake.normalized_args(call, args, kwargs) != self.graph_args(call):
                 raise Untranslatable(f"`{rel}` is built with other arguments")
         # a value read outside besides the output: only a numbered child's of an nn.Sequential,
-        # which the caller reads by running the children (python.py, LR-ASPP's `backbone.4`)
+        # which the caller reads by running the children (scope_classes.py, LR-ASPP's `backbone.4`)
         taps = outs[:-1]
         if not outs or (taps and not sequential) or not all(_child_output(graph, path, t) for t in taps):
             raise Untranslatable("a block with several outputs")
