@@ -6,6 +6,7 @@ The module tree follows the graph's scopes, so state_dict keys are the scope pat
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 
 from ..graph import Graph
@@ -320,12 +321,21 @@ class ScopeClassDrafter:
     def containable(self, member: Member, before: list[Member]) -> bool:
         path = member.scope
         scope = self.g.scopes.get(path)
+        # the container is an attribute (`self.classifier`): a numbered scope (`0`, an unnamed
+        # item of the network) keeps its class, reached by add_module/getattr
+        if not member.name.isidentifier() or keyword.iskeyword(member.name):
+            return False
         if len(path) != 1 or scope is None or scope.kind == "block" or scope.meta.get("module_order"):
             return False
         if self.blocks is not None and self.blocks.call(path) is not None:
             return False
         inner = self.members(path)
         ins, outs = self.scope_io(path)
+        # only a scope that reads several of the network's values (LR-ASPP's head): one with a
+        # single input stays a module of its own, callable and wrappable (FSDP's fully_shard
+        # refuses a container that has no forward)
+        if len(ins) < 2:
+            return False
         if self.is_chain(inner, ins, outs) or self.is_chain(inner, ins, outs, numbered=False) or len(outs) != 1:
             return False
         # its inputs are made before it, so its members may run where it stands
