@@ -93,9 +93,7 @@ class Dense(Items):
         if key not in self.w.blocks or inner is not None or cls is None or not isinstance(template, str) or \
                 not isinstance(count, int) or count < 1:
             raise Untranslatable("a named repeat that is not one block call with a class, named by a template")
-        self.names.add(loop)
-        saved = self.env.get(loop, ...)
-        try:
+        with self.loop_variable(loop):
             name_node = self.expr(template, None)
             if name_node is None:
                 raise Untranslatable("a repeat's name template")
@@ -113,12 +111,6 @@ class Dense(Items):
                 if code_of(node_of(chan(out))) != channels or (text and call != text):
                     raise Untranslatable("layers of a named repeat that differ or change the channels")
                 text, made = call, Group(cls.name, list(texts))
-        finally:
-            self.names.discard(loop)
-            if saved is ...:
-                self.env.pop(loop, None)
-            else:
-                self.env[loop] = saved
         target = f"{self.owner}.{name}"
         count_text = code_of(count_node if count_node is not None else node_of(count))
         self.init += [Stmt(f"{target} = nn.Sequential()"), Stmt(f"for {loop} in range({count_text}):"),

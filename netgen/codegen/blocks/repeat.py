@@ -54,11 +54,8 @@ class Repeat(Items):
         if name is not None or sources is not None:
             raise Untranslatable("a named or wired item in a repeat")
         start, at = node_of(chan(x.shape)), len(self.members)
-        saved = self.env.get(loop, ...) if loop else ...
-        if loop:
-            self.names.add(loop)
         texts, outs, value = set(), set(), x
-        try:
+        with self.loop_variable(loop):
             for i in range(count):
                 if loop:
                     self.env[loop] = i
@@ -69,13 +66,6 @@ class Repeat(Items):
                     raise Untranslatable("an iteration that is not one member")
                 texts.add(flat(self.members[-1][1]))
                 outs.add(code_of(node_of(chan(value.shape))))
-        finally:
-            if loop:
-                self.names.discard(loop)
-                if saved is ...:
-                    self.env.pop(loop, None)
-                else:
-                    self.env[loop] = saved
         if len(texts) != 1 or len(outs) != 1:
             raise Untranslatable("iterations of a repeat that print otherwise")
         text, made = texts.pop(), outs.pop()
@@ -103,16 +93,13 @@ class Repeat(Items):
         if set(body) - {"if", "then", "else"} or "else" not in body:
             raise Untranslatable("an `if` without `else` inside a repeat")
         start, at = node_of(chan(x.shape)), len(self.members)
-        saved = self.env.get(loop, ...) if loop else ...
-        if loop:
-            self.names.add(loop)
-        node = self.expr(body["if"], None)  # read with the loop variable a constructor variable
-        if node is None:
-            raise Untranslatable("a constant condition inside a repeat")
-        texts: dict[bool, set] = {True: set(), False: set()}
-        statements: dict[bool, list[tuple[int, Any]]] = {}
-        value, number = x, first
-        try:
+        with self.loop_variable(loop):
+            node = self.expr(body["if"], None)  # read with the loop variable a constructor variable
+            if node is None:
+                raise Untranslatable("a constant condition inside a repeat")
+            texts: dict[bool, set] = {True: set(), False: set()}
+            statements: dict[bool, list[tuple[int, Any]]] = {}
+            value, number = x, first
             for i in range(count):
                 if loop:
                     self.env[loop] = i
@@ -132,13 +119,6 @@ class Repeat(Items):
                 texts[taken].add(tuple(flat(p) for _, p in lines))
                 statements[taken] = lines
                 number += sum(1 for m in members if m[3])
-        finally:
-            if loop:
-                self.names.discard(loop)
-                if saved is ...:
-                    self.env.pop(loop, None)
-                else:
-                    self.env[loop] = saved
         if any(len(t) != 1 for t in texts.values()):
             raise Untranslatable("iterations of a repeat that print a branch otherwise, or a branch none takes")
         lines = [(0, f"if {code_of(node)}:"), *[(d + 1, p) for d, p in statements[True]], (0, "else:"),

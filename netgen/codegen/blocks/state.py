@@ -5,7 +5,8 @@ item is read; the constructs (items.py, then parallel.py, residual.py, dense.py)
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ...blueprint import BlockDef
@@ -78,6 +79,24 @@ class WalkState:
         self.optional_reads: dict[str, tuple[str, str]] = {}
 
     # -- expressions -----------------------------------------------------------------------
+    @contextmanager
+    def loop_variable(self, loop: str | None) -> Iterator[None]:
+        """A repeat's `as:` variable is a constructor name while its iterations are walked (each
+        sets `self.env[loop]`); afterwards the name is gone and its old value back. No-op without one."""
+        if not loop:
+            yield
+            return
+        saved = self.env.get(loop, ...)
+        self.names.add(loop)
+        try:
+            yield
+        finally:
+            self.names.discard(loop)
+            if saved is ...:
+                self.env.pop(loop, None)
+            else:
+                self.env[loop] = saved
+
     def expr(self, raw: Any, x: Val | None) -> ast.expr | None:
         allowed = self.names | set(self.let_nodes)
         node = self.w.translated(raw, allowed)
