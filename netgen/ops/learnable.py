@@ -108,7 +108,10 @@ class Learnable(Op):
     def emit_forward(self, in_shapes):
         if self.p.apply == "prepend":
             return Call("prepend_token", (MODULE, Input(0)))
-        return BinOp("*" if self.p.apply == "scale" else "+", (Input(0), MODULE))
+        if self.p.apply == "scale":
+            # torchvision's order (`self.layer_scale * result`): the backward's two products run in it
+            return BinOp("*", (MODULE, Input(0)))
+        return BinOp("+", (Input(0), MODULE))
 
     def label(self, in_shapes, out_shape):
         if self.p.apply == "prepend":
