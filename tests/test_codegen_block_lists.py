@@ -133,7 +133,9 @@ network:
 def test_a_repeat_inside_a_list_is_a_loop_appending_to_the_layers(tmp_path, monkeypatch):
     """An unnamed repeat in a numbered list: the lowering numbers its iterations with the other
     items (0, 1, 2, ...), so the class is an nn.Sequential filling `layers`, one loop per repeat,
-    the input channels a running variable (torchvision's MobileNetV3 and make_layers)."""
+    the input channels a running variable (torchvision's MobileNetV3 and make_layers), set before
+    the items that make them (`widths[0]` written once, as torchvision's
+    `firstconv_output_channels`)."""
     path = write_blueprint(tmp_path, LOOPED)
     source = assert_runs_like_the_scope_classes(path, (3, 16, 16), monkeypatch)
     assert sorted(classes_of(source)) == ["Looped", "Trunk", "Unit"]
@@ -142,10 +144,10 @@ def test_a_repeat_inside_a_list_is_a_loop_appending_to_the_layers(tmp_path, monk
     def __init__(self, in_channels, widths=None, tail=2):
         if widths is None:
             widths = [4, 8]
-        layers = [
-            nn.Conv2d(in_channels, widths[0], kernel_size=3, padding=1),
-        ]
         channels = widths[0]
+        layers = [
+            nn.Conv2d(in_channels, channels, kernel_size=3, padding=1),
+        ]
         for i in range(len(widths)):
             layers.append(Unit(channels, out=widths[i], stride=2 if i == 1 else 1))
             channels = widths[i]
@@ -233,7 +235,7 @@ def test_these_classes_print_alike_under_any_hash_seed():
 
 def test_vit_layers_are_one_class_each_as_torchvisions_encoder(monkeypatch):
     """ViT's blocks read as torchvision's EncoderBlock and Encoder: the layer's attention is a
-    module handed to a function (`self_attention(self.self_attention, x)`), and the encoder's
+    module handed to a function (`attend(self.self_attention, x)`), and the encoder's
     `layers` is a named repeat of the layer inside a named seq, a loop of `add_module` calls
     (torchvision builds the same OrderedDict of `encoder_layer_{i}`). Dropout and attention
     dropout set, so training mode draws the same masks in the same order."""
@@ -269,8 +271,12 @@ def test_vit_layers_are_one_class_each_as_torchvisions_encoder(monkeypatch):
     assert "def __init__(self, in_channels, heads, mlp_dim, dropout=0.0, attention_dropout=0.0):" in layer
     assert "self.self_attention = nn.MultiheadAttention(in_channels, heads, dropout=attention_dropout, " \
         "batch_first=True)" in layer
-    assert "nn.Linear(in_channels, mlp_dim)," in layer and "nn.Linear(mlp_dim, dim)," in layer
-    assert "self_attention(self.self_attention, ln_1)" in layer and "out = mlp + attended" in layer
+    # the let `dim: ${in_shape[-1]}` only names the input channels: the class says `in_channels`
+    assert "nn.Linear(in_channels, mlp_dim)," in layer and "nn.Linear(mlp_dim, in_channels)," in layer
+    assert "dim = " not in layer
+    # the attention's output is named after its item, not renamed around a function of that name
+    assert "self_attention = attend(self.self_attention, ln_1)" in layer and "out = mlp + attended" in layer
+    assert "dropout = self.dropout(self_attention)" in layer
     # 5 tokens (4 patches and the class token), each call site as the blueprint wrote its arguments
     assert "self.encoder = VitEncoder(\n            16, in_shape=(5, 16), layers=3, heads=2, mlp_dim=24, " \
         "dropout=0.1, attention_dropout=0.2\n        )" in source

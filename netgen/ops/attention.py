@@ -31,8 +31,10 @@ from pydantic import Field
 from ..shapes import TOKENS, ShapeError, expect_kind
 from .base import GLOBAL, MODULE, Call, Float, Input, Op, OpParams, PosInt, Saved, Support, module_call, register_op
 
-SUPPORT = Support(("self_attention",), '''
-def self_attention(attention, x):
+# a verb, not the module's name: the forward variable of an item named `self_attention` (ViT's)
+# would otherwise be renamed around the function (`self_attention_1`)
+SUPPORT = Support(("attend",), '''
+def attend(attention, x):
     """Self-attention of the token sequence x, without the attention weights (torchvision's ViT)."""
     return attention(x, x, x, need_weights=False)[0]
 ''')
@@ -91,7 +93,7 @@ class Attention(Op):
                            **options, batch_first=True, defaults={"dropout": 0.0})
 
     def emit_forward(self, in_shapes):
-        return Call("self_attention", (MODULE, Input(0)))
+        return Call("attend", (MODULE, Input(0)))
 
     def label(self, in_shapes, out_shape):
         return f"Attention {self.p.heads} heads"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..printer import Group, call_lines, expression_piece, identifier, layout, literal, string_literal
 from ..translate import Untranslatable, code_of, node_of, substitute
-from .values import _UNBUILT, INDENT, LINE, MODULE_ATTRIBUTES
+from .values import _UNBUILT, INDENT, LINE, MODULE_ATTRIBUTES, RUNNING
 
 if TYPE_CHECKING:
     from ...blueprint import BlockDef
@@ -135,6 +135,8 @@ class Rendering:
             lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
         lines += init_lines(walk.block, walk.reads_in_shape, list(walk.flags))
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
+        if walk.hoisted is not None:  # the first loop's input channels, which the items before it read
+            lines += [INDENT * 2 + line for line in layout(expression_piece(walk.hoisted, f"{RUNNING} = "), LINE - 8)]
         if not any(m[2] for m in walk.members) and not walk.loops:
             lines.append(f"{INDENT * 2}super().__init__(")
             for _, piece, _, _ in walk.members:

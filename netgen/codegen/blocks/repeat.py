@@ -20,9 +20,7 @@ from ...values import is_int
 from ..printer import flat
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, valid_name
 from .items import Items
-from .values import INDENT, LINE, RESERVED, Loop, Val, _plain, chan, with_chan
-
-RUNNING = "channels"  # the constructor variable holding an iteration's input channels
+from .values import INDENT, LINE, RESERVED, RUNNING, Loop, Val, _plain, chan, with_chan
 
 
 class Repeat(Items):
@@ -53,7 +51,7 @@ class Repeat(Items):
         key, args, name, sources = self.parse_wired(body)
         if name is not None or sources is not None:
             raise Untranslatable("a named or wired item in a repeat")
-        start, at = node_of(chan(x.shape)), len(self.members)
+        start, at = self.loop_start(x), len(self.members)
         texts, outs, value = set(), set(), x
         with self.loop_variable(loop):
             for i in range(count):
@@ -79,6 +77,20 @@ class Repeat(Items):
         self.loops.append(Loop(at, len(self.members), before, header, update))
         return running(value), count
 
+    def loop_start(self, x: Val) -> ast.expr:
+        """The input channels of a loop (what `channels` starts as). Those of the list's first loop,
+        computed by the items before it from the constructor's names (`make_divisible(rows[0][0] *
+        width_mult, 8)`), are a candidate to set first: the writer walks the instance again with
+        them named, so that the items before the loop read `channels` rather than repeat it."""
+        self.hoisting = False  # from here on `channels` runs with the loop
+        start = node_of(chan(x.shape))
+        called = {id(n.func) for n in ast.walk(start) if isinstance(n, ast.Call)}
+        reads = {n.id for n in ast.walk(start) if isinstance(n, ast.Name) and id(n) not in called}
+        if not self.loops and self.hoisted is None and not isinstance(start, ast.Name) and reads and \
+                reads <= self.names | set(self.let_nodes) and not self.prefix and self.owner == "self":
+            self.hoist_candidate = start
+        return start
+
     @staticmethod
     def header(loop: str | None, count: int, count_node: Any) -> str:
         return f"for {loop or '_'} in range({code_of(count_node if count_node is not None else node_of(count))}):"
@@ -92,7 +104,7 @@ class Repeat(Items):
         both must be taken by some iteration."""
         if set(body) - {"if", "then", "else"} or "else" not in body:
             raise Untranslatable("an `if` without `else` inside a repeat")
-        start, at = node_of(chan(x.shape)), len(self.members)
+        start, at = self.loop_start(x), len(self.members)
         with self.loop_variable(loop):
             node = self.expr(body["if"], None)  # read with the loop variable a constructor variable
             if node is None:

@@ -23,7 +23,7 @@ from ..translate import (
     substitute,
     valid_name,
 )
-from .values import RESERVED, Loop, Stmt, Val, _channel_reads, _value, chan
+from .values import RESERVED, RUNNING, Loop, Stmt, Val, _channel_reads, _value, chan
 
 if TYPE_CHECKING:
     from .writer import BlockWriter
@@ -74,6 +74,16 @@ class WalkState:
         # inside a block call that is the whole body (walk.py, `inline`): the callee's names, as
         # the call gives them in this class's terms
         self.rename: dict[str, ast.expr] = {}
+        # a `let` that only names another value (`dim: $in_channels`): the class says that value
+        # wherever the block reads the let, rather than give one number two names
+        self.aliases: dict[str, ast.expr] = {}
+        # the input channels of the list's first loop, when the items before it compute them
+        # (MobileNetV3's stem width): `channels = <it>` is set before those items, which read
+        # `channels`, as torchvision's `firstconv_output_channels` (repeat.py finds it, the
+        # writer walks the instance again with it; `hoisting` while the items before the loop are walked)
+        self.hoisted: ast.expr | None = None
+        self.hoist_candidate: ast.expr | None = None
+        self.hoisting = False
         self.inlined = 0  # how many such calls the walk has gone into
         # an optional item of a wired list: its condition's code and the variable it reads
         self.optional_reads: dict[str, tuple[str, str]] = {}
@@ -106,14 +116,18 @@ class WalkState:
         if "in_shape" in used:  # (the translation is shared: the transformer gets a copy)
             node = _channel_reads(copy_tree(node), x.shape if x is not None else self.input_shape)
             used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        mapping: dict[str, ast.expr] = {n: self.rename.get(n) or ast.Name(n, ast.Load()) for n in used & allowed}
+        mapping: dict[str, ast.expr] = {n: self.rename.get(n) or self.aliases.get(n) or ast.Name(n, ast.Load())
+                                        for n in used & allowed}
         if x is not None and "in_channels" in used:
             mapping["in_channels"] = node_of(chan(x.shape))
         if "in_shape" in used:
             if x is not None and not x.is_input:
                 raise Untranslatable("`in_shape` of a value inside the block")
             self.reads_in_shape = True
-        return substitute(node, mapping)
+        node = substitute(node, mapping)
+        if self.hoisting and self.hoisted is not None:
+            node = named(node, ast.dump(self.hoisted), RUNNING)
+        return node
 
     def op_env(self, x: Val) -> dict:
         return {**self.env, "in_channels": concrete(chan(x.shape)), "in_shape": list(concrete(x.shape))}
@@ -209,3 +223,14 @@ class WalkState:
         if valid_name(name):
             return Stmt(f"{self.owner}.{name} = {dotted(callee)}", list(args))
         return Stmt(f"{self.owner}.add_module", [literal(name), f"{dotted(callee)}({', '.join(map(flat, args))})"])
+
+
+def named(node: Any, target: str, name: str) -> Any:
+    """A copy of `node` in which every subtree that dumps as `target` is the variable `name`."""
+    if isinstance(node, list):
+        return [named(item, target, name) for item in node]
+    if not isinstance(node, ast.AST):
+        return node
+    if isinstance(node, ast.expr) and ast.dump(node) == target:
+        return ast.Name(name, ast.Load())
+    return type(node)(**{f: named(getattr(node, f), target, name) for f in node._fields if hasattr(node, f)})

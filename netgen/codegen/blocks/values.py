@@ -17,6 +17,7 @@ from ..printer import Group, call_lines, layout
 from ..translate import HELPERS, SAME_FUNCTIONS, Untranslatable, concrete
 
 INDENT = "    "
+RUNNING = "channels"  # the constructor variable holding a loop iteration's input channels (repeat.py)
 LINE = 120
 # names the constructor itself uses (the forward pass has its own scope: x, out, identity, features)
 RESERVED = {"self", "nn", "torch", "super", "in_channels", "in_shape", "range", "getattr", *SAME_FUNCTIONS, *HELPERS}

@@ -30,13 +30,20 @@ class Walk(Parallel, Residual, Dense, Repeat, Stages):
         self.input_val = x
         for key, raw in (self.block.let or {}).items():
             node = translate(raw, self.names | set(self.let_nodes))
-            node = _channel_reads(node, in_shape) if node is not None else None
+            if node is not None:
+                node = _channel_reads(node, in_shape)
+                node = substitute(node, {n.id: self.aliases.get(n.id) or ast.Name(n.id, ast.Load())
+                                         for n in ast.walk(node) if isinstance(n, ast.Name)})
             value = interpolate(raw, self.env)
             self.env[key] = value
             if node is None:
                 node = node_of(value)
             if "in_shape" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
                 self.reads_in_shape = True
+            if isinstance(node, ast.Name):  # `dim: $in_channels`: an alias, read as what it names
+                self.aliases[key] = node
+                self.let_nodes[key] = node
+                continue
             # a long one (a table of rows) breaks at its brackets as ruff breaks it
             self.let_lines += layout(expression_piece(node, f"{identifier(key)} = "), LINE - 2 * len(INDENT))
             self.let_nodes[key] = node
@@ -54,6 +61,7 @@ class Walk(Parallel, Residual, Dense, Repeat, Stages):
                                         and n.id not in SAME_FUNCTIONS | bound))
             self.branch = (code_of(node), names, bool(interpolate(body["if"], self.env)))
             body = body["then"] if self.branch[2] else body["else"]
+        self.hoisting = self.hoisted is not None  # until the first loop (repeat.py)
         return self.ordered(self.body(body, x))
 
     def body(self, body: Any, x: Val) -> Val:
@@ -97,13 +105,13 @@ class Walk(Parallel, Residual, Dense, Repeat, Stages):
             rename[let] = node_of(env[let]) if node is None else substitute(
                 _channel_reads(node, x.shape), {**rename, "in_shape": ast.Name("in_shape", ast.Load())})
             names.add(let)
-        saved = (self.env, self.names, self.rename, self.let_nodes)
-        self.env, self.names, self.rename, self.let_nodes = env, names, rename, {}
+        saved = (self.env, self.names, self.rename, self.let_nodes, self.aliases)
+        self.env, self.names, self.rename, self.let_nodes, self.aliases = env, names, rename, {}, {}
         self.inlined += 1
         try:
             return self.body(callee.body, x)
         finally:
-            self.env, self.names, self.rename, self.let_nodes = saved
+            self.env, self.names, self.rename, self.let_nodes, self.aliases = saved
 
     def ordered(self, out: Val) -> Val:
         """`module_order`: the members it lists are built first, in its order (the state_dict's key

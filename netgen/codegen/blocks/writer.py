@@ -238,9 +238,7 @@ class BlockWriter(Rendering, Checking):
             for path in sorted(paths, key=lambda p: (-len(p), p)) if recursive else sorted(paths):
                 key = self.instance_key(path, walked)
                 if key not in self._twins:
-                    walk = Walk(self, block, path)
-                    walk.out = walk.run()
-                    self._twins[key] = walk
+                    self._twins[key] = self.walked(block, path)
                 walked[path] = self._twins[key]
         finally:
             self.writing = None
@@ -267,6 +265,21 @@ class BlockWriter(Rendering, Checking):
         self.first_walks[block_name] = walks[0]
         self.verify(cls, walk_of)
         return cls
+
+    def walked(self, block: BlockDef, path: tuple[str, ...]) -> Walk:
+        """The walk of one instance; again with the first loop's input channels set before the items
+        that compute them, where it found such (repeat.py `loop_start`), unless that walk fails."""
+        walk = Walk(self, block, path)
+        walk.out = walk.run()
+        if walk.hoist_candidate is None:
+            return walk
+        again = Walk(self, block, path)
+        again.hoisted = walk.hoist_candidate
+        try:
+            again.out = again.run()
+        except Untranslatable:
+            return walk
+        return again
 
     def call(self, path: tuple[str, ...]) -> tuple[BlockClass, list, dict] | None:
         """How the scope at `path` is built: its class, in_channels, and arguments by name."""
