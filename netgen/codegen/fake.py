@@ -48,6 +48,9 @@ class FakeTensor:
     def __mul__(self, other):
         return FakeTensor(_flat("*", [self.tree, _tree(other)]))
 
+    def __rmul__(self, other):  # a parameter first (ConvNeXt's `self.layer_scale * x`, torchvision's order)
+        return FakeTensor(_flat("*", [_tree(other), self.tree]))
+
     def __truediv__(self, other):
         return FakeTensor(("/", [self.tree, _tree(other)]))
 
