@@ -269,6 +269,8 @@ blocks:
              pair: [1, 2]}
     body:
       - conv: {out: $out, k: $kernel_of_the_first_convolution, pad: $padding_of_the_first_convolution}
+      - if: "${note != 'a, b' and len(pair) == 2}"  # (a param nothing reads would be no argument)
+        then: relu
 network:
   - unit: {out: 4}
   - unit: {out: 8, note: "c, d"}

@@ -93,3 +93,70 @@ def test_mobilenet_v3_writes_the_stem_width_once():
         for i in range(len(rows)):
 """
     assert stem in features
+
+
+def test_the_inference_builds_conv_norm_act_takes_no_argument_of_its_folded_norm():
+    """The inference build folds BN into the conv: ConvNormAct's eps and momentum configure
+    nothing there, so neither its constructor nor its calls carry them; the training build's
+    class still takes them (torchvision's Conv2dNormActivation builds its norm with them)."""
+    declared = ["in_channels", "out", "k", "stride", "groups", "dilation", "act"]
+    training = netgen.python_source(BLUEPRINTS / "mobilenet_v3_large.yaml")
+    assert init_params(training, "ConvNormAct") == [*declared, "eps", "momentum"]
+    inference = netgen.python_source(BLUEPRINTS / "mobilenet_v3_large.yaml", inference=True)
+    assert init_params(inference, "ConvNormAct") == declared
+    assert "eps=" not in inference and "momentum=" not in inference
+    assert 'ConvNormAct(in_channels, out=channels, stride=2, act="hardswish"),' in inference
+    # ConvNeXt's drop path is left out at inference: its rate is no argument there
+    convnext = netgen.python_source(BLUEPRINTS / "convnext_tiny.yaml", inference=True)
+    assert init_params(convnext, "CnBlock") == ["in_channels", "layer_scale"]
+    assert "CnBlock(96)," in convnext
+
+
+def test_an_op_choice_under_a_condition_is_tested_without_extra_brackets():
+    source = netgen.python_source(BLUEPRINTS / "mobilenet_v3_large.yaml")
+    assert '        if act != "none" and act not in ("hardswish", "relu"):\n' in class_source(source, "ConvNormAct")
+
+
+UNREAD = """netgen: 1
+name: unread
+input: [3, 8, 8]
+blocks:
+  unit:
+    params: {out: int, spare: 0.5}
+    body:
+      - conv: {out: $out, k: 3, pad: 1}
+      - relu
+network:
+  - unit: {out: 4, spare: 0.25}
+  - seq:
+      name: inner
+      body:
+        - unit: {out: 6, spare: 0.75}
+"""
+
+
+def test_a_declared_param_nothing_reads_is_no_argument(tmp_path):
+    """`spare` configures nothing the class builds: no constructor argument, and no call passes it."""
+    source = netgen.python_source(write_blueprint(tmp_path, UNREAD))
+    assert init_params(source, "Unit") == ["in_channels", "out"]
+    assert "spare" not in source
+
+
+def test_convnext_blocks_class_takes_its_declared_params():
+    """CnBlock(in_channels, layer_scale, drop), as torchvision's CNBlock(dim, layer_scale,
+    stochastic_depth_prob); its layer scale multiplies from the left (`self.layer_scale * out`),
+    which the class check must read as the graph's product (it kept the scope classes, whose
+    constructor took `out_features` and `p`)."""
+    source = netgen.python_source(BLUEPRINTS / "convnext_tiny.yaml")
+    assert init_params(source, "CnBlock") == ["in_channels", "layer_scale", "drop"]
+    assert "out = self.layer_scale * out" in class_source(source, "CnBlock")
+    assert "CnBlock(96, drop=0.0058823529411764705)," in source
+
+
+def test_swin_blocks_class_passes_its_dropout_rates_to_the_window_attention():
+    """The class must apply `attention_dropout` and `dropout` whatever the instances' rates (at 0,
+    the rates were left out of the call, and the class took params it ignored)."""
+    source = netgen.python_source(BLUEPRINTS / "swin_t.yaml")
+    block = class_source(source, "SwinBlock")
+    assert "attention_dropout=attention_dropout,\n            dropout=dropout,\n        )" in block
+    assert init_params(source, "SwinBlock")[-2:] == ["dropout", "attention_dropout"]

@@ -154,15 +154,15 @@ class WindowAttention(Op):
         return (WINDOW_ATTENTION,) if self.p.version == 1 else (WINDOW_ATTENTION, WINDOW_ATTENTION_V2)
 
     def emit_module(self, in_shapes, out_shape):
-        options = {}
-        for name, value, default in (("qkv_bias", self.p.qkv_bias, True), ("proj_bias", self.p.proj_bias, True),
-                                     ("attention_dropout", self.p.attention_dropout, 0.0),
-                                     ("dropout", self.p.dropout, 0.0)):
-            if value != default:
-                options[name] = value
+        # passed always, the defaults left out when printed: a block class writes
+        # `attention_dropout=attention_dropout` whatever its instances' rates (dropping an option
+        # whose value equals its default built a class that ignored the param)
+        defaults = {"qkv_bias": True, "proj_bias": True, "attention_dropout": 0.0, "dropout": 0.0}
         target = "ShiftedWindowAttention" if self.p.version == 1 else "ShiftedWindowAttentionV2"
-        return module_call(target, ("dim", in_shapes[0][2]), window_size=list(pair(self.p.window)),
-                           shift_size=list(pair(self.p.shift)), num_heads=self.p.heads, **options)
+        return module_call(target, ("dim", in_shapes[0][2]), defaults=defaults, window_size=list(pair(self.p.window)),
+                           shift_size=list(pair(self.p.shift)), num_heads=self.p.heads, qkv_bias=self.p.qkv_bias,
+                           proj_bias=self.p.proj_bias, attention_dropout=self.p.attention_dropout,
+                           dropout=self.p.dropout)
 
     def label(self, in_shapes, out_shape):
         wh, ww = pair(self.p.window)

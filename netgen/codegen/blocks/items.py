@@ -222,7 +222,8 @@ class Items(OpMembers):
             if param in given:
                 node = self.expr(given[param], x)
                 node = node if node is not None else node_of(interpolate(given[param], env))
-                texts.append(expression_piece(node, f"{identifier(param)}="))  # a long one breaks as ruff does
+                if param not in child.dropped:  # (a param the callee never reads is not passed)
+                    texts.append(expression_piece(node, f"{identifier(param)}="))  # a long one breaks as ruff does
             else:
                 node = node_of(block.params[param])
             mapping[param] = node

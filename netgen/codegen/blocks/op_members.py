@@ -6,6 +6,7 @@ member rewritten in some instances only: both modules, picked by a flag).
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from ...expr import interpolate
@@ -43,25 +44,28 @@ class OpMembers(Wiring):
         for choice, call, _, _ in reversed(made[:-1]):
             picked = flat(Group(dotted(call.target), arg_texts(call.args)))
             text = f"{picked} if {code_of(node)} == {literal(choice)} else {text}"
-        self.guard_choice(code_of(node), choices, condition)
+        self.guard_choice(node, choices, condition)
         self.members.append((name, text, None, True))
         self.init.append(Stmt(f"{self.owner}.{name} = {text}") if valid_name(name) else
                          Stmt(f"{self.owner}.add_module", [literal(name), text]))
         self.fwd.append(f"{var} = {made[0][2]}")
         return Val(var, made[0][3])
 
-    def guard_choice(self, code: str, choices: list[str], condition: Any) -> None:
+    def guard_choice(self, chosen: ast.expr, choices: list[str], condition: Any) -> None:
         """The constructor refuses an op name it has no module for (the last choice is the chain's
-        `else`, so without this a value the blueprint never used would silently build that op)."""
-        names = "(" + ", ".join(literal(c) for c in choices) + ("," if len(choices) == 1 else "") + ")"
-        test = f"{code} not in {names}"
+        `else`, so without this a value the blueprint never used would silently build that op).
+        The test is built as an expression, so it holds the brackets Python needs and no others
+        (`if act != "none" and act not in (...)`)."""
+        code = code_of(chosen)
+        test: ast.expr = ast.Compare(chosen, [ast.NotIn()], [ast.Tuple([ast.Constant(c) for c in choices], ast.Load())])
         if condition is not None:
             node = self.expr(condition, None)
             if node is None:
                 raise Untranslatable("an op chosen by a param under a condition the class cannot test")
-            test = f"({code_of(node)}) and {test}"
+            test = ast.BoolOp(ast.And(), [node, test])
+        test_code = code_of(test)
         message = string_literal(f"{code} must name one of the ops this file was generated with: {', '.join(choices)}")
-        lines = [f"if {test}:", f"{INDENT}raise ValueError({message})"]
+        lines = [f"if {test_code}:", f"{INDENT}raise ValueError({message})"]
         if any(len(INDENT * 2 + line) > LINE for line in lines):
             raise Untranslatable("an op choice whose check does not fit a line")
         if lines[0] not in self.guards:

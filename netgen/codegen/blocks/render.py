@@ -28,7 +28,8 @@ class Rendering:
         lines = [f"class {name}(nn.Module):"]
         if block.doc:
             lines += [f'{INDENT}"""{_doc(block.doc)}"""', ""]
-        lines += [*init_lines(walk.block, walk.reads_in_shape, list(walk.flags)), f"{INDENT * 2}super().__init__()"]
+        lines += [*init_lines(walk.block, walk.reads_in_shape, list(walk.flags), walk.dropped),
+                  f"{INDENT * 2}super().__init__()"]
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         lines += [line for stmt in walk.init for line in stmt.lines(2)]
         lines += ["", f"{INDENT}def forward(self, x):"]
@@ -61,7 +62,8 @@ class Rendering:
         lines = [f"class {name}(nn.Module):"]
         if first.block.doc:
             lines += [f'{INDENT}"""{_doc(first.block.doc)}"""', ""]
-        lines += [*init_lines(first.block, first.reads_in_shape, flags), f"{INDENT * 2}super().__init__()"]
+        lines += [*init_lines(first.block, first.reads_in_shape, flags, first.dropped),
+                  f"{INDENT * 2}super().__init__()"]
         if len({tuple(w.guards) for w in walks}) != 1:
             raise Untranslatable("branches that check their op choices otherwise")
         lines += [f"{INDENT * 2}{line}" for line in [*present[0][3], *first.guards]]
@@ -133,7 +135,7 @@ class Rendering:
         lines = [f"class {name}(nn.Sequential):"]
         if walk.block.doc:
             lines += [f'{INDENT}"""{_doc(walk.block.doc)}"""', ""]
-        lines += init_lines(walk.block, walk.reads_in_shape, list(walk.flags))
+        lines += init_lines(walk.block, walk.reads_in_shape, list(walk.flags), walk.dropped)
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         if walk.hoisted is not None:  # the first loop's input channels, which the items before it read
             lines += [INDENT * 2 + line for line in layout(expression_piece(walk.hoisted, f"{RUNNING} = "), LINE - 8)]
@@ -190,13 +192,15 @@ def _alone(stmts: list, at: int) -> bool:
         at + 1 >= len(stmts) or not stmts[at + 1].depth)
 
 
-def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str]) -> list[str]:
+def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str], dropped: set[str] | None = None) -> list[str]:
     """`def __init__(self, in_channels, ...):`, printed from its parameters (never split back out of
-    text: a default may hold a comma) and broken as ruff breaks a long one. A list or mapping
-    default is `None` in the signature and set first thing (`if setting is None: setting = []`):
-    a mutable default would be shared by every instance (ruff's B006)."""
-    required = [identifier(p) for p in block.required]
-    optional = [(identifier(p), v) for p, v in block.params.items() if p not in block.required]
+    text: a default may hold a comma) and broken as ruff breaks a long one, less the `dropped`
+    ones that nothing reads. A list or mapping default is `None` in the signature and set first
+    thing (`if setting is None: setting = []`): a mutable default would be shared by every
+    instance (ruff's B006)."""
+    dropped = dropped or set()
+    required = [identifier(p) for p in block.required if p not in dropped]
+    optional = [(identifier(p), v) for p, v in block.params.items() if p not in block.required and p not in dropped]
     defaults = [f"{p}={literal(None if isinstance(v, (list, dict)) else v)}" for p, v in optional]
     shape = ["in_shape"] if reads_in_shape else []  # the input's C, H, W, when the block reads them
     params = ["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in flags]]

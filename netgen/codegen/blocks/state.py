@@ -43,6 +43,7 @@ class WalkState:
         self.block_name: str = scope.block
         self.env = dict(scope.meta["block_env"])
         self.params = list(block.required) + [p for p in block.params if p not in block.required]
+        self.dropped: set[str] = set()  # the params the class's constructor never reads (writer.py)
         for name in self.params + list(block.let or {}):
             if not valid_name(name) or name in RESERVED:
                 raise Untranslatable(f"param or let `{name}` cannot be a constructor variable")

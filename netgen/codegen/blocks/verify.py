@@ -50,7 +50,7 @@ class Checking:
 
     def call_for_check(self, cls: BlockClass, walk: Walk):
         env = walk.env
-        kwargs = {p: env[p] for p in walk.params}
+        kwargs = {p: env[p] for p in walk.params if p not in walk.dropped}
         if cls.reads_in_shape:
             kwargs["in_shape"] = tuple(env["in_shape"])
         kwargs.update(walk.flags)

@@ -245,6 +245,26 @@ class BlockWriter(Rendering, Checking):
         walk_of = {path: walked[path] for path in sorted(paths)}  # a twin's walk for a repeated instance
         walks = list({id(w): w for w in walk_of.values()}.values())  # the distinct ones, in path order
         flags = list(dict.fromkeys(f for w in walks for f in w.flags))
+        text = self.text_of(name, walks, flags)
+        # a declared param the constructor never reads (the inference build's folded norm leaves
+        # ConvNormAct's eps and momentum so) is no argument of the class nor of its calls; a block
+        # calling itself keeps them all (its calls were printed before the class was whole)
+        dropped = set() if recursive else unread(text, walks[0].params)
+        if dropped:
+            for walk in walks:
+                walk.dropped = dropped
+            text = self.text_of(name, walks, flags)
+        cls = BlockClass(name, block, [p for p in block.required if p not in dropped],
+                         [(p, v) for p, v in block.params.items() if p not in block.required and p not in dropped],
+                         flags, walks[0].reads_in_shape, text, sorted(paths),
+                         walks[0].branch is None and self.sequential(walks[0]))
+        self.walks.update(walk_of)
+        self.first_walks[block_name] = walks[0]
+        self.verify(cls, walk_of)
+        return cls
+
+    def text_of(self, name: str, walks: list[Walk], flags: list[str]) -> str:
+        """The class's source, which every distinct instance must print alike."""
         if walks[0].branch is not None:
             text = self.render_branches(name, walks, flags)
         else:
@@ -256,15 +276,7 @@ class BlockWriter(Rendering, Checking):
             text = texts.pop()
         if len({w.reads_in_shape for w in walks}) != 1:
             raise Untranslatable("instances read different input properties")
-        text = _finished(text, list(walks[0].let_nodes))
-        cls = BlockClass(name, block, list(block.required), [(p, v) for p, v in block.params.items()
-                                                             if p not in block.required],
-                         flags, walks[0].reads_in_shape, text, sorted(paths),
-                         walks[0].branch is None and self.sequential(walks[0]))
-        self.walks.update(walk_of)
-        self.first_walks[block_name] = walks[0]
-        self.verify(cls, walk_of)
-        return cls
+        return _finished(text, list(walks[0].let_nodes))
 
     def walked(self, block: BlockDef, path: tuple[str, ...]) -> Walk:
         """The walk of one instance; again with the first loop's input channels set before the items
@@ -300,3 +312,16 @@ class BlockWriter(Rendering, Checking):
             if walk.flags.get(flag):
                 kwargs[flag] = True
         return cls, [env["in_channels"]], kwargs
+
+
+def unread(text: str, params: list[str]) -> set[str]:
+    """The params a class's constructor never reads (its own source, parsed as Python: the
+    statements that give a list param its default, `if p is None: p = []`, read nothing)."""
+    cls = ast.parse(text).body[0]
+    init = next(f for f in getattr(cls, "body", []) if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+    body = [stmt for stmt in init.body if not (
+        isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Compare) and isinstance(stmt.test.left, ast.Name)
+        and isinstance(stmt.test.ops[0], ast.Is) and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Assign)
+        and [t.id for t in stmt.body[0].targets if isinstance(t, ast.Name)] == [stmt.test.left.id])]
+    read = {n.id for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {p for p in params if p not in read}
