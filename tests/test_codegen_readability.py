@@ -160,3 +160,14 @@ def test_swin_blocks_class_passes_its_dropout_rates_to_the_window_attention():
     block = class_source(source, "SwinBlock")
     assert "attention_dropout=attention_dropout,\n            dropout=dropout,\n        )" in block
     assert init_params(source, "SwinBlock")[-2:] == ["dropout", "attention_dropout"]
+
+
+def test_class_names_keep_two_numbers_apart():
+    """RegNetY-1.6GF was `RegnetY16gf`, the name of RegNetY-16GF's class; ResNeXt-50 32x4d read
+    `Resnext5032x4d`. Where two numbers meet, the `_` between them stays."""
+    from netgen.codegen.naming import camel
+
+    assert camel("regnet_y_1_6gf") == "RegnetY1_6gf" != camel("regnet_y_16gf") == "RegnetY16gf"
+    assert camel("resnext50_32x4d") == "Resnext50_32x4d" and camel("vit_b_16") == "VitB16"
+    assert "class ShufflenetV2X1_0(nn.Module):" in netgen.python_source(BLUEPRINTS / "shufflenet_v2_x1_0.yaml")
+    assert "class WideResnet50_2(nn.Module):" in netgen.python_source(BLUEPRINTS / "wide_resnet50_2.yaml")

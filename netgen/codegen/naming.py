@@ -14,8 +14,14 @@ _RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "super", "x", "print",
 
 
 def camel(name: str) -> str:
-    parts = re.split(r"[^A-Za-z0-9]+", name)
-    text = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    """`regnet_y_400mf` -> `RegnetY400mf`. Where two numbers meet, their `_` stays, so that they
+    still read as two (`regnet_y_1_6gf` -> `RegnetY1_6gf`, RegNetY-1.6GF, not 16 GF;
+    `resnext50_32x4d` -> `Resnext50_32x4d`, `shufflenet_v2_x1_0` -> `ShufflenetV2X1_0`)."""
+    text = ""
+    for part in (p for p in re.split(r"[^A-Za-z0-9]+", name) if p):
+        if text[-1:].isdigit() and part[0].isdigit():
+            text += "_"
+        text += part[:1].upper() + part[1:]
     if not text or text[0].isdigit():
         text = "Net" + text
     return text

@@ -13,6 +13,7 @@ from ...blueprint import BlockDef
 from ...expr import interpolate
 from ...shapes import axes_of, with_axes
 from ...source import YList
+from ..naming import camel as naming_camel
 from ..printer import Group, call_lines, layout
 from ..translate import HELPERS, SAME_FUNCTIONS, Untranslatable, concrete
 
@@ -150,4 +151,5 @@ def with_chan(shape, value) -> tuple:
 
 
 def camel(name: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) or "Block"
+    """A block's class name (`bottleneck` -> `Bottleneck`), as naming.camel writes any class name."""
+    return naming_camel(name) if name.strip("_") else "Block"
