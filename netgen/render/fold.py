@@ -21,6 +21,8 @@ labels.py the boxes' words; this module draws the view.
 
 from __future__ import annotations
 
+import re
+
 from ..graph import Graph
 from ..shapes import format_shape
 from ..values import unique_name
@@ -31,6 +33,7 @@ from .structure import LEVELS, _Entry
 from .style import format_count
 from .view import VCluster, VEdge, View, VNode
 
+_NOT_ALNUM = re.compile(r"\W")  # what str.isalnum() refuses, but `_` (which stays `_` anyway)
 _WRAP_OVER = 16  # characters; a short chain title ("BN · ReLU") stays on one line
 
 
@@ -39,10 +42,17 @@ class _Folder(_Runs, _Labels):
 
     # -- building the view -----------------------------------------------------------------
     def new_id(self, base: str) -> str:
-        candidate = "n_" + "".join(c if c.isalnum() else "_" for c in base)
+        candidate = "n_" + _NOT_ALNUM.sub("_", base)
         name = unique_name(candidate, self.ids, first=2)
         self.ids.add(name)
         return name
+
+    def add_frame(self, frame: VCluster) -> None:
+        """Add a frame to the view, counting the frames in each frame (`frames_in`): whether a frame
+        holds another is then one lookup, not a scan of every frame drawn so far (quadratic in a
+        deep tree of blocks)."""
+        self.view.clusters[frame.id] = frame
+        self.frames_in[frame.parent] = self.frames_in.get(frame.parent, 0) + 1
 
     def add_node(self, entry: _Entry, members: list[list[_Entry]], position: int, cluster: str | None,
                  base: tuple[str, ...], mark: bool = True) -> str:
@@ -121,8 +131,8 @@ class _Folder(_Runs, _Labels):
             first, last = rep[0], members[-1][0]
             name = lambda e: self.rel(e.scope if e.scope else self.g[e.ops[0]].path, base)  # noqa: E731
             cid = "cluster_" + self.new_id("repeat." + ".".join(first.scope or self.g[first.ops[0]].path))[2:]
-            self.view.clusters[cid] = VCluster(cid, f"×{len(members)}", f"{name(first)} – {name(last)}", cluster,
-                                               first.scope, len(members))
+            self.add_frame(VCluster(cid, f"×{len(members)}", f"{name(first)} – {name(last)}", cluster, first.scope,
+                                    len(members)))
             cluster, mark = cid, False
         # compact 3: the blocks of a run of alternating blocks (Swin's plain and shifted-window
         # pair, ×3) are boxes, each saying what sets it apart from the other, when framed with
@@ -162,7 +172,7 @@ class _Folder(_Runs, _Labels):
                                  position)  # `layer1.0`, not `0`
         cid = "cluster_" + self.new_id(".".join(entry.scope))[2:]
         inserted = scope.meta.get("inserted", False)
-        self.view.clusters[cid] = VCluster(cid, title, sub, parent, entry.scope, count, inserted)
+        self.add_frame(VCluster(cid, title, sub, parent, entry.scope, count, inserted))
         inner = self.fold_chains(self.entries(entry.scope), entry.scope)
         drawn: list[str] = []
         for rep, runs in self.runs_of(inner):
@@ -171,10 +181,11 @@ class _Folder(_Runs, _Labels):
         if self.with_params:
             every = [n for member in members for n in member[position].ops]
             self.view.clusters[cid].sub += f" · {format_count(self.g.parameter_count(every))} params"
-        if len(drawn) == 1 and not any(c.parent == cid for c in self.view.clusters.values()):
+        if len(drawn) == 1 and not self.frames_in.get(cid):
             # a frame around one box (U-Net's double conv, folded to "Conv 3×3, 64 · ReLU ×2") says
             # nothing the box does not: the box stands alone and names its block underneath
             frame = self.view.clusters.pop(cid)
+            self.frames_in[parent] -= 1
             node = self.view.nodes[drawn[0]]
             node.cluster = parent
             node.sub = f"{frame.title} · {frame.sub}" if frame.sub else frame.title

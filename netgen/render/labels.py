@@ -4,7 +4,7 @@ what sets a block apart from its neighbours (a stride, a shortcut), and twins to
 from __future__ import annotations
 
 from ..graph import OpNode
-from .skips import strictly_under
+from .skips import under_any
 from .structure import _Entry, _Structure
 
 
@@ -55,14 +55,13 @@ class _Labels(_Structure):
             factor = before[-1] / after[-1]  # a stride, not the border an unpadded conv trims
             if round(factor) >= 2 and abs(factor - round(factor)) < 0.2:
                 stride = f" /{round(factor)}"
-        inner = {path: scope.meta.get("role") for path, scope in self.g.scopes.items()
-                 if strictly_under(path, entry.scope)}
+        inner = self.roles_under.get(entry.scope, {})
         if "projection" in inner.values():
             return stride, "projection shortcut"
         # a shortcut spelled out as ops (an empty one is the identity); one op says what it is in
         # its own label (CIFAR ResNets' "Shortcut A /2, 32"), so the renderer names no op kind
-        spelled = [path for path, role in inner.items() if role == "shortcut"]
-        ops = [n for n in entry.ops if any(strictly_under(self.g[n].path, p) for p in spelled)]
+        spelled = {path for path, role in inner.items() if role == "shortcut"}
+        ops = [n for n in entry.ops if under_any(self.g[n].path, spelled)] if spelled else []
         data = self.g[ops[0]] if len(ops) == 1 else None
         if isinstance(data, OpNode):
             label = self.op_label(ops[0])

@@ -31,6 +31,13 @@ class _Runs(_Structure):
         return found
 
     def mode(self, path: tuple[str, ...]) -> str:
+        """What the scope folds to: "transparent" (its members spliced in), "chain", "node" (one
+        box) or "cluster" (a frame around its members). Decided once per scope."""
+        if path not in self.modes:
+            self.modes[path] = self._mode(path)
+        return self.modes[path]
+
+    def _mode(self, path: tuple[str, ...]) -> str:
         scope = self.g.scopes[path]
         level = self.level_of(path)
         if scope.meta.get("role") == "projection":
@@ -68,6 +75,13 @@ class _Runs(_Structure):
         return "cluster" if level == "blocks" else "node"
 
     def entries(self, path: tuple[str, ...]) -> list[_Entry]:
+        """The scope's members as the level draws them, transparent scopes spliced in (a new list
+        each call, of entries shared between calls: nothing changes an entry once made)."""
+        if path not in self.entries_of:
+            self.entries_of[path] = self._entries(path)
+        return list(self.entries_of[path])
+
+    def _entries(self, path: tuple[str, ...]) -> list[_Entry]:
         out: list[_Entry] = []
         for kind, ref in self.children[path]:
             if kind == "op":

@@ -52,7 +52,7 @@ def _skip_edges(graph: Graph) -> set[tuple[str, str]]:
                   (p and p[-1] == "shortcut" and graph.scopes.get(p[:-1]) is not None)}
     if projection:
         for u, v in g.edges():
-            if any(strictly_under(graph[n].path, p) for n in (u, v) for p in projection):
+            if under_any(graph[u].path, projection) or under_any(graph[v].path, projection):
                 skips.add((u, v))
     return skips
 
@@ -60,3 +60,9 @@ def _skip_edges(graph: Graph) -> set[tuple[str, str]]:
 def strictly_under(path: tuple[str, ...], scope: tuple[str, ...]) -> bool:
     """Whether `path` lies inside `scope` (not `scope` itself)."""
     return len(path) > len(scope) and path[: len(scope)] == scope
+
+
+def under_any(path: tuple[str, ...], scopes: set[tuple[str, ...]] | dict) -> bool:
+    """Whether `path` lies strictly inside any of `scopes`: its proper prefixes looked up, so the
+    cost is the path's depth, not the number of scopes (a ResNet has a projection per stage)."""
+    return any(path[:k] in scopes for k in range(len(path)))

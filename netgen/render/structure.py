@@ -73,6 +73,20 @@ class _Structure:
         self.runs = 0
         self.ids: set[str] = set()
         self.repeats: dict[tuple[str, ...], tuple[str, int] | None] = {}
+        self.frames_in: dict[str | None, int] = {}  # frames (clusters) drawn so far in each frame, by id
+        # what the folding asks of a scope or an op more than once (each level of frames around it
+        # asks again), answered once: without these a deep tree of blocks costs its ops times its depth
+        self.modes: dict[tuple[str, ...], str] = {}
+        self.linear: dict[tuple[str, ...], bool] = {}
+        self.labels: dict[str, str] = {}
+        self.op_signatures: dict[tuple[str, bool], tuple] = {}
+        self.entries_of: dict[tuple[str, ...], list[_Entry]] = {}
+        self.roles_under: dict[tuple[str, ...], dict[tuple[str, ...], str | None]] = {}
+        for path, scope in graph.scopes.items():  # each scope with a role, under every scope around it
+            role = scope.meta.get("role")
+            if role is not None:
+                for k in range(len(path)):
+                    self.roles_under.setdefault(path[:k], {})[path] = role
 
     # -- the module tree ---------------------------------------------------------------
     def _scope_parent(self, path: tuple[str, ...]) -> tuple[str, ...]:
@@ -95,6 +109,12 @@ class _Structure:
         return LEVELS[base]
 
     def is_linear(self, path: tuple[str, ...]) -> bool:
+        """Whether the scope's ops are one straight line, each reading the one before."""
+        if path not in self.linear:
+            self.linear[path] = self._is_linear(path)
+        return self.linear[path]
+
+    def _is_linear(self, path: tuple[str, ...]) -> bool:
         ops = self.ops_in[path]
         inside = set(ops)
         for i, node in enumerate(ops):
@@ -145,31 +165,46 @@ class _Structure:
     def signature(self, entry: _Entry, structural: bool = False) -> tuple:
         """What makes neighbours a run: the same ops, labels and wiring; `structural`: the same
         ops and wiring whatever their labels (the blocks of a stage at the overview)."""
-        base = entry.scope or ()
+        base = len(entry.scope)
         sig = []
-        inside = set(entry.ops)
+        unit = entry.kind == "unit"
+        inside = set(entry.ops) if unit else set()
         for node in entry.ops:
             data = self.g[node]
-            label: str = data.kind
-            family: str = data.kind
-            structure: tuple = ()
-            if isinstance(data, OpNode):
-                label, family = self.op_label(node), data.op.family
-                if structural or family == "regularization":
-                    label = data.op.kind  # a per-block drop rate (stochastic depth) does not break a run
-                if structural:
-                    # labels aside, the geometry still must match: kernel, stride and how the
-                    # positions change (a strided block is not one of a run of plain ones); a
-                    # dilation, like a window's shift, is a setting that may alternate in a run
-                    window = data.op.table_kernel()
-                    structure = (window[:2] if window else None, resampling(data.in_shapes, data.shape))
-            refs = tuple(self.g[p].path[len(base):] if p in inside else None for p in self.g.inputs_of(node))
-            sig.append((data.path[len(base):] if entry.scope else None, label, family, structure,
-                        data.inserted, refs if entry.kind == "unit" else ()))
+            refs = tuple(self.g[p].path[base:] if p in inside else None for p in self.g.inputs_of(node)) if unit else ()
+            sig.append((data.path[base:] if entry.scope else None, *self._op_signature(node, structural), refs))
         block = self.g.scopes[entry.scope].block if entry.scope else None
         return (entry.kind, block, tuple(sig))
 
+    def _op_signature(self, node: str, structural: bool) -> tuple:
+        """(label, family, structure, inserted) of one node in a signature, worked out once: a
+        node is in the signature of every scope around it."""
+        key = (node, structural)
+        part = self.op_signatures.get(key)
+        if part is not None:
+            return part
+        data = self.g[node]
+        label: str = data.kind
+        family: str = data.kind
+        structure: tuple = ()
+        if isinstance(data, OpNode):
+            label, family = self.op_label(node), data.op.family
+            if structural or family == "regularization":
+                label = data.op.kind  # a per-block drop rate (stochastic depth) does not break a run
+            if structural:
+                # labels aside, the geometry still must match: kernel, stride and how the
+                # positions change (a strided block is not one of a run of plain ones); a
+                # dilation, like a window's shift, is a setting that may alternate in a run
+                window = data.op.table_kernel()
+                structure = (window[:2] if window else None, resampling(data.in_shapes, data.shape))
+        part = self.op_signatures[key] = (label, family, structure, data.inserted)
+        return part
+
     def op_label(self, node: str) -> str:
         """An op's own label, saying so where the inference build folded a norm into it."""
-        data = self.g.op_node(node)
-        return data.op.label(data.in_shapes, data.shape) + (FOLDED if node in self.carriers else "")
+        label = self.labels.get(node)
+        if label is None:
+            data = self.g.op_node(node)
+            label = self.labels[node] = data.op.label(data.in_shapes, data.shape) + (
+                FOLDED if node in self.carriers else "")
+        return label
