@@ -171,3 +171,12 @@ def test_class_names_keep_two_numbers_apart():
     assert camel("resnext50_32x4d") == "Resnext50_32x4d" and camel("vit_b_16") == "VitB16"
     assert "class ShufflenetV2X1_0(nn.Module):" in netgen.python_source(BLUEPRINTS / "shufflenet_v2_x1_0.yaml")
     assert "class WideResnet50_2(nn.Module):" in netgen.python_source(BLUEPRINTS / "wide_resnet50_2.yaml")
+
+
+def test_a_numbered_child_of_a_named_sequence_is_indexed_not_fetched_by_getattr():
+    """MaxViT's `blocks.0.layers`: torchvision indexes an nn.Sequential; `getattr(self.blocks, "0")`
+    said the same in a way no one writes (tests/test_library_zoo_maxvit.py holds the keys)."""
+    source = netgen.python_source(BLUEPRINTS / "maxvit_t.yaml")
+    assert "getattr(" not in source
+    assert '        self.blocks.add_module("0", nn.Sequential())\n        self.blocks[0].add_module(\n' in source
+    assert '        self.blocks[3].add_module(\n            "layers",\n' in source

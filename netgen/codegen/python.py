@@ -81,16 +81,20 @@ class PythonEmitter(ScopeClassDrafter):
         lines.append(f"{INDENT * 2}super().__init__()")
         cursor = 0
 
-        def named_sequential(parent: str, attr: str, template: NamedSequentialTemplate) -> None:
+        def named_sequential(parent: str, attr: str, template: NamedSequentialTemplate,
+                             position: int | None = None) -> None:
+            # a child of an nn.Sequential that is no identifier (MaxViT's `blocks.0`) is read by its
+            # position, as nn.Sequential indexes (its children are added in order): `self.blocks[0]`
             nonlocal cursor
-            target = f"{parent}.{attr}" if attr.isidentifier() else f"getattr({parent}, {literal(attr)})"
+            target = f"{parent}.{attr}" if attr.isidentifier() else (
+                f"{parent}[{position}]" if position is not None else f"getattr({parent}, {literal(attr)})")
             if attr.isidentifier():
                 lines.append(f"{INDENT * 2}{target} = nn.Sequential()")
             else:
                 lines.append(f"{INDENT * 2}{parent}.add_module({literal(attr)}, nn.Sequential())")
-            for name, item in template.items:
+            for position, (name, item) in enumerate(template.items):
                 if isinstance(item, NamedSequentialTemplate):
-                    named_sequential(target, name, item)
+                    named_sequential(target, name, item, position)
                     continue
                 piece, cursor = self.fill(item, cursor, instances[0], column_param)
                 piece = Group(f"{target}.add_module", [literal(name), piece])
