@@ -165,10 +165,13 @@ def test_mobilenet_v3_features_are_torchvisions_loop_over_the_table(monkeypatch)
     source = assert_runs_like_the_scope_classes(BLUEPRINTS / "mobilenet_v3_small.yaml", (3, 32, 32), monkeypatch)
     features = ast.get_source_segment(source, classes_of(source)["MobilenetV3Features"])
     assert features.startswith("class MobilenetV3Features(nn.Sequential):")
-    assert "        for i in range(len(rows)):\n            layers.append(\n                MobilenetV3Block(\n" \
+    assert "            layers.append(\n                MobilenetV3Block(\n" \
            "                    channels,\n" in features
-    assert "            channels = make_divisible(rows[i][3] // (divider if rows[i][7] else 1) * width_mult, 8)\n" \
+    # what an iteration makes is computed once, at its top, as torchvision's `output_channel`
+    assert "        for i in range(len(rows)):\n" \
+           "            out_channels = make_divisible(rows[i][3] // (divider if rows[i][7] else 1) * width_mult, 8)\n" \
         in features
+    assert "                    out=out_channels,\n" in features and "            channels = out_channels\n" in features
     # the table is a dict display broken at its brackets, one row a line, as ruff writes it
     assert '        tables = {\n            "large": [\n                [16, 3, 16, 16, False, "relu", 1, False],\n' \
         in features

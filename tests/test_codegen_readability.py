@@ -93,6 +93,11 @@ def test_mobilenet_v3_writes_the_stem_width_once():
         for i in range(len(rows)):
 """
     assert stem in features
+    # and each iteration's width once: at the top of the iteration, read by the block and the update
+    made = "make_divisible(rows[i][3] // (divider if rows[i][7] else 1) * width_mult, 8)"
+    assert features.count(made) == 1
+    assert f"            out_channels = {made}\n            layers.append(\n" in features
+    assert "                    out=out_channels,\n" in features and "            channels = out_channels\n" in features
 
 
 def test_the_inference_builds_conv_norm_act_takes_no_argument_of_its_folded_norm():

@@ -174,6 +174,8 @@ class Rendering:
                 index = loop.end
                 continue
             depth = 3 if condition or loop else 2
+            if loop is not None:
+                lines += [INDENT * 3 + line for line in loop.named]
             if condition:
                 lines.append(f"{INDENT * 2}if {condition}:")
             lines += [INDENT * depth + line for line in layout(Group(f"{local}.append", [piece]), LINE - 4 * depth)]

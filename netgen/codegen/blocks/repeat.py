@@ -17,10 +17,10 @@ from typing import Any
 from ...expr import interpolate
 from ...source import YDict, YList
 from ...values import is_int
-from ..printer import flat
+from ..printer import expression_piece, flat, layout
 from ..translate import Sym, Untranslatable, code_of, concrete, node_of, valid_name
 from .items import Items
-from .values import INDENT, LINE, RESERVED, RUNNING, Loop, Val, _plain, chan, with_chan
+from .values import INDENT, LINE, MADE, RESERVED, RUNNING, Loop, Val, _plain, chan, with_chan
 
 
 class Repeat(Items):
@@ -53,6 +53,11 @@ class Repeat(Items):
             raise Untranslatable("a named or wired item in a repeat")
         start, at = self.loop_start(x), len(self.members)
         texts, outs, value = set(), set(), x
+        number = len(self.loops)
+        naming = self.iteration_named[1] if self.iteration_named and self.iteration_named[0] == number else None
+        if naming is not None and MADE in names | {loop}:
+            raise Untranslatable(f"a param, let or loop variable named `{MADE}`")
+        self.naming_iteration = naming
         with self.loop_variable(loop):
             for i in range(count):
                 if loop:
@@ -64,17 +69,28 @@ class Repeat(Items):
                     raise Untranslatable("an iteration that is not one member")
                 texts.add(flat(self.members[-1][1]))
                 outs.add(code_of(node_of(chan(value.shape))))
+        self.naming_iteration = None
         if len(texts) != 1 or len(outs) != 1:
             raise Untranslatable("iterations of a repeat that print otherwise")
         text, made = texts.pop(), outs.pop()
-        if not any(isinstance(n, ast.Name) and n.id == RUNNING for n in ast.walk(ast.parse(text, mode="eval"))):
+        read = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+        if RUNNING not in read:
             raise Untranslatable("a repeat whose items do not read their input channels")
+        named: list[str] = []
+        made_node = node_of(chan(value.shape))
+        if naming is not None:  # the iteration's output channels, named once at its top
+            if made != MADE or MADE not in read:
+                raise Untranslatable("an iteration whose member does not read its named output channels")
+            named = layout(expression_piece(naming, f"{MADE} = "), LINE - 3 * len(INDENT))
+        elif self.iteration_named is None and self.iteration_candidate is None and \
+                any(isinstance(n, ast.Call) for n in ast.walk(made_node)):  # a function's value, worth one name
+            self.iteration_candidate = (number, made_node)  # the writer walks again with it named
         update = None if made == RUNNING else f"{RUNNING} = {made}"
         before = [] if code_of(start) == RUNNING else [f"{RUNNING} = {code_of(start)}"]
         header = self.header(loop, count, count_node)
         if any(len(INDENT * 3 + line) > LINE for line in [*before, header, update or ""]):
             raise Untranslatable("a repeat whose loop does not fit a line")
-        self.loops.append(Loop(at, len(self.members), before, header, update))
+        self.loops.append(Loop(at, len(self.members), before, header, update, named=named))
         return running(value), count
 
     def loop_start(self, x: Val) -> ast.expr:
@@ -144,7 +160,7 @@ class Repeat(Items):
         if any(len(INDENT * (3 + d) + p) > LINE for d, p in [*[(0, b) for b in [*before, header]], *lines]
                if isinstance(p, str)):
             raise Untranslatable("a repeat whose loop does not fit a line")
-        self.loops.append(Loop(at, len(self.members), before, header, None, lines))
+        self.loops.append(Loop(at, len(self.members), before, header, None, body=lines))
         return running(value), number - first
 
 

@@ -23,7 +23,7 @@ from ..translate import (
     substitute,
     valid_name,
 )
-from .values import RESERVED, RUNNING, Loop, Stmt, Val, _channel_reads, _value, chan
+from .values import MADE, RESERVED, RUNNING, Loop, Stmt, Val, _channel_reads, _value, chan
 
 if TYPE_CHECKING:
     from .writer import BlockWriter
@@ -85,6 +85,13 @@ class WalkState:
         self.hoisted: ast.expr | None = None
         self.hoist_candidate: ast.expr | None = None
         self.hoisting = False
+        # the output channels of one loop's iteration, when computed (MobileNetV3's
+        # `make_divisible(rows[i][3] ..., 8)`): by the loop's number, named `out_channels` at the
+        # top of each iteration, which its member and the running update read (found and applied
+        # as `hoisted` is)
+        self.iteration_named: tuple[int, ast.expr] | None = None
+        self.iteration_candidate: tuple[int, ast.expr] | None = None
+        self.naming_iteration: ast.expr | None = None
         self.inlined = 0  # how many such calls the walk has gone into
         # an optional item of a wired list: its condition's code and the variable it reads
         self.optional_reads: dict[str, tuple[str, str]] = {}
@@ -128,6 +135,8 @@ class WalkState:
         node = substitute(node, mapping)
         if self.hoisting and self.hoisted is not None:
             node = named(node, ast.dump(self.hoisted), RUNNING)
+        if self.naming_iteration is not None:
+            node = named(node, ast.dump(self.naming_iteration), MADE)
         return node
 
     def op_env(self, x: Val) -> dict:

@@ -19,6 +19,7 @@ from ..translate import HELPERS, SAME_FUNCTIONS, Untranslatable, concrete
 
 INDENT = "    "
 RUNNING = "channels"  # the constructor variable holding a loop iteration's input channels (repeat.py)
+MADE = "out_channels"  # ... and the one holding what an iteration makes, where that is computed
 LINE = 120
 # names the constructor itself uses (the forward pass has its own scope: x, out, identity, features)
 RESERVED = {"self", "nn", "torch", "super", "in_channels", "in_shape", "range", "getattr", *SAME_FUNCTIONS, *HELPERS}
@@ -60,6 +61,8 @@ class Loop:
     before: list[str]  # the running channels set before the loop (`channels = in_channels`)
     header: str  # `for i in range(len(rows)):`
     update: str | None  # what one iteration makes of the running channels (`channels = ...`)
+    # an iteration's own lines before its member (`out_channels = make_divisible(...)`)
+    named: list[str] = field(default_factory=list)
     # an iteration that is an if/else (make_layers): its statements, each at its depth inside the
     # loop, a text (`if cfg[i] == "M":`, `channels = cfg[i]`) or a module appended to the layers
     body: list[tuple[int, Any]] | None = None

@@ -280,13 +280,14 @@ class BlockWriter(Rendering, Checking):
 
     def walked(self, block: BlockDef, path: tuple[str, ...]) -> Walk:
         """The walk of one instance; again with the first loop's input channels set before the items
-        that compute them, where it found such (repeat.py `loop_start`), unless that walk fails."""
+        that compute them, and a loop iteration's computed output channels named at its top, where
+        it found such (repeat.py), unless that walk fails."""
         walk = Walk(self, block, path)
         walk.out = walk.run()
-        if walk.hoist_candidate is None:
+        if walk.hoist_candidate is None and walk.iteration_candidate is None:
             return walk
         again = Walk(self, block, path)
-        again.hoisted = walk.hoist_candidate
+        again.hoisted, again.iteration_named = walk.hoist_candidate, walk.iteration_candidate
         try:
             again.out = again.run()
         except Untranslatable:
