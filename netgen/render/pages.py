@@ -4,7 +4,7 @@ A view's spine is cut, between top-level items, into pages that each fit the sli
 layout's estimate (`layout.fits`). Each page is a view of its own: the items it holds, the
 frames around them, the arrows among them, and for an arrow that leaves or enters the page a
 small input/output box naming the page and the box at the other end ("to page 2 · layer3.0").
-Every cost here is linear in the boxes, times the logarithm of the items for the search.
+Every cost here is linear in the boxes, times the logarithm of a slide's items for the search.
 """
 
 from __future__ import annotations
@@ -21,9 +21,27 @@ class TooLarge(ValueError):
     """The picture cannot be drawn to fit a slide at this level of detail (the CLI exits 2)."""
 
 
-def page_view(view: View, items: list[int], number: int, total: int, page_of: dict[str, int] | None = None) -> View:
+class _Index:
+    """Where each box's arrows and graph nodes, and each frame, sit in a view: a page is then cut out
+    in time proportional to the page, not to the whole view (paginate tries many candidate pages)."""
+
+    def __init__(self, view: View):
+        self.edges_at: dict[str, list[int]] = {}
+        for k, e in enumerate(view.edges):
+            self.edges_at.setdefault(e.src, []).append(k)
+            if e.dst != e.src:
+                self.edges_at.setdefault(e.dst, []).append(k)
+        self.frame_at = {cid: k for k, cid in enumerate(view.clusters)}
+        self.owned: dict[str, list[tuple[int, str, str]]] = {}
+        for k, (node, box) in enumerate(view.owner.items()):
+            self.owned.setdefault(box, []).append((k, node, box))
+
+
+def page_view(view: View, items: list[int], number: int, total: int, page_of: dict[str, int] | None = None,
+              index: _Index | None = None) -> View:
     """The part of `view` made of the spine items `items` (indices, in order), as its own view;
-    `page_of` (view node -> page number) names the page at the other end of a link box."""
+    `page_of` (view node -> page number) names the page at the other end of a link box. With
+    `index` (of this view), the same page read from the page's own boxes only."""
     page_of = page_of or {}
     page = View(f"{view.name} ({number}/{total})", view.level, compact=view.compact, straight=view.straight)
     nodes = {n for i in items for n in view.spine[i]}
@@ -44,7 +62,9 @@ def page_view(view: View, items: list[int], number: int, total: int, page_of: di
             seen.add((edge.src, edge.dst))
             edges.append(edge)
 
-    for e in view.edges:
+    touching = view.edges if index is None else [  # the arrows with an end on the page, in the view's order
+        view.edges[k] for k in sorted({k for n in nodes for k in index.edges_at.get(n, ())})]
+    for e in touching:
         inside_src, inside_dst = e.src in nodes, e.dst in nodes
         if inside_src and inside_dst:
             add(e)
@@ -77,9 +97,13 @@ def page_view(view: View, items: list[int], number: int, total: int, page_of: di
         if len(targets) > 1:
             page.nodes[box].sub += " …"
         page.spine.append([box])
-    page.clusters = {cid: c for cid, c in view.clusters.items() if cid in frames}
+    if index is None:
+        page.clusters = {cid: c for cid, c in view.clusters.items() if cid in frames}
+        page.owner = {g: v for g, v in view.owner.items() if v in nodes}
+    else:
+        page.clusters = {cid: view.clusters[cid] for cid in sorted(frames, key=index.frame_at.__getitem__)}
+        page.owner = {g: v for _, g, v in sorted(entry for n in nodes for entry in index.owned.get(n, ()))}
     page.edges = edges
-    page.owner = {g: v for g, v in view.owner.items() if v in nodes}
     return page
 
 
@@ -99,9 +123,10 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
     if fits(whole.width, whole.height):
         return [view]
     groups = _groups(view)
+    index = _Index(view)
 
     def page_fits(chunk: list[list[int]]) -> bool:
-        layout = plan(page_view(view, [i for group in chunk for i in group], 1, 2), rankdir)
+        layout = plan(page_view(view, [i for group in chunk for i in group], 1, 2, index=index), rankdir)
         return fits(layout.width, layout.height)
 
     # an auxiliary head (and its own output) travels with the item that feeds it, unless together
@@ -112,7 +137,15 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
     bounds: list[tuple[int, int]] = []
     start = 0
     while start < len(main):
-        lo, hi = start + 1, len(main)  # the largest end with main[start:end] fitting; at least one item
+        # the largest end with main[start:end] fitting, at least one item: a slide's worth found by
+        # doubling (so no candidate is much longer than the slide), then bisection below the first
+        # that did not fit; a bisection over all the remaining items planned pages of half the network
+        lo, hi, size = start + 1, len(main), 2
+        while start + size <= hi:
+            if not page_fits(main[start:start + size]):
+                hi = start + size - 1
+                break
+            lo, size = start + size, 2 * size
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if page_fits(main[start:mid]):
@@ -127,7 +160,7 @@ def paginate(view: View, rankdir: str = "TB") -> list[View]:
     total = len(bounds)
     chunks = [[i for group in main[a:b] for i in group] for a, b in bounds]
     page_of = {n: k + 1 for k, chunk in enumerate(chunks) for i in chunk for n in view.spine[i]}
-    return [page_view(view, chunk, k + 1, total, page_of) for k, chunk in enumerate(chunks)]
+    return [page_view(view, chunk, k + 1, total, page_of, index) for k, chunk in enumerate(chunks)]
 
 
 def _groups(view: View) -> list[list[int]]:
