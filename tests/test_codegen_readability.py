@@ -185,3 +185,17 @@ def test_a_numbered_child_of_a_named_sequence_is_indexed_not_fetched_by_getattr(
     assert "getattr(" not in source
     assert '        self.blocks.add_module("0", nn.Sequential())\n        self.blocks[0].add_module(\n' in source
     assert '        self.blocks[3].add_module(\n            "layers",\n' in source
+
+
+def test_an_auxiliary_heads_logits_are_named_for_the_output_they_are():
+    """Inception v3's forward held its auxiliary logits in `x` and moved the trunk to `Mixed_7a`,
+    `out`; torchvision's keeps the trunk in `x` and the head's logits in `aux`. A value of
+    training mode only is named after the network output it is; the trunk keeps the chain."""
+    source = netgen.python_source(BLUEPRINTS / "inception_v3.yaml")
+    forward = class_source(source, "InceptionV3").split("def forward(self, x):")[1]
+    assert "        if self.training:\n            aux_logits = self.AuxLogits(Mixed_6e)  # 1000\n" \
+           "        x = self.Mixed_7a(Mixed_6e)  # 1280×8×8\n        x = self.Mixed_7b(x)" in forward
+    assert "return InceptionV3Outputs(x, aux_logits)" in forward and "out =" not in forward
+    googlenet = netgen.python_source(BLUEPRINTS / "googlenet.yaml")
+    assert "aux_logits1 = self.aux1(inception4a)" in googlenet
+    assert "return GooglenetOutputs(x, aux_logits2, aux_logits1)" in googlenet

@@ -221,6 +221,8 @@ class ScopeClassDrafter:
             args.append(name)
         lines: list[tuple[str, str, bool]] = []
         init_tail: list[str] = []
+        # the network's outputs by the value each returns, named as the blueprint names them
+        outputs_of = {self.g.inputs_of(o)[0]: self.g[o].path[-1] for o in self.g.outputs} if not path else {}
         if not path:
             # per-forward-pass decisions for the whole network (Op.emit_root_forward)
             roots = (d.op.emit_root_forward() for _, d in self.g.ops())
@@ -261,11 +263,18 @@ class ScopeClassDrafter:
             free.extend(name for name in dying if name not in free)
             out_vars = []
             taps = self.taps(member)
+            # the guard stands at the outermost call site: a class whose whole scope runs in
+            # training only (GoogLeNet's aux1) computes unguarded, and its caller guards the call
+            training = not whole_training and all(self.g[n].training_only for n in member.node_set)
             for value in member.outputs:  # never empty: every op's output is used outside its member
                 if value in taps:  # a numbered child's output read here: named after it (`backbone_4`)
                     name = ns.create(f"{member.name}_{taps[value]}")
                 elif consumers.get(value, 0) > 1:
                     name = ns.create(local if not local.isdigit() else "out")
+                elif training:
+                    # a value of training mode only (an auxiliary head's logits) never takes the
+                    # main chain's `x`: it is named after the network output it is (`aux_logits`)
+                    name = ns.create(outputs_of.get(value) or (local if not local.isdigit() else "out"))
                 else:
                     generic = [n for n in dying + (["x"] if "x" in free else []) + free if n in free and _generic(n)]
                     fresh = local if member.scope and not local.isdigit() else "out"
@@ -274,9 +283,6 @@ class ScopeClassDrafter:
                     free.remove(name)
                 var[value] = name
                 out_vars.append(name)
-            # the guard stands at the outermost call site: a class whose whole scope runs in
-            # training only (GoogLeNet's aux1) computes unguarded, and its caller guards the call
-            training = not whole_training and all(self.g[n].training_only for n in member.node_set)
             if taps:
                 # the children run one by one, keeping the outputs read here, as torchvision's
                 # IntermediateLayerGetter does for LR-ASPP's backbone
