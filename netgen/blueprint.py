@@ -19,6 +19,7 @@ can only be checked once expressions are evaluated: the lowering validates them.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ from .source import YDict, YList, load_yaml, load_yaml_text
 from .values import as_int, int_if_integral, is_int
 
 LANGUAGE_VERSION = 1
+# a block reads at most this many values (`inputs:`); each is an argument of its forward
+MAX_BLOCK_INPUTS = 8
 # `size` is an int or a pair [h, w] of ints, as conv and pool take for kernel, stride and padding.
 PARAM_TYPES = {"int", "float", "number", "bool", "str", "list", "dict", "size", "any"}
 
@@ -90,6 +93,9 @@ class BlockDef:
     # the members' modules in the order the class registers them (the state_dict's key order),
     # where it is not the order they run in (torchvision's post-norm Swin v2 block)
     module_order: tuple[str, ...] = ()
+    # the names of the values a block reads where it takes several (LR-ASPP's head: low, high);
+    # empty for a block of one input
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -169,13 +175,22 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
             continue
         params_raw = raw.get("params") or YDict()
         let = raw.get("let") or YDict()
-        body_keys = [k for k in raw if k not in ("params", "let", "doc", "module_order")]
+        body_keys = [k for k in raw if k not in ("params", "let", "doc", "module_order", "inputs")]
         module_order = raw.get("module_order") or []
         if not isinstance(module_order, list) or not all(isinstance(m, str) for m in module_order) \
                 or len(set(module_order)) != len(module_order):
             diags.error("NG015", f"block `{name}`: `module_order` must be a list of distinct member names",
                         raw.value_span("module_order"), name, "list the block's items by their names: [norm1, attn]")
             module_order = []
+        inputs = raw.get("inputs") or []
+        if not isinstance(inputs, list) or len(inputs) < 2 or len(set(inputs)) != len(inputs) or not all(
+                isinstance(n, str) and n.isidentifier() and not keyword.iskeyword(n) and not n.startswith("_")
+                and n not in ("input", "output", *IMPLICIT_NAMES) for n in inputs) or len(inputs) > MAX_BLOCK_INPUTS:
+            if "inputs" in raw:
+                diags.error("NG015", f"block `{name}`: `inputs` must list 2 to {MAX_BLOCK_INPUTS} distinct names",
+                            raw.value_span("inputs"), name,
+                            "name the values the block reads, as its items' `from:` reads them: [low, high]")
+            inputs = []
         if body_keys == ["body"]:
             body = raw["body"]
         elif not body_keys:
@@ -201,7 +216,7 @@ def _block_defs(model: FileModel, data: YDict, file: str, diags: Diagnostics) ->
             else:
                 params[pname] = default
         blocks[name] = BlockDef(name, params, required, let if isinstance(let, YDict) else YDict(), body,
-                                str(raw.get("doc", "")), file, span, spans, tuple(module_order))
+                                str(raw.get("doc", "")), file, span, spans, tuple(module_order), tuple(inputs))
     return blocks
 
 

@@ -184,6 +184,9 @@ def blueprint_schema() -> dict:
                                                         "list dict size any) for a required param"},
             "let": {"type": "object", "description": "derived values, evaluated in order after the params"},
             "body": {"$ref": "#/definitions/items"},
+            "inputs": {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "minItems": 2,
+                       "description": "the names of the values a block of several inputs reads (`from: low` "
+                                      "inside it); a call lists one value per name, in order"},
             "module_order": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
                              "description": "the members' modules in the order the class registers them (the "
                                             "state_dict's key order), where it is not the order they run in"},

@@ -98,7 +98,8 @@ NOT_YET: set[str] = set()
 def test_every_library_model_measured(inference, tmp_path):
     """For every library blueprint, its training build and its inference build: classes in the
     file <= block definitions reached + 1 (the network); every class's constructor takes only its
-    block's declared params, the input's properties (`in_channels`, `in_shape`) and documented
+    block's declared params, the input's properties (`in_channels`, or `<name>_channels` of each
+    of a block's several `inputs`; `in_shape`) and documented
     decision flags, and the network's and helpers' take none beyond their own; no line runs past
     the limit. The inference builds bound as the training builds do (the folds are written in
     the block classes), and pass ruff (test_codegen.py runs it on the training builds)."""
@@ -131,7 +132,9 @@ def test_every_library_model_measured(inference, tmp_path):
                 # or, in the inference build, `<member>_folded` for a norm folded in some instances only
                 member = flag.removesuffix("_folded") if inference else flag
                 assert f"name: {member}" in _block_text(graph, block) or flag == "downsample", (name, flag)
-            allowed = {"in_channels", "in_shape"} | set(block.params) | set(block.required) | flags
+            # a block of several inputs takes each one's channels by its name (`low_channels`), not in_channels
+            inputs = {f"{n}_channels" for n in block.inputs} or {"in_channels"}
+            allowed = inputs | {"in_shape"} | set(block.params) | set(block.required) | flags
             assert set(init_args(node)) <= allowed, (name, class_name)
         assert max(len(line) for line in source.splitlines()) <= LIMIT, name
         # no two classes of a file are one class under two names (a dashed repeat once printed

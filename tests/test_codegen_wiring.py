@@ -1,5 +1,5 @@
-"""Block classes for wired blocks: `split:` inside a block and `from:` references computed by an
-expression (netgen/codegen/blocks/wiring.py; docs/codegen.md).
+"""Block classes for wired blocks: `split:` inside a block, `from:` references computed by an
+expression, blocks of several `inputs` (netgen/codegen/blocks/wiring.py; docs/codegen.md).
 
 Each blueprint here is written for the construct; the expected texts are torchvision's way of
 writing it (ShuffleNet v2's `x1, x2 = x.chunk(2, dim=1)`, MaxViT's MBConv shortcut), and each
@@ -120,6 +120,65 @@ def test_a_from_chosen_by_an_expression_reads_the_optional_items_variable(tmp_pa
     ]
     assert "Unit(4, out=6, stride=2)" in source and "Unit(6, out=6, drop=0.5)" in source
     check_against_scope_classes(path, (4, 8, 8), monkeypatch)
+
+
+TWO_INPUTS = """netgen: 1
+name: two
+input: [3, 16, 16]
+blocks:
+  fuse:
+    doc: The coarse map's scores upsampled to the fine map's, plus the fine map's.
+    inputs: [fine, coarse]
+    params: {out: int, extra: 0}
+    body:
+      - conv: {out: "${out + extra}", k: 1, from: coarse, name: coarse_conv}
+      - resize: {from: [coarse_conv, fine], mode: nearest, name: up}
+      - conv: {out: "${out + extra}", k: 1, from: fine, name: fine_conv}
+      - add: {from: [fine_conv, up]}
+  outer:
+    body:
+      - conv: {out: 8, k: 3, pad: 1, name: stem}
+      - conv: {out: 16, k: 3, stride: 2, pad: 1, name: down}
+      - fuse: {out: 4, from: [stem, down], name: head}
+network:
+  - outer: {name: body}
+  - conv: {out: 6, k: 3, stride: 2, pad: 1, name: pooled}
+  - fuse: {out: 2, from: [body, pooled], name: top}
+"""
+
+
+def test_a_block_of_several_inputs_takes_each_as_an_argument_of_forward(tmp_path, monkeypatch):
+    """`inputs: [fine, coarse]`: the class takes each input's channels first, by its name, and
+    forward takes the inputs, as torchvision's LRASPPHead takes `low_channels, high_channels` and
+    reads `low` and `high`; a block calling it passes its values in the block's order."""
+    path = write_blueprint(tmp_path, TWO_INPUTS)
+    source = netgen.python_source(path)
+    classes = classes_of(source)
+    assert sorted(classes) == ["Fuse", "Outer", "Two"]
+    fuse = classes["Fuse"]
+    assert "def __init__(self, fine_channels, coarse_channels, out, extra=0):" in fuse
+    assert "self.coarse_conv = nn.Conv2d(coarse_channels, out + extra, kernel_size=1)" in fuse
+    assert "self.fine_conv = nn.Conv2d(fine_channels, out + extra, kernel_size=1)" in fuse
+    assert fuse[fuse.index("def forward"):].splitlines() == [
+        "def forward(self, fine, coarse):",
+        "        coarse_conv = self.coarse_conv(coarse)",
+        '        up = resize_to(coarse_conv, fine, "nearest")',
+        "        fine_conv = self.fine_conv(fine)",
+        "        out = fine_conv + up",
+        "        return out",
+    ]
+    assert "self.head = Fuse(8, 16, out=4)" in classes["Outer"] and "head = self.head(stem, down)" in classes["Outer"]
+    assert "self.top = Fuse(4, 6, out=2)" in classes["Two"] and "self.top(body, x)" in classes["Two"]
+    _, model = check_against_scope_classes(path, (3, 16, 16), monkeypatch)
+    # called alone, the head computes what the blueprint says, written out here with torch
+    import torch
+    from torch.nn import functional
+
+    fine, coarse = torch.randn(2, 8, 16, 16), torch.randn(2, 16, 8, 8)
+    head = model.body.head
+    want = functional.conv2d(fine, head.fine_conv.weight, head.fine_conv.bias) + functional.interpolate(
+        functional.conv2d(coarse, head.coarse_conv.weight, head.coarse_conv.bias), size=(16, 16), mode="nearest")
+    assert torch.allclose(head(fine, coarse), want, atol=1e-6)
 
 
 def test_a_computed_from_that_is_not_an_optional_items_choice_keeps_scope_classes(tmp_path):

@@ -154,3 +154,36 @@ def test_distributed_training_on_two_cpu_processes(tmp_path, wrapper):
     (_, losses0, w0), (_, losses1, w1) = results
     assert w0 == w1  # gradients were averaged: both ranks hold the same weights
     assert losses0[-1] < losses0[0] and losses1[-1] < losses1[0]
+
+
+def test_fsdp_wraps_lraspps_head_as_any_block():
+    """LR-ASPP's head (`model.classifier`) is a class with its own forward, taking the backbone's
+    two feature maps, so FSDP's fully_shard wraps it alone as it wraps any block (a container the
+    network wires, which it was, has no forward for FSDP's hooks). One process, a world of one on
+    gloo: the sharded model computes what the plain one does, and its head's weights get gradients."""
+    import copy
+
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+    from torch.distributed.tensor import DTensor
+
+    torch.manual_seed(0)
+    model = netgen.load(BLUEPRINTS / "lraspp_mobilenet_v3_large.yaml", input=(3, 64, 64)).eval()
+    plain = copy.deepcopy(model)
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    try:
+        mesh = init_device_mesh("cpu", (1,))
+        fully_shard(model.classifier, mesh=mesh)
+        fully_shard(model, mesh=mesh)
+        assert all(isinstance(p, DTensor) for p in model.classifier.parameters())
+        out = model(x)["out"]
+        with torch.no_grad():
+            want = plain(x)["out"]
+        assert out.shape == (2, 21, 64, 64)
+        assert torch.allclose(out.detach(), want, atol=1e-5)
+        out.square().mean().backward()
+        grad = model.classifier.low_classifier.weight.grad
+        assert grad is not None and grad.full_tensor().abs().sum().item() > 0
+    finally:
+        dist.destroy_process_group()

@@ -164,6 +164,37 @@ def test_eval_outputs_are_torchvisions_dict(pair):
     assert [tuple(pair.graph[o].shape) for o in pair.graph.outputs] == [(21, *ODD[1:])] * len(tv_out)
 
 
+def test_lraspp_head_is_a_module_of_its_own_as_torchvisions_lraspphead(pair):
+    """LR-ASPP's head is a block of two inputs (`inputs: [low, high]`): a class with its own
+    forward, not a container the network wires. Called alone on the backbone's two feature maps it
+    gives what it gives inside the model, and what torchvision's LRASPPHead gives on the same
+    weights and features."""
+    if pair.case.id != "lraspp_mobilenet_v3_large":
+        pytest.skip("only LR-ASPP's head reads two feature maps")
+    head = pair.ng.classifier
+    assert isinstance(head, torch.nn.Module)
+    assert not isinstance(head, (torch.nn.ModuleDict, torch.nn.ModuleList, torch.nn.Sequential))
+    assert type(head).forward is not torch.nn.Module.forward
+    pair.ng.eval()
+    pair.tv.eval()
+    seen: dict = {}
+    hook = head.register_forward_hook(lambda module, args, out: seen.update(args=args, out=out))
+    x = torch.randn(1, *ODD, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        try:
+            pair.ng(x)
+        finally:
+            hook.remove()
+        low, high = seen["args"]
+        features = pair.tv.backbone(x)  # torchvision's {"low": stride-8 features, "high": the last}
+        assert low.shape[1] == 40 and high.shape[1] == 960
+        assert torch.allclose(low, features["low"], atol=1e-5) and torch.allclose(high, features["high"], atol=1e-5)
+        alone = head(low, high)
+        theirs = pair.tv.classifier({"low": low, "high": high})
+    assert torch.equal(alone, seen["out"])
+    assert (alone - theirs).abs().max().item() <= 1e-5 * max(1.0, theirs.abs().max().item())
+
+
 def test_macs_match_forward_pass_and_published_gflops(pair):
     results = pair.run()
     assert static_macs(pair.graph) == results["ng"][0] == results["tv"][0]

@@ -234,6 +234,47 @@ def test_a_block_whose_whole_body_is_a_block_call_keeps_its_own_arguments(tmp_pa
     assert inner["block"] == "unit" and inner["block_args"] == {"out": 6} and inner["block_env"]["out"] == 6
 
 
+TWO_INPUTS = """blocks:
+  fuse:
+    inputs: [fine, coarse]
+    params: {out: int}
+    body:
+      - conv: {out: $out, k: 1, from: coarse, name: squeeze}
+      - resize: {from: [squeeze, fine], name: up}
+      - add: {from: [input, up]}
+network:
+  - conv: {out: 4, k: 3, pad: 1, name: stem}
+  - conv: {out: 6, k: 3, stride: 2, pad: 1, name: down}
+"""
+
+
+def test_a_block_of_several_inputs_reads_each_by_its_name(tmp_path):
+    """`inputs: [fine, coarse]`: the call lists one value per name, in order; `from: coarse` reads
+    the second, `input` (and in_channels) the first (LR-ASPP's head: low, high)."""
+    g = lower(tmp_path, TWO_INPUTS + "  - fuse: {out: 4, from: [stem, down], name: head}\n")
+    assert inputs(g, "head.squeeze") == ["down"]
+    assert ops(g)["head.squeeze"] == ("conv", (4, 4, 4))
+    assert inputs(g, "head.up") == ["head.squeeze", "stem"] and inputs(g, "head.add") == ["stem", "head.up"]
+    assert g.scopes[("head",)].meta["block_inputs"] == ["stem", "down"]
+    assert g.scopes[("head",)].meta["block_env"]["in_channels"] == 4
+
+
+def test_a_block_of_several_inputs_called_with_another_count_is_located(tmp_path):
+    (d,) = errors(tmp_path, TWO_INPUTS + "  - fuse: {out: 4, from: down, name: head}\n")
+    assert d.code == "NG015" and "takes 2 inputs (fine, coarse)" in d.message and "lists 1" in d.message
+    assert d.span.line == 15 and "order of its `inputs`" in d.hint
+    (d,) = errors(tmp_path, TWO_INPUTS + "  - fuse: {out: 4, name: head}\n")  # no `from` at all: the call
+    assert d.code == "NG015" and d.span.line == 15
+
+
+@pytest.mark.parametrize("names", ["[fine]", "[fine, fine]", "[fine, input]", "[fine, in_channels]", "fine",
+                                   "[a, b, c, d, e, f, g, h, i]"])
+def test_block_inputs_must_be_two_or_more_distinct_names(tmp_path, names):
+    diags = errors(tmp_path, TWO_INPUTS.replace("[fine, coarse]", names) + "  - fuse: {out: 4, name: head}\n")
+    assert diags[0].code == "NG015" and "`inputs` must list 2 to 8 distinct names" in diags[0].message
+    assert diags[0].span.line == 6
+
+
 # -- references ----------------------------------------------------------------------------
 def test_from_names_earlier_items_and_dotted_paths(tmp_path):
     g = lower(tmp_path, "network:\n  - seq: [{conv: {out: 2, k: 1}}, relu]\n    name: a\n"

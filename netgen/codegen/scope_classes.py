@@ -77,6 +77,9 @@ class ScopeClassDrafter:
                 for dst in self.g.users_of(node):
                     if dst not in nodes and node not in member.outputs:
                         member.outputs.append(node)
+            named = self.g.scopes[member.scope].meta.get("block_inputs") if member.scope in self.g.scopes else None
+            if named:  # a block of several inputs takes them in its `inputs` order (forward(self, low, high))
+                member.inputs = list(named)
         return sorted(by_name.values(), key=lambda u: u.first)
 
     def scope_io(self, path: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -88,7 +91,8 @@ class ScopeClassDrafter:
                     ins.append(src)
             if any(dst not in nodes for dst in self.g.users_of(node)) and node not in outs:
                 outs.append(node)
-        return ins, outs
+        named = self.g.scopes[path].meta.get("block_inputs") if path in self.g.scopes else None
+        return (list(named) if named else ins), outs
 
     def is_chain(self, members: list[Member], ins: list[str], outs: list[str], numbered: bool = True) -> bool:
         if len(ins) != 1 or len(outs) != 1 or not members:
@@ -121,7 +125,9 @@ class ScopeClassDrafter:
         block_call = self.blocks.call(path) if self.blocks is not None else None
         if block_call is not None:  # `Bottleneck(256, planes=128, stride=2)`: a class of the block's own
             cls, positional, kwargs = block_call
-            args = (Arg("in_channels", positional[0], True), *(Arg(k, v) for k, v in kwargs.items()))
+            channels = [f"{name}_channels" for name in cls.block.inputs] or ["in_channels"]
+            args = (*(Arg(name, v, True) for name, v in zip(channels, positional, strict=True)),
+                    *(Arg(k, v) for k, v in kwargs.items()))
             template, values = _lift(ModuleCall(cls.name, args))
             return ModuleCode(template, values)
         members = self.members(path)

@@ -29,7 +29,10 @@ MAX_NODES = limits.MAX_NODES
 class BlockCalls:
     """Block calls: the mixin of `Lowerer` that lowers them."""
 
-    def lower_block(self: LoweringHost, item: Item, x: str | None, scope: ScopeCtx) -> str | None:
+    def lower_block(self: LoweringHost, item: Item, x: str | None, scope: ScopeCtx,
+                    inputs: list[str | None] | None = None) -> str | None:
+        """A call of `item`'s block on `x`; for a block of several `inputs`, `inputs` holds one value
+        per name (`x` the first: `input`, `in_shape` and `in_channels` read it)."""
         block: BlockDef = self.bp.blocks[item.key]
         if len(self.call_sites) >= MAX_BLOCK_DEPTH or len(self.graph) > MAX_NODES:
             chain = " > ".join(name for name, _ in self.call_sites[-5:])
@@ -37,6 +40,8 @@ class BlockCalls:
                        f"{MAX_NODES} nodes (call chain: {chain} ...)", item.span, scope.path,
                        "give a recursive block a base case (`if:` on a param that shrinks with each call)")
             return None
+        if inputs is not None and any(v is None for v in inputs):
+            return None  # an input failed: its own error is reported
         env = self.input_env(item.env, [x])
         # with an unknown input (an earlier error) the call's arguments are still checked
         values = self.block_args(block, item, env or item.env, scope.path, quiet_inputs=env is None)
@@ -58,6 +63,9 @@ class BlockCalls:
             values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
             scope.block_root, scope.block_input = True, x
             scope.clear_names()
+            if inputs is not None:  # `from: low` inside the block reads that input
+                scope.names.update((n, v) for n, v in zip(block.inputs, inputs, strict=True) if v is not None)
+                self.graph.scopes[scope.path].meta["block_inputs"] = list(inputs)
             self.graph.scopes[scope.path].doc = block.doc
             out = self.lower_body(block.body, values, x, scope, block.span)
             if block.module_order:

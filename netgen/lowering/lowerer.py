@@ -188,10 +188,18 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         return out
 
     def lower_composite(self, item: Item, inputs: list[str | None], scope: ScopeCtx) -> str | None:
-        if len(inputs) != 1:
-            self.error("NG015", f"a {item.form} takes one input; `from` lists {len(inputs)}",
-                       item.from_span, scope.path, "merge the inputs first with `concat` or `add`")
+        block = self.bp.blocks.get(item.key) if item.form == "block" else None
+        names = block.inputs if block is not None else ()
+        if len(inputs) != max(len(names), 1):
+            what = f"block `{item.key}` takes {len(names)} inputs ({', '.join(names)})" if names else \
+                f"a {item.form} takes one input"
+            hint = "list them in `from: [...]`, in the order of its `inputs`" if names else \
+                "merge the inputs first with `concat` or `add`" + (", or give the block `inputs: [...]` (one name "
+                                                                   "per value)" if block is not None else "")
+            self.error("NG015", f"{what}; `from` lists {len(inputs)}", item.from_span or item.span, scope.path, hint)
             return None
         form = FORMS[item.form]
         self.graph.add_scope(Scope(scope.path, form.name, None if form.keyword else item.key, item.span))
+        if names:  # a block of several inputs (LR-ASPP's head): each named in its scope
+            return self.lower_block(item, inputs[0], scope, inputs)
         return form.lower(self, item, inputs[0], scope)

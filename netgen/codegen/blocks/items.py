@@ -152,8 +152,8 @@ class Items(OpMembers):
             out = self.residual_item(name, args, x)
         elif key == "parallel" and len(inputs) == 1:
             out = self.parallel_item(name, args, x, var)
-        elif key in self.w.blocks and len(inputs) == 1:
-            out = self.call_item(key, args, name, x, var)
+        elif key in self.w.blocks and len(inputs) == max(len(self.w.blocks[key].inputs), 1):
+            out = self.call_item(key, args, name, x, var, inputs)
         else:
             raise Untranslatable(f"`{key}` inside a block")
         if condition is None:
@@ -211,12 +211,17 @@ class Items(OpMembers):
         """A parallel inside a list: parallel.py writes it."""
         raise Untranslatable("a parallel inside a list")
 
-    def call_args(self, key: str, args: Any, x: Val, child: Walk) -> tuple[list[str | Group], dict[str, ast.expr]]:
-        """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions."""
+    def call_args(self, key: str, args: Any, x: Val, child: Walk,
+                  inputs: list[Val] | None = None) -> tuple[list[str | Group], dict[str, ast.expr]]:
+        """The call's text (`Child(in, p=...)`) and the callee's names mapped to caller expressions;
+        a callee of several `inputs` takes each one's channels first (`Head(low, high, p=...)`)."""
         block = self.w.blocks[key]
         given = {k: v for k, v in (args.items() if isinstance(args, YDict) else ()) if k not in ("name", "from")}
         texts: list[str | Group] = [code_of(node_of(chan(x.shape)))]
         mapping: dict[str, ast.expr] = {"in_channels": node_of(chan(x.shape))}
+        if block.inputs and inputs is not None:
+            texts = [code_of(node_of(chan(v.shape))) for v in inputs]
+            mapping.update({f"{n}_channels": node_of(chan(v.shape)) for n, v in zip(block.inputs, inputs, strict=True)})
         env = self.op_env(x)
         for param in child.params:
             if param in given:
@@ -239,11 +244,12 @@ class Items(OpMembers):
         texts += [f"{flag}=True" for flag, value in child.flags.items() if value]
         return texts, mapping
 
-    def call_item(self, key: str, args: Any, name: str, x: Val, var: str) -> Val:
+    def call_item(self, key: str, args: Any, name: str, x: Val, var: str, inputs: list[Val] | None = None) -> Val:
         class_name, child = self.w.callee(key, self.path + self.prefix + (name,))
-        texts, mapping = self.call_args(key, args, x, child)
+        texts, mapping = self.call_args(key, args, x, child, inputs)
         self.init.append(self.assign(name, class_name, texts))
-        self.fwd.append(f"{var} = {self.attr(name)}({x.var})")
+        reads = [v.var for v in inputs] if inputs is not None and self.w.blocks[key].inputs else [x.var]
+        self.fwd.append(f"{var} = {self.attr(name)}({', '.join(reads)})")
         return Val(var, self.mapped_shape(child, mapping))
 
     def mapped_shape(self, child: Walk, mapping: dict) -> tuple:

@@ -32,9 +32,13 @@ class Rendering:
                   f"{INDENT * 2}super().__init__()"]
         lines += [f"{INDENT * 2}{line}" for line in walk.let_lines + walk.guards]
         lines += [line for stmt in walk.init for line in stmt.lines(2)]
-        lines += ["", f"{INDENT}def forward(self, x):"]
+        lines += ["", f"{INDENT}def forward(self, {forward_args(walk.block)}):"]
         lines += [f"{INDENT * 2}{line}" for line in walk.fwd]
         lines.append(f"{INDENT * 2}return {walk.out.var}")
+        if block.inputs and any(re.search(rf"\b{name}\b", line) for line in lines[1:]
+                                for name in ("in_channels", "in_shape")):
+            # the class takes each input's channels by its name: one input's cannot be read as the block's
+            raise Untranslatable("a block of several inputs that reads `in_channels` or `in_shape`")
         return "\n".join(lines)
 
     def render_branches(self, name: str, walks: list[Walk], flags: list[str]) -> str:
@@ -194,6 +198,11 @@ def _alone(stmts: list, at: int) -> bool:
         at + 1 >= len(stmts) or not stmts[at + 1].depth)
 
 
+def forward_args(block: BlockDef) -> str:
+    """forward's arguments: `x`, or a block's named inputs (`low, high`)."""
+    return ", ".join(block.inputs) or "x"
+
+
 def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str], dropped: set[str] | None = None) -> list[str]:
     """`def __init__(self, in_channels, ...):`, printed from its parameters (never split back out of
     text: a default may hold a comma) and broken as ruff breaks a long one, less the `dropped`
@@ -205,7 +214,8 @@ def init_lines(block: BlockDef, reads_in_shape: bool, flags: list[str], dropped:
     optional = [(identifier(p), v) for p, v in block.params.items() if p not in block.required and p not in dropped]
     defaults = [f"{p}={literal(None if isinstance(v, (list, dict)) else v)}" for p, v in optional]
     shape = ["in_shape"] if reads_in_shape else []  # the input's C, H, W, when the block reads them
-    params = ["self", "in_channels", *shape, *required, *defaults, *[f"{f}=False" for f in flags]]
+    channels = [f"{name}_channels" for name in block.inputs] or ["in_channels"]
+    params = ["self", *channels, *shape, *required, *defaults, *[f"{f}=False" for f in flags]]
     lines = [INDENT + line for line in call_lines("def __init__", params, ":", LINE - len(INDENT))]
     for p, v in optional:
         if isinstance(v, (list, dict)):

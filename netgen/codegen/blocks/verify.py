@@ -10,7 +10,7 @@ from ...graph import Graph
 from ...ops.emission import BinOp, Call, ListOf, OwnModule
 from .. import fake
 from ..translate import HELPERS, Untranslatable
-from .values import BlockClass
+from .values import BlockClass, chan
 
 if TYPE_CHECKING:
     from .walk import Walk
@@ -54,7 +54,14 @@ class Checking:
         if cls.reads_in_shape:
             kwargs["in_shape"] = tuple(env["in_shape"])
         kwargs.update(walk.flags)
-        return cls, [env["in_channels"]], kwargs
+        return cls, self.channels_of(walk.path), kwargs
+
+    def channels_of(self, path: tuple[str, ...]) -> list[int]:
+        """The channels a block call's constructor takes first: its input's, or each named input's."""
+        named = self.graph.scopes[path].meta.get("block_inputs")
+        if named:
+            return [chan(self.graph[v].shape) for v in named]
+        return [self.graph.scopes[path].meta["block_env"]["in_channels"]]
 
     def compare(self, model, path: tuple[str, ...], checked: dict | None = None, sequential: bool = False) -> None:
         """`model` builds and wires exactly the graph's modules under `path`. `checked` (one
@@ -66,13 +73,18 @@ class Checking:
         expected: dict[str, Any] = {}
         trees: dict[str, Any] = {}
         scope_inputs = [s for node in nodes for s in graph.inputs_of(node) if s not in nodes]
-        if len(set(scope_inputs)) != 1:
-            raise Untranslatable("a block with several inputs")
-        source = scope_inputs[0]
+        # forward's arguments: the block's input, or its named inputs in their order (the first
+        # stands for `x` in the trees, the others by their place)
+        named = graph.scopes[path].meta.get("block_inputs")
+        sources = list(named or dict.fromkeys(scope_inputs))
+        if (named is None and len(sources) != 1) or len(set(sources)) != len(sources) or \
+                not set(scope_inputs) <= set(sources):
+            raise Untranslatable("a block with several inputs, or the same value as two")
+        places = {source: ("input",) if i == 0 else ("input", i) for i, source in enumerate(sources)}
 
         def tree(node):
-            if node == source:
-                return ("input",)
+            if node in places:
+                return places[node]
             if node in trees:
                 return trees[node]
             data = graph.op_node(node)
@@ -116,13 +128,13 @@ class Checking:
         taps = outs[:-1]
         if not outs or (taps and not sequential) or not all(_child_output(graph, path, t) for t in taps):
             raise Untranslatable("a block with several outputs")
-        result = model(fake.FakeTensor(("input",)))
+        result = model(*[fake.FakeTensor(places[source]) for source in sources])
         shapes: dict[str, Any] = {}
 
         def shape_of(value_tree):  # asked only where forward splits a value (`x.chunk(2, dim=1)`)
             if not shapes:
                 shapes.update({repr(tree(node)): graph[node].shape for node in nodes})
-                shapes[repr(("input",))] = graph[source].shape
+                shapes.update({repr(places[source]): graph[source].shape for source in sources})
             return shapes.get(repr(value_tree))
 
         try:

@@ -27,6 +27,8 @@ class Walk(Parallel, Residual, Dense, Repeat, Stages):
         in_shape = self.w.input_shape(self.path) or tuple(self.env["in_shape"])
         self.input_shape = in_shape
         x = Val("x", with_chan(in_shape, Sym(chan(in_shape), ast.Name("in_channels", ast.Load()))), is_input=True)
+        if self.block.inputs:
+            x = self.named_inputs()
         self.input_val = x
         for key, raw in (self.block.let or {}).items():
             node = translate(raw, self.names | set(self.let_nodes))
@@ -63,6 +65,26 @@ class Walk(Parallel, Residual, Dense, Repeat, Stages):
             body = body["then"] if self.branch[2] else body["else"]
         self.hoisting = self.hoisted is not None  # until the first loop (repeat.py)
         return self.ordered(self.body(body, x))
+
+    def named_inputs(self) -> Val:
+        """A block of several inputs (LR-ASPP's head: `inputs: [low, high]`): forward takes each by
+        its name, the constructor its channels (`low_channels, high_channels`, as torchvision's
+        LRASPPHead); the first is the value the body starts from."""
+        sources = self.w.graph.scopes[self.path].meta.get("block_inputs") or []
+        names = list(self.block.inputs)
+        taken = self.names | set(self.block.let or {}) | self.w.global_names()
+        if len(sources) != len(names) or any(not valid_name(n) or n in RESERVED | taken or f"{n}_channels" in taken
+                                             for n in names):
+            raise Untranslatable("inputs that cannot be forward's arguments")
+        vals = []
+        for name, source in zip(names, sources, strict=True):
+            shape = self.w.graph[source].shape
+            # in_shape is the first input's, as the lowering's; the class does not take it
+            val = Val(name, with_chan(shape, Sym(chan(shape), ast.Name(f"{name}_channels", ast.Load()))))
+            self.values[name] = val
+            self.fwd_vars.add(name)
+            vals.append(val)
+        return vals[0]
 
     def body(self, body: Any, x: Val) -> Val:
         if isinstance(body, YDict) and len([k for k in body if k not in ("name", "from")]) == 1:

@@ -69,7 +69,11 @@ class BlockWriter(Rendering, Checking):
         return cls.name, child
 
     def input_shape(self, path: tuple[str, ...]):
-        """The shape of the value a scope reads (a `Dims` keeps what its axes mean)."""
+        """The shape of the value a scope reads (a `Dims` keeps what its axes mean); of a block of
+        several inputs, its first input's."""
+        named = self.graph.scopes[path].meta.get("block_inputs") if path in self.graph.scopes else None
+        if named:
+            return self.graph[named[0]].shape
         nodes = set(self.graph.nodes_under(path))
         sources = [s for n in nodes for s in self.graph.inputs_of(n) if s not in nodes]
         return self.graph[sources[0]].shape if sources else None
@@ -190,7 +194,8 @@ class BlockWriter(Rendering, Checking):
         rewrites = () if self.rewrites is None else tuple(
             (self.graph[node].path[len(path):], self.rewrites.get(".".join(self.graph[node].path), ()))
             for node in self.graph.nodes_under(path))
-        return scope.block, env, repr(shape), axes_of(shape) if shape is not None else None, inner, rewrites
+        named = tuple(repr(self.graph[v].shape) for v in scope.meta.get("block_inputs") or ())
+        return scope.block, env, repr(shape), axes_of(shape) if shape is not None else None, inner, rewrites, named
 
     def build(self, taken_names: set[str]) -> dict[str, BlockClass]:
         instances = self.instances()
@@ -312,7 +317,7 @@ class BlockWriter(Rendering, Checking):
         for flag in cls.flags:
             if walk.flags.get(flag):
                 kwargs[flag] = True
-        return cls, [env["in_channels"]], kwargs
+        return cls, self.channels_of(path), kwargs
 
 
 def unread(text: str, params: list[str]) -> set[str]:
