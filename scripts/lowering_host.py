@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..ops.base import Op
     from ..shapes import Shape
     from ..source import YDict
+    from .footprint import CallMemo, Footprint
     from .items import Item
     from .naming import ScopeCtx
 
@@ -40,6 +41,12 @@ class LoweringHost(Protocol):
     graph: Graph
     diags: Diagnostics
     call_sites: list[tuple[str, Span | None]]
+    calls: CallMemo
+    open_keys: list[tuple | None]
+    error_count: int
+    edge_count: int
+    weights: int
+    weight_limit: int
     duplicates: set[tuple[str, ...]]
     shapeless: set[str]
 

@@ -18,6 +18,8 @@ Where each part of the language lives:
     registry.py    the form registry: one handler per composite form
     seq.py, residual.py, parallel.py, dense.py   the composite forms
     blocks.py      block calls and their arguments (also a registered form)
+    footprint.py   what a block call makes, per (block, arguments, input shape)
+    counter.py     the dry run that counts a call before it is built (the caps, early)
     ops.py         op nodes: params validated, arity checked, shape rule applied
     outputs.py     `outputs:`, training-only marking, unused-output check
 """

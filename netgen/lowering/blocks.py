@@ -2,7 +2,8 @@
 
 A block call is a scope (a submodule) unless it is the whole body of a block or iteration.
 Its env is the block's params, overridden by the call's arguments, plus `in_shape` and
-`in_channels` of its input, plus its `let:`. Recursion is bounded by depth and node count.
+`in_channels` of its input, plus its `let:`. Recursion is bounded by depth, and every call by
+the caps on nodes and connections, counted before it is built (footprint.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..errors import did_you_mean
 from ..expr import ExprError
 from ..source import YDict
 from ..values import as_int
+from .footprint import Footprint
 from .items import Item
 from .naming import ScopeCtx
 from .registry import register_form
@@ -45,9 +47,20 @@ class BlockCalls:
         env = self.input_env(item.env, [x])
         # with an unknown input (an earlier error) the call's arguments are still checked
         values = self.block_args(block, item, env or item.env, scope.path, quiet_inputs=env is None)
-        if values is None or env is None:
+        if values is None or env is None or x is None:
             return None
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
+        # what the call will make, before it is built (footprint.py): from an identical call
+        # made before, else counted by a dry run; a call that would pass a cap is refused here
+        key = self.calls.key(block.name, values, self.graph.shape_of(x))
+        if key is not None:
+            footprint = self.calls.footprints.get(key)
+            if footprint is None and key not in self.calls.failed:
+                footprint = self.count_call(block, item, key, values, x, scope)
+            if footprint is not None:
+                settled, out = self.settle(footprint, item, x, scope)
+                if settled:
+                    return out
         # what the code generator needs to write this call as `Block(in_channels, param=value)`
         given = [k for k in (item.args if isinstance(item.args, YDict) else ()) if k not in ("name", "from")]
         call = {"block_args": {k: values[k] for k in given}, "block_env": dict(values)}
@@ -58,7 +71,15 @@ class BlockCalls:
             meta.setdefault("inlined", []).append({"block": item.key, **call})
         else:
             meta.update(call)
+        return self.expand_call(block, item, key, values, x, scope)
+
+    def expand_call(self: LoweringHost, block: BlockDef, item: Item, key: tuple | None, values: dict, x: str,
+                    scope: ScopeCtx) -> str | None:
+        """Lower the block's body with `values` into the call's scope; record what it made under
+        `key` when it made no mistake."""
+        before, errors = self.made(), self.error_count
         self.call_sites.append((item.key, item.span))
+        self.open_keys.append(key)
         try:
             values = self.let_env(values, block.let, f"{block.name}.let", scope.path)
             scope.block_root, scope.block_input = True, x
@@ -70,9 +91,41 @@ class BlockCalls:
             out = self.lower_body(block.body, values, x, scope, block.span)
             if block.module_order:
                 self.order_modules(block, scope.path)
-            return out
         finally:
             self.call_sites.pop()
+            self.open_keys.pop()
+        if key is not None and out is not None and self.error_count == errors:
+            self.calls.record(key, before, self.made(), None if out == x else self.graph.shape_of(out))
+        return out
+
+    def count_call(self: LoweringHost, block: BlockDef, item: Item, key: tuple, values: dict, x: str,
+                   scope: ScopeCtx) -> Footprint | None:
+        """A dry run of a call not seen before (counter.py): its footprint, a lower bound past a
+        cap, or None where it reaches a mistake (the build then reports it)."""
+        from .counter import CallCounter  # the counter is a Lowerer: imported when first needed
+
+        return CallCounter(self).count(block, item, key, values, self.graph.shape_of(x), scope.path)
+
+    def settle(self: LoweringHost, footprint: Footprint, item: Item, x: str,
+               scope: ScopeCtx) -> tuple[bool, str | None]:
+        """A call whose footprint is known: (True, None) after refusing one that would pass a cap,
+        else (False, None): build it. The test is check_budget's own on the totals the call would
+        reach, so it refuses exactly the calls that check_budget would stop inside. The parameter
+        budget is left to check_weights: the op that crosses it is refused, located."""
+        nodes, edges = self.made()
+        least = "" if footprint.exact else "at least "  # a dry run stopped at the cap: the count so far
+        if nodes + footprint.nodes > limits.MAX_NODES:
+            what = f"{least}{footprint.nodes:,} nodes; a network may have {limits.MAX_NODES:,} ({nodes:,} so far)"
+        elif edges + footprint.edges > limits.MAX_EDGES:
+            what = (f"{least}{footprint.edges:,} connections; a network may have {limits.MAX_EDGES:,} "
+                    f"({edges:,} so far)")
+        else:
+            return False, None
+        self.error("NG013", f"block `{item.key}` called here would make {what}", item.span, scope.path,
+                   "counted before building it: a call repeated with the same arguments and input is counted "
+                   "once; a block that calls itself k times per level makes k**depth copies of its base case")
+        self.diags.raise_if_any()  # past a cap the compile ends, as at check_budget
+        return True, None
 
     def order_modules(self: LoweringHost, block: BlockDef, path: tuple[str, ...]) -> None:
         """Record `module_order` for the code generator, once every name in it is a member."""

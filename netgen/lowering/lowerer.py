@@ -21,6 +21,7 @@ from ..graph import Graph, Node, Scope
 from ..source import YDict
 from . import dense, parallel, residual, seq, split  # noqa: F401  (registers the forms, in this order)
 from .blocks import BlockCalls
+from .footprint import CallMemo
 from .items import Item, ItemSyntax, is_single_item, span_of
 from .naming import Naming, ScopeCtx
 from .ops import OpNodes
@@ -58,9 +59,14 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         self.shapeless: set[str] = set()  # op nodes whose shape rule failed: not in the graph, names taken
         self.weights = 0  # parameters + buffers of the ops so far (check_weights)
         self.weight_limit = limits.max_weights()
+        self.edge_count = 0  # inputs of the nodes so far (check_budget)
+        self.error_count = 0  # mistakes reported: a call that made none has its footprint recorded
+        self.calls = CallMemo()  # footprints of the block calls (footprint.py)
+        self.open_keys: list[tuple | None] = []  # the keys of the block calls being lowered, outermost first
 
     def error(self, code: str, message: str, span: Span | None, path: tuple[str, ...] | str = "", hint: str = ""):
         path_text = path if isinstance(path, str) else ".".join(path)
+        self.error_count += 1
         self.diags.error(code, message, span, path_text, hint, self.call_note(span))
 
     def call_note(self, span: Span | None) -> str:
@@ -125,11 +131,15 @@ class Lowerer(ItemSyntax, Repetition, Naming, References, BlockCalls, OpNodes, O
         repeat it."""
         limits.note(span)
         limits.check_deadline()
-        self.edge_count = getattr(self, "edge_count", 0) + inputs
+        self.edge_count += inputs
         if len(self.graph) >= limits.MAX_NODES or self.edge_count > limits.MAX_EDGES:
             self.error("NG013", f"the network has more than {limits.MAX_NODES:,} nodes or {limits.MAX_EDGES:,} "
                        "connections", span, path, "a repeat, dense block or recursive block grows without bound here")
             self.diags.raise_if_any()
+
+    def made(self) -> tuple[int, int]:
+        """The totals a block call is counted in (footprint.py): nodes and connections."""
+        return len(self.graph), self.edge_count
 
     def check_weights(self, op: Op, in_shapes: list[Shape], shape: Shape, span: Span | None, path) -> None:
         """After each op: the parameter + buffer budget (netgen/limits.py), counted from the shapes,

@@ -265,7 +265,18 @@ def resource_cases() -> list[Case]:
         Case("binary_recursion", "resources", {"net.yaml": net(_network("tree: {d: 40}"), extra=(
             "blocks:\n  tree:\n    params: {d: int}\n    body:\n"
             "      - if: ${d > 0}\n        then: [{tree: {d: '${d-1}'}}, {tree: {d: '${d-1}'}}]\n"
-            "        else: [identity]\n"))}, expect=2, within=BUDGETED),
+            "        else: [identity]\n"))}, expect=2, within=BUDGETED, codes=("NG013",)),
+        # the same doubling through two blocks that call each other, and through a chain of 20
+        # distinct blocks (no recursion): each refused by the count before the build
+        Case("mutual_recursion", "resources", {"net.yaml": net(_network("ping: {d: 15}"), extra=(
+            "blocks:\n  ping:\n    params: {d: int}\n    body:\n"
+            "      - if: ${d > 0}\n        then: [{pong: {d: '${d-1}'}}, {pong: {d: '${d-1}'}}]\n"
+            "        else: [relu]\n"
+            "  pong:\n    params: {d: int}\n    body: [{ping: {d: $d}}, {ping: {d: $d}}]\n"))},
+             expect=2, within=BUDGETED, codes=("NG013",)),
+        Case("doubling_chain", "resources", {"net.yaml": net(_network("b0"), extra="blocks:\n" + "".join(
+            f"  b{i}:\n    body: [b{i + 1}, b{i + 1}]\n" for i in range(20)) + "  b20:\n    body: [relu]\n")},
+             expect=2, within=BUDGETED, codes=("NG013",)),
         Case("dense_10000", "resources", {"net.yaml": net(_network(
             "dense: {repeat: 10000, body: [bn, relu, {conv: {out: 4, k: 3, pad: 1}}]}"))}, expect=2, within=BUDGETED),
         Case("repeat_of_repeat", "resources", {"net.yaml": net(_network(
