@@ -22,6 +22,7 @@ from .naming import ScopeCtx
 from .registry import register_form
 
 if TYPE_CHECKING:
+    from ..shapes import Shape
     from .host import LoweringHost
 
 MAX_BLOCK_DEPTH = limits.MAX_BLOCK_DEPTH
@@ -52,11 +53,12 @@ class BlockCalls:
         values.update(in_shape=env["in_shape"], in_channels=env["in_channels"])
         # what the call will make, before it is built (footprint.py): from an identical call
         # made before, else counted by a dry run; a call that would pass a cap is refused here
-        key = self.calls.key(block.name, values, self.graph.shape_of(x))
+        shapes = [self.graph.shape_of(v) for v in (inputs or [x]) if v is not None]
+        key = self.calls.key(block.name, values, shapes)
         if key is not None:
             footprint = self.calls.footprints.get(key)
             if footprint is None and key not in self.calls.failed:
-                footprint = self.count_call(block, item, key, values, x, scope)
+                footprint = self.count_call(block, item, key, values, shapes, scope)
             if footprint is not None:
                 settled, out = self.settle(footprint, item, x, scope)
                 if settled:
@@ -71,10 +73,10 @@ class BlockCalls:
             meta.setdefault("inlined", []).append({"block": item.key, **call})
         else:
             meta.update(call)
-        return self.expand_call(block, item, key, values, x, scope)
+        return self.expand_call(block, item, key, values, x, scope, inputs)
 
     def expand_call(self: LoweringHost, block: BlockDef, item: Item, key: tuple | None, values: dict, x: str,
-                    scope: ScopeCtx) -> str | None:
+                    scope: ScopeCtx, inputs: list[str | None] | None = None) -> str | None:
         """Lower the block's body with `values` into the call's scope; record what it made under
         `key` when it made no mistake."""
         before, errors = self.made(), self.error_count
@@ -98,13 +100,13 @@ class BlockCalls:
             self.calls.record(key, before, self.made(), None if out == x else self.graph.shape_of(out))
         return out
 
-    def count_call(self: LoweringHost, block: BlockDef, item: Item, key: tuple, values: dict, x: str,
+    def count_call(self: LoweringHost, block: BlockDef, item: Item, key: tuple, values: dict, shapes: list[Shape],
                    scope: ScopeCtx) -> Footprint | None:
-        """A dry run of a call not seen before (counter.py): its footprint, a lower bound past a
-        cap, or None where it reaches a mistake (the build then reports it)."""
+        """A dry run of a call not seen before (counter.py) on inputs of `shapes`: its footprint, a
+        lower bound past a cap, or None where it reaches a mistake (the build then reports it)."""
         from .counter import CallCounter  # the counter is a Lowerer: imported when first needed
 
-        return CallCounter(self).count(block, item, key, values, self.graph.shape_of(x), scope.path)
+        return CallCounter(self).count(block, item, key, values, shapes, scope.path)
 
     def settle(self: LoweringHost, footprint: Footprint, item: Item, x: str,
                scope: ScopeCtx) -> tuple[bool, str | None]:

@@ -49,19 +49,24 @@ class CallCounter(Lowerer):
         self.calls = outer.calls
         self.base = outer.made()  # the outer network's totals: the caps apply to the sum
         self.call_sites = list(outer.call_sites)  # the depth guard counts the outer calls too
-        # the scratch input node is not the call's; each stand-in node is counted by its footprint
-        self.extra = [-1, 0]
+        # corrections to the scratch graph's totals: its input nodes, and each stand-in node, counted
+        # by its footprint instead
+        self.extra = [0, 0]
         self.counted_calls = 0  # calls this run counted from the memo instead of lowering them
 
-    def count(self, block: BlockDef, item: Item, key: tuple, values: dict, shape: Shape,
+    def count(self, block: BlockDef, item: Item, key: tuple, values: dict, shapes: list[Shape],
               path: tuple[str, ...]) -> Footprint | None:
-        """The footprint of calling `block` with `values` on an input of `shape` at `path`:
-        exact, a lower bound (`exact` false) past a cap, or None at a mistake."""
-        source = self.graph.add_node("input", Node(kind="input", path=("input",), shape=shape, span=item.span))
+        """The footprint of calling `block` with `values` on inputs of `shapes` at `path`: exact,
+        a lower bound (`exact` false) past a cap, or None at a mistake."""
+        sources: list[str | None] = []
+        for i, shape in enumerate(shapes):
+            node = Node(kind="input", path=(f"input#{i}",), shape=shape, span=item.span)
+            sources.append(self.graph.add_node(f"input#{i}", node))
+        self.extra[0] = -len(sources)  # the scratch inputs are not the call's
         self.graph.add_scope(Scope(path, "block", item.key, item.span))
-        scope = ScopeCtx(path, block_root=True, block_input=source)
+        scope = ScopeCtx(path, block_root=True, block_input=sources[0])
         try:
-            self.expand_call(block, item, key, dict(values), source, scope)
+            self.expand_call(block, item, key, dict(values), str(sources[0]), scope, sources if block.inputs else None)
         except CapPassed as passed:
             return passed.footprint
         except CountStopped:
@@ -72,7 +77,7 @@ class CallCounter(Lowerer):
         nodes, edges = super().made()
         return nodes + self.extra[0], edges + self.extra[1]
 
-    def count_call(self, block: BlockDef, item: Item, key: tuple, values: dict, x: str,
+    def count_call(self, block: BlockDef, item: Item, key: tuple, values: dict, shapes: list[Shape],
                    scope: ScopeCtx) -> Footprint | None:
         return None  # a call inside the dry run is lowered here, its footprint recorded on the way out
 

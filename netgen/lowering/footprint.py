@@ -1,9 +1,9 @@
 """What a block call makes (nodes and connections), known before it is built.
 
-A block call's expansion depends only on its block, its arguments and its input's shape: the
+A block call's expansion depends only on its block, its arguments and its inputs' shapes: the
 body sees nothing else (its env is the block's params, the call's arguments, `in_shape`,
-`in_channels` and its own `let:`; its `from:` stops at the block's boundary). So two calls
-with the same (block, arguments, input shape) make the same number of nodes and connections,
+`in_channels`, its own `let:` and its named `inputs:`; its `from:` stops at the block's
+boundary). So two calls with the same (block, arguments, input shapes) make the same number of nodes and connections,
 and the same output shape. `CallMemo` keeps that footprint per call key.
 
 Before the lowering builds a call it has not seen, a `CallCounter` (counter.py) lowers the
@@ -55,11 +55,13 @@ class CallMemo:
     _by_id: dict[int, tuple[Any, int]] = field(default_factory=dict)
     _tokens: dict[tuple, int] = field(default_factory=dict)
 
-    def key(self, block: str, values: dict, shape: Shape) -> tuple | None:
-        """The call's key: the block, its arguments (with `in_shape`/`in_channels`) and its input's
-        axes; None for a value that cannot be keyed (the call is then built without a count)."""
+    def key(self, block: str, values: dict, shapes: list[Shape]) -> tuple | None:
+        """The call's key: the block, its arguments (with `in_shape`/`in_channels`) and its inputs'
+        shapes and axes (a block may take several: `inputs:`); None for a value that cannot be keyed
+        (the call is then built without a count)."""
         try:
-            return (block, tuple((name, self._freeze(values[name])) for name in sorted(values)), axes_of(shape))
+            return (block, tuple((name, self._freeze(values[name])) for name in sorted(values)),
+                    tuple((tuple(shape), axes_of(shape)) for shape in shapes))
         except CallKeyError:
             return None
 
