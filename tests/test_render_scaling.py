@@ -123,8 +123,9 @@ def growth(text: str, small: int, large: int, level: str, monkeypatch) -> dict[s
     return {k: math.log(max(work_b[k], 1) / max(work_a[k], 1)) / math.log(ops_b / ops_a) for k in work_a}
 
 
-# the distinct blocks at --detail blocks are one slide at the small size and several at the large:
-# the cut into slides searches the items once per slide, so that pair measures the slides' number too
+# the distinct blocks at --detail blocks are one slide at the small size and several at the large,
+# where the picture tries up to 11 variants (unframed stages, compact boxes), each cut into up to 12
+# slides: that pair would measure the number of variants and slides tried too, bounded but not linear
 CASES = [(shape, level) for shape in SIZES for level in ("overview", "blocks", "full")
          if (shape, level) != ("distinct", "blocks")]
 

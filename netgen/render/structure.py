@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from weakref import WeakKeyDictionary
 
 import networkx as nx
 
@@ -15,6 +16,8 @@ from .inference import FOLDED, drawn_inference
 from .view import View
 
 LEVELS = ("overview", "blocks", "full")
+# per drawn graph: (op labels, op signature parts, entry signatures), for as long as the graph lives
+_MEMOS: WeakKeyDictionary[Graph, tuple[dict, dict, dict]] = WeakKeyDictionary()
 # a layer as a lecturer draws it: its dropout (or drop-path) goes with it, "Linear · GELU · Dropout"
 _CHAIN_STEPS = {"conv": 0, "linear": 0, "norm": 1, "activation": 2, "regularization": 3}
 
@@ -78,9 +81,15 @@ class _Structure:
         # asks again), answered once: without these a deep tree of blocks costs its ops times its depth
         self.modes: dict[tuple[str, ...], str] = {}
         self.linear: dict[tuple[str, ...], bool] = {}
-        self.labels: dict[str, str] = {}
-        self.op_signatures: dict[tuple[str, bool], tuple] = {}
         self.entries_of: dict[tuple[str, ...], list[_Entry]] = {}
+        # what depends on the drawn graph alone is shared by every view of it (a slide picture tries
+        # up to 11 variants): op labels, and signatures of entries and of ops in them
+        memo = _MEMOS.get(graph)
+        if memo is None:
+            memo = _MEMOS[graph] = ({}, {}, {})
+        self.labels: dict[str, str] = memo[0]
+        self.op_signatures: dict[tuple[str, bool], tuple] = memo[1]
+        self.signatures: dict[tuple, tuple] = memo[2]
         self.roles_under: dict[tuple[str, ...], dict[tuple[str, ...], str | None]] = {}
         for path, scope in graph.scopes.items():  # each scope with a role, under every scope around it
             role = scope.meta.get("role")
@@ -165,6 +174,13 @@ class _Structure:
     def signature(self, entry: _Entry, structural: bool = False) -> tuple:
         """What makes neighbours a run: the same ops, labels and wiring; `structural`: the same
         ops and wiring whatever their labels (the blocks of a stage at the overview)."""
+        key = (entry.kind, entry.scope, tuple(entry.ops), structural)
+        sig = self.signatures.get(key)
+        if sig is None:
+            sig = self.signatures[key] = self._signature(entry, structural)
+        return sig
+
+    def _signature(self, entry: _Entry, structural: bool) -> tuple:
         base = len(entry.scope)
         sig = []
         unit = entry.kind == "unit"

@@ -10,6 +10,7 @@ picture narrow enough that 11 pt stays at least 12 px at 1920 px wide.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 FONT = "Helvetica"
@@ -113,6 +114,7 @@ def html_lines(lines: list[tuple[str, int, bool]], t: Theme) -> str:
     return "<" + "<br/>".join(parts) + ">"
 
 
+@lru_cache(maxsize=1 << 16)  # every layout plan measures every box again: a picture's few distinct lines, once
 def text_width(text: str, size: int) -> float:
     """Rough Helvetica advance width in points (used only to plan the layout)."""
     wide = sum(1 for c in text if c.isupper() or c in "mwMW×→")
