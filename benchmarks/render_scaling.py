@@ -33,37 +33,11 @@ from scaling import BLUEPRINTS as COMPILE_BLUEPRINTS
 from scaling import OPS_PER_UNIT
 
 ROOT = Path(__file__).resolve().parent.parent
-LEVELS = ("overview", "blocks", "full")
+sys.path.insert(0, str(ROOT / "tests"))
+# the two networks the growth test counts, the same text timed here
+from test_render_scaling import DISTINCT, TREE  # noqa: E402
 
-TREE = """netgen: 1
-name: tree
-input: [3, 8, 8]
-blocks:
-  tree:
-    params: {{d: int}}
-    body:
-      - if: ${{d > 0}}
-        then:
-          - parallel:
-              merge: add
-              branches: [{{tree: {{d: '${{d-1}}'}}}}, {{tree: {{d: '${{d-1}}'}}}}]
-        else: [relu]
-network:
-  - tree: {{d: {n}}}
-"""
-DISTINCT = """netgen: 1
-name: distinct
-input: [8, 8, 8]
-network:
-  - repeat: {n}
-    as: i
-    body:
-      residual:
-        body:
-          - conv: {{out: '${{9 + i}}', k: 1}}
-          - relu
-          - conv: {{out: 8, k: 1}}
-"""
+LEVELS = ("overview", "blocks", "full")
 
 
 def blueprint(shape: str, ops: int) -> str:
