@@ -168,6 +168,19 @@ def test_expand_draws_one_path_finer():
         build_view(graph, "overview", expand=["layer9"])
 
 
+def test_a_block_reading_two_values_of_another_gets_an_arrow_for_each():
+    # LR-ASPP's head reads the backbone's stride-16 output (960 channels at 33×33 for a 520 input)
+    # and its stride-8 map (40 at 65×65): two arrows between the same two boxes, each with its shape
+    view = build_view(graph_of("lraspp_mobilenet_v3_large"), "overview")
+    into_head = sorted(e.label for e in view.edges if (e.src, e.dst) == ("n_backbone", "n_classifier"))
+    assert into_head == ["40×65×65", "960×33×33"]
+    # a folded run draws its units' values as one arrow between two boxes: VGG-11's last two stages,
+    # conv-conv-pool at 28×28 and again at 14×14, share their boxes (features.11, features.13)
+    vgg = build_view(graph_of("vgg11"), "overview")
+    pairs = [(e.src, e.dst) for e in vgg.edges]
+    assert len(pairs) == len(set(pairs))
+
+
 def test_skip_edges_and_branches(tmp_path):
     graph = netgen.compile_blueprint(write_blueprint(tmp_path, BRANCHY))
     skips = skip_edges(graph)

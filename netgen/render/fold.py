@@ -193,8 +193,11 @@ class _Folder(_Runs, _Labels):
 
     def edges(self) -> list[VEdge]:
         skips = skip_edges(self.g)
-        seen: dict[tuple[str, str], VEdge] = {}
-        order: list[tuple[str, str]] = []
+        # one arrow per value between two boxes: a block reading two of another's values (LR-ASPP's
+        # head, the backbone's stride-8 and stride-16 maps) gets an arrow for each; inside a folded
+        # run (×N) the same two boxes stand for every unit's values, so there one arrow is drawn
+        seen: dict[tuple[str, str, str | None], VEdge] = {}
+        order: list[tuple[str, str, str | None]] = []
         for v in self.topo:
             for u in self.g.inputs_of(v):
                 a, b = self.view.owner.get(u), self.view.owner.get(v)
@@ -205,7 +208,7 @@ class _Folder(_Runs, _Labels):
                     continue
                 skip = (u, v) in skips
                 inserted = self.g[u].inserted or self.g[v].inserted
-                key = (a, b)
+                key = (a, b, None if mu or mv else u)
                 if key in seen:
                     seen[key].skip = seen[key].skip and skip
                     continue
