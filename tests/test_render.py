@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import netgen
 from netgen.cli.main import app
 from netgen.render import build_view, choose_view, dot_available, render, render_pages, render_source
+from netgen.render.pages import page_view
 from netgen.render.skips import skip_edges
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
@@ -174,6 +175,9 @@ def test_a_block_reading_two_values_of_another_gets_an_arrow_for_each():
     view = build_view(graph_of("lraspp_mobilenet_v3_large"), "overview")
     into_head = sorted(e.label for e in view.edges if (e.src, e.dst) == ("n_backbone", "n_classifier"))
     assert into_head == ["40×65×65", "960×33×33"]
+    # and a slide cut from the view keeps both
+    page = page_view(view, list(range(len(view.spine))), 1, 1)
+    assert sorted(e.label for e in page.edges if (e.src, e.dst) == ("n_backbone", "n_classifier")) == into_head
     # a folded run draws its units' values as one arrow between two boxes: VGG-11's last two stages,
     # conv-conv-pool at 28×28 and again at 14×14, share their boxes (features.11, features.13)
     vgg = build_view(graph_of("vgg11"), "overview")

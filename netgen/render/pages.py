@@ -40,9 +40,10 @@ class _Index:
 def page_view(view: View, items: list[int], number: int, total: int, page_of: dict[str, int] | None = None,
               index: _Index | None = None) -> View:
     """The part of `view` made of the spine items `items` (indices, in order), as its own view;
-    `page_of` (view node -> page number) names the page at the other end of a link box. With
-    `index` (of this view), the same page read from the page's own boxes only."""
+    `page_of` (view node -> page number) names the page at the other end of a link box. `index`
+    (of this view; made here if not given) lets the page be read from its own boxes only."""
     page_of = page_of or {}
+    index = index or _Index(view)
     page = View(f"{view.name} ({number}/{total})", view.level, compact=view.compact, straight=view.straight)
     nodes = {n for i in items for n in view.spine[i]}
     frames: set[str] = set()
@@ -55,15 +56,15 @@ def page_view(view: View, items: list[int], number: int, total: int, page_of: di
     crossing_out: dict[tuple[str, int], str] = {}  # (inside source, other slide) -> exit box
     exit_targets: dict[str, list[str]] = {}
     edges: list[VEdge] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
 
-    def add(edge: VEdge) -> None:
-        if (edge.src, edge.dst) not in seen:
-            seen.add((edge.src, edge.dst))
+    def add(edge: VEdge) -> None:  # one arrow per value's shape, as the view draws them (fold.py)
+        if (edge.src, edge.dst, edge.label) not in seen:
+            seen.add((edge.src, edge.dst, edge.label))
             edges.append(edge)
 
-    touching = view.edges if index is None else [  # the arrows with an end on the page, in the view's order
-        view.edges[k] for k in sorted({k for n in nodes for k in index.edges_at.get(n, ())})]
+    # the arrows with an end on the page, in the view's order
+    touching = [view.edges[k] for k in sorted({k for n in nodes for k in index.edges_at.get(n, ())})]
     for e in touching:
         inside_src, inside_dst = e.src in nodes, e.dst in nodes
         if inside_src and inside_dst:
@@ -97,12 +98,8 @@ def page_view(view: View, items: list[int], number: int, total: int, page_of: di
         if len(targets) > 1:
             page.nodes[box].sub += " …"
         page.spine.append([box])
-    if index is None:
-        page.clusters = {cid: c for cid, c in view.clusters.items() if cid in frames}
-        page.owner = {g: v for g, v in view.owner.items() if v in nodes}
-    else:
-        page.clusters = {cid: view.clusters[cid] for cid in sorted(frames, key=index.frame_at.__getitem__)}
-        page.owner = {g: v for _, g, v in sorted(entry for n in nodes for entry in index.owned.get(n, ()))}
+    page.clusters = {cid: view.clusters[cid] for cid in sorted(frames, key=index.frame_at.__getitem__)}
+    page.owner = {g: v for _, g, v in sorted(entry for n in nodes for entry in index.owned.get(n, ()))}
     page.edges = edges
     return page
 
