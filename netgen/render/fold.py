@@ -193,9 +193,10 @@ class _Folder(_Runs, _Labels):
 
     def edges(self) -> list[VEdge]:
         skips = skip_edges(self.g)
-        # one arrow per value between two boxes: a block reading two of another's values (LR-ASPP's
-        # head, the backbone's stride-8 and stride-16 maps) gets an arrow for each; inside a folded
-        # run (×N) the same two boxes stand for every unit's values, so there one arrow is drawn
+        # one arrow per value's shape between two boxes: a block reading two of another's values
+        # (LR-ASPP's head, the backbone's stride-8 and stride-16 maps) gets an arrow for each (two
+        # of one shape would draw alike: one); inside a folded run (×N) the same two boxes stand for
+        # every unit's values, so there one arrow is drawn
         seen: dict[tuple[str, str, str | None], VEdge] = {}
         order: list[tuple[str, str, str | None]] = []
         for v in self.topo:
@@ -208,11 +209,12 @@ class _Folder(_Runs, _Labels):
                     continue
                 skip = (u, v) in skips
                 inserted = self.g[u].inserted or self.g[v].inserted
-                key = (a, b, None if mu or mv else u)
+                label = format_shape(self.g[u].shape)
+                key = (a, b, None if mu or mv else label)
                 if key in seen:
                     seen[key].skip = seen[key].skip and skip
                     continue
-                seen[key] = VEdge(a, b, format_shape(self.g[u].shape), skip, inserted)
+                seen[key] = VEdge(a, b, label, skip, inserted)
                 order.append(key)
         return [seen[k] for k in order]
 
